@@ -1,0 +1,55 @@
+# herald's build, tests and demo. `make help` lists the targets.
+SHELL := /bin/bash
+GO    ?= go
+BIN   := $(CURDIR)/bin
+VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
+LDFLAGS := -X github.com/heraldlb/herald/internal/version.Version=$(VERSION)
+CONTROLLER_GEN := $(GO) run sigs.k8s.io/controller-tools/cmd/controller-gen@v0.23.0
+export KUBEBUILDER_ASSETS := $(BIN)
+
+.PHONY: help deps control-plane envtest-assets build generate verify test test-unit bench demo lab-down clean
+
+help: ## list the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-16s %s\n", $$1, $$2}'
+
+deps: ## install missing Debian packages (FRR, etcd, network tools)
+	@hack/install-deps.sh
+
+control-plane envtest-assets: ## build etcd/kube-apiserver/kubectl for tests into bin/ (cached)
+	@hack/build-control-plane.sh
+
+build: ## build bin/herald and bin/kubectl-herald
+	@echo "==> building bin/herald and bin/kubectl-herald"
+	@mkdir -p $(BIN)
+	@$(GO) build -ldflags '$(LDFLAGS)' -o $(BIN)/herald ./cmd/herald
+	@$(GO) build -ldflags '$(LDFLAGS)' -o $(BIN)/kubectl-herald ./cmd/kubectl-herald
+
+generate: ## regenerate deepcopy code and CRDs (controller-gen, pinned)
+	@echo "==> controller-gen: deepcopy and CRDs into config/crd"
+	@$(CONTROLLER_GEN) object paths=./api/...
+	@$(CONTROLLER_GEN) crd paths=./api/... output:crd:artifacts:config=config/crd
+
+verify: ## gofmt and go vet
+	@echo "==> gofmt and go vet"
+	@test -z "$$(gofmt -l $$(git ls-files -co --exclude-standard '*.go'))" || { gofmt -l $$(git ls-files -co --exclude-standard '*.go'); echo "gofmt: files above need formatting"; exit 1; }
+	@$(GO) vet ./...
+
+test: deps control-plane build verify ## everything: unit, fuzz seeds, envtest, real FRR, e2e (as root)
+	@echo "==> go test -race ./... (unit, fuzz seeds, integration against kube-apiserver, real FRR in namespaces)"
+	@HERALD_BIN=$(BIN)/herald $(GO) test -race -count=1 -timeout 25m ./...
+
+test-unit: ## only the tests that need nothing from the machine
+	@$(GO) test -race -short ./...
+
+bench: deps control-plane build ## the benchmarks of e2e/bench; each prints a table
+	@$(GO) test -run '^$$' -bench . -benchmem ./ipam/ ./frrconfig/
+	@for b in $$(ls e2e/bench 2>/dev/null); do [ -d e2e/bench/$$b ] && { echo "==> e2e/bench/$$b"; $(GO) run ./e2e/bench/$$b; }; done
+
+demo: deps control-plane build ## bring up the lab and show a Service announced to a router
+	@hack/demo.sh
+
+lab-down: ## take the lab down
+	@$(BIN)/herald lab down
+
+clean: ## remove built binaries (keeps the machine-wide control-plane cache)
+	rm -rf $(BIN)
