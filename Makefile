@@ -4,7 +4,7 @@ GO    ?= go
 BIN   := $(CURDIR)/bin
 VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 LDFLAGS := -X github.com/heraldlb/herald/internal/version.Version=$(VERSION)
-CONTROLLER_GEN := $(GO) run sigs.k8s.io/controller-tools/cmd/controller-gen@v0.23.0
+CONTROLLER_GEN := $(GO) tool controller-gen
 export KUBEBUILDER_ASSETS := $(BIN)
 
 .PHONY: help deps control-plane envtest-assets build generate verify test test-unit bench demo lab-down clean
