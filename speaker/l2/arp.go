@@ -1,0 +1,151 @@
+package l2
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"net/netip"
+
+	"github.com/go-logr/logr"
+	"github.com/mdlayher/arp"
+	"github.com/mdlayher/ethernet"
+	"github.com/mdlayher/packet"
+)
+
+// ARPResponder answers ARP requests on one interface for the IPv4 addresses
+// it is given, with the interface's MAC, and sends gratuitous ARP.
+type ARPResponder struct {
+	ifi     *net.Interface
+	conn    net.PacketConn
+	ips     ipSet
+	metrics *Metrics
+	log     logr.Logger
+}
+
+// ListenARP opens a raw packet socket for ARP on ifi (needs CAP_NET_RAW) and
+// returns a responder on it answering for no IP yet.
+func ListenARP(ifi *net.Interface, metrics *Metrics, log logr.Logger) (*ARPResponder, error) {
+	conn, err := packet.Listen(ifi, packet.Raw, int(ethernet.EtherTypeARP), nil)
+	if err != nil {
+		return nil, fmt.Errorf("opening ARP socket on %s: %w", ifi.Name, err)
+	}
+	return NewARPResponder(ifi, conn, metrics, log), nil
+}
+
+// NewARPResponder returns a responder reading and writing whole Ethernet
+// frames on conn, which it owns and closes when Run ends. Frames are written
+// to a *packet.Addr holding the destination MAC.
+func NewARPResponder(ifi *net.Interface, conn net.PacketConn, metrics *Metrics, log logr.Logger) *ARPResponder {
+	return &ARPResponder{ifi: ifi, conn: conn, metrics: metrics, log: log.WithValues("interface", ifi.Name, "protocol", "arp")}
+}
+
+// SetIPs replaces the IPs answered for; IPv6 addresses are ignored. It takes
+// effect for the next request read.
+func (r *ARPResponder) SetIPs(ips []netip.Addr) {
+	v4 := make([]netip.Addr, 0, len(ips))
+	for _, ip := range ips {
+		if ip.Unmap().Is4() {
+			v4 = append(v4, ip.Unmap())
+		}
+	}
+	r.ips.replace(v4)
+}
+
+// Run answers requests until ctx is cancelled or the connection fails, and
+// closes the connection. It returns nil when ctx is cancelled.
+func (r *ARPResponder) Run(ctx context.Context) error {
+	stop := context.AfterFunc(ctx, func() { r.conn.Close() })
+	defer stop()
+	defer r.conn.Close()
+	buf := make([]byte, 1514)
+	for {
+		n, _, err := r.conn.ReadFrom(buf)
+		if err != nil {
+			if ctx.Err() != nil {
+				return nil
+			}
+			return fmt.Errorf("reading ARP on %s: %w", r.ifi.Name, err)
+		}
+		req, ok := parseARPRequest(buf[:n])
+		if !ok || bytes.Equal(req.SenderHardwareAddr, r.ifi.HardwareAddr) || !r.ips.has(req.TargetIP) {
+			continue
+		}
+		if err := r.reply(req); err != nil {
+			if ctx.Err() != nil {
+				return nil
+			}
+			r.log.Error(err, "answering ARP request", "ip", req.TargetIP, "from", req.SenderHardwareAddr)
+			continue
+		}
+		r.metrics.answered("arp", r.ifi.Name)
+	}
+}
+
+// parseARPRequest returns the ARP request held by an Ethernet frame.
+func parseARPRequest(b []byte) (*arp.Packet, bool) {
+	var f ethernet.Frame
+	if err := f.UnmarshalBinary(b); err != nil || f.EtherType != ethernet.EtherTypeARP {
+		return nil, false
+	}
+	var p arp.Packet
+	if err := p.UnmarshalBinary(f.Payload); err != nil || p.Operation != arp.OperationRequest {
+		return nil, false
+	}
+	return &p, true
+}
+
+func (r *ARPResponder) reply(req *arp.Packet) error {
+	p, err := arp.NewPacket(arp.OperationReply, r.ifi.HardwareAddr, req.TargetIP, req.SenderHardwareAddr, req.SenderIP)
+	if err != nil {
+		return fmt.Errorf("building ARP reply: %w", err)
+	}
+	return r.write(p, req.SenderHardwareAddr)
+}
+
+// Gratuitous broadcasts ip's binding to this interface's MAC twice: as an
+// ARP announcement (a request with sender and target IP both ip, RFC 5227)
+// and as a gratuitous reply (target MAC equal to the sender's, which is the
+// form Linux accepts as gratuitous for replies). It fails for an IP not
+// answered for, so a lost IP is never announced.
+func (r *ARPResponder) Gratuitous(ip netip.Addr) error {
+	ip = ip.Unmap()
+	if !r.ips.has(ip) {
+		return fmt.Errorf("gratuitous ARP for %s on %s: %w", ip, r.ifi.Name, ErrNotOwned)
+	}
+	zero := make(net.HardwareAddr, len(r.ifi.HardwareAddr))
+	req, err := arp.NewPacket(arp.OperationRequest, r.ifi.HardwareAddr, ip, zero, ip)
+	if err != nil {
+		return fmt.Errorf("building gratuitous ARP for %s on %s: %w", ip, r.ifi.Name, err)
+	}
+	rep, err := arp.NewPacket(arp.OperationReply, r.ifi.HardwareAddr, ip, r.ifi.HardwareAddr, ip)
+	if err != nil {
+		return fmt.Errorf("building gratuitous ARP for %s on %s: %w", ip, r.ifi.Name, err)
+	}
+	var errs []error
+	for _, p := range []*arp.Packet{req, rep} {
+		if err := r.write(p, ethernet.Broadcast); err != nil {
+			errs = append(errs, err)
+			continue
+		}
+		r.metrics.gratuitous("arp", r.ifi.Name)
+	}
+	return errors.Join(errs...)
+}
+
+func (r *ARPResponder) write(p *arp.Packet, dst net.HardwareAddr) error {
+	pb, err := p.MarshalBinary()
+	if err != nil {
+		return fmt.Errorf("encoding ARP packet: %w", err)
+	}
+	f := ethernet.Frame{Destination: dst, Source: r.ifi.HardwareAddr, EtherType: ethernet.EtherTypeARP, Payload: pb}
+	fb, err := f.MarshalBinary()
+	if err != nil {
+		return fmt.Errorf("encoding Ethernet frame: %w", err)
+	}
+	if _, err := r.conn.WriteTo(fb, &packet.Addr{HardwareAddr: dst}); err != nil {
+		return fmt.Errorf("sending ARP on %s to %s: %w", r.ifi.Name, dst, err)
+	}
+	return nil
+}
