@@ -1,0 +1,342 @@
+package ipam
+
+import (
+	"fmt"
+	"net/netip"
+	"slices"
+	"strings"
+
+	"k8s.io/apimachinery/pkg/labels"
+)
+
+// Allocate gives the Service its addresses and returns them, primary family
+// first. The order of preference is:
+//  1. the addresses it already holds, when still valid (in a pool it may
+//     use, of a family it wants, matching its request and sharing rules);
+//     a missing family is added from the same pool;
+//  2. RequestedIPs, each inside a pool the Service may use (the annotated
+//     pool when Pool is set), and free or shareable;
+//  3. the pool named by Pool;
+//  4. autoAssign pools whose serviceAllocation admits the Service, by
+//     priority (lower first, 0 last) then name;
+//  5. the other autoAssign pools, by name.
+//
+// With a SharingKey, an address already used with that key (and compatible)
+// is preferred in each pool, lowest address first. Dual-stack addresses
+// come from one pool: RequireDualStack needs a pool with both families;
+// PreferDualStack takes the first pool with both, else one family (primary
+// first). Requested addresses may come from different pools.
+//
+// On error (an *Error) nothing changes: the Service keeps what it held.
+func (a *Allocator) Allocate(svc Service) ([]netip.Addr, error) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if svc.Key == "" {
+		return nil, newError(InvalidRequest, "the Service has no key")
+	}
+	fams, all, err := wanted(svc)
+	if err != nil {
+		return nil, err
+	}
+	info := sharingOf(svc)
+	e := a.services[svc.Key]
+	var ips []netip.Addr
+	if len(svc.RequestedIPs) > 0 {
+		ips, err = a.requested(svc, info, e, fams, all)
+	} else {
+		ips, err = a.automatic(svc, info, e, fams, all)
+	}
+	if err != nil {
+		return nil, err
+	}
+	if e == nil {
+		e = &svcEntry{key: svc.Key}
+		a.services[svc.Key] = e
+	}
+	a.commit(e, info, ips)
+	return slices.Clone(ips), nil
+}
+
+// wanted returns the families the Service wants, primary first, and whether
+// it needs all of them.
+func wanted(svc Service) ([]Family, bool, *Error) {
+	fams := slices.Clone(svc.IPFamilies)
+	for i, f := range fams {
+		if f != IPv4 && f != IPv6 {
+			return nil, false, newError(InvalidRequest, fmt.Sprintf("ipFamilies[%d] is %q: use IPv4 or IPv6", i, f))
+		}
+		if i > 0 && fams[0] == f {
+			return nil, false, newError(InvalidRequest, fmt.Sprintf("ipFamilies lists %s twice: list each family once", f))
+		}
+	}
+	if len(fams) == 0 {
+		for _, ip := range svc.RequestedIPs {
+			if f := FamilyOf(ip.Unmap()); ip.IsValid() && !slices.Contains(fams, f) {
+				fams = append(fams, f)
+			}
+		}
+	}
+	if len(fams) == 0 {
+		fams = []Family{IPv4}
+	}
+	other := IPv6
+	if fams[0] == IPv6 {
+		other = IPv4
+	}
+	switch svc.IPFamilyPolicy {
+	case "", SingleStack:
+		return fams[:1], true, nil
+	case PreferDualStack:
+		return []Family{fams[0], other}, false, nil
+	case RequireDualStack:
+		return []Family{fams[0], other}, true, nil
+	}
+	return nil, false, newError(InvalidRequest, fmt.Sprintf("ipFamilyPolicy %q is unknown: use SingleStack, PreferDualStack or RequireDualStack", svc.IPFamilyPolicy))
+}
+
+// requested checks the requested addresses.
+func (a *Allocator) requested(svc Service, info sharing, e *svcEntry, fams []Family, all bool) ([]netip.Addr, *Error) {
+	var byFam [2]netip.Addr
+	for _, ip := range svc.RequestedIPs {
+		ip = ip.Unmap()
+		if !ip.IsValid() {
+			return nil, newError(InvalidRequest, "a requested address is empty: remove it from spec.loadBalancerIP or the loadBalancerIPs annotation")
+		}
+		fi := famIdx(ip)
+		if byFam[fi].IsValid() {
+			return nil, newError(InvalidRequest, fmt.Sprintf("two %s addresses are requested (%s and %s): request at most one address per family", FamilyOf(ip), byFam[fi], ip))
+		}
+		if !slices.Contains(fams, FamilyOf(ip)) {
+			return nil, newError(InvalidRequest, fmt.Sprintf("%s address %s is requested but the Service's ipFamilyPolicy/ipFamilies give it only %s: request an address of that family, or change ipFamilyPolicy", FamilyOf(ip), ip, joinFams(fams)))
+		}
+		byFam[fi] = ip
+	}
+	var out []netip.Addr
+	for _, f := range fams {
+		if ip := byFam[famIdxOf(f)]; ip.IsValid() {
+			out = append(out, ip)
+		}
+	}
+	if all && len(out) < len(fams) {
+		return nil, newError(InvalidRequest, fmt.Sprintf("the Service is RequireDualStack but requests only %s: request one address per family, or use PreferDualStack", out[0]))
+	}
+	var pin *poolState
+	if svc.Pool != "" {
+		if pin = a.pools[svc.Pool]; pin == nil {
+			return nil, missingPool(svc.Pool)
+		}
+	}
+	for _, ip := range out {
+		p := a.index.lookup(ip)
+		switch {
+		case p == nil:
+			return nil, newError(RequestedIPUnavailable, fmt.Sprintf("requested address %s is not in any pool: add it to an IPAddressPool, or request an address of a pool", ip))
+		case pin != nil && p != pin:
+			return nil, newError(RequestedIPUnavailable, fmt.Sprintf("requested address %s is in pool %q, not in pool %q named by the address-pool annotation: request an address of %q, or change the annotation", ip, p.spec.Name, pin.spec.Name, pin.spec.Name))
+		case !mayUse(p, svc):
+			return nil, newError(RequestedIPUnavailable, fmt.Sprintf("requested address %s is in pool %q, whose serviceAllocation does not admit this Service (namespace %q): request an address of another pool, or change the pool's serviceAllocation", ip, p.spec.Name, svc.Namespace))
+		}
+		if err := a.shareable(ip, info, e); err != nil {
+			return nil, err
+		}
+	}
+	return out, nil
+}
+
+// automatic keeps valid addresses the Service holds, or picks new ones.
+func (a *Allocator) automatic(svc Service, info sharing, e *svcEntry, fams []Family, all bool) ([]netip.Addr, *Error) {
+	var pin *poolState
+	if svc.Pool != "" {
+		if pin = a.pools[svc.Pool]; pin == nil {
+			return nil, missingPool(svc.Pool)
+		}
+	}
+	allowed := func(p *poolState) bool { return p != nil && (pin == nil || p == pin) && mayUse(p, svc) }
+
+	// 1. Keep what is still valid, completing it from the same pool.
+	if e != nil {
+		var kept [2]netip.Addr
+		var keptPool *poolState
+		for _, ip := range e.ips {
+			p := a.index.lookup(ip)
+			if !slices.Contains(fams, FamilyOf(ip)) || !allowed(p) || a.shareable(ip, info, e) != nil {
+				continue
+			}
+			kept[famIdx(ip)] = ip
+			if keptPool == nil {
+				keptPool = p
+			}
+		}
+		if keptPool != nil {
+			var out, fresh []netip.Addr
+			ok := true
+			for _, f := range fams {
+				fi := famIdxOf(f)
+				if kept[fi].IsValid() {
+					out = append(out, kept[fi])
+					continue
+				}
+				ip, isNew, got := a.pick(keptPool, fi, info, e)
+				switch {
+				case got:
+					out = append(out, ip)
+					if isNew {
+						fresh = append(fresh, ip)
+					}
+				case all:
+					ok = false
+				}
+			}
+			if ok {
+				return out, nil
+			}
+			a.untake(keptPool, fresh)
+		}
+	}
+
+	// 2. Pick anew, in pool order.
+	var cands []*poolState
+	if pin != nil {
+		if !mayUse(pin, svc) {
+			return nil, newError(NoMatchingPool, fmt.Sprintf("pool %q named by the address-pool annotation does not admit this Service (its serviceAllocation does not match namespace %q or the Service's labels): name another pool, or change the pool's serviceAllocation", pin.spec.Name, svc.Namespace))
+		}
+		cands = []*poolState{pin}
+	} else {
+		for _, p := range a.auto {
+			if mayUse(p, svc) {
+				cands = append(cands, p)
+			}
+		}
+		if len(cands) == 0 {
+			return nil, newError(NoMatchingPool, fmt.Sprintf("no IPAddressPool with autoAssign admits this Service (namespace %q): create one, widen a pool's serviceAllocation, or name a pool with the address-pool annotation", svc.Namespace))
+		}
+	}
+	try := func(p *poolState, fs []Family) ([]netip.Addr, bool) {
+		var out, fresh []netip.Addr
+		for _, f := range fs {
+			ip, isNew, ok := a.pick(p, famIdxOf(f), info, e)
+			if !ok {
+				a.untake(p, fresh)
+				return nil, false
+			}
+			out = append(out, ip)
+			if isNew {
+				fresh = append(fresh, ip)
+			}
+		}
+		return out, true
+	}
+	hasAll := func(p *poolState, fs []Family) bool {
+		for _, f := range fs {
+			if !p.has(famIdxOf(f)) {
+				return false
+			}
+		}
+		return true
+	}
+	var matching []string
+	for _, p := range cands {
+		if hasAll(p, fams) {
+			matching = append(matching, p.spec.Name)
+			if out, ok := try(p, fams); ok {
+				return out, nil
+			}
+		}
+	}
+	if !all {
+		for _, f := range fams {
+			for _, p := range cands {
+				if hasAll(p, []Family{f}) {
+					matching = append(matching, p.spec.Name)
+					if out, ok := try(p, []Family{f}); ok {
+						return out, nil
+					}
+				}
+			}
+		}
+	}
+	switch {
+	case len(matching) > 0:
+		slices.Sort(matching)
+		return nil, newError(PoolExhausted, fmt.Sprintf("every usable %s address of pool(s) %s is assigned: add addresses to a pool, or delete Services that no longer need one", joinFams(fams), strings.Join(slices.Compact(matching), ", ")))
+	case len(fams) == 2 && all:
+		return nil, newError(NoMatchingPool, "the Service is RequireDualStack but no single pool it may use has both IPv4 and IPv6 addresses: add both families to one pool, or use PreferDualStack")
+	default:
+		return nil, newError(NoMatchingPool, fmt.Sprintf("no pool this Service may use has %s addresses: add such addresses to a pool, or change the Service's ipFamilies", joinFams(fams)))
+	}
+}
+
+// pick finds an address of family fi in pool p for the Service: one already
+// used with its sharing key and compatible (lowest first), else a free one
+// (isNew). An address returned with isNew must be committed or untaken.
+func (a *Allocator) pick(p *poolState, fi int, info sharing, e *svcEntry) (ip netip.Addr, isNew, ok bool) {
+	if info.key != "" {
+		var best netip.Addr
+		for ip := range a.shared[info.key] {
+			if famIdx(ip) != fi || a.ips[ip].pool != p || (best.IsValid() && best.Less(ip)) {
+				continue
+			}
+			if a.shareable(ip, info, e) == nil {
+				best = ip
+			}
+		}
+		if best.IsValid() {
+			return best, false, true
+		}
+	}
+	if !p.has(fi) {
+		return netip.Addr{}, false, false
+	}
+	ip, ok = p.fam[fi].take(p.spec.AvoidBuggyIPs, a.used)
+	return ip, ok, ok
+}
+
+// untake gives back addresses taken by pick but not committed.
+func (a *Allocator) untake(p *poolState, ips []netip.Addr) {
+	for _, ip := range ips {
+		p.fam[famIdx(ip)].free = append(p.fam[famIdx(ip)].free, ip)
+	}
+}
+
+// mayUse reports whether the pool's serviceAllocation admits the Service.
+func mayUse(p *poolState, svc Service) bool {
+	sa := p.spec.ServiceAllocation
+	if sa == nil {
+		return true
+	}
+	nsOK := len(sa.Namespaces) == 0 && len(sa.NamespaceSelectors) == 0 ||
+		slices.Contains(sa.Namespaces, svc.Namespace) ||
+		matchesAny(sa.NamespaceSelectors, svc.NamespaceLabels)
+	svcOK := len(sa.ServiceSelectors) == 0 || matchesAny(sa.ServiceSelectors, svc.Labels)
+	return nsOK && svcOK
+}
+
+// matchesAny reports whether one selector matches; a nil selector matches
+// everything, as an empty metav1.LabelSelector does.
+func matchesAny(sels []labels.Selector, l map[string]string) bool {
+	for _, s := range sels {
+		if s == nil || s.Matches(labels.Set(l)) {
+			return true
+		}
+	}
+	return false
+}
+
+func missingPool(name string) *Error {
+	return newError(InvalidRequest, fmt.Sprintf("the address-pool annotation names pool %q, which does not exist or is invalid: create it, fix it, or change the annotation", name))
+}
+
+func famIdxOf(f Family) int {
+	if f == IPv4 {
+		return 0
+	}
+	return 1
+}
+
+func joinFams(fs []Family) string {
+	s := make([]string, len(fs))
+	for i, f := range fs {
+		s[i] = string(f)
+	}
+	return strings.Join(s, " and ")
+}
