@@ -1,0 +1,78 @@
+package frrconfig
+
+import (
+	"hash/fnv"
+	"net/netip"
+)
+
+// Sequence-number ranges. FRR compares prefix-list seqs as signed 32-bit
+// numbers, so they stay below 2^31; route-map seqs are 1–65535, and 65535
+// is the final deny of every outbound route-map.
+const (
+	maxPrefixSeq   = 1<<31 - 1
+	maxRouteMapSeq = 65534
+	denySeq        = 65535
+)
+
+// prefixHome is a prefix-list entry's preferred seq: for IPv4 the address
+// modulo 2^31 (so lists print in address order), for IPv6 an FNV-1a hash of
+// address and length; both in 1..maxPrefixSeq.
+func prefixHome(p netip.Prefix) uint32 {
+	if p.Addr().Is4() {
+		b := p.Addr().As4()
+		h := (uint32(b[0])<<24 | uint32(b[1])<<16 | uint32(b[2])<<8 | uint32(b[3])) & maxPrefixSeq
+		if h == 0 {
+			h = 1
+		}
+		return h
+	}
+	b := p.Addr().As16()
+	f := fnv.New32a()
+	_, _ = f.Write(b[:])
+	_, _ = f.Write([]byte{byte(p.Bits())})
+	return f.Sum32()%maxPrefixSeq + 1
+}
+
+// routeMapHome is a route-map entry's preferred seq, an FNV-1a hash of the
+// entry's key in 1..maxRouteMapSeq.
+func routeMapHome(key string) uint32 {
+	f := fnv.New32a()
+	_, _ = f.Write([]byte(key))
+	return f.Sum32()%maxRouteMapSeq + 1
+}
+
+// assignSeqs gives each of n members (in their canonical order) a distinct
+// seq in 1..max. Every member whose home no earlier member shares keeps its
+// home; the others, in order, take the next free seq after their home. Homes
+// are all given out before any collision is resolved, so adding or removing
+// a member moves at most the members that collide with it.
+func assignSeqs(n int, home func(i int) uint32, max uint32) []uint32 {
+	seqs := make([]uint32, n)
+	taken := make(map[uint32]struct{}, n)
+	var losers []int
+	for i := range n {
+		h := home(i)
+		if _, dup := taken[h]; dup {
+			losers = append(losers, i)
+			seqs[i] = h
+			continue
+		}
+		taken[h] = struct{}{}
+		seqs[i] = h
+	}
+	for _, i := range losers {
+		s := seqs[i]
+		for {
+			s++
+			if s > max {
+				s = 1
+			}
+			if _, used := taken[s]; !used {
+				break
+			}
+		}
+		taken[s] = struct{}{}
+		seqs[i] = s
+	}
+	return seqs
+}
