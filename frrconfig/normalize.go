@@ -1,0 +1,117 @@
+package frrconfig
+
+import (
+	"bytes"
+	"cmp"
+	"slices"
+	"strings"
+)
+
+// Normalize returns the lines of an FRR configuration — Render's output or
+// the output of vtysh's `show running-config` — in a form in which two
+// configurations are compared line by line: comment lines (`!`), blank
+// lines, trailing spaces and the lines FRR adds on its own (the `Building
+// configuration...` banner, `frr version`, `hostname`, `end`, zebra's
+// `[no] ip(v6) forwarding`, `service integrated-vtysh-config`) are dropped,
+// and top-level objects are ordered by kind and name: FRR prints route-maps,
+// prefix-lists and BFD profiles in the order they were created, so a config
+// reached by Diff prints them in another order than the same config loaded
+// from a file. Order inside an object (a route-map's entries by seq, a
+// router's lines) is kept: there FRR's order is canonical.
+func Normalize(text []byte) []string {
+	var stanzas [][]string
+	for raw := range bytes.Lines(text) {
+		line := strings.TrimRight(string(raw), " \t\r\n")
+		trimmed := strings.TrimSpace(line)
+		if trimmed == "" || strings.HasPrefix(trimmed, "!") || frrOwnLine(line) {
+			continue
+		}
+		indented := line[0] == ' '
+		if (indented || line == "exit") && len(stanzas) > 0 {
+			stanzas[len(stanzas)-1] = append(stanzas[len(stanzas)-1], line)
+			continue
+		}
+		stanzas = append(stanzas, []string{line})
+	}
+	slices.SortStableFunc(stanzas, func(a, b []string) int {
+		ra, ka := stanzaKey(a[0])
+		rb, kb := stanzaKey(b[0])
+		return cmp.Or(cmp.Compare(ra, rb), strings.Compare(ka, kb))
+	})
+	var out []string
+	for _, s := range stanzas {
+		if s[0] == "bfd" {
+			s = sortBFDProfiles(s)
+		}
+		out = append(out, s...)
+	}
+	return out
+}
+
+// frrOwnLine reports whether a line is one FRR prints on its own.
+func frrOwnLine(line string) bool {
+	switch line {
+	case "Building configuration...", "Current configuration:", "end",
+		"no ip forwarding", "no ipv6 forwarding", "ip forwarding", "ipv6 forwarding",
+		"service integrated-vtysh-config":
+		return true
+	}
+	return strings.HasPrefix(line, "frr version ") || strings.HasPrefix(line, "hostname ")
+}
+
+// stanzaKey orders top-level objects: header lines, routers (default VRF
+// first), IPv4 then IPv6 prefix-lists, route-maps, bfd, then anything else
+// in its original order.
+func stanzaKey(first string) (int, string) {
+	f := strings.Fields(first)
+	word := func(i int) string {
+		if i < len(f) {
+			return f[i]
+		}
+		return ""
+	}
+	switch {
+	case word(0) == "frr":
+		return 0, ""
+	case word(0) == "log":
+		return 1, ""
+	case word(0) == "router" && word(1) == "bgp":
+		return 2, word(4) // router bgp ASN vrf NAME
+	case word(0) == "ip" && word(1) == "prefix-list":
+		return 3, word(2)
+	case word(0) == "ipv6" && word(1) == "prefix-list":
+		return 4, word(2)
+	case word(0) == "route-map":
+		return 5, word(1)
+	case word(0) == "bfd":
+		return 6, ""
+	}
+	return 7, ""
+}
+
+// sortBFDProfiles orders the blocks of a bfd stanza (` profile NAME` or
+// ` peer ...` and their lines) by their first line.
+func sortBFDProfiles(s []string) []string {
+	var blocks [][]string
+	var rest []string
+	for _, line := range s[1:] {
+		switch {
+		case line == "exit":
+			rest = append(rest, line)
+		case strings.HasPrefix(line, "  ") || line == " exit":
+			if len(blocks) > 0 {
+				blocks[len(blocks)-1] = append(blocks[len(blocks)-1], line)
+				continue
+			}
+			rest = append(rest, line)
+		default:
+			blocks = append(blocks, []string{line})
+		}
+	}
+	slices.SortStableFunc(blocks, func(a, b []string) int { return strings.Compare(a[0], b[0]) })
+	out := []string{s[0]}
+	for _, b := range blocks {
+		out = append(out, b...)
+	}
+	return append(out, rest...)
+}
