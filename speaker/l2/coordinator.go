@@ -1,0 +1,126 @@
+package l2
+
+import (
+	"net/netip"
+	"slices"
+	"sync"
+
+	"github.com/heraldlb/herald/speaker/l2/owner"
+)
+
+// Service is an IP to announce in Layer 2 mode and where it may be announced.
+type Service struct {
+	IP netip.Addr
+	// Nodes are the nodes allowed to answer for IP: those matched by the
+	// L2Advertisements' nodeSelectors, not excluded, and for
+	// externalTrafficPolicy Local those with a ready endpoint.
+	Nodes []string
+	// Interfaces are the L2Advertisements' interfaces; empty means the
+	// default selection.
+	Interfaces []string
+}
+
+// Plan returns what node announces: the Services it owns among the live
+// nodes, sorted by IP. It is pure; every node computes the same owners from
+// the same services and live set. A later Service for the same IP replaces
+// an earlier one.
+func Plan(node string, services []Service, live []string) []Announcement {
+	byIP := make(map[netip.Addr]Service, len(services))
+	eligible := make(map[netip.Addr][]string, len(services))
+	for _, s := range services {
+		byIP[s.IP] = s
+		eligible[s.IP] = s.Nodes
+	}
+	var out []Announcement
+	for ip, o := range owner.Assign(eligible, live) {
+		if o == node {
+			out = append(out, Announcement{IP: ip, Interfaces: byIP[ip].Interfaces})
+		}
+	}
+	slices.SortFunc(out, func(a, b Announcement) int { return a.IP.Compare(b.IP) })
+	return out
+}
+
+// Coordinator keeps an announcer answering for the IPs this node owns as the
+// Services and the live nodes change, and counts ownership and membership
+// changes.
+type Coordinator struct {
+	node    string
+	ann     interface{ Announce([]Announcement) }
+	metrics *Metrics
+
+	mu       sync.Mutex
+	services []Service
+	live     []string
+	owned    map[netip.Addr]bool
+}
+
+// NewCoordinator returns a Coordinator for node driving ann (an *Announcer
+// outside tests). It announces nothing until SetLive names node.
+func NewCoordinator(node string, ann interface{ Announce([]Announcement) }, metrics *Metrics) *Coordinator {
+	return &Coordinator{node: node, ann: ann, metrics: metrics, owned: map[netip.Addr]bool{}}
+}
+
+// SetServices replaces the Services and re-plans.
+func (c *Coordinator) SetServices(services []Service) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.services = slices.Clone(services)
+	c.replan()
+}
+
+// SetLive replaces the live nodes (including this one only when it may
+// answer, see member.Member.Live) and re-plans.
+func (c *Coordinator) SetLive(live []string) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	prev := map[string]bool{}
+	for _, n := range c.live {
+		prev[n] = true
+	}
+	joined := 0
+	for _, n := range live {
+		if !prev[n] {
+			joined++
+		}
+		delete(prev, n)
+	}
+	c.metrics.membership("join", joined)
+	c.metrics.membership("leave", len(prev))
+	c.live = slices.Clone(live)
+	c.replan()
+}
+
+// Owned returns the IPs this node answers for, sorted.
+func (c *Coordinator) Owned() []netip.Addr {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	out := make([]netip.Addr, 0, len(c.owned))
+	for ip := range c.owned {
+		out = append(out, ip)
+	}
+	slices.SortFunc(out, netip.Addr.Compare)
+	return out
+}
+
+func (c *Coordinator) replan() {
+	anns := Plan(c.node, c.services, c.live)
+	owned := make(map[netip.Addr]bool, len(anns))
+	gained := 0
+	for _, a := range anns {
+		owned[a.IP] = true
+		if !c.owned[a.IP] {
+			gained++
+		}
+	}
+	lost := 0
+	for ip := range c.owned {
+		if !owned[ip] {
+			lost++
+		}
+	}
+	c.ann.Announce(anns)
+	c.metrics.ownership("gained", gained)
+	c.metrics.ownership("lost", lost)
+	c.owned = owned
+}

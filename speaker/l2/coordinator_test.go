@@ -1,0 +1,131 @@
+package l2
+
+import (
+	"net/netip"
+	"sync"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+	"github.com/heraldlb/herald/speaker/l2/owner"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/testutil"
+)
+
+func TestPlan(t *testing.T) {
+	nodes := []string{"node-a", "node-b", "node-c"}
+	v4, v6 := netip.MustParseAddr("192.0.2.10"), netip.MustParseAddr("2001:db8:200::10")
+	ownerV4 := owner.Owner(v4, nodes)
+	tests := []struct {
+		name     string
+		node     string
+		services []Service
+		live     []string
+		want     []Announcement
+	}{
+		{
+			name:     "the rendezvous owner announces, with the advertisement's interfaces",
+			node:     ownerV4,
+			services: []Service{{IP: v4, Nodes: nodes, Interfaces: []string{"eth1"}}},
+			live:     nodes,
+			want:     []Announcement{{IP: v4, Interfaces: []string{"eth1"}}},
+		},
+		{
+			name:     "other nodes announce nothing",
+			node:     otherThan(nodes, ownerV4),
+			services: []Service{{IP: v4, Nodes: nodes}},
+			live:     nodes,
+			want:     nil,
+		},
+		{
+			name:     "only eligible node announces (externalTrafficPolicy Local)",
+			node:     "node-c",
+			services: []Service{{IP: v4, Nodes: []string{"node-c"}}, {IP: v6, Nodes: []string{"node-c"}}},
+			live:     nodes,
+			want:     []Announcement{{IP: v4}, {IP: v6}},
+		},
+		{
+			name:     "a node not in the live set announces nothing",
+			node:     "node-c",
+			services: []Service{{IP: v4, Nodes: []string{"node-c"}}},
+			live:     []string{"node-a", "node-b"},
+			want:     nil,
+		},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			if diff := cmp.Diff(tc.want, Plan(tc.node, tc.services, tc.live), addrCmp); diff != "" {
+				t.Errorf("Plan mismatch (-want +got):\n%s", diff)
+			}
+		})
+	}
+}
+
+func otherThan(nodes []string, not string) string {
+	for _, n := range nodes {
+		if n != not {
+			return n
+		}
+	}
+	return ""
+}
+
+// recordingAnnouncer records what the coordinator asks for.
+type recordingAnnouncer struct {
+	mu   sync.Mutex
+	last []Announcement
+}
+
+func (r *recordingAnnouncer) Announce(a []Announcement) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.last = a
+}
+
+func TestCoordinator(t *testing.T) {
+	nodes := []string{"node-a", "node-b", "node-c"}
+	var svcs []Service
+	ip := netip.MustParseAddr("192.0.2.1")
+	for range 30 {
+		svcs = append(svcs, Service{IP: ip, Nodes: nodes})
+		ip = ip.Next()
+	}
+	reg := prometheus.NewRegistry()
+	m, err := NewMetrics(reg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rec := &recordingAnnouncer{}
+	c := NewCoordinator("node-a", rec, m)
+	c.SetServices(svcs)
+	if len(c.Owned()) != 0 {
+		t.Fatalf("owns %v before any live set", c.Owned())
+	}
+	c.SetLive(nodes)
+	withAll := len(c.Owned())
+	if withAll == 0 || withAll > 15 {
+		t.Fatalf("node-a owns %d of 30 IPs with 3 nodes, want 1..15", withAll)
+	}
+	c.SetLive([]string{"node-a", "node-b"}) // node-c leaves
+	withTwo := len(c.Owned())
+	if withTwo < withAll {
+		t.Errorf("node-a owns %d IPs after node-c left, fewer than %d before", withTwo, withAll)
+	}
+	c.SetLive([]string{"node-b"}) // node-a gives up (e.g. link down)
+	if len(c.Owned()) != 0 || len(rec.last) != 0 {
+		t.Errorf("node-a not live still owns %v (announcer asked for %v)", c.Owned(), rec.last)
+	}
+	for _, tc := range []struct {
+		name string
+		c    prometheus.Collector
+		want float64
+	}{
+		{"gained", m.ownershipChanges.WithLabelValues("gained"), float64(withTwo)},
+		{"lost", m.ownershipChanges.WithLabelValues("lost"), float64(withTwo)},
+		{"joins", m.membershipChanges.WithLabelValues("join"), 3},
+		{"leaves", m.membershipChanges.WithLabelValues("leave"), 2},
+	} {
+		if got := testutil.ToFloat64(tc.c); got != tc.want {
+			t.Errorf("%s = %v, want %v", tc.name, got, tc.want)
+		}
+	}
+}
