@@ -12,8 +12,8 @@ func pool(name string, addresses ...string) Pool {
 }
 
 func withSA(p Pool, sa ServiceAllocation) Pool { p.ServiceAllocation = &sa; return p }
-func manual(p Pool) Pool                     { p.AutoAssign = false; return p }
-func buggy(p Pool) Pool                      { p.AvoidBuggyIPs = true; return p }
+func manual(p Pool) Pool                       { p.AutoAssign = false; return p }
+func buggy(p Pool) Pool                        { p.AvoidBuggyIPs = true; return p }
 
 func sel(s string) labels.Selector {
 	l, err := labels.Parse(s)
