@@ -2,6 +2,7 @@ package frrconfig
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"math/rand/v2"
 	"os/exec"
@@ -74,6 +75,60 @@ func TestRenderMatchesFRR(t *testing.T) {
 			inst := startFRR(t, string(rendered))
 			if diff := cmp.Diff(Normalize(rendered), runningConfig(t, inst)); diff != "" {
 				t.Errorf("FRR's running config differs from Render's output (-rendered +running):\n%s", diff)
+			}
+		})
+	}
+}
+
+// applyCommands runs Diff's commands in one vtysh session.
+func applyCommands(t *testing.T, inst *frrproc.Instance, cmds []string) {
+	t.Helper()
+	args := []string{"-c", "configure terminal"}
+	for _, c := range cmds {
+		args = append(args, "-c", c)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	out, err := inst.Vtysh(ctx, args...)
+	if err != nil {
+		t.Fatalf("applying %q: %v", cmds, err)
+	}
+	if out != "" {
+		t.Logf("vtysh said: %s", out)
+	}
+}
+
+// TestDiffOnFRR boots real FRR on Render(old), applies Diff(old, new) over
+// vtysh and checks that FRR then runs exactly Render(new).
+func TestDiffOnFRR(t *testing.T) {
+	testenv.RequireFRR(t)
+	for _, tc := range diffCases() {
+		t.Run(tc.name, func(t *testing.T) {
+			old, new := tc.configs()
+			cmds, err := Diff(old, new)
+			if errors.Is(err, ErrNeedsReload) {
+				t.Skip("not an incremental change")
+			}
+			if err != nil {
+				t.Fatalf("Diff: %v", err)
+			}
+			before, err := Render(old)
+			if err != nil {
+				t.Fatal(err)
+			}
+			after, err := Render(new)
+			if err != nil {
+				t.Fatal(err)
+			}
+			inst := startFRR(t, string(before))
+			if diff := cmp.Diff(Normalize(before), runningConfig(t, inst)); diff != "" {
+				t.Fatalf("FRR did not boot into Render(old) (-rendered +running):\n%s", diff)
+			}
+			if len(cmds) > 0 {
+				applyCommands(t, inst, cmds)
+			}
+			if diff := cmp.Diff(Normalize(after), runningConfig(t, inst)); diff != "" {
+				t.Errorf("after Diff's commands %q, FRR's running config differs from Render(new) (-rendered +running):\n%s", cmds, diff)
 			}
 		})
 	}

@@ -2,6 +2,7 @@ package frrconfig
 
 import (
 	"hash/fnv"
+	"slices"
 	"net/netip"
 )
 
@@ -48,6 +49,14 @@ func routeMapHome(key string) uint32 {
 // a member moves at most the members that collide with it.
 func assignSeqs(n int, home func(i int) uint32, max uint32) []uint32 {
 	seqs := make([]uint32, n)
+	for i := range n {
+		seqs[i] = home(i)
+	}
+	sorted := slices.Clone(seqs)
+	slices.Sort(sorted)
+	if len(slices.Compact(sorted)) == n {
+		return seqs // no collision: every member keeps its home
+	}
 	taken := make(map[uint32]struct{}, n)
 	var losers []int
 	for i := range n {

@@ -1,0 +1,434 @@
+package frrconfig
+
+import (
+	"bytes"
+	"fmt"
+	"net/netip"
+	"slices"
+	"strings"
+)
+
+// Diff returns the vtysh configuration-mode commands (to be sent after
+// `configure terminal`, in order, context-entering and -leaving lines
+// included) that turn FRR running Render(old) into FRR running Render(new).
+//
+// It handles the changes that happen all the time: prefixes added to or
+// removed from a router's networks or a neighbor's advertisements, a
+// prefix's communities or local-pref changed, neighbors added or removed,
+// BFD profiles added, changed or removed, and the log level. For any other
+// change it returns an error wrapping ErrNeedsReload. Invalid configs give
+// Validate's *ValidationError. Two equal configs give no commands.
+//
+// The commands only add before they remove: prefix-lists and route-map
+// entries are created before the networks and neighbors that use them and
+// deleted after, so no prefix is announced without its attributes.
+// Diff costs one pass over both configs plus the commands it returns.
+func Diff(old, new *Config) ([]string, error) {
+	if err := old.Validate(); err != nil {
+		return nil, fmt.Errorf("diffing frr configs: old config: %w", err)
+	}
+	if err := new.Validate(); err != nil {
+		return nil, fmt.Errorf("diffing frr configs: new config: %w", err)
+	}
+	d := &differ{}
+	if err := d.run(old, new); err != nil {
+		return nil, fmt.Errorf("diffing frr configs: %w", err)
+	}
+	return d.commands(), nil
+}
+
+// differ collects commands in the phases they must run in.
+type differ struct {
+	log          []string
+	bfdAdd       []string
+	plAdd        []string
+	rmAdd        []string
+	routers      []string
+	rmRemove     []string
+	plRemove     []string
+	bfdRemove    []string
+	templateErrs []error
+}
+
+func (d *differ) commands() []string {
+	var out []string
+	out = append(out, d.log...)
+	if len(d.bfdAdd) > 0 {
+		out = append(out, "bfd")
+		out = append(out, d.bfdAdd...)
+		out = append(out, "exit")
+	}
+	out = append(out, d.plAdd...)
+	out = append(out, d.rmAdd...)
+	out = append(out, d.routers...)
+	out = append(out, d.rmRemove...)
+	out = append(out, d.plRemove...)
+	if len(d.bfdRemove) > 0 {
+		out = append(out, "bfd")
+		out = append(out, d.bfdRemove...)
+		out = append(out, "exit")
+	}
+	if out == nil {
+		out = []string{}
+	}
+	return out
+}
+
+// lines executes one of the templates and returns its lines, unindented.
+func (d *differ) lines(name string, data any) []string {
+	var b bytes.Buffer
+	if err := templates.ExecuteTemplate(&b, name, data); err != nil {
+		d.templateErrs = append(d.templateErrs, err)
+		return nil
+	}
+	var out []string
+	for l := range strings.SplitSeq(b.String(), "\n") {
+		if l = strings.TrimSpace(l); l != "" {
+			out = append(out, l)
+		}
+	}
+	return out
+}
+
+func needsReload(format string, args ...any) error {
+	return fmt.Errorf("%s: %w", fmt.Sprintf(format, args...), ErrNeedsReload)
+}
+
+func (d *differ) run(old, new *Config) error {
+	oldLevel, newLevel := buildLogLevel(old), buildLogLevel(new)
+	if oldLevel != newLevel {
+		d.log = append(d.log, strings.TrimSpace("log stdout "+newLevel))
+	}
+	d.diffBFD(old.BFDProfiles, new.BFDProfiles)
+	if len(old.Routers) != len(new.Routers) {
+		return needsReload("the number of BGP routers changed from %d to %d", len(old.Routers), len(new.Routers))
+	}
+	oldRouters := map[string]*Router{}
+	for i := range old.Routers {
+		oldRouters[old.Routers[i].VRF] = &old.Routers[i]
+	}
+	newRouters := slices.Clone(new.Routers)
+	slices.SortFunc(newRouters, func(a, b Router) int { return strings.Compare(a.VRF, b.VRF) })
+	for i := range newRouters {
+		nr := &newRouters[i]
+		or := oldRouters[nr.VRF]
+		if or == nil {
+			return needsReload("a BGP router was added in VRF %q", nr.VRF)
+		}
+		if or.ASN != nr.ASN || or.RouterID != nr.RouterID {
+			return needsReload("router in VRF %q changed its ASN or router-id", nr.VRF)
+		}
+		if err := d.diffRouter(or, nr); err != nil {
+			return err
+		}
+	}
+	if len(d.templateErrs) > 0 {
+		return fmt.Errorf("printing commands: %w", d.templateErrs[0])
+	}
+	return nil
+}
+
+func buildLogLevel(c *Config) string { return buildPlan(&Config{LogLevel: c.LogLevel}).LogLevel }
+
+// diffBFD sets every attribute of an added or changed profile to its value
+// (a default value is not printed by FRR, so setting it is the same as
+// removing it) and removes profiles no longer there.
+func (d *differ) diffBFD(old, new []BFDProfile) {
+	oldByName := map[string]BFDProfile{}
+	for _, p := range old {
+		oldByName[p.Name] = p
+	}
+	newNames := map[string]bool{}
+	sorted := slices.Clone(new)
+	slices.SortFunc(sorted, func(a, b BFDProfile) int { return strings.Compare(a.Name, b.Name) })
+	for _, p := range sorted {
+		newNames[p.Name] = true
+		if o, ok := oldByName[p.Name]; ok && o == p {
+			continue
+		}
+		onOff := func(on bool, word string) string {
+			if on {
+				return word
+			}
+			return "no " + word
+		}
+		echo := or(p.EchoInterval, defaultEchoInterv)
+		d.bfdAdd = append(d.bfdAdd,
+			"profile "+p.Name,
+			fmt.Sprintf("detect-multiplier %d", or(p.DetectMultiplier, defaultMultiplier)),
+			fmt.Sprintf("transmit-interval %d", or(p.TransmitInterval, defaultInterval)),
+			fmt.Sprintf("receive-interval %d", or(p.ReceiveInterval, defaultInterval)),
+			onOff(p.PassiveMode, "passive-mode"),
+			onOff(p.EchoMode, "echo-mode"),
+			fmt.Sprintf("echo transmit-interval %d", echo),
+			fmt.Sprintf("echo receive-interval %d", echo),
+			fmt.Sprintf("minimum-ttl %d", or(p.MinimumTTL, defaultMinimumTTL)),
+			"exit")
+	}
+	var gone []string
+	for _, p := range old {
+		if !newNames[p.Name] {
+			gone = append(gone, p.Name)
+		}
+	}
+	slices.Sort(gone)
+	for _, name := range gone {
+		d.bfdRemove = append(d.bfdRemove, "no profile "+name)
+	}
+}
+
+func or[T comparable](v, def T) T {
+	var zero T
+	if v == zero {
+		return def
+	}
+	return v
+}
+
+// routerCommands collects the commands inside one `router bgp`.
+type routerCommands struct {
+	top      []string
+	af       [2][]string
+	afRemove [2][]string
+}
+
+func (d *differ) diffRouter(or, nr *Router) error {
+	var rc routerCommands
+	for f, nets := range [2][2][]netip.Prefix{{or.IPv4Networks, nr.IPv4Networks}, {or.IPv6Networks, nr.IPv6Networks}} {
+		added, removed := prefixDelta(nets[0], nets[1])
+		for _, p := range added {
+			rc.af[f] = append(rc.af[f], "network "+p.String())
+		}
+		for _, p := range removed {
+			rc.afRemove[f] = append(rc.afRemove[f], "no network "+p.String())
+		}
+	}
+	oldNbrs := map[string]*Neighbor{}
+	for i := range or.Neighbors {
+		oldNbrs[or.Neighbors[i].name()] = &or.Neighbors[i]
+	}
+	newNames := map[string]bool{}
+	var added []*neighborPlan
+	newNbrs := slices.Clone(nr.Neighbors)
+	slices.SortFunc(newNbrs, func(a, b Neighbor) int { return strings.Compare(a.name(), b.name()) })
+	for i := range newNbrs {
+		nn := &newNbrs[i]
+		newNames[nn.name()] = true
+		np := neighborOf(nr, nn)
+		on := oldNbrs[nn.name()]
+		if on == nil {
+			added = append(added, np)
+			rm, pls := outboundPolicy(np.OutMap, nn.Advertise)
+			for _, pl := range pls {
+				d.addPrefixList(pl)
+			}
+			d.rmAdd = append(d.rmAdd, d.lines("routeMapEntry", &rmEntry{Map: np.InMap, Action: "deny", Seq: 1})...)
+			for _, e := range rm.Entries {
+				d.rmAdd = append(d.rmAdd, d.lines("routeMapEntry", e)...)
+			}
+			continue
+		}
+		op := neighborOf(or, on)
+		if !sameSession(op, np) {
+			return needsReload("neighbor %s in VRF %q changed its session settings", np.Name, nr.VRF)
+		}
+		if op.Families != np.Families {
+			return needsReload("neighbor %s in VRF %q changed its address families", np.Name, nr.VRF)
+		}
+		if err := d.diffPolicy(np.OutMap, on.Advertise, nn.Advertise); err != nil {
+			return fmt.Errorf("neighbor %s in VRF %q: %w", np.Name, nr.VRF, err)
+		}
+	}
+	var removed []*neighborPlan
+	for i := range or.Neighbors {
+		if on := &or.Neighbors[i]; !newNames[on.name()] {
+			removed = append(removed, neighborOf(or, on))
+		}
+	}
+	slices.SortFunc(removed, compareNeighbors)
+	slices.SortFunc(added, compareNeighbors)
+	for _, op := range removed {
+		if op.Interface {
+			rc.top = append(rc.top, "no neighbor "+op.Name+" interface")
+		} else {
+			rc.top = append(rc.top, "no neighbor "+op.Name)
+		}
+		d.rmRemove = append(d.rmRemove, "no route-map "+op.InMap, "no route-map "+op.OutMap)
+		_, pls := outboundPolicy(op.OutMap, oldNbrs[op.Name].Advertise)
+		for _, pl := range pls {
+			d.plRemove = append(d.plRemove, "no "+pl.Family.Keyword()+" prefix-list "+pl.Name)
+		}
+	}
+	for _, np := range added {
+		rc.top = append(rc.top, d.lines("neighbor", np)...)
+		for f := range 2 {
+			if np.Families[f] {
+				rc.af[f] = append(rc.af[f], d.lines("afNeighbor", np)...)
+			}
+		}
+	}
+	if len(rc.top)+len(rc.af[0])+len(rc.af[1])+len(rc.afRemove[0])+len(rc.afRemove[1]) == 0 {
+		return nil
+	}
+	header := fmt.Sprintf("router bgp %d", nr.ASN)
+	if nr.VRF != "" {
+		header += " vrf " + nr.VRF
+	}
+	d.routers = append(d.routers, header)
+	d.routers = append(d.routers, rc.top...)
+	for f := range 2 {
+		if len(rc.af[f])+len(rc.afRemove[f]) == 0 {
+			continue
+		}
+		d.routers = append(d.routers, "address-family "+family(f).Name())
+		d.routers = append(d.routers, rc.af[f]...)
+		d.routers = append(d.routers, rc.afRemove[f]...)
+		d.routers = append(d.routers, "exit-address-family")
+	}
+	d.routers = append(d.routers, "exit")
+	return nil
+}
+
+// sameSession reports whether two neighbors have the same session settings.
+func sameSession(a, b *neighborPlan) bool {
+	ta, tb := Timers{}, Timers{}
+	if a.Timers != nil {
+		ta = *a.Timers
+	}
+	if b.Timers != nil {
+		tb = *b.Timers
+	}
+	return a.Name == b.Name && a.Interface == b.Interface && a.RemoteAS == b.RemoteAS &&
+		a.BFD == b.BFD && a.BFDProfile == b.BFDProfile && a.Password == b.Password &&
+		a.Port == b.Port && a.EBGPMultihop == b.EBGPMultihop && a.UpdateSource == b.UpdateSource &&
+		(a.Timers == nil) == (b.Timers == nil) && ta == tb && a.ConnectTime == b.ConnectTime &&
+		a.GracefulRestart == b.GracefulRestart
+}
+
+// prefixDelta returns the prefixes only in new and only in old, sorted.
+func prefixDelta(old, new []netip.Prefix) (added, removed []netip.Prefix) {
+	if slices.Equal(old, new) {
+		return nil, nil
+	}
+	in := make(map[netip.Prefix]bool, len(old))
+	for _, p := range old {
+		in[p] = true
+	}
+	for _, p := range new {
+		if !in[p] {
+			added = append(added, p)
+		}
+		delete(in, p)
+	}
+	for p := range in {
+		removed = append(removed, p)
+	}
+	slices.SortFunc(added, comparePrefixes)
+	slices.SortFunc(removed, comparePrefixes)
+	return added, removed
+}
+
+func (d *differ) addPrefixList(pl *prefixList) {
+	for _, e := range pl.Entries {
+		d.plAdd = append(d.plAdd, d.lines("prefixListEntry", plLine{List: pl, Entry: e})...)
+	}
+}
+
+func sameAdvertisements(a, b []Advertisement) bool {
+	return slices.EqualFunc(a, b, func(x, y Advertisement) bool {
+		return x.Prefix == y.Prefix && slices.Equal(x.Communities, y.Communities) &&
+			slices.Equal(x.LargeCommunities, y.LargeCommunities) &&
+			(x.LocalPref == nil) == (y.LocalPref == nil) && (x.LocalPref == nil || *x.LocalPref == *y.LocalPref)
+	})
+}
+
+// diffPolicy changes a neighbor's outbound route-map and prefix-lists.
+func (d *differ) diffPolicy(outMap string, oldAdv, newAdv []Advertisement) error {
+	if sameAdvertisements(oldAdv, newAdv) {
+		return nil
+	}
+	type numbered struct {
+		g   *group
+		seq uint32
+	}
+	index := func(adv []Advertisement) (map[string]numbered, map[uint32]string) {
+		groups := groupsOf(adv)
+		seqs := groupSeqs(groups)
+		byKey := make(map[string]numbered, len(groups))
+		bySeq := make(map[uint32]string, len(groups))
+		for i, g := range groups {
+			byKey[g.key] = numbered{g, seqs[i]}
+			bySeq[seqs[i]] = g.key
+		}
+		return byKey, bySeq
+	}
+	oldGroups, oldSeqs := index(oldAdv)
+	newGroups, _ := index(newAdv)
+	keys := make([]string, 0, len(oldGroups)+len(newGroups))
+	for k := range oldGroups {
+		keys = append(keys, k)
+	}
+	for k := range newGroups {
+		if _, ok := oldGroups[k]; !ok {
+			keys = append(keys, k)
+		}
+	}
+	slices.Sort(keys)
+	for _, k := range keys {
+		o, inOld := oldGroups[k]
+		n, inNew := newGroups[k]
+		if inNew && (!inOld || o.seq != n.seq) {
+			if other, used := oldSeqs[n.seq]; used && other != k {
+				return needsReload("route-map %s reuses seq %d for other attributes", outMap, n.seq)
+			}
+		}
+		switch {
+		case inOld && inNew && o.seq == n.seq:
+			if !slices.Equal(o.g.prefixes, n.g.prefixes) {
+				d.diffPrefixList(prefixListOf(prefixListName(outMap, n.seq), o.g), prefixListOf(prefixListName(outMap, n.seq), n.g))
+			}
+			continue
+		case inOld:
+			pl := prefixListOf(prefixListName(outMap, o.seq), o.g)
+			d.rmRemove = append(d.rmRemove, fmt.Sprintf("no route-map %s permit %d", outMap, o.seq))
+			d.plRemove = append(d.plRemove, "no "+pl.Family.Keyword()+" prefix-list "+pl.Name)
+		}
+		if inNew {
+			e := groupEntry(outMap, n.seq, n.g)
+			d.addPrefixList(prefixListOf(e.PrefixList, n.g))
+			d.rmAdd = append(d.rmAdd, d.lines("routeMapEntry", e)...)
+		}
+	}
+	return nil
+}
+
+// diffPrefixList changes one prefix-list's entries, walking both lists in
+// seq order. An entry whose seq a new entry takes over is removed just
+// before the new one is added (FRR keys entries by seq); the others are
+// removed after the routers changed.
+func (d *differ) diffPrefixList(old, new *prefixList) {
+	removeLine := func(e plEntry) string {
+		return fmt.Sprintf("no %s prefix-list %s seq %d permit %s", old.Family.Keyword(), old.Name, e.Seq, e.Prefix)
+	}
+	add := func(e plEntry) {
+		d.plAdd = append(d.plAdd, d.lines("prefixListEntry", plLine{List: new, Entry: e})...)
+	}
+	i, j := 0, 0
+	for i < len(old.Entries) || j < len(new.Entries) {
+		switch {
+		case j == len(new.Entries) || (i < len(old.Entries) && old.Entries[i].Seq < new.Entries[j].Seq):
+			d.plRemove = append(d.plRemove, removeLine(old.Entries[i]))
+			i++
+		case i == len(old.Entries) || new.Entries[j].Seq < old.Entries[i].Seq:
+			add(new.Entries[j])
+			j++
+		default:
+			if old.Entries[i].Prefix != new.Entries[j].Prefix {
+				d.plAdd = append(d.plAdd, removeLine(old.Entries[i]))
+				add(new.Entries[j])
+			}
+			i++
+			j++
+		}
+	}
+}
