@@ -2,8 +2,8 @@ package frrconfig
 
 import (
 	"hash/fnv"
-	"slices"
 	"net/netip"
+	"slices"
 )
 
 // Sequence-number ranges. FRR compares prefix-list seqs as signed 32-bit
