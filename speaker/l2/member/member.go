@@ -1,0 +1,324 @@
+package member
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"log"
+	"net"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/go-logr/logr"
+	"github.com/hashicorp/memberlist"
+)
+
+// Member is this node's membership in the cluster of speakers.
+type Member struct {
+	cfg  Config
+	list *memberlist.Memberlist
+	self string // this node's advertised "ip:port"
+
+	changed chan struct{} // memberlist events, coalesced
+
+	notifyMu sync.Mutex // one OnChange call at a time
+
+	// nodes is copied from memberlist's events (which hold memberlist's
+	// lock): the *Node values memberlist hands out change under its lock.
+	nodesMu sync.Mutex
+	nodes   map[string]nodeInfo
+
+	mu          sync.Mutex
+	wantReady   bool      // what SetReady last said
+	readySince  time.Time // when wantReady last became true
+	ready       bool      // what the metadata says
+	leaving     bool
+	lastLive    []string
+	lastChanged bool
+}
+
+// New creates the memberlist (binding its port) and tries the peers once;
+// Run keeps it going. The node starts not ready: call SetReady(true) once it
+// can answer (its interfaces are up).
+func New(cfg Config) (*Member, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	m := &Member{cfg: cfg, changed: make(chan struct{}, 1), nodes: map[string]nodeInfo{}}
+
+	mc := memberlist.DefaultLANConfig()
+	mc.Name = cfg.Name
+	mc.BindAddr = cfg.BindAddr
+	if mc.BindAddr == "" {
+		mc.BindAddr = "0.0.0.0"
+	}
+	mc.BindPort = cfg.BindPort
+	mc.AdvertiseAddr = cfg.AdvertiseAddr
+	mc.AdvertisePort = cfg.AdvertisePort
+	if mc.AdvertisePort == 0 {
+		mc.AdvertisePort = cfg.BindPort
+	}
+	mc.ProbeInterval = cfg.ProbeInterval
+	mc.ProbeTimeout = cfg.ProbeTimeout
+	mc.SuspicionMult = cfg.SuspicionMult
+	mc.SuspicionMaxTimeoutMult = cfg.SuspicionMaxTimeoutMult
+	mc.AwarenessMaxMultiplier = cfg.AwarenessMaxMultiplier
+	mc.GossipInterval = cfg.GossipInterval
+	mc.PushPullInterval = cfg.PushPullInterval
+	mc.TCPTimeout = time.Second
+	mc.DeadNodeReclaimTime = 5 * time.Second // a speaker restarted on a new address may take its name back
+	mc.Delegate = delegate{m}
+	mc.Events = events{m}
+	mc.Logger = log.New(logWriter{cfg.Log.WithName("memberlist")}, "", 0)
+	if len(cfg.Keys) > 0 {
+		kr, err := memberlist.NewKeyring(cfg.Keys, cfg.Keys[0])
+		if err != nil {
+			return nil, fmt.Errorf("member config: keys: %w", err)
+		}
+		mc.Keyring = kr
+	}
+	list, err := memberlist.Create(mc)
+	if err != nil {
+		return nil, fmt.Errorf("starting memberlist on %s:%d: %w", mc.BindAddr, mc.BindPort, err)
+	}
+	m.list = list
+	m.self = list.LocalNode().Address()
+	m.join()
+	return m, nil
+}
+
+// Run rejoins absent peers, moves readiness along and calls OnChange until
+// ctx is cancelled. It does not leave the cluster: call Leave.
+func (m *Member) Run(ctx context.Context) {
+	rejoin := time.NewTicker(m.cfg.RejoinInterval)
+	defer rejoin.Stop()
+	tick := time.NewTicker(50 * time.Millisecond)
+	defer tick.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-rejoin.C:
+			m.join()
+		case <-tick.C:
+			m.updateReady()
+		case <-m.changed:
+			m.updateReady()
+		}
+		m.notify()
+	}
+}
+
+// SetReady says whether this node can answer (its announcing interfaces are
+// up). Not ready takes effect at once, locally and in a broadcast; ready
+// only after Settle, once another node is seen alive (or after AloneAfter).
+func (m *Member) SetReady(ready bool) {
+	m.mu.Lock()
+	if ready && !m.wantReady {
+		m.readySince = time.Now()
+	}
+	m.wantReady = ready
+	m.mu.Unlock()
+	m.updateReady()
+	m.notify()
+}
+
+// Live returns the nodes alive and ready, sorted; this node only when it is
+// ready itself. Suspected nodes still count: only a node declared dead, or
+// one that left or said it is not ready, stops counting.
+func (m *Member) Live() []string {
+	m.mu.Lock()
+	selfReady := m.ready && !m.leaving
+	m.mu.Unlock()
+	var out []string
+	if selfReady {
+		out = append(out, m.cfg.Name)
+	}
+	m.nodesMu.Lock()
+	for name, n := range m.nodes {
+		if name != m.cfg.Name && n.ready {
+			out = append(out, name)
+		}
+	}
+	m.nodesMu.Unlock()
+	slices.Sort(out)
+	return out
+}
+
+// nodeInfo is what Member keeps of another node.
+type nodeInfo struct {
+	addr  string
+	ready bool
+}
+
+// Leave says this node is going: it stops counting itself at once, and the
+// others stop counting it as soon as the leave message reaches them (one
+// gossip interval), without waiting for failure detection. Then it shuts
+// memberlist down.
+func (m *Member) Leave(timeout time.Duration) error {
+	m.mu.Lock()
+	m.leaving = true
+	m.mu.Unlock()
+	m.notify()
+	err := m.list.Leave(timeout)
+	if serr := m.list.Shutdown(); err == nil {
+		err = serr
+	}
+	if err != nil {
+		return fmt.Errorf("leaving the speaker cluster: %w", err)
+	}
+	return nil
+}
+
+// Addr returns this node's advertised "ip:port", as others list it in Peers.
+func (m *Member) Addr() string { return m.self }
+
+// Shutdown stops memberlist without telling the others, as a crash would.
+func (m *Member) Shutdown() error {
+	return m.list.Shutdown()
+}
+
+// join joins the peers not seen alive.
+func (m *Member) join() {
+	alive := map[string]bool{}
+	m.nodesMu.Lock()
+	for _, n := range m.nodes {
+		alive[n.addr] = true
+	}
+	m.nodesMu.Unlock()
+	var todo []string
+	for _, p := range m.cfg.Peers {
+		if p != m.self && !alive[p] {
+			todo = append(todo, p)
+		}
+	}
+	if len(todo) == 0 {
+		return
+	}
+	if n, err := m.list.Join(todo); err != nil && n == 0 {
+		m.cfg.Log.V(1).Info("peers not reachable", "peers", todo, "error", err.Error())
+	}
+}
+
+// updateReady moves the readiness flag along and broadcasts a change.
+func (m *Member) updateReady() {
+	others := 0
+	m.nodesMu.Lock()
+	for name := range m.nodes {
+		if name != m.cfg.Name {
+			others++
+		}
+	}
+	m.nodesMu.Unlock()
+	m.mu.Lock()
+	since := time.Since(m.readySince)
+	ready := m.wantReady && !m.leaving &&
+		(len(m.peersOtherThanSelf()) == 0 || (others > 0 && since >= m.cfg.Settle) || since >= m.cfg.AloneAfter)
+	changed := ready != m.ready
+	m.ready = ready
+	m.mu.Unlock()
+	if changed {
+		m.cfg.Log.Info("readiness changed", "ready", ready, "othersAlive", others)
+		// UpdateNode blocks until the update is gossiped; do not hold m.mu.
+		go func() {
+			if err := m.list.UpdateNode(time.Second); err != nil {
+				m.cfg.Log.V(1).Info("broadcasting readiness", "ready", ready, "error", err.Error())
+			}
+		}()
+	}
+}
+
+func (m *Member) peersOtherThanSelf() []string {
+	var out []string
+	for _, p := range m.cfg.Peers {
+		if p != m.self {
+			out = append(out, p)
+		}
+	}
+	return out
+}
+
+// notify calls OnChange if the live set changed since the last call.
+func (m *Member) notify() {
+	m.notifyMu.Lock()
+	defer m.notifyMu.Unlock()
+	live := m.Live()
+	m.mu.Lock()
+	same := m.lastChanged && slices.Equal(live, m.lastLive)
+	m.lastLive, m.lastChanged = live, true
+	m.mu.Unlock()
+	if !same && m.cfg.OnChange != nil {
+		m.cfg.OnChange(live)
+	}
+}
+
+const (
+	metaNotReady byte = 0
+	metaReady    byte = 1
+)
+
+// delegate puts the readiness flag in this node's metadata.
+type delegate struct{ m *Member }
+
+func (d delegate) NodeMeta(int) []byte {
+	d.m.mu.Lock()
+	defer d.m.mu.Unlock()
+	if d.m.ready && !d.m.leaving {
+		return []byte{metaReady}
+	}
+	return []byte{metaNotReady}
+}
+func (delegate) NotifyMsg([]byte)                { /* no user messages */ }
+func (delegate) GetBroadcasts(int, int) [][]byte { return nil }
+func (delegate) LocalState(bool) []byte          { return nil }
+func (delegate) MergeRemoteState([]byte, bool)   {}
+
+// events signals Run; memberlist calls it holding its own locks, so it must
+// not call back into memberlist.
+type events struct{ m *Member }
+
+func (e events) NotifyJoin(n *memberlist.Node)   { e.put(n) }
+func (e events) NotifyUpdate(n *memberlist.Node) { e.put(n) }
+func (e events) NotifyLeave(n *memberlist.Node) {
+	e.m.nodesMu.Lock()
+	delete(e.m.nodes, n.Name)
+	e.m.nodesMu.Unlock()
+	e.signal()
+}
+
+func (e events) put(n *memberlist.Node) {
+	e.m.nodesMu.Lock()
+	e.m.nodes[n.Name] = nodeInfo{addr: n.Address(), ready: len(n.Meta) > 0 && n.Meta[0] == metaReady}
+	e.m.nodesMu.Unlock()
+	e.signal()
+}
+
+func (e events) signal() {
+	select {
+	case e.m.changed <- struct{}{}:
+	default:
+	}
+}
+
+// logWriter turns memberlist's log lines into logr messages: errors and
+// warnings at V(0), the rest at V(2).
+type logWriter struct{ log logr.Logger }
+
+func (w logWriter) Write(p []byte) (int, error) {
+	line := strings.TrimSpace(string(p))
+	switch {
+	case strings.HasPrefix(line, "[ERR]"), strings.HasPrefix(line, "[WARN]"):
+		w.log.Info(line)
+	default:
+		w.log.V(2).Info(line)
+	}
+	return len(p), nil
+}
+
+var _ io.Writer = logWriter{}
+
+// Addr returns "host:port" for an IP and port, as Peers expects.
+func Addr(ip net.IP, port int) string { return net.JoinHostPort(ip.String(), strconv.Itoa(port)) }

@@ -1,0 +1,156 @@
+package member
+
+import (
+	"bytes"
+	"context"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+)
+
+func TestValidate(t *testing.T) {
+	good := DefaultConfig()
+	good.Name = "node-a"
+	tests := []struct {
+		name    string
+		mod     func(*Config)
+		wantErr string
+	}{
+		{name: "default with a name is valid", mod: func(*Config) {}},
+		{name: "no name", mod: func(c *Config) { c.Name = "" }, wantErr: "Name is empty"},
+		{name: "short key", mod: func(c *Config) { c.Keys = [][]byte{make([]byte, 32), []byte("short")} }, wantErr: "key 1 is 5 bytes"},
+		{name: "peer without port", mod: func(c *Config) { c.Peers = []string{"198.51.100.11"} }, wantErr: `peer 0 ("198.51.100.11") is not "host:port"`},
+		{name: "timeout longer than interval", mod: func(c *Config) { c.ProbeTimeout = time.Second }, wantErr: "ProbeTimeout 1s must be shorter than ProbeInterval 100ms"},
+		{name: "zero gossip interval", mod: func(c *Config) { c.GossipInterval = 0 }, wantErr: "GossipInterval is 0s"},
+		{name: "bad bind address", mod: func(c *Config) { c.BindAddr = "eth0" }, wantErr: `BindAddr "eth0" is not an IP address`},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			c := good
+			tc.mod(&c)
+			err := c.Validate()
+			switch {
+			case tc.wantErr == "" && err != nil:
+				t.Errorf("Validate() = %v, want nil", err)
+			case tc.wantErr != "" && (err == nil || !strings.Contains(err.Error(), tc.wantErr)):
+				t.Errorf("Validate() = %v, want an error containing %q", err, tc.wantErr)
+			}
+		})
+	}
+}
+
+// liveLog records the live sets passed to OnChange.
+type liveLog struct {
+	mu   sync.Mutex
+	last []string
+	n    int
+}
+
+func (l *liveLog) set(live []string) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.last, l.n = live, l.n+1
+}
+
+func (l *liveLog) get() []string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.last
+}
+
+func eventually(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out after 10s waiting for %s", what)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+// start runs a member on 127.0.0.1 with a free port until the test ends.
+func start(t *testing.T, name string, key []byte, peers ...string) (*Member, *liveLog) {
+	t.Helper()
+	c := DefaultConfig()
+	c.Name = name
+	c.BindAddr = "127.0.0.1"
+	c.BindPort = 0
+	c.Peers = peers
+	c.Keys = [][]byte{key}
+	c.Settle = 100 * time.Millisecond
+	c.AloneAfter = 300 * time.Millisecond
+	l := &liveLog{}
+	c.OnChange = l.set
+	m, err := New(c)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { defer close(done); m.Run(ctx) }()
+	t.Cleanup(func() {
+		cancel()
+		<-done
+		m.Shutdown()
+	})
+	m.SetReady(true)
+	return m, l
+}
+
+func TestMembership(t *testing.T) {
+	key := bytes.Repeat([]byte{7}, 32)
+	a, la := start(t, "node-a", key)
+	b, lb := start(t, "node-b", key, a.Addr())
+	c, lc := start(t, "node-c", key, a.Addr(), b.Addr())
+	all := []string{"node-a", "node-b", "node-c"}
+	for _, l := range []*liveLog{la, lb, lc} {
+		eventually(t, "every node to see all three live", func() bool { return cmp.Equal(all, l.get()) })
+	}
+
+	t.Run("not ready: others stop counting it", func(t *testing.T) {
+		c.SetReady(false)
+		if got := c.Live(); !cmp.Equal([]string{"node-a", "node-b"}, got) {
+			t.Errorf("node-c's own view right after SetReady(false) = %v, want it gone at once", got)
+		}
+		eventually(t, "node-a to drop node-c", func() bool { return cmp.Equal([]string{"node-a", "node-b"}, la.get()) })
+		c.SetReady(true)
+		eventually(t, "node-a to count node-c again", func() bool { return cmp.Equal(all, la.get()) })
+	})
+
+	t.Run("wrong key cannot join", func(t *testing.T) {
+		start(t, "node-x", bytes.Repeat([]byte{8}, 32), a.Addr())
+		time.Sleep(500 * time.Millisecond)
+		if got := la.get(); !cmp.Equal(all, got) {
+			t.Errorf("node-a sees %v after a node with another key tried to join, want %v", got, all)
+		}
+	})
+
+	t.Run("leave: others stop counting it", func(t *testing.T) {
+		if err := b.Leave(time.Second); err != nil {
+			t.Fatal(err)
+		}
+		eventually(t, "node-a and node-c to drop node-b", func() bool {
+			return cmp.Equal([]string{"node-a", "node-c"}, la.get()) && cmp.Equal([]string{"node-a", "node-c"}, lc.get())
+		})
+	})
+
+	t.Run("crash: failure detected", func(t *testing.T) {
+		if err := c.Shutdown(); err != nil {
+			t.Fatal(err)
+		}
+		eventually(t, "node-a to drop node-c", func() bool { return cmp.Equal([]string{"node-a"}, la.get()) })
+	})
+}
+
+func TestAloneNodeBecomesReady(t *testing.T) {
+	// A peer that does not answer: after AloneAfter the node counts itself.
+	m, l := start(t, "node-a", bytes.Repeat([]byte{7}, 16), "127.0.0.1:9")
+	eventually(t, "the lone node to count itself", func() bool { return cmp.Equal([]string{"node-a"}, l.get()) })
+	if got := m.Live(); !cmp.Equal([]string{"node-a"}, got) {
+		t.Errorf("Live() = %v", got)
+	}
+}
