@@ -55,6 +55,10 @@ type Config struct {
 	// Settle is how long a node waits after it could become ready (start,
 	// interface back) before it says so, with at least one other node alive.
 	Settle time.Duration
+	// Handoff is how long a node that has said it is ready waits before it
+	// counts itself, so that the node answering for its IPs until then has
+	// stopped (a gap of Handoff rather than two nodes answering at once).
+	Handoff time.Duration
 	// AloneAfter is how long a node that sees no other node alive waits
 	// before it becomes ready anyway (the first node of a cluster).
 	AloneAfter time.Duration
@@ -91,6 +95,7 @@ func DefaultConfig() Config {
 		PushPullInterval:        15 * time.Second,
 		RejoinInterval:          500 * time.Millisecond,
 		Settle:                  time.Second,
+		Handoff:                 150 * time.Millisecond,
 		AloneAfter:              5 * time.Second,
 		Log:                     logr.Discard(),
 	}

@@ -35,6 +35,7 @@ type Member struct {
 	wantReady   bool      // what SetReady last said
 	readySince  time.Time // when wantReady last became true
 	ready       bool      // what the metadata says
+	readyAt     time.Time // when ready last became true
 	leaving     bool
 	lastLive    []string
 	lastChanged bool
@@ -126,12 +127,13 @@ func (m *Member) SetReady(ready bool) {
 	m.notify()
 }
 
-// Live returns the nodes alive and ready, sorted; this node only when it is
-// ready itself. Suspected nodes still count: only a node declared dead, or
+// Live returns the nodes alive and ready, sorted; this node only once it has
+// been ready for Handoff (so that the others, told it is ready, stop
+// answering for its IPs before it starts). Suspected nodes still count: only a node declared dead, or
 // one that left or said it is not ready, stops counting.
 func (m *Member) Live() []string {
 	m.mu.Lock()
-	selfReady := m.ready && !m.leaving
+	selfReady := m.ready && !m.leaving && time.Since(m.readyAt) >= m.cfg.Handoff
 	m.mu.Unlock()
 	var out []string
 	if selfReady {
@@ -219,6 +221,9 @@ func (m *Member) updateReady() {
 		(len(m.peersOtherThanSelf()) == 0 || (others > 0 && since >= m.cfg.Settle) || since >= m.cfg.AloneAfter)
 	changed := ready != m.ready
 	m.ready = ready
+	if changed && ready {
+		m.readyAt = time.Now()
+	}
 	m.mu.Unlock()
 	if changed {
 		m.cfg.Log.Info("readiness changed", "ready", ready, "othersAlive", others)
