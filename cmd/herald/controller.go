@@ -2,10 +2,142 @@ package main
 
 import (
 	"context"
-	"errors"
+	"flag"
+	"fmt"
+	"os"
+	"time"
+
+	"go.uber.org/zap/zapcore"
+	"k8s.io/client-go/rest"
+	"k8s.io/client-go/tools/clientcmd"
+	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/healthz"
+	"sigs.k8s.io/controller-runtime/pkg/log/zap"
+	"sigs.k8s.io/controller-runtime/pkg/manager"
+	"sigs.k8s.io/controller-runtime/pkg/metrics"
+	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
+
+	"github.com/heraldlb/herald/controllers"
 )
 
-// runController is being built; see the open issues.
-func runController(_ context.Context, _ []string) error {
-	return errors.New("not built yet")
+// controllerFlags are `herald controller`'s flags.
+type controllerFlags struct {
+	namespace   string
+	lbClass     string
+	kubeconfig  string
+	metricsAddr string
+	healthAddr  string
+	leaderElect bool
+	qps         float64
+	burst       int
+	workers     int
+	logLevel    string
+	development bool
+}
+
+func parseControllerFlags(args []string) (controllerFlags, error) {
+	var f controllerFlags
+	fs := flag.NewFlagSet("herald controller", flag.ContinueOnError)
+	ns := os.Getenv("POD_NAMESPACE")
+	if ns == "" {
+		ns = "herald-system"
+	}
+	fs.StringVar(&f.namespace, "namespace", ns, "herald's namespace: its pools and its leader-election Lease live here (default $POD_NAMESPACE, else herald-system)")
+	fs.StringVar(&f.lbClass, "lb-class", "", "the spec.loadBalancerClass this controller serves; empty serves Services with no class")
+	fs.StringVar(&f.kubeconfig, "kubeconfig", os.Getenv("KUBECONFIG"), "kubeconfig file; empty uses the in-cluster config")
+	fs.StringVar(&f.metricsAddr, "metrics-addr", ":7472", "address of the Prometheus /metrics endpoint; 0 disables it")
+	fs.StringVar(&f.healthAddr, "health-addr", ":7473", "address of /healthz and /readyz; 0 disables them")
+	fs.BoolVar(&f.leaderElect, "leader-elect", true, "elect a leader among replicas with a Lease in --namespace; only the leader allocates")
+	fs.Float64Var(&f.qps, "kube-api-qps", 200, "steady queries per second to the API server")
+	fs.IntVar(&f.burst, "kube-api-burst", 400, "burst of queries to the API server")
+	fs.IntVar(&f.workers, "workers", 8, "Services reconciled in parallel")
+	fs.StringVar(&f.logLevel, "log-level", "info", "debug, info or error")
+	fs.BoolVar(&f.development, "log-development", false, "human-readable logs instead of JSON")
+	if err := fs.Parse(args); err != nil {
+		return f, err
+	}
+	if fs.NArg() > 0 {
+		return f, fmt.Errorf("unexpected arguments %q", fs.Args())
+	}
+	if f.namespace == "" {
+		return f, fmt.Errorf("--namespace is empty: set it or POD_NAMESPACE")
+	}
+	if f.workers < 1 {
+		return f, fmt.Errorf("--workers=%d: give at least 1", f.workers)
+	}
+	return f, nil
+}
+
+func restConfig(kubeconfig string) (*rest.Config, error) {
+	if kubeconfig != "" {
+		cfg, err := clientcmd.BuildConfigFromFlags("", kubeconfig)
+		if err != nil {
+			return nil, fmt.Errorf("loading kubeconfig %s: %w", kubeconfig, err)
+		}
+		return cfg, nil
+	}
+	cfg, err := rest.InClusterConfig()
+	if err != nil {
+		return nil, fmt.Errorf("no --kubeconfig and not in a cluster: %w", err)
+	}
+	return cfg, nil
+}
+
+func runController(ctx context.Context, args []string) error {
+	f, err := parseControllerFlags(args)
+	if err != nil {
+		return err
+	}
+	var level zapcore.Level
+	if err := level.UnmarshalText([]byte(f.logLevel)); err != nil {
+		return fmt.Errorf("--log-level=%q: use debug, info or error", f.logLevel)
+	}
+	logger := zap.New(zap.UseDevMode(f.development), zap.Level(level))
+	ctrl.SetLogger(logger)
+
+	cfg, err := restConfig(f.kubeconfig)
+	if err != nil {
+		return err
+	}
+	cfg.QPS = float32(f.qps)
+	cfg.Burst = f.burst
+	cfg.UserAgent = "herald-controller"
+
+	opts := controllers.Options{
+		Namespace:      f.namespace,
+		LBClass:        f.lbClass,
+		ServiceWorkers: f.workers,
+	}
+	mopts := controllers.ManagerOptions(opts)
+	mopts.Logger = logger
+	mopts.Metrics = metricsserver.Options{BindAddress: f.metricsAddr}
+	mopts.HealthProbeBindAddress = f.healthAddr
+	mopts.LeaderElection = f.leaderElect
+	mopts.LeaderElectionID = "herald-controller"
+	mopts.LeaderElectionNamespace = f.namespace
+	mopts.LeaderElectionReleaseOnCancel = true
+	lease, renew, retry := 15*time.Second, 10*time.Second, 2*time.Second
+	mopts.LeaseDuration, mopts.RenewDeadline, mopts.RetryPeriod = &lease, &renew, &retry
+
+	mgr, err := manager.New(cfg, mopts)
+	if err != nil {
+		return fmt.Errorf("creating the manager: %w", err)
+	}
+	if err := controllers.Setup(mgr, opts, metrics.Registry); err != nil {
+		return err
+	}
+	if f.healthAddr != "0" {
+		if err := mgr.AddHealthzCheck("ping", healthz.Ping); err != nil {
+			return fmt.Errorf("adding the health check: %w", err)
+		}
+		if err := mgr.AddReadyzCheck("ping", healthz.Ping); err != nil {
+			return fmt.Errorf("adding the readiness check: %w", err)
+		}
+	}
+	logger.Info("starting", "namespace", f.namespace, "lbClass", f.lbClass, "leaderElect", f.leaderElect,
+		"qps", f.qps, "burst", f.burst, "workers", f.workers)
+	if err := mgr.Start(ctx); err != nil {
+		return fmt.Errorf("running the manager: %w", err)
+	}
+	return nil
 }

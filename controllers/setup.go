@@ -1,0 +1,111 @@
+package controllers
+
+import (
+	"fmt"
+
+	"github.com/prometheus/client_golang/prometheus"
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/runtime"
+	utilruntime "k8s.io/apimachinery/pkg/util/runtime"
+	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
+	"sigs.k8s.io/controller-runtime/pkg/builder"
+	"sigs.k8s.io/controller-runtime/pkg/cache"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/controller"
+	"sigs.k8s.io/controller-runtime/pkg/handler"
+	"sigs.k8s.io/controller-runtime/pkg/manager"
+	"sigs.k8s.io/controller-runtime/pkg/source"
+
+	v1beta1 "github.com/heraldlb/herald/api/v1beta1"
+)
+
+// Options configure herald's controller.
+type Options struct {
+	// Namespace is herald's namespace: pools are read from it.
+	Namespace string
+	// LBClass is the spec.loadBalancerClass served; "" serves Services with
+	// no class.
+	LBClass string
+	// ServiceWorkers is how many Services are reconciled in parallel
+	// (default 8).
+	ServiceWorkers int
+}
+
+// Scheme returns a scheme with client-go's types and herald's API.
+func Scheme() *runtime.Scheme {
+	s := runtime.NewScheme()
+	utilruntime.Must(clientgoscheme.AddToScheme(s))
+	utilruntime.Must(v1beta1.AddToScheme(s))
+	return s
+}
+
+// ManagerOptions returns manager options suited to the controller: its
+// scheme, pools cached from herald's namespace only, and a cache that keeps
+// only what the reconcilers read (no managedFields, no last-applied
+// annotation), which bounds memory with many Services. The caller adds
+// leader election, metrics and health settings.
+func ManagerOptions(opts Options) manager.Options {
+	return manager.Options{
+		Scheme: Scheme(),
+		Cache: cache.Options{
+			DefaultTransform: slimObject,
+			ByObject: map[client.Object]cache.ByObject{
+				&v1beta1.IPAddressPool{}: {Namespaces: map[string]cache.Config{opts.Namespace: {}}},
+			},
+		},
+	}
+}
+
+// slimObject drops from cached objects what no reconciler reads.
+func slimObject(obj any) (any, error) {
+	if o, ok := obj.(client.Object); ok {
+		o.SetManagedFields(nil)
+		if a := o.GetAnnotations(); a != nil {
+			if _, ok := a[corev1.LastAppliedConfigAnnotation]; ok {
+				delete(a, corev1.LastAppliedConfigAnnotation)
+				o.SetAnnotations(a)
+			}
+		}
+	}
+	return obj, nil
+}
+
+// Setup adds the Service and pool reconcilers to mgr, registering the
+// allocator metrics on reg. Both reconcilers run only in the elected leader.
+func Setup(mgr manager.Manager, opts Options, reg prometheus.Registerer) error {
+	if opts.Namespace == "" {
+		return fmt.Errorf("setting up the controllers: no namespace for herald's pools")
+	}
+	if opts.ServiceWorkers < 1 {
+		opts.ServiceWorkers = 8
+	}
+	m, err := NewMetrics(reg)
+	if err != nil {
+		return err
+	}
+	st := newState(opts, mgr.GetAPIReader(), m)
+	events := mgr.GetEventRecorder("herald-controller")
+
+	svc := &ServiceReconciler{client: mgr.GetClient(), events: events, st: st}
+	err = builder.ControllerManagedBy(mgr).
+		Named("service").
+		For(&corev1.Service{}).
+		WatchesRawSource(source.Channel(st.svcEvents, &handler.TypedEnqueueRequestForObject[*corev1.Service]{})).
+		WithOptions(controller.Options{MaxConcurrentReconciles: opts.ServiceWorkers}).
+		Complete(svc)
+	if err != nil {
+		return fmt.Errorf("setting up the service controller: %w", err)
+	}
+
+	pools := &PoolReconciler{client: mgr.GetClient(), events: events, st: st}
+	err = builder.ControllerManagedBy(mgr).
+		Named("ipaddresspool").
+		Watches(&v1beta1.IPAddressPool{}, handler.EnqueueRequestsFromMapFunc(poolsKey(opts.Namespace))).
+		WatchesRawSource(source.Channel(st.poolEvents, handler.EnqueueRequestsFromMapFunc(poolsKey(opts.Namespace)))).
+		WithOptions(controller.Options{MaxConcurrentReconciles: 1}).
+		Complete(pools)
+	if err != nil {
+		return fmt.Errorf("setting up the pool controller: %w", err)
+	}
+	return nil
+}

@@ -1,0 +1,479 @@
+// Command alloc measures how fast herald gives LoadBalancer Services their
+// IPs against a real kube-apiserver + etcd, next to the API server's own
+// limit for the same work.
+//
+// For each N (default 1000 and 5000) it runs two phases, each on a fresh test
+// API server (envtest with the binaries of bin/ or $KUBEBUILDER_ASSETS):
+//
+//   - limit: 8 concurrent clients create N Services and each patches the
+//     Service's status with a precomputed IP — the best any controller could
+//     do through this API server;
+//   - herald: `bin/herald controller` runs as a separate process (leader
+//     election on, as deployed); 8 concurrent clients create N Services, and a
+//     watch records when each gets its IP.
+//
+// It prints a table: time until all have IPs, services/s, p50/p99
+// create→IP latency, duplicate IPs, and herald's peak RSS (VmHWM).
+//
+//	go run ./e2e/bench/alloc -n 1000,5000
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"net/netip"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"sort"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/runtime/schema"
+	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/client-go/dynamic"
+	"k8s.io/client-go/informers"
+	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/rest"
+	"k8s.io/client-go/tools/cache"
+	"sigs.k8s.io/controller-runtime/pkg/envtest"
+)
+
+const (
+	heraldNS  = "herald-system"
+	benchNS   = "bench"
+	v6PoolCID = "2001:db8:200::/112" // documentation range; never routed
+)
+
+type result struct {
+	phase      string
+	n          int
+	total      time.Duration
+	p50, p99   time.Duration
+	duplicates int
+	missing    int
+	rssKB      int64
+}
+
+func main() {
+	ns := flag.String("n", "1000,5000", "comma-separated Service counts")
+	clients := flag.Int("clients", 8, "concurrent clients creating Services")
+	herald := flag.String("herald", "", "the herald binary (default bin/herald at the module root)")
+	extra := flag.String("controller-args", "", "extra flags for `herald controller`, space-separated")
+	flag.Parse()
+
+	root, err := moduleRoot()
+	if err != nil {
+		fail(err)
+	}
+	if *herald == "" {
+		*herald = filepath.Join(root, "bin", "herald")
+	}
+	if _, err := os.Stat(*herald); err != nil {
+		fail(fmt.Errorf("herald binary: %w (run `make build`)", err))
+	}
+	var counts []int
+	for _, s := range strings.Split(*ns, ",") {
+		n, err := strconv.Atoi(strings.TrimSpace(s))
+		if err != nil || n < 1 {
+			fail(fmt.Errorf("-n: %q is not a positive count", s))
+		}
+		counts = append(counts, n)
+	}
+	ctx := context.Background()
+	var rows []result
+	for _, n := range counts {
+		fmt.Fprintf(os.Stderr, "==> N=%d: API server limit (create + status patch with precomputed IPs, %d clients)\n", n, *clients)
+		lim, err := withAPIServer(root, func(cfg *rest.Config, _ []byte) (result, error) {
+			return runLimit(ctx, cfg, n, *clients)
+		})
+		if err != nil {
+			fail(fmt.Errorf("limit phase, N=%d: %w", n, err))
+		}
+		rows = append(rows, lim)
+		fmt.Fprintf(os.Stderr, "==> N=%d: herald controller (%d clients creating)\n", n, *clients)
+		her, err := withAPIServer(root, func(cfg *rest.Config, kubeconfig []byte) (result, error) {
+			return runHerald(ctx, cfg, kubeconfig, *herald, strings.Fields(*extra), n, *clients)
+		})
+		if err != nil {
+			fail(fmt.Errorf("herald phase, N=%d: %w", n, err))
+		}
+		rows = append(rows, her)
+	}
+	printTable(rows)
+}
+
+func fail(err error) {
+	fmt.Fprintln(os.Stderr, "alloc bench:", err)
+	os.Exit(1)
+}
+
+func moduleRoot() (string, error) {
+	dir, err := os.Getwd()
+	if err != nil {
+		return "", err
+	}
+	for {
+		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
+			return dir, nil
+		}
+		parent := filepath.Dir(dir)
+		if parent == dir {
+			return "", errors.New("no go.mod above the current folder: run from herald's tree")
+		}
+		dir = parent
+	}
+}
+
+// withAPIServer runs f against a fresh kube-apiserver + etcd with herald's
+// CRDs, a service CIDR large enough for thousands of Services (documentation
+// ranges: IPv6 primary, IPv4 second), and stops it afterwards.
+func withAPIServer(root string, f func(*rest.Config, []byte) (result, error)) (result, error) {
+	assets := os.Getenv("KUBEBUILDER_ASSETS")
+	if assets == "" {
+		assets = filepath.Join(root, "bin")
+	}
+	env := &envtest.Environment{
+		BinaryAssetsDirectory: assets,
+		CRDDirectoryPaths:     []string{filepath.Join(root, "config", "crd")},
+		ErrorIfCRDPathMissing: true,
+	}
+	api := env.ControlPlane.GetAPIServer()
+	api.Configure().Set("service-cluster-ip-range", "2001:db8:1::/108,198.51.100.0/24")
+	api.Configure().Set("max-requests-inflight", "800")
+	api.Configure().Set("max-mutating-requests-inflight", "400")
+	cfg, err := env.Start()
+	if err != nil {
+		return result{}, fmt.Errorf("starting the test API server: %w", err)
+	}
+	defer func() { _ = env.Stop() }()
+	cfg.QPS, cfg.Burst = 5000, 10000
+	return f(cfg, env.KubeConfig)
+}
+
+func newService(name string) *corev1.Service {
+	no := false
+	return &corev1.Service{
+		ObjectMeta: metav1.ObjectMeta{Namespace: benchNS, Name: name},
+		Spec: corev1.ServiceSpec{
+			Type:                          corev1.ServiceTypeLoadBalancer,
+			AllocateLoadBalancerNodePorts: &no,
+			Selector:                      map[string]string{"app": name},
+			Ports:                         []corev1.ServicePort{{Name: "http", Port: 80, Protocol: corev1.ProtocolTCP}},
+		},
+	}
+}
+
+func createNamespaces(ctx context.Context, cs kubernetes.Interface) error {
+	for _, n := range []string{heraldNS, benchNS} {
+		if _, err := cs.CoreV1().Namespaces().Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: n}}, metav1.CreateOptions{}); err != nil {
+			return fmt.Errorf("creating namespace %s: %w", n, err)
+		}
+	}
+	return nil
+}
+
+// fanOut runs work(i) for i in [0,n) on `clients` goroutines.
+func fanOut(n, clients int, work func(i int) error) error {
+	var next atomic.Int64
+	var wg sync.WaitGroup
+	errs := make(chan error, clients)
+	for c := 0; c < clients; c++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for {
+				i := int(next.Add(1) - 1)
+				if i >= n {
+					return
+				}
+				if err := work(i); err != nil {
+					errs <- err
+					return
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	close(errs)
+	return <-errs
+}
+
+// runLimit is the API server's own limit: create, then patch status with a
+// precomputed IP, as a perfect controller with no latency would.
+func runLimit(ctx context.Context, cfg *rest.Config, n, clients int) (result, error) {
+	cs, err := kubernetes.NewForConfig(cfg)
+	if err != nil {
+		return result{}, err
+	}
+	if err := createNamespaces(ctx, cs); err != nil {
+		return result{}, err
+	}
+	ips := precomputed(n)
+	lat := make([]time.Duration, n)
+	start := time.Now()
+	err = fanOut(n, clients, func(i int) error {
+		t0 := time.Now()
+		name := fmt.Sprintf("svc-%05d", i)
+		if _, err := cs.CoreV1().Services(benchNS).Create(ctx, newService(name), metav1.CreateOptions{}); err != nil {
+			return fmt.Errorf("creating %s: %w", name, err)
+		}
+		patch := fmt.Sprintf(`{"status":{"loadBalancer":{"ingress":[{"ip":%q,"ipMode":"VIP"}]}}}`, ips[i])
+		if _, err := cs.CoreV1().Services(benchNS).Patch(ctx, name, types.MergePatchType, []byte(patch), metav1.PatchOptions{}, "status"); err != nil {
+			return fmt.Errorf("patching status of %s: %w", name, err)
+		}
+		lat[i] = time.Since(t0)
+		return nil
+	})
+	if err != nil {
+		return result{}, err
+	}
+	total := time.Since(start)
+	dups, missing, err := checkIPs(ctx, cs, n)
+	if err != nil {
+		return result{}, err
+	}
+	r := result{phase: "API server limit", n: n, total: total, duplicates: dups, missing: missing}
+	r.p50, r.p99 = percentiles(lat)
+	return r, nil
+}
+
+func precomputed(n int) []string {
+	out := make([]string, n)
+	a := netip.MustParsePrefix(v6PoolCID).Addr().Next()
+	for i := range out {
+		out[i] = a.String()
+		a = a.Next()
+	}
+	return out
+}
+
+// runHerald runs `herald controller` as its own process and measures how
+// long Services wait for their IPs.
+func runHerald(ctx context.Context, cfg *rest.Config, kubeconfig []byte, bin string, extra []string, n, clients int) (result, error) {
+	cs, err := kubernetes.NewForConfig(cfg)
+	if err != nil {
+		return result{}, err
+	}
+	if err := createNamespaces(ctx, cs); err != nil {
+		return result{}, err
+	}
+	dyn, err := dynamic.NewForConfig(cfg)
+	if err != nil {
+		return result{}, err
+	}
+	pool := &unstructured.Unstructured{Object: map[string]any{
+		"apiVersion": "heraldlb.io/v1beta1",
+		"kind":       "IPAddressPool",
+		"metadata":   map[string]any{"name": "bench", "namespace": heraldNS},
+		"spec":       map[string]any{"addresses": []any{v6PoolCID}},
+	}}
+	gvr := schema.GroupVersionResource{Group: "heraldlb.io", Version: "v1beta1", Resource: "ipaddresspools"}
+	if _, err := dyn.Resource(gvr).Namespace(heraldNS).Create(ctx, pool, metav1.CreateOptions{}); err != nil {
+		return result{}, fmt.Errorf("creating the pool: %w", err)
+	}
+
+	dir, err := os.MkdirTemp("", "herald-bench-")
+	if err != nil {
+		return result{}, err
+	}
+	defer os.RemoveAll(dir)
+	kc := filepath.Join(dir, "kubeconfig")
+	if err := os.WriteFile(kc, kubeconfig, 0o600); err != nil {
+		return result{}, err
+	}
+	args := append([]string{"controller", "--kubeconfig", kc, "--namespace", heraldNS,
+		"--metrics-addr", "0", "--health-addr", "0", "--log-level", "error"}, extra...)
+	cmd := exec.Command(bin, args...)
+	cmd.Stdout, cmd.Stderr = os.Stderr, os.Stderr
+	if err := cmd.Start(); err != nil {
+		return result{}, fmt.Errorf("starting %s: %w", bin, err)
+	}
+	defer func() {
+		_ = cmd.Process.Signal(os.Interrupt)
+		_ = cmd.Wait()
+	}()
+
+	// Record when each Service first shows an IP.
+	var mu sync.Mutex
+	created := make(map[string]time.Time, n)
+	got := make(map[string]time.Time, n)
+	done := make(chan struct{})
+	record := func(obj any) {
+		svc, ok := obj.(*corev1.Service)
+		if !ok || len(svc.Status.LoadBalancer.Ingress) == 0 {
+			return
+		}
+		now := time.Now()
+		mu.Lock()
+		defer mu.Unlock()
+		if _, seen := got[svc.Name]; seen || !strings.HasPrefix(svc.Name, "svc-") {
+			return
+		}
+		got[svc.Name] = now
+		if len(got) == n {
+			close(done)
+		}
+	}
+	wctx, stop := context.WithCancel(ctx)
+	defer stop()
+	inf := informers.NewSharedInformerFactoryWithOptions(cs, 0, informers.WithNamespace(benchNS))
+	si := inf.Core().V1().Services().Informer()
+	if _, err := si.AddEventHandler(cache.ResourceEventHandlerFuncs{
+		AddFunc:    record,
+		UpdateFunc: func(_, obj any) { record(obj) },
+	}); err != nil {
+		return result{}, err
+	}
+	inf.Start(wctx.Done())
+	inf.WaitForCacheSync(wctx.Done())
+
+	// Warm up: the controller is up, leading and has its pool.
+	if err := warmUp(ctx, cs); err != nil {
+		return result{}, err
+	}
+
+	start := time.Now()
+	err = fanOut(n, clients, func(i int) error {
+		name := fmt.Sprintf("svc-%05d", i)
+		t0 := time.Now()
+		mu.Lock()
+		created[name] = t0
+		mu.Unlock()
+		if _, err := cs.CoreV1().Services(benchNS).Create(ctx, newService(name), metav1.CreateOptions{}); err != nil {
+			return fmt.Errorf("creating %s: %w", name, err)
+		}
+		return nil
+	})
+	if err != nil {
+		return result{}, err
+	}
+	select {
+	case <-done:
+	case <-time.After(10 * time.Minute):
+		return result{}, fmt.Errorf("only %d of %d Services got an IP within 10 minutes", len(got), n)
+	}
+	mu.Lock()
+	var last time.Time
+	lat := make([]time.Duration, 0, n)
+	for name, t := range got {
+		if t.After(last) {
+			last = t
+		}
+		lat = append(lat, t.Sub(created[name]))
+	}
+	mu.Unlock()
+	rss, err := peakRSS(cmd.Process.Pid)
+	if err != nil {
+		return result{}, err
+	}
+	dups, missing, err := checkIPs(ctx, cs, n)
+	if err != nil {
+		return result{}, err
+	}
+	r := result{phase: "herald", n: n, total: last.Sub(start), duplicates: dups, missing: missing, rssKB: rss}
+	r.p50, r.p99 = percentiles(lat)
+	return r, nil
+}
+
+func warmUp(ctx context.Context, cs kubernetes.Interface) error {
+	svc := newService("warmup")
+	if _, err := cs.CoreV1().Services(benchNS).Create(ctx, svc, metav1.CreateOptions{}); err != nil {
+		return fmt.Errorf("creating the warm-up service: %w", err)
+	}
+	deadline := time.Now().Add(60 * time.Second)
+	for time.Now().Before(deadline) {
+		s, err := cs.CoreV1().Services(benchNS).Get(ctx, "warmup", metav1.GetOptions{})
+		if err == nil && len(s.Status.LoadBalancer.Ingress) > 0 {
+			return cs.CoreV1().Services(benchNS).Delete(ctx, "warmup", metav1.DeleteOptions{})
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	return errors.New("the controller gave the warm-up service no IP within 60s")
+}
+
+// checkIPs lists the Services and counts IPs held by more than one, and
+// Services with no IP.
+func checkIPs(ctx context.Context, cs kubernetes.Interface, n int) (dups, missing int, err error) {
+	list, err := cs.CoreV1().Services(benchNS).List(ctx, metav1.ListOptions{})
+	if err != nil {
+		return 0, 0, fmt.Errorf("listing services: %w", err)
+	}
+	seen := map[string]int{}
+	count := 0
+	for _, s := range list.Items {
+		if !strings.HasPrefix(s.Name, "svc-") {
+			continue
+		}
+		count++
+		if len(s.Status.LoadBalancer.Ingress) == 0 {
+			missing++
+		}
+		for _, in := range s.Status.LoadBalancer.Ingress {
+			seen[in.IP]++
+		}
+	}
+	for _, c := range seen {
+		if c > 1 {
+			dups += c - 1
+		}
+	}
+	missing += n - count
+	return dups, missing, nil
+}
+
+// peakRSS reads the process's peak resident set (VmHWM), in KiB.
+func peakRSS(pid int) (int64, error) {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
+	if err != nil {
+		return 0, fmt.Errorf("reading the controller's peak RSS: %w", err)
+	}
+	for _, line := range strings.Split(string(b), "\n") {
+		if strings.HasPrefix(line, "VmHWM:") {
+			f := strings.Fields(line)
+			if len(f) >= 2 {
+				return strconv.ParseInt(f[1], 10, 64)
+			}
+		}
+	}
+	return 0, errors.New("no VmHWM in /proc/PID/status")
+}
+
+func percentiles(d []time.Duration) (p50, p99 time.Duration) {
+	if len(d) == 0 {
+		return 0, 0
+	}
+	s := append([]time.Duration(nil), d...)
+	sort.Slice(s, func(i, j int) bool { return s[i] < s[j] })
+	at := func(q float64) time.Duration { return s[int(q*float64(len(s)-1))] }
+	return at(0.50), at(0.99)
+}
+
+func printTable(rows []result) {
+	fmt.Printf("%-18s %6s %10s %10s %9s %9s %5s %7s %9s %8s\n",
+		"phase", "N", "all IPs", "svc/s", "p50", "p99", "dups", "missing", "peak RSS", "vs limit")
+	limit := map[int]float64{}
+	for _, r := range rows {
+		rate := float64(r.n) / r.total.Seconds()
+		vs, rss := "", "-"
+		if r.phase == "API server limit" {
+			limit[r.n] = rate
+		} else if l := limit[r.n]; l > 0 {
+			vs = fmt.Sprintf("%.0f%%", 100*rate/l)
+		}
+		if r.rssKB > 0 {
+			rss = fmt.Sprintf("%.1f MB", float64(r.rssKB)/1024)
+		}
+		fmt.Printf("%-18s %6d %10s %10.0f %9s %9s %5d %7d %9s %8s\n", r.phase, r.n,
+			r.total.Round(time.Millisecond), rate, r.p50.Round(time.Millisecond), r.p99.Round(time.Millisecond),
+			r.duplicates, r.missing, rss, vs)
+	}
+}
