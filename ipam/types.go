@@ -125,7 +125,13 @@ type PoolsResult struct {
 	Errors map[string]*Error
 	// Stale lists, sorted, the keys of Services holding an address that is no
 	// longer a usable address of any pool. Their addresses stay reserved
-	// until the caller calls Allocate (which replaces them) or Release.
+	// until the caller calls Allocate (which replaces them) or Release;
+	// since a failed Allocate changes nothing, a caller that cannot
+	// re-allocate such a Service should Release it (and clear its status).
+	// Services whose address is still in a pool but no longer admitted by
+	// its serviceAllocation are not listed: Allocate moves them, and keeps
+	// every still-valid assignment, so calling it for every Service after
+	// SetPools is cheap and correct.
 	Stale []string
 }
 
