@@ -60,7 +60,7 @@ func (a *Allocator) Allocate(svc Service) ([]netip.Addr, error) {
 // wanted returns the families the Service wants, primary first, and whether
 // it needs all of them.
 func wanted(svc Service) ([]Family, bool, *Error) {
-	fams := slices.Clone(svc.IPFamilies)
+	fams := svc.IPFamilies // never modified: only re-sliced or replaced
 	for i, f := range fams {
 		if f != IPv4 && f != IPv6 {
 			return nil, false, newError(InvalidRequest, fmt.Sprintf("ipFamilies[%d] is %q: use IPv4 or IPv6", i, f))
@@ -70,6 +70,7 @@ func wanted(svc Service) ([]Family, bool, *Error) {
 		}
 	}
 	if len(fams) == 0 {
+		fams = nil
 		for _, ip := range svc.RequestedIPs {
 			if f := FamilyOf(ip.Unmap()); ip.IsValid() && !slices.Contains(fams, f) {
 				fams = append(fams, f)
