@@ -59,6 +59,12 @@ func TestSetPools(t *testing.T) {
 				{op: "pools", pools: []Pool{pool("a", "192.0.2.0-2001:db8::1")}, errs: map[string]string{
 					"a": `mixes IPv4 and IPv6: write one range per family`,
 				}},
+				{op: "pools", pools: []Pool{buggy(pool("a", "192.0.2.0/32"))}, errs: map[string]string{
+					"a": `pool "a": no usable address`,
+				}},
+				{op: "pools", pools: []Pool{pool("a", "192.0.2.0/30"), pool("b", "192.0.2.0/30")}, errs: map[string]string{
+					"b": `overlap pool "a"`,
+				}},
 				{svc: Service{Key: "ns/x"}, want: []string{"192.0.2.0"}},
 			},
 		},
