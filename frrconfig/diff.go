@@ -310,35 +310,38 @@ func prefixDelta(old, new []netip.Prefix) (added, removed []netip.Prefix) {
 	if slices.Equal(old, new) {
 		return nil, nil
 	}
-	in := make(map[netip.Prefix]bool, len(old))
-	for _, p := range old {
-		in[p] = true
+	if !slices.IsSortedFunc(old, comparePrefixes) {
+		old = slices.Clone(old)
+		slices.SortFunc(old, comparePrefixes)
 	}
-	for _, p := range new {
-		if !in[p] {
-			added = append(added, p)
+	if !slices.IsSortedFunc(new, comparePrefixes) {
+		new = slices.Clone(new)
+		slices.SortFunc(new, comparePrefixes)
+	}
+	i, j := 0, 0
+	for i < len(old) || j < len(new) {
+		switch {
+		case j == len(new) || (i < len(old) && comparePrefixes(old[i], new[j]) < 0):
+			removed = append(removed, old[i])
+			i++
+		case i == len(old) || comparePrefixes(new[j], old[i]) < 0:
+			added = append(added, new[j])
+			j++
+		default:
+			i++
+			j++
 		}
-		delete(in, p)
 	}
-	for p := range in {
-		removed = append(removed, p)
-	}
-	slices.SortFunc(added, comparePrefixes)
-	slices.SortFunc(removed, comparePrefixes)
 	return added, removed
 }
 
 func (d *differ) addPrefixList(pl *prefixList) {
-	for _, e := range pl.Entries {
-		d.plAdd = append(d.plAdd, d.lines("prefixListEntry", plLine{List: pl, Entry: e})...)
-	}
+	d.plAdd = append(d.plAdd, d.lines("prefixList", pl)...)
 }
 
 func sameAdvertisements(a, b []Advertisement) bool {
 	return slices.EqualFunc(a, b, func(x, y Advertisement) bool {
-		return x.Prefix == y.Prefix && slices.Equal(x.Communities, y.Communities) &&
-			slices.Equal(x.LargeCommunities, y.LargeCommunities) &&
-			(x.LocalPref == nil) == (y.LocalPref == nil) && (x.LocalPref == nil || *x.LocalPref == *y.LocalPref)
+		return x.Prefix == y.Prefix && sameAttrs(&x, &y)
 	})
 }
 
@@ -385,7 +388,7 @@ func (d *differ) diffPolicy(outMap string, oldAdv, newAdv []Advertisement) error
 		switch {
 		case inOld && inNew && o.seq == n.seq:
 			if !slices.Equal(o.g.prefixes, n.g.prefixes) {
-				d.diffPrefixList(prefixListOf(prefixListName(outMap, n.seq), o.g), prefixListOf(prefixListName(outMap, n.seq), n.g))
+				d.diffPrefixList(familyOf(n.g.prefixes[0]), prefixListName(outMap, n.seq), numberPrefixes(o.g), numberPrefixes(n.g))
 			}
 			continue
 		case inOld:
@@ -406,26 +409,27 @@ func (d *differ) diffPolicy(outMap string, oldAdv, newAdv []Advertisement) error
 // seq order. An entry whose seq a new entry takes over is removed just
 // before the new one is added (FRR keys entries by seq); the others are
 // removed after the routers changed.
-func (d *differ) diffPrefixList(old, new *prefixList) {
-	removeLine := func(e plEntry) string {
-		return fmt.Sprintf("no %s prefix-list %s seq %d permit %s", old.Family.Keyword(), old.Name, e.Seq, e.Prefix)
+func (d *differ) diffPrefixList(f family, name string, old, new []seqPrefix) {
+	removeLine := func(e seqPrefix) string {
+		return fmt.Sprintf("no %s prefix-list %s seq %d permit %s", f.Keyword(), name, e.seq, e.prefix)
 	}
-	add := func(e plEntry) {
-		d.plAdd = append(d.plAdd, d.lines("prefixListEntry", plLine{List: new, Entry: e})...)
+	add := func(e seqPrefix) {
+		one := &prefixList{Family: f, Keyword: f.Keyword(), Name: name, Entries: []plEntry{{Seq: e.seq, Prefix: e.prefix.String()}}}
+		d.plAdd = append(d.plAdd, d.lines("prefixList", one)...)
 	}
 	i, j := 0, 0
-	for i < len(old.Entries) || j < len(new.Entries) {
+	for i < len(old) || j < len(new) {
 		switch {
-		case j == len(new.Entries) || (i < len(old.Entries) && old.Entries[i].Seq < new.Entries[j].Seq):
-			d.plRemove = append(d.plRemove, removeLine(old.Entries[i]))
+		case j == len(new) || (i < len(old) && old[i].seq < new[j].seq):
+			d.plRemove = append(d.plRemove, removeLine(old[i]))
 			i++
-		case i == len(old.Entries) || new.Entries[j].Seq < old.Entries[i].Seq:
-			add(new.Entries[j])
+		case i == len(old) || new[j].seq < old[i].seq:
+			add(new[j])
 			j++
 		default:
-			if old.Entries[i].Prefix != new.Entries[j].Prefix {
-				d.plAdd = append(d.plAdd, removeLine(old.Entries[i]))
-				add(new.Entries[j])
+			if old[i].prefix != new[j].prefix {
+				d.plAdd = append(d.plAdd, removeLine(old[i]))
+				add(new[j])
 			}
 			i++
 			j++

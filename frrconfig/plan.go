@@ -52,7 +52,7 @@ type neighborPlan struct {
 
 type afPlan struct {
 	Family    family
-	Networks  []netip.Prefix
+	Networks  []string       // in table order
 	Neighbors []*neighborPlan // activated in this family
 }
 
@@ -89,13 +89,14 @@ func familyOf(p netip.Prefix) family {
 
 type prefixList struct {
 	Family  family
+	Keyword string // Family.Keyword()
 	Name    string
 	Entries []plEntry // by seq
 }
 
 type plEntry struct {
 	Seq    uint32
-	Prefix netip.Prefix
+	Prefix string
 }
 
 type routeMap struct {
@@ -192,12 +193,18 @@ func buildPlan(c *Config) *plan {
 		}
 		slices.SortFunc(rp.Neighbors, compareNeighbors)
 		for _, f := range []family{ipv4, ipv6} {
-			af := &afPlan{Family: f, Networks: r.IPv4Networks}
+			nets := r.IPv4Networks
 			if f == ipv6 {
-				af.Networks = r.IPv6Networks
+				nets = r.IPv6Networks
 			}
-			af.Networks = slices.Clone(af.Networks)
-			slices.SortFunc(af.Networks, comparePrefixes)
+			if !slices.IsSortedFunc(nets, comparePrefixes) {
+				nets = slices.Clone(nets)
+				slices.SortFunc(nets, comparePrefixes)
+			}
+			af := &afPlan{Family: f, Networks: make([]string, len(nets))}
+			for i, p := range nets {
+				af.Networks[i] = p.String()
+			}
 			for _, np := range rp.Neighbors {
 				if np.Families[f] {
 					af.Neighbors = append(af.Neighbors, np)
@@ -278,6 +285,14 @@ func compareNeighbors(a, b *neighborPlan) int {
 // comparePrefixes is the order of FRR's routing table: by address, then
 // shorter prefixes first.
 func comparePrefixes(a, b netip.Prefix) int {
+	if a.Addr().Is4() && b.Addr().Is4() {
+		x, y := a.Addr().As4(), b.Addr().As4()
+		if c := cmp.Compare(uint32(x[0])<<24|uint32(x[1])<<16|uint32(x[2])<<8|uint32(x[3]),
+			uint32(y[0])<<24|uint32(y[1])<<16|uint32(y[2])<<8|uint32(y[3])); c != 0 {
+			return c
+		}
+		return cmp.Compare(a.Bits(), b.Bits())
+	}
 	if c := a.Addr().Compare(b.Addr()); c != 0 {
 		return c
 	}
@@ -354,20 +369,44 @@ type group struct {
 }
 
 // groupsOf groups a neighbor's advertisements by attributes, in key order,
-// each group's prefixes in table order.
+// each group's prefixes in table order. Attributes are computed once per
+// distinct set of raw attributes among the last few seen: advertisements
+// mostly repeat a handful of them.
 func groupsOf(adv []Advertisement) []*group {
+	type cached struct {
+		a *Advertisement
+		g [2]*group // by family
+	}
+	var recent []cached
 	byKey := map[string]*group{}
 	var groups []*group
 	for i := range adv {
-		at := attrsOf(&adv[i])
-		k := at.key()
-		g := byKey[k]
-		if g == nil {
-			g = &group{attrs: at, key: k}
-			byKey[k] = g
-			groups = append(groups, g)
+		a := &adv[i]
+		f := familyOf(a.Prefix)
+		var g *group
+		for j := range recent {
+			if c := &recent[j]; c.g[f] != nil && sameAttrs(c.a, a) {
+				g = c.g[f]
+				break
+			}
 		}
-		g.prefixes = append(g.prefixes, adv[i].Prefix)
+		if g == nil {
+			at := attrsOf(a)
+			k := at.key()
+			g = byKey[k]
+			if g == nil {
+				g = &group{attrs: at, key: k}
+				byKey[k] = g
+				groups = append(groups, g)
+			}
+			c := cached{a: a}
+			c.g[f] = g
+			if len(recent) == 16 {
+				recent = recent[1:]
+			}
+			recent = append(recent, c)
+		}
+		g.prefixes = append(g.prefixes, a.Prefix)
 	}
 	slices.SortFunc(groups, func(a, b *group) int { return strings.Compare(a.key, b.key) })
 	for _, g := range groups {
@@ -376,6 +415,13 @@ func groupsOf(adv []Advertisement) []*group {
 		}
 	}
 	return groups
+}
+
+// sameAttrs reports whether two advertisements carry the same raw attributes.
+func sameAttrs(x, y *Advertisement) bool {
+	return slices.Equal(x.Communities, y.Communities) &&
+		slices.Equal(x.LargeCommunities, y.LargeCommunities) &&
+		(x.LocalPref == nil) == (y.LocalPref == nil) && (x.LocalPref == nil || *x.LocalPref == *y.LocalPref)
 }
 
 // groupSeqs numbers a neighbor's groups in its outbound route-map.
@@ -421,12 +467,30 @@ func groupEntry(outMap string, seq uint32, g *group) *rmEntry {
 	}
 }
 
-func prefixListOf(name string, g *group) *prefixList {
+// seqPrefix is a prefix-list entry before printing.
+type seqPrefix struct {
+	seq    uint32
+	prefix netip.Prefix
+}
+
+// numberPrefixes returns a group's prefixes with their seqs, by seq.
+func numberPrefixes(g *group) []seqPrefix {
 	seqs := prefixSeqs(g.prefixes)
-	pl := &prefixList{Family: g.attrs.family, Name: name, Entries: make([]plEntry, len(g.prefixes))}
+	out := make([]seqPrefix, len(g.prefixes))
 	for i, p := range g.prefixes {
-		pl.Entries[i] = plEntry{Seq: seqs[i], Prefix: p}
+		out[i] = seqPrefix{seq: seqs[i], prefix: p}
 	}
-	slices.SortFunc(pl.Entries, func(a, b plEntry) int { return cmp.Compare(a.Seq, b.Seq) })
+	if !slices.IsSortedFunc(out, func(a, b seqPrefix) int { return cmp.Compare(a.seq, b.seq) }) {
+		slices.SortFunc(out, func(a, b seqPrefix) int { return cmp.Compare(a.seq, b.seq) })
+	}
+	return out
+}
+
+func prefixListOf(name string, g *group) *prefixList {
+	f := g.attrs.family
+	pl := &prefixList{Family: f, Keyword: f.Keyword(), Name: name}
+	for _, e := range numberPrefixes(g) {
+		pl.Entries = append(pl.Entries, plEntry{Seq: e.seq, Prefix: e.prefix.String()})
+	}
 	return pl
 }

@@ -13,15 +13,8 @@ var templateFS embed.FS
 // templates holds the parsed templates; they are parsed once and never
 // changed, so concurrent Render calls share them safely.
 var templates = template.Must(template.New("frr").Funcs(template.FuncMap{
-	"sub":   func(a, b int) int { return a - b },
-	"entry": func(l *prefixList, e plEntry) plLine { return plLine{List: l, Entry: e} },
+	"sub": func(a, b int) int { return a - b },
 }).ParseFS(templateFS, "templates/frr.conf.tmpl"))
-
-// plLine is one prefix-list line: an entry and its list.
-type plLine struct {
-	List  *prefixList
-	Entry plEntry
-}
 
 // Render validates c and returns frr.conf in the form FRR 8.4 prints it in
 // `show running-config`. The output depends only on c: lists are sorted,

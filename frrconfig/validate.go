@@ -5,6 +5,7 @@ import (
 	"math"
 	"net/netip"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 )
@@ -126,21 +127,32 @@ func validateRouter(v *validator, path string, r *Router, profiles map[string]bo
 	if r.RouterID.IsValid() && (!r.RouterID.Is4() || r.RouterID.IsUnspecified()) {
 		v.add(path+".routerID", "%s is not an IPv4 address: the BGP router-id is an IPv4 address, or leave it empty", r.RouterID)
 	}
-	networks := map[netip.Prefix]bool{}
 	checkNets := func(field string, nets []netip.Prefix, want4 bool) {
+		sorted := slices.IsSortedFunc(nets, comparePrefixes)
+		var seen map[netip.Prefix]bool
+		if !sorted {
+			seen = make(map[netip.Prefix]bool, len(nets))
+		}
 		for j, p := range nets {
-			f := fmt.Sprintf("%s.%s[%d]", path, field, j)
-			if !validPrefix(v, f, p, want4) {
+			if problem := prefixProblem(p, want4); problem != "" {
+				v.add(fmt.Sprintf("%s.%s[%d]", path, field, j), "%s", problem)
 				continue
 			}
-			if networks[p] {
-				v.add(f, "%s is listed twice: list each network once", p)
+			dup := false
+			if sorted {
+				dup = j > 0 && nets[j-1] == p
+			} else {
+				dup = seen[p]
+				seen[p] = true
 			}
-			networks[p] = true
+			if dup {
+				v.add(fmt.Sprintf("%s.%s[%d]", path, field, j), "%s is listed twice: list each network once", p)
+			}
 		}
 	}
 	checkNets("ipv4Networks", r.IPv4Networks, true)
 	checkNets("ipv6Networks", r.IPv6Networks, false)
+	networks := newNetworkSet(r.IPv4Networks, r.IPv6Networks)
 	keys := map[string]int{}
 	for j, n := range r.Neighbors {
 		np := fmt.Sprintf("%s.neighbors[%d]", path, j)
@@ -155,27 +167,25 @@ func validateRouter(v *validator, path string, r *Router, profiles map[string]bo
 	}
 }
 
-// validPrefix reports whether p is a valid prefix of the wanted family in
-// canonical form, adding a problem when it is not.
-func validPrefix(v *validator, field string, p netip.Prefix, want4 bool) bool {
+// prefixProblem says what is wrong with p as a prefix of the wanted family
+// in canonical form, or "" when nothing is.
+func prefixProblem(p netip.Prefix, want4 bool) string {
 	switch {
 	case !p.IsValid():
-		v.add(field, "is not a valid prefix: use CIDR notation such as 192.0.2.10/32")
+		return "is not a valid prefix: use CIDR notation such as 192.0.2.10/32"
 	case p.Addr().Zone() != "":
-		v.add(field, "%s has an IPv6 zone: networks have none", p)
+		return p.String() + " has an IPv6 zone: networks have none"
 	case want4 && !p.Addr().Is4():
-		v.add(field, "%s is not an IPv4 prefix: list it in ipv6Networks", p)
+		return p.String() + " is not an IPv4 prefix: list it in ipv6Networks"
 	case !want4 && (!p.Addr().Is6() || p.Addr().Is4In6()):
-		v.add(field, "%s is not an IPv6 prefix: list it in ipv4Networks", p)
+		return p.String() + " is not an IPv6 prefix: list it in ipv4Networks"
 	case p.Masked() != p:
-		v.add(field, "%s has host bits set: use %s", p, p.Masked())
-	default:
-		return true
+		return p.String() + " has host bits set: use " + p.Masked().String()
 	}
-	return false
+	return ""
 }
 
-func validateNeighbor(v *validator, path string, r *Router, n *Neighbor, profiles map[string]bool, networks map[netip.Prefix]bool) {
+func validateNeighbor(v *validator, path string, r *Router, n *Neighbor, profiles map[string]bool, networks *networkSet) {
 	switch {
 	case n.Address.IsValid() && n.Interface != "":
 		v.add(path, "sets both address %s and interface %q: set the address, or the interface for an unnumbered peer", n.Address, n.Interface)
@@ -233,33 +243,107 @@ func validateNeighbor(v *validator, path string, r *Router, n *Neighbor, profile
 			v.add(path+".bfdProfile", "names %q, which is not in bfdProfiles: add the profile or fix the name", n.BFDProfile)
 		}
 	}
-	seen := map[netip.Prefix]bool{}
-	for k, a := range n.Advertise {
-		ap := fmt.Sprintf("%s.advertise[%d]", path, k)
-		if !a.Prefix.IsValid() || !validPrefix(v, ap+".prefix", a.Prefix, a.Prefix.Addr().Is4()) {
-			if !a.Prefix.IsValid() {
-				v.add(ap+".prefix", "is not a valid prefix: use CIDR notation such as 192.0.2.10/32")
-			}
+	validateAdvertisements(v, path, n.Advertise, networks)
+}
+
+// validateAdvertisements checks a neighbor's advertisements. It is on the
+// path of every Render and Diff, so it allocates only for problems: field
+// paths are built when a problem is found, and communities already seen
+// valid are not parsed again.
+func validateAdvertisements(v *validator, path string, adv []Advertisement, networks *networkSet) {
+	field := func(k int, rest string) string { return fmt.Sprintf("%s.advertise[%d]%s", path, k, rest) }
+	sorted := slices.IsSortedFunc(adv, func(a, b Advertisement) int { return comparePrefixes(a.Prefix, b.Prefix) })
+	var seen map[netip.Prefix]bool
+	if !sorted {
+		seen = make(map[netip.Prefix]bool, len(adv))
+	}
+	goodCommunities := map[string]bool{}
+	for k, a := range adv {
+		if problem := prefixProblem(a.Prefix, !a.Prefix.IsValid() || a.Prefix.Addr().Is4()); problem != "" {
+			v.add(field(k, ".prefix"), "%s", problem)
 			continue
 		}
-		if seen[a.Prefix] {
-			v.add(ap+".prefix", "%s is advertised twice to this neighbor: give each prefix one entry", a.Prefix)
+		dup := false
+		if sorted {
+			dup = k > 0 && adv[k-1].Prefix == a.Prefix
+		} else {
+			dup = seen[a.Prefix]
+			seen[a.Prefix] = true
 		}
-		seen[a.Prefix] = true
-		if !networks[a.Prefix] {
-			v.add(ap+".prefix", "%s is not one of the router's networks: add it to ipv4Networks/ipv6Networks", a.Prefix)
+		if dup {
+			v.add(field(k, ".prefix"), "%s is advertised twice to this neighbor: give each prefix one entry", a.Prefix)
+		}
+		if !networks.has(a.Prefix) {
+			v.add(field(k, ".prefix"), "%s is not one of the router's networks: add it to ipv4Networks/ipv6Networks", a.Prefix)
 		}
 		for m, s := range a.Communities {
-			if _, err := parseCommunity(s); err != nil {
-				v.add(fmt.Sprintf("%s.communities[%d]", ap, m), "%v", err)
+			if goodCommunities[s] {
+				continue
 			}
+			if _, err := parseCommunity(s); err != nil {
+				v.add(field(k, fmt.Sprintf(".communities[%d]", m)), "%v", err)
+				continue
+			}
+			goodCommunities[s] = true
 		}
 		for m, s := range a.LargeCommunities {
-			if _, err := parseLargeCommunity(s); err != nil {
-				v.add(fmt.Sprintf("%s.largeCommunities[%d]", ap, m), "%v", err)
+			if goodCommunities[s] {
+				continue
 			}
+			if _, err := parseLargeCommunity(s); err != nil {
+				v.add(field(k, fmt.Sprintf(".largeCommunities[%d]", m)), "%v", err)
+				continue
+			}
+			goodCommunities[s] = true
 		}
 	}
+}
+
+// networkSet answers whether a prefix is one of a router's networks: by
+// binary search when the networks are sorted, else through a map.
+type networkSet struct {
+	sorted [2][]netip.Prefix
+	next   [2]int // where the last lookup per family ended
+	m      map[netip.Prefix]bool
+}
+
+func newNetworkSet(v4, v6 []netip.Prefix) *networkSet {
+	if slices.IsSortedFunc(v4, comparePrefixes) && slices.IsSortedFunc(v6, comparePrefixes) {
+		return &networkSet{sorted: [2][]netip.Prefix{v4, v6}}
+	}
+	m := make(map[netip.Prefix]bool, len(v4)+len(v6))
+	for _, p := range v4 {
+		m[p] = true
+	}
+	for _, p := range v6 {
+		m[p] = true
+	}
+	return &networkSet{m: m}
+}
+
+// has reports whether p is one of the networks. Lookups in ascending order
+// (the usual case: sorted advertisements) cost O(1) amortised each.
+func (s *networkSet) has(p netip.Prefix) bool {
+	if s.m != nil {
+		return s.m[p]
+	}
+	f := familyOf(p)
+	nets, i := s.sorted[f], s.next[f]
+	if i > 0 && comparePrefixes(nets[i-1], p) >= 0 {
+		i = 0 // not ascending: start over
+	}
+	if i < len(nets) && comparePrefixes(nets[i], p) < 0 {
+		// Gallop, then binary search in the last step.
+		step := 1
+		for i+step < len(nets) && comparePrefixes(nets[i+step], p) < 0 {
+			i += step
+			step *= 2
+		}
+		j, _ := slices.BinarySearchFunc(nets[i+1:min(i+step+1, len(nets))], p, comparePrefixes)
+		i += 1 + j
+	}
+	s.next[f] = i
+	return i < len(nets) && nets[i] == p
 }
 
 func validPassword(p string) bool {
@@ -318,7 +402,7 @@ func parseLargeCommunity(s string) (largeCommunity, error) {
 // no larger than limit.
 func parseUint(s string, limit uint64) (uint64, error) {
 	n, err := strconv.ParseUint(s, 10, 64)
-	if err != nil || n > limit || strconv.FormatUint(n, 10) != s {
+	if err != nil || n > limit || (len(s) > 1 && s[0] == '0') {
 		return 0, fmt.Errorf("%q is not a decimal number in 0-%d", s, limit)
 	}
 	return n, nil

@@ -1,0 +1,75 @@
+package frrconfig
+
+import (
+	"net/netip"
+	"testing"
+)
+
+// bigConfig is n /32 prefixes from 198.18.0.0/15 (RFC 2544's benchmarking
+// range) advertised to two peers, with a community on every prefix (four
+// groups of communities) and local-pref on the iBGP peer.
+func bigConfig(n int) *Config {
+	r := Router{ASN: 64512, RouterID: addr("198.51.100.11")}
+	base := addr("198.18.0.0").As4()
+	start := uint32(base[0])<<24 | uint32(base[1])<<16
+	communities := [][]string{{"65000:1"}, {"65000:2"}, {"65000:1", "no-export"}, {"65000:3"}}
+	ebgp := Neighbor{Address: addr("198.51.100.1"), RemoteAS: "64513"}
+	ibgp := Neighbor{Address: addr("198.51.100.2"), RemoteAS: "internal"}
+	for i := range n {
+		v := start + uint32(i) + 1
+		p := netip.PrefixFrom(netip.AddrFrom4([4]byte{byte(v >> 24), byte(v >> 16), byte(v >> 8), byte(v)}), 32)
+		r.IPv4Networks = append(r.IPv4Networks, p)
+		ebgp.Advertise = append(ebgp.Advertise, Advertisement{Prefix: p, Communities: communities[i%len(communities)]})
+		ibgp.Advertise = append(ibgp.Advertise, Advertisement{Prefix: p, LocalPref: u32(100 + uint32(i%2)*100)})
+	}
+	r.Neighbors = []Neighbor{ebgp, ibgp}
+	return &Config{Routers: []Router{r}}
+}
+
+// withExtraPrefix returns a copy of c with one more prefix advertised to
+// both peers.
+func withExtraPrefix(c *Config) *Config {
+	r := c.Routers[0]
+	p := pfx("198.19.255.254/32")
+	r.IPv4Networks = append(r.IPv4Networks[:len(r.IPv4Networks):len(r.IPv4Networks)], p)
+	r.Neighbors = append([]Neighbor(nil), r.Neighbors...)
+	for i := range r.Neighbors {
+		a := r.Neighbors[i].Advertise
+		extra := a[0] // the attributes of an existing group
+		extra.Prefix = p
+		r.Neighbors[i].Advertise = append(a[:len(a):len(a)], extra)
+	}
+	return &Config{Routers: []Router{r}}
+}
+
+func BenchmarkRender(b *testing.B) {
+	c := bigConfig(20000)
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := Render(c); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+func BenchmarkDiff(b *testing.B) {
+	old := bigConfig(20000)
+	added := withExtraPrefix(old)
+	for _, bc := range []struct {
+		name     string
+		old, new *Config
+	}{{"add-one-prefix", old, added}, {"remove-one-prefix", added, old}} {
+		b.Run(bc.name, func(b *testing.B) {
+			b.ReportAllocs()
+			for b.Loop() {
+				cmds, err := Diff(bc.old, bc.new)
+				if err != nil {
+					b.Fatal(err)
+				}
+				if len(cmds) == 0 || len(cmds) > 10 {
+					b.Fatalf("Diff gave %d commands for one prefix: %q", len(cmds), cmds)
+				}
+			}
+		})
+	}
+}
