@@ -52,7 +52,7 @@ type neighborPlan struct {
 
 type afPlan struct {
 	Family    family
-	Networks  []string       // in table order
+	Networks  []string        // in table order
 	Neighbors []*neighborPlan // activated in this family
 }
 
