@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math/big"
 	"net/netip"
+	"slices"
 	"sync"
 	"testing"
 
@@ -114,18 +115,34 @@ func FuzzAllocator(f *testing.F) {
 				s.TrafficPolicy = TrafficLocal
 				s.Selector = map[string]string{"app": fmt.Sprint(x % 2)}
 			}
+			// allocate checks that Allocate is idempotent and that a failed
+			// Allocate changes nothing.
+			allocate := func(s Service) {
+				before := a.Assigned(s.Key)
+				got, err := a.Allocate(s)
+				if err != nil {
+					if after := a.Assigned(s.Key); !slices.Equal(before, after) {
+						t.Fatalf("failed Allocate(%+v) changed %v to %v: %v", s, before, after, err)
+					}
+					return
+				}
+				again, err := a.Allocate(s)
+				if err != nil || !slices.Equal(got, again) {
+					t.Fatalf("Allocate(%+v) = %v, then %v, %v", s, got, again, err)
+				}
+			}
 			switch op % 6 {
 			case 0, 1:
-				_, _ = a.Allocate(s)
+				allocate(s)
 			case 2:
 				s.RequestedIPs = []netip.Addr{netip.MustParseAddr(reqs[int(y)%len(reqs)])}
 				if op&8 != 0 {
 					s.RequestedIPs = append(s.RequestedIPs, netip.MustParseAddr(reqs[int(x)%len(reqs)]))
 				}
-				_, _ = a.Allocate(s)
+				allocate(s)
 			case 3:
 				s.Pool = []string{"a", "b", "m", "zz"}[y%4]
-				_, _ = a.Allocate(s)
+				allocate(s)
 			case 4:
 				a.Release(key)
 			case 5:
