@@ -25,7 +25,9 @@ import (
 // is preferred in each pool, lowest address first. Dual-stack addresses
 // come from one pool: RequireDualStack needs a pool with both families;
 // PreferDualStack takes the first pool with both, else one family (primary
-// first). Requested addresses may come from different pools.
+// first). Requested addresses are the whole assignment (a PreferDualStack
+// Service requesting one address gets that one only) and may come from
+// different pools.
 //
 // On error (an *Error) nothing changes: the Service keeps what it held.
 func (a *Allocator) Allocate(svc Service) ([]netip.Addr, error) {
