@@ -96,11 +96,17 @@ func (r *ServiceReconciler) Reconcile(ctx context.Context, req reconcile.Request
 			return reconcile.Result{}, fmt.Errorf("allocating for service %s: %w", key, err)
 		}
 		warning = true
-		ips = r.st.alloc.Assigned(key) // whatever it keeps: never lose a valid assignment
 		cond.Status = metav1.ConditionFalse
 		cond.Reason = string(ie.Reason)
 		cond.Message = ie.Message
-		if len(ips) > 0 {
+		// Keep what it holds (never lose a valid assignment to bad input),
+		// unless an address left every pool: then it is released.
+		ips = r.st.alloc.Assigned(key)
+		if gone := outsidePools(r.st.alloc, ips); len(gone) > 0 {
+			r.st.alloc.Release(key)
+			ips = nil
+			cond.Message += fmt.Sprintf(" (%s left every pool and was released)", joinAddrs(gone))
+		} else if len(ips) > 0 {
 			cond.Message += fmt.Sprintf(" (keeping %s until this is fixed)", joinAddrs(ips))
 		}
 		r.st.metrics.failed(string(ie.Reason))
@@ -262,4 +268,15 @@ func joinAddrs(ips []netip.Addr) string {
 		s[i] = a.String()
 	}
 	return strings.Join(s, ", ")
+}
+
+// outsidePools returns the addresses no pool holds any more.
+func outsidePools(a *ipam.Allocator, ips []netip.Addr) []netip.Addr {
+	var out []netip.Addr
+	for _, ip := range ips {
+		if _, ok := a.PoolOf(ip); !ok {
+			out = append(out, ip)
+		}
+	}
+	return out
 }
