@@ -3,10 +3,10 @@ package controllers
 import (
 	"context"
 	"errors"
-	"io"
-	"os"
 	"fmt"
+	"io"
 	"net/netip"
+	"os"
 	"testing"
 	"time"
 

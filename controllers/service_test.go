@@ -279,7 +279,9 @@ func TestServices(t *testing.T) {
 			waitService(t, c, ns, "up", "192.0.2.158", func(s *corev1.Service) bool { return fmtIPs(ingressIPs(s)) == "[192.0.2.158]" })
 			update(t, c, lbService(ns, "up", 80), func(s *corev1.Service) { delete(s.Annotations, "heraldlb.io/loadBalancerIPs") })
 		}
-		update(t, c, p, func(p *v1beta1.IPAddressPool) { p.Spec.Addresses = []v1beta1.AddressRange{v1beta1.AddressRange(v4half(9, 0))} })
+		update(t, c, p, func(p *v1beta1.IPAddressPool) {
+			p.Spec.Addresses = []v1beta1.AddressRange{v1beta1.AddressRange(v4half(9, 0))}
+		})
 		// "hi" asked for an address that left the pool: it is cleared and
 		// says why; "up" keeps its address in the remaining half.
 		waitService(t, c, ns, "hi", "RequestedIPUnavailable", func(s *corev1.Service) bool {
