@@ -71,6 +71,7 @@ type ndpIn struct {
 
 type ndpOut struct {
 	m   ndp.Message
+	cm  *ipv6.ControlMessage
 	dst netip.Addr
 }
 
@@ -87,8 +88,8 @@ func (c *fakeNDP) ReadFrom() (ndp.Message, *ipv6.ControlMessage, netip.Addr, err
 	}
 }
 
-func (c *fakeNDP) WriteTo(m ndp.Message, _ *ipv6.ControlMessage, dst netip.Addr) error {
-	c.out <- ndpOut{m: m, dst: dst}
+func (c *fakeNDP) WriteTo(m ndp.Message, cm *ipv6.ControlMessage, dst netip.Addr) error {
+	c.out <- ndpOut{m: m, cm: cm, dst: dst}
 	return nil
 }
 

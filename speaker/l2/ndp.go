@@ -42,24 +42,26 @@ type NDPResponder struct {
 
 	mu     sync.Mutex
 	groups map[netip.Addr]int // solicited-node group → IPs needing it
+
+	// fromTarget sends advertisements from the target address.
+	fromTarget bool
 }
 
 // ListenNDP opens an ICMPv6 socket on ifi (needs CAP_NET_RAW and a
 // link-local address on ifi) receiving only Neighbor Solicitations, and
-// returns a responder on it answering for no IP yet.
+// returns a responder on it answering for no IP yet. Advertisements are sent
+// from the advertised IP itself, as the kernel does for its own addresses
+// (some tools, ndisc6 among them, ignore advertisements for a global target
+// coming from a link-local address); on kernels without IPV6_FREEBIND they
+// come from the link-local address.
 func ListenNDP(ifi *net.Interface, metrics *Metrics, log logr.Logger) (*NDPResponder, error) {
-	conn, _, err := ndp.Listen(ifi, ndp.LinkLocal)
+	conn, err := listenICMPv6(ifi)
 	if err != nil {
-		return nil, fmt.Errorf("opening NDP socket on %s: %w", ifi.Name, err)
+		return nil, err
 	}
-	var f ipv6.ICMPFilter
-	f.SetAll(true)
-	f.Accept(ipv6.ICMPTypeNeighborSolicitation)
-	if err := conn.SetICMPFilter(&f); err != nil {
-		conn.Close()
-		return nil, fmt.Errorf("filtering ICMPv6 on %s: %w", ifi.Name, err)
-	}
-	return NewNDPResponder(ifi, conn, metrics, log), nil
+	r := NewNDPResponder(ifi, conn, metrics, log)
+	r.fromTarget = conn.freebind
+	return r, nil
 }
 
 // NewNDPResponder returns a responder on conn, which it owns and closes when
@@ -185,7 +187,11 @@ func (r *NDPResponder) advertise(target, dst netip.Addr, solicited bool) error {
 			Addr:      r.ifi.HardwareAddr,
 		}},
 	}
-	if err := r.conn.WriteTo(na, nil, dst); err != nil {
+	var cm *ipv6.ControlMessage
+	if r.fromTarget {
+		cm = &ipv6.ControlMessage{HopLimit: ndp.HopLimit, Src: target.AsSlice(), IfIndex: r.ifi.Index}
+	}
+	if err := r.conn.WriteTo(na, cm, dst); err != nil {
 		return fmt.Errorf("sending neighbor advertisement for %s on %s to %s: %w", target, r.ifi.Name, dst, err)
 	}
 	return nil

@@ -92,11 +92,14 @@ func (n *Node) Run(ctx context.Context) error {
 	up := n.hasLink
 	n.mu.Unlock()
 	n.mem.SetReady(up)
-	n.mem.Run(ctx)
+	memDone := make(chan struct{})
+	go func() { defer close(memDone); n.mem.Run(ctx) }()
+	<-ctx.Done()
 
 	// Stop answering first (closing every responder), then tell the others.
 	stopAnn()
 	err := <-annDone
+	<-memDone
 	if lerr := n.mem.Leave(n.cfg.LeaveTimeout); err == nil {
 		err = lerr
 	}

@@ -322,3 +322,21 @@ func TestNDPGratuitous(t *testing.T) {
 		t.Errorf("gratuitous sent = %v, want 1", n)
 	}
 }
+
+func TestNDPFromTarget(t *testing.T) {
+	ip := netip.MustParseAddr("2001:db8:200::10")
+	r, c := startNDP(t)
+	r.fromTarget = true
+	if err := r.SetIPs([]netip.Addr{ip}); err != nil {
+		t.Fatal(err)
+	}
+	c.in <- ndpIn{m: &ndp.NeighborSolicitation{TargetAddress: ip}, src: netip.MustParseAddr("fe80::64%lan0")}
+	select {
+	case o := <-c.out:
+		if o.cm == nil || !o.cm.Src.Equal(ip.AsSlice()) || o.cm.HopLimit != 255 || o.cm.IfIndex != testIfi.Index {
+			t.Errorf("control message %+v, want source %s, hop limit 255, interface %d", o.cm, ip, testIfi.Index)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("no advertisement within 5s")
+	}
+}

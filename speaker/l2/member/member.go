@@ -94,16 +94,29 @@ func New(cfg Config) (*Member, error) {
 // Run rejoins absent peers, moves readiness along and calls OnChange until
 // ctx is cancelled. It does not leave the cluster: call Leave.
 func (m *Member) Run(ctx context.Context) {
-	rejoin := time.NewTicker(m.cfg.RejoinInterval)
-	defer rejoin.Stop()
+	// Joining an unreachable peer blocks for a TCP timeout: not in the loop
+	// that moves readiness along.
+	joined := make(chan struct{})
+	go func() {
+		defer close(joined)
+		rejoin := time.NewTicker(m.cfg.RejoinInterval)
+		defer rejoin.Stop()
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case <-rejoin.C:
+				m.join()
+			}
+		}
+	}()
+	defer func() { <-joined }()
 	tick := time.NewTicker(50 * time.Millisecond)
 	defer tick.Stop()
 	for {
 		select {
 		case <-ctx.Done():
 			return
-		case <-rejoin.C:
-			m.join()
 		case <-tick.C:
 			m.updateReady()
 		case <-m.changed:

@@ -1,0 +1,145 @@
+package l2lab
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"os"
+	"os/exec"
+	"os/signal"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/go-logr/logr"
+	"github.com/go-logr/logr/funcr"
+	"github.com/heraldlb/herald/speaker/l2"
+	"github.com/heraldlb/herald/speaker/l2/member"
+	"github.com/prometheus/client_golang/prometheus"
+)
+
+// NodeEnv holds a node's NodeSpec (JSON) in a node process's environment.
+const NodeEnv = "HERALD_L2LAB_NODE"
+
+// MemberPort is the memberlist port of every node.
+const MemberPort = 7946
+
+// Key is the memberlist key of lab nodes (the lab is not a secret).
+var Key = []byte("herald-l2lab-key-0123456789abcde")
+
+// NodeSpec is what a node process runs.
+type NodeSpec struct {
+	Name     string
+	Addr     string
+	Peers    []string
+	Services []l2.Service
+	// Verbosity of the node's log on stderr.
+	Verbosity int
+}
+
+// NodeSpecs returns the specs of every node of l, all eligible for every IP.
+func (l *Lab) NodeSpecs(ips ...string) ([]NodeSpec, error) {
+	var names, peers []string
+	for _, h := range l.Nodes {
+		names = append(names, h.Name)
+		peers = append(peers, fmt.Sprintf("%s:%d", h.IPv4, MemberPort))
+	}
+	var svcs []l2.Service
+	for _, s := range ips {
+		var svc l2.Service
+		if err := svc.IP.UnmarshalText([]byte(s)); err != nil {
+			return nil, fmt.Errorf("l2lab: service IP %q: %w", s, err)
+		}
+		svc.Nodes = names
+		svcs = append(svcs, svc)
+	}
+	var specs []NodeSpec
+	for _, h := range l.Nodes {
+		specs = append(specs, NodeSpec{Name: h.Name, Addr: h.IPv4, Peers: peers, Services: svcs})
+	}
+	return specs, nil
+}
+
+// StartNode starts node i (0-based) of l as a process running exe args in
+// the node's namespace; exe must call MaybeRunNode first.
+func (l *Lab) StartNode(i int, spec NodeSpec, exe string, args ...string) (*exec.Cmd, error) {
+	b, err := json.Marshal(spec)
+	if err != nil {
+		return nil, fmt.Errorf("l2lab: encoding node spec: %w", err)
+	}
+	cmd := exec.Command("ip", append([]string{"netns", "exec", l.Nodes[i].NS, exe}, args...)...)
+	cmd.Env = append(os.Environ(), NodeEnv+"="+string(b))
+	cmd.Stdout = os.Stderr
+	cmd.Stderr = os.Stderr
+	if err := cmd.Start(); err != nil {
+		return nil, fmt.Errorf("l2lab: starting %s: %w", spec.Name, err)
+	}
+	return cmd, nil
+}
+
+// MaybeRunNode runs a Layer 2 node and exits if NodeEnv is set, and returns
+// at once otherwise. The node stops answering and leaves on SIGTERM.
+func MaybeRunNode() {
+	raw := os.Getenv(NodeEnv)
+	if raw == "" {
+		return
+	}
+	var spec NodeSpec
+	if err := json.Unmarshal([]byte(raw), &spec); err != nil {
+		fmt.Fprintf(os.Stderr, "l2lab node: decoding %s: %v\n", NodeEnv, err)
+		os.Exit(2)
+	}
+	log := funcr.New(func(prefix, args string) {
+		fmt.Fprintf(os.Stderr, "%s %s %s %s\n", time.Now().Format("15:04:05.000"), spec.Name, prefix, args)
+	}, funcr.Options{Verbosity: spec.Verbosity})
+	if err := runNode(spec, log); err != nil {
+		log.Error(err, "node failed")
+		os.Exit(1)
+	}
+	os.Exit(0)
+}
+
+func runNode(spec NodeSpec, log logr.Logger) error {
+	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, syscall.SIGINT)
+	defer stop()
+	metrics, err := l2.NewMetrics(prometheus.NewRegistry())
+	if err != nil {
+		return err
+	}
+	mc := member.DefaultConfig()
+	mc.Name = spec.Name
+	mc.BindAddr = spec.Addr
+	mc.BindPort = MemberPort
+	mc.Peers = spec.Peers
+	mc.Keys = [][]byte{Key}
+	mc.Log = log
+	n, err := l2.NewNode(l2.NodeConfig{
+		Member:    mc,
+		Announcer: l2.AnnouncerConfig{Metrics: metrics, Log: log, Rescan: 200 * time.Millisecond},
+	})
+	if err != nil {
+		return err
+	}
+	n.SetServices(spec.Services)
+	go func() {
+		t := time.NewTicker(50 * time.Millisecond)
+		defer t.Stop()
+		last := ""
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case <-t.C:
+				var s []string
+				for _, ip := range n.Owned() {
+					s = append(s, ip.String())
+				}
+				if now := strings.Join(s, ","); now != last {
+					last = now
+					log.Info("owned", "ips", now, "live", n.Live())
+				}
+			}
+		}
+	}()
+	return n.Run(ctx)
+}
