@@ -221,6 +221,11 @@ func TestAllocate(t *testing.T) {
 				{svc: Service{Key: "ns/a", SharingKey: "k", Ports: tcp(80, 443)}, want: []string{"192.0.2.0"}},
 				// Asked for explicitly: a conflict the user must fix.
 				{svc: Service{Key: "ns/b", SharingKey: "k", Ports: tcp(443), RequestedIPs: addrs("192.0.2.0")}, reason: SharingConflict, msg: `address 192.0.2.0 is shared (key "k") with Service ns/a, which already uses port 443/TCP: use another port, or another sharing key`},
+				// An empty protocol is TCP.
+				{svc: Service{Key: "ns/b", SharingKey: "k", Ports: []Port{{Port: 80}}, RequestedIPs: addrs("192.0.2.0")}, reason: SharingConflict, msg: "already uses port 80/TCP"},
+				// The same port number over UDP does not clash.
+				{svc: Service{Key: "ns/u", SharingKey: "k", Ports: []Port{{Protocol: "UDP", Port: 443}}, RequestedIPs: addrs("192.0.2.0")}, want: []string{"192.0.2.0"}},
+				{op: "release", svc: Service{Key: "ns/u"}},
 				// Automatic: another address.
 				{svc: Service{Key: "ns/b", SharingKey: "k", Ports: tcp(443)}, want: []string{"192.0.2.1"}},
 				// A third with a free port shares the lowest compatible address.
