@@ -153,7 +153,8 @@ func errOrNil(e *Error) error {
 }
 
 // commit makes ips the Service's addresses, updating the used set, the
-// sharing index, the pools' assigned counts and free lists.
+// sharing index, the pools' assigned counts and free lists. It keeps ips:
+// callers pass a slice they do not use afterwards.
 func (a *Allocator) commit(e *svcEntry, info sharing, ips []netip.Addr) {
 	old := e.ips
 	for _, ip := range old {
@@ -164,7 +165,7 @@ func (a *Allocator) commit(e *svcEntry, info sharing, ips []netip.Addr) {
 		}
 	}
 	e.info = info
-	e.ips = slices.Clone(ips)
+	e.ips = ips
 	for _, ip := range e.ips {
 		ent := a.ips[ip]
 		if ent == nil {
