@@ -36,6 +36,14 @@ import (
 // only). Both ranges are documentation ranges.
 func startDualStackAPIServer(t *testing.T) (*rest.Config, client.Client) {
 	t.Helper()
+	cfg, c, _ := startDualStackAPIServerKubeconfig(t)
+	return cfg, c
+}
+
+// startDualStackAPIServerKubeconfig is startDualStackAPIServer, also
+// returning an admin kubeconfig for a controller in another process.
+func startDualStackAPIServerKubeconfig(t *testing.T) (*rest.Config, client.Client, []byte) {
+	t.Helper()
 	env := &envtest.Environment{
 		BinaryAssetsDirectory:    testenv.ControlPlane(t),
 		CRDDirectoryPaths:        []string{apitest.CRDDir(t)},
@@ -59,7 +67,7 @@ func startDualStackAPIServer(t *testing.T) (*rest.Config, client.Client) {
 		t.Fatalf("making a client: %v", err)
 	}
 	apitest.Namespace(t, c, testNS)
-	return cfg, c
+	return cfg, c, env.KubeConfig
 }
 
 const testNS = "herald-system"
@@ -340,6 +348,9 @@ func createPool(t *testing.T, c client.Client, p *v1beta1.IPAddressPool) {
 }
 
 func TestMain(m *testing.M) {
+	if kc := os.Getenv(childKubeconfigEnv); kc != "" {
+		os.Exit(runChildController(kc))
+	}
 	// client-go's reflectors log through controller-runtime's root logger.
 	ctrllog.SetLogger(zap.New(zap.WriteTo(io.Discard)))
 	os.Exit(m.Run())
