@@ -68,6 +68,27 @@ func TestAllocate(t *testing.T) {
 			},
 		},
 		{
+			name:  "the end of the address space",
+			pools: []Pool{pool("top", "255.255.255.254/31", "ffff:ffff:ffff:ffff:ffff:ffff:ffff:fffe/127")},
+			steps: []step{
+				{svc: Service{Key: "ns/a", IPFamilyPolicy: RequireDualStack}, want: []string{"255.255.255.254", "ffff:ffff:ffff:ffff:ffff:ffff:ffff:fffe"}},
+				{svc: Service{Key: "ns/b", IPFamilyPolicy: RequireDualStack}, want: []string{"255.255.255.255", "ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff"}},
+				{svc: Service{Key: "ns/c", IPFamilyPolicy: RequireDualStack}, reason: PoolExhausted},
+				{op: "release", svc: Service{Key: "ns/b"}},
+				{svc: Service{Key: "ns/c", IPFamilyPolicy: RequireDualStack}, want: []string{"255.255.255.255", "ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff"}},
+			},
+		},
+		{
+			name:  "ranges are used in address order whatever their order in the pool",
+			pools: []Pool{pool("p", "198.51.100.7/32", "192.0.2.9-192.0.2.10")},
+			steps: []step{
+				{svc: Service{Key: "ns/a"}, want: []string{"192.0.2.9"}},
+				{svc: Service{Key: "ns/b"}, want: []string{"192.0.2.10"}},
+				{svc: Service{Key: "ns/c"}, want: []string{"198.51.100.7"}},
+				{svc: Service{Key: "ns/d"}, reason: PoolExhausted},
+			},
+		},
+		{
 			name:  "no pool at all",
 			steps: []step{{svc: Service{Key: "ns/a", Namespace: "ns"}, reason: NoMatchingPool, msg: `no IPAddressPool with autoAssign admits this Service (namespace "ns")`}},
 		},
