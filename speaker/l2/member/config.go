@@ -69,27 +69,33 @@ type Config struct {
 	Log      logr.Logger
 }
 
-// DefaultConfig returns timers measured to fail over in well under 500 ms on
-// a LAN of a few nodes while staying quiet under CPU load:
+// DefaultConfig returns timers chosen from measurements in namespaces on a
+// busy 2-core machine (see e2e/bench/l2failover) to fail over in about
+// 400 ms on a LAN of a few nodes while staying quiet under CPU load:
 //
-//   - a dead node is probed within ProbeInterval×(n−1) (100 ms per node),
-//     found silent ProbeInterval later, and declared dead SuspicionMult×
-//     ProbeInterval (200 ms) after that: about 400 ms for 3 nodes;
-//   - SuspicionMaxTimeoutMult 1 keeps the suspicion timeout fixed instead of
-//     starting at 6× while waiting for confirmations that a 3-node cluster
-//     cannot give quickly;
-//   - a busy node that misses its 50 ms acks is only suspected; it has the
-//     whole suspicion timeout to refute, gossip goes out every 40 ms, and
-//     Lifeguard's awareness (AwarenessMaxMultiplier 4) slows a starved
-//     node's own probing instead of letting it accuse healthy ones.
+//   - each node probes another every ProbeInterval (80 ms), so with n nodes
+//     a dead one is probed within (n−1)×80 ms, and suspected once neither
+//     the direct probe (40 ms) nor the indirect ones answer within the
+//     interval;
+//   - a suspicion becomes a death after SuspicionMult×ProbeInterval
+//     (240 ms) once another node confirms it — with 3 nodes the other
+//     survivor confirms within two probe intervals;
+//   - a suspicion nobody confirms (a busy node slow to ack one prober, or
+//     the stale view of a node coming back from a partition) runs for
+//     SuspicionMaxTimeoutMult times longer (about 1 s), ample time for the
+//     suspected node to refute: a fixed 200 ms timeout, tried first, let a
+//     node starved for a few hundred milliseconds be declared dead;
+//   - suspected nodes still count as live: only death moves IPs;
+//   - Lifeguard's awareness (AwarenessMaxMultiplier 4) slows the probing of a
+//     node that misses its own acks instead of letting it accuse others.
 func DefaultConfig() Config {
 	return Config{
 		BindAddr:                "0.0.0.0",
 		BindPort:                7946,
-		ProbeInterval:           100 * time.Millisecond,
-		ProbeTimeout:            50 * time.Millisecond,
-		SuspicionMult:           2,
-		SuspicionMaxTimeoutMult: 1,
+		ProbeInterval:           80 * time.Millisecond,
+		ProbeTimeout:            40 * time.Millisecond,
+		SuspicionMult:           3,
+		SuspicionMaxTimeoutMult: 4,
 		AwarenessMaxMultiplier:  4,
 		GossipInterval:          40 * time.Millisecond,
 		PushPullInterval:        15 * time.Second,

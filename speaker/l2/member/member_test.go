@@ -23,7 +23,7 @@ func TestValidate(t *testing.T) {
 		{name: "no name", mod: func(c *Config) { c.Name = "" }, wantErr: "Name is empty"},
 		{name: "short key", mod: func(c *Config) { c.Keys = [][]byte{make([]byte, 32), []byte("short")} }, wantErr: "key 1 is 5 bytes"},
 		{name: "peer without port", mod: func(c *Config) { c.Peers = []string{"198.51.100.11"} }, wantErr: `peer 0 ("198.51.100.11") is not "host:port"`},
-		{name: "timeout longer than interval", mod: func(c *Config) { c.ProbeTimeout = time.Second }, wantErr: "ProbeTimeout 1s must be shorter than ProbeInterval 100ms"},
+		{name: "timeout longer than interval", mod: func(c *Config) { c.ProbeTimeout = time.Second }, wantErr: "ProbeTimeout 1s must be shorter than ProbeInterval 80ms"},
 		{name: "zero gossip interval", mod: func(c *Config) { c.GossipInterval = 0 }, wantErr: "GossipInterval is 0s"},
 		{name: "bad bind address", mod: func(c *Config) { c.BindAddr = "eth0" }, wantErr: `BindAddr "eth0" is not an IP address`},
 	}
