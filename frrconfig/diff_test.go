@@ -99,7 +99,7 @@ func diffCases() []diffCase {
 		}},
 		{name: "neighbor added", change: func(c *Config) {
 			c.Routers[0].Neighbors = append(c.Routers[0].Neighbors, Neighbor{
-				Address: addr("198.51.100.3"), RemoteAS: "64515", Password: "pw", Timers: &Timers{Keepalive: 5, Hold: 15},
+				Address: addr("198.51.100.3"), RemoteAS: "64515", Password: "p?w!#x", Timers: &Timers{Keepalive: 5, Hold: 15},
 				BFD: true, BFDProfile: "fast",
 				Advertise: []Advertisement{{Prefix: pfx("192.0.2.1/32"), Communities: []string{"65000:3"}}, adv("2001:db8:200::1/128")},
 			})
