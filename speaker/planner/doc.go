@@ -1,0 +1,38 @@
+// Package planner decides, with no I/O, what one node announces: from a
+// typed Snapshot of the cluster (Services, EndpointSlices, Nodes and herald's
+// objects) and the node's name, Plan returns the frrconfig.Config the node's
+// FRR runs (peers, prefixes per peer with their communities and local-pref,
+// BFD profiles, passwords), the Layer 2 inputs (each IP, the nodes eligible
+// to answer for it and the interfaces), and the cross-object Problems it
+// found, each naming the object, the field and the fix.
+//
+// The semantics are MetalLB's:
+//   - a BGPPeer is opened by the nodes its nodeSelectors match (none: all);
+//   - a BGPAdvertisement announces the addresses of the pools it names or
+//     selects (neither: every pool) from the nodes its nodeSelectors match
+//     to the peers it names (none: every peer of the node), as prefixes of
+//     aggregationLength / aggregationLengthV6, with its communities (values
+//     or Community aliases, standard and large) and localPref, which is only
+//     sent to iBGP peers; several advertisements reaching one prefix and one
+//     peer add their communities up;
+//   - a Service with externalTrafficPolicy Local is announced only from nodes
+//     with a ready endpoint; a node labelled
+//     node.kubernetes.io/exclude-from-external-load-balancers, or whose
+//     NetworkUnavailable condition is True, announces nothing (its sessions
+//     stay up). A Cluster Service is announced whether or not it has ready
+//     endpoints (MetalLB withdraws it then; herald keeps the route so that a
+//     rollout through zero replicas does not flap it at the routers).
+//
+// A broken object (a BGPPeer naming an unknown BFDProfile or a missing
+// password Secret, a BGPAdvertisement with an unknown Community alias or an
+// aggregation length shorter than a pool's prefix) never disturbs the
+// others: it keeps its last good version when the caller passes one in
+// Snapshot.LastGood (Plan returns the versions to keep for next time), and is
+// left out otherwise. Naming a pool or a peer that does not exist is reported
+// but the rest of the object applies. When two advertisements give one prefix
+// different local preferences towards one peer, both are reported and the one
+// whose name sorts first wins, so the prefix stays announced.
+//
+// Validate is the node-independent view of the same checks, which the
+// controller writes to the objects' status conditions.
+package planner

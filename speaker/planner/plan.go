@@ -1,0 +1,532 @@
+package planner
+
+import (
+	"fmt"
+	"net/netip"
+	"slices"
+	"sort"
+	"strings"
+
+	corev1 "k8s.io/api/core/v1"
+
+	v1beta1 "github.com/heraldlb/herald/api/v1beta1"
+	"github.com/heraldlb/herald/frrconfig"
+)
+
+// world is a Snapshot resolved once, node-independently.
+type world struct {
+	snap     *Snapshot
+	pools    map[string]*pool
+	poolList []*pool
+	peers    []Peer          // usable peers, sorted by name
+	advs     []Advertisement // usable advertisements, sorted by name
+	ready    map[string]map[string]bool
+	nodes    map[string]*corev1.Node
+	probs    problems
+	lastGood LastGood
+}
+
+// keepEffect is the Effect of a problem on an object that keeps its last
+// good version.
+const (
+	keepEffect  = "keeping its last good version until this is fixed"
+	leaveEffect = "left out until this is fixed"
+)
+
+func prepare(snap *Snapshot) *world {
+	w := &world{
+		snap:     snap,
+		pools:    parsePools(snap.Pools),
+		ready:    readyNodes(snap.EndpointSlices),
+		nodes:    map[string]*corev1.Node{},
+		lastGood: LastGood{Peers: map[string]Peer{}, Advertisements: map[string]Advertisement{}},
+	}
+	w.poolList = sortedPools(w.pools)
+	for i := range snap.Nodes {
+		w.nodes[snap.Nodes[i].Name] = &snap.Nodes[i]
+	}
+	profiles := map[string]*v1beta1.BFDProfile{}
+	for i := range snap.BFDProfiles {
+		p := &snap.BFDProfiles[i]
+		if ps := validateBFDProfile(p); len(ps) > 0 {
+			for _, pr := range ps {
+				pr.Effect = "peers using it are " + leaveEffect + " or keep their last good version"
+				w.probs.add(pr)
+			}
+			continue
+		}
+		profiles[p.Name] = p
+	}
+	secrets := map[string]*corev1.Secret{}
+	for i := range snap.Secrets {
+		s := &snap.Secrets[i]
+		secrets[s.Namespace+"/"+s.Name] = s
+	}
+	peers := slices.Clone(snap.Peers)
+	sort.Slice(peers, func(i, j int) bool { return peers[i].Name < peers[j].Name })
+	for i := range peers {
+		r, probs := resolvePeer(&peers[i], snap.Namespace, profiles, secrets)
+		if len(probs) == 0 {
+			w.peers = append(w.peers, r)
+			w.lastGood.Peers[r.Name] = r
+			continue
+		}
+		last, ok := snap.LastGood.Peers[r.Name]
+		for _, p := range probs {
+			p.Effect = leaveEffect
+			if ok {
+				p.Effect = keepEffect
+			}
+			w.probs.add(p)
+		}
+		if ok {
+			w.peers = append(w.peers, last)
+			w.lastGood.Peers[r.Name] = last
+		}
+	}
+	aliases := communityAliases(snap.Communities, &w.probs)
+	advs := slices.Clone(snap.BGPAdvertisements)
+	sort.Slice(advs, func(i, j int) bool { return advs[i].Name < advs[j].Name })
+	peerNames := map[string]bool{}
+	for _, p := range snap.Peers {
+		peerNames[p.Name] = true
+	}
+	for i := range advs {
+		a := &advs[i]
+		w.missingRefs(KindBGPAdvertisement, a.Name, a.Spec.IPAddressPools)
+		for j, p := range a.Spec.Peers {
+			if !peerNames[p] {
+				w.probs.add(Problem{Kind: KindBGPAdvertisement, Name: a.Name, Field: fmt.Sprintf("spec.peers[%d]", j),
+					Reason: ReasonUnknownPeer, Message: fmt.Sprintf("BGPPeer %q does not exist in namespace %s: create it or fix the name", p, snap.Namespace),
+					Effect: "the other peers are announced to"})
+			}
+		}
+		r, probs := resolveAdvertisement(a, aliases, w.pools)
+		if len(probs) == 0 {
+			w.advs = append(w.advs, r)
+			w.lastGood.Advertisements[r.Name] = r
+			continue
+		}
+		last, ok := snap.LastGood.Advertisements[r.Name]
+		for _, p := range probs {
+			p.Effect = leaveEffect
+			if ok {
+				p.Effect = keepEffect
+			}
+			w.probs.add(p)
+		}
+		if ok {
+			w.advs = append(w.advs, last)
+			w.lastGood.Advertisements[r.Name] = last
+		}
+	}
+	l2s := slices.Clone(snap.L2Advertisements)
+	sort.Slice(l2s, func(i, j int) bool { return l2s[i].Name < l2s[j].Name })
+	for _, a := range l2s {
+		w.missingRefs(KindL2Advertisement, a.Name, a.Spec.IPAddressPools)
+	}
+	return w
+}
+
+// missingRefs reports pools named by an advertisement that do not exist.
+func (w *world) missingRefs(kind, name string, pools []string) {
+	for j, p := range pools {
+		if _, ok := w.pools[p]; !ok {
+			w.probs.add(Problem{Kind: kind, Name: name, Field: fmt.Sprintf("spec.ipAddressPools[%d]", j),
+				Reason: ReasonUnknownPool, Message: fmt.Sprintf("IPAddressPool %q does not exist in namespace %s: create it or fix the name", p, w.snap.Namespace),
+				Effect: "the other pools are announced"})
+		}
+	}
+}
+
+// Plan returns what node announces given snap. It never fails: mistakes are
+// Problems, and what they touch is left out or kept at its last good version.
+func Plan(snap *Snapshot, node string) Result {
+	w := prepare(snap)
+	return w.plan(node)
+}
+
+// Validate returns the cross-object problems of snap, for every node in it
+// (some, like conflicting local preferences, show only on the nodes where
+// both advertisements meet). The controller writes them to the objects'
+// status; the speakers apply the same rules.
+func Validate(snap *Snapshot) []Problem {
+	w := prepare(snap)
+	all := problems{}
+	for _, p := range w.probs.list {
+		all.add(p)
+	}
+	for i := range snap.Nodes {
+		for _, p := range w.plan(snap.Nodes[i].Name).Problems {
+			all.add(p)
+		}
+	}
+	return all.sorted()
+}
+
+// neighborState is one neighbor of the node being planned.
+type neighborState struct {
+	peer   Peer
+	key    string
+	router int
+	// adv holds the attributes per prefix.
+	adv map[netip.Prefix]*attrs
+}
+
+type attrs struct {
+	comms, large map[string]bool
+	localPref    *uint32
+	lpFrom       string
+}
+
+func neighborKey(n *frrconfig.Neighbor) string {
+	if n.Interface != "" {
+		return n.Interface
+	}
+	return n.Address.String()
+}
+
+func (w *world) plan(node string) Result {
+	probs := problems{}
+	for _, p := range w.probs.list {
+		probs.add(p)
+	}
+	var cfg frrconfig.Config
+	nodeObj := w.nodes[node]
+	var nodeLabels map[string]string
+	if nodeObj != nil {
+		nodeLabels = nodeObj.Labels
+	}
+
+	// Peers this node opens, one router per VRF.
+	var neighbors []*neighborState
+	vrfRouter := map[string]int{}
+	vrfASNFrom := map[string]string{}
+	keys := map[string]string{}
+	profiles := map[string]frrconfig.BFDProfile{}
+	for _, p := range w.peers {
+		ok, err := selects(p.Spec.NodeSelectors, nodeLabels)
+		if err != nil {
+			probs.add(Problem{Kind: KindBGPPeer, Name: p.Name, Field: "spec.nodeSelectors", Reason: ReasonInvalidNodeSelector,
+				Message: err.Error() + ": fix the selector", Effect: "not matching the nodes it cannot parse for"})
+		}
+		if !ok {
+			continue
+		}
+		ri, have := vrfRouter[p.Spec.VRF]
+		if have && cfg.Routers[ri].ASN != p.Spec.MyASN {
+			probs.add(Problem{Kind: KindBGPPeer, Name: p.Name, Field: "spec.myASN", Reason: ReasonASNConflict,
+				Message: fmt.Sprintf("myASN %d differs from myASN %d of BGPPeer %s, which node %s also peers with in the same VRF %q: a node speaks one ASN per VRF; use the same myASN",
+					p.Spec.MyASN, cfg.Routers[ri].ASN, vrfASNFrom[p.Spec.VRF], node, p.Spec.VRF),
+				Effect: "not opened on node " + node})
+			continue
+		}
+		if !have {
+			ri = len(cfg.Routers)
+			vrfRouter[p.Spec.VRF] = ri
+			vrfASNFrom[p.Spec.VRF] = p.Name
+			cfg.Routers = append(cfg.Routers, frrconfig.Router{ASN: p.Spec.MyASN, VRF: p.Spec.VRF})
+		}
+		if p.Spec.RouterID != "" {
+			rid, err := netip.ParseAddr(p.Spec.RouterID)
+			switch {
+			case err != nil:
+			case !cfg.Routers[ri].RouterID.IsValid():
+				cfg.Routers[ri].RouterID = rid
+			case cfg.Routers[ri].RouterID != rid:
+				probs.add(Problem{Kind: KindBGPPeer, Name: p.Name, Field: "spec.routerID", Reason: ReasonRouterIDConflict,
+					Message: fmt.Sprintf("routerID %s differs from %s set by another BGPPeer of node %s in VRF %q: use one router ID per node and VRF",
+						rid, cfg.Routers[ri].RouterID, node, p.Spec.VRF),
+					Effect: "using " + cfg.Routers[ri].RouterID.String()})
+			}
+		}
+		k := p.Spec.VRF + "|" + neighborKey(&p.Neighbor)
+		if other, dup := keys[k]; dup {
+			probs.add(Problem{Kind: KindBGPPeer, Name: p.Name, Field: "spec.peerAddress", Reason: ReasonDuplicatePeerNeighbor,
+				Message: fmt.Sprintf("node %s already peers with %s in VRF %q through BGPPeer %s: select each node with one BGPPeer per neighbor",
+					node, neighborKey(&p.Neighbor), p.Spec.VRF, other),
+				Effect: "not opened on node " + node})
+			continue
+		}
+		keys[k] = p.Name
+		if p.BFDProfile != nil {
+			profiles[p.BFDProfile.Name] = *p.BFDProfile
+		}
+		neighbors = append(neighbors, &neighborState{peer: p, key: neighborKey(&p.Neighbor), router: ri, adv: map[netip.Prefix]*attrs{}})
+	}
+
+	announces, _ := nodeAnnounces(nodeObj)
+	services := slices.Clone(w.snap.Services)
+	sort.Slice(services, func(i, j int) bool {
+		if services[i].Namespace != services[j].Namespace {
+			return services[i].Namespace < services[j].Namespace
+		}
+		return services[i].Name < services[j].Name
+	})
+	if announces && len(neighbors) > 0 {
+		advNode := make([]bool, len(w.advs))
+		for i := range w.advs {
+			ok, err := selects(w.advs[i].Spec.NodeSelectors, nodeLabels)
+			if err != nil {
+				probs.add(Problem{Kind: KindBGPAdvertisement, Name: w.advs[i].Name, Field: "spec.nodeSelectors", Reason: ReasonInvalidNodeSelector,
+					Message: err.Error() + ": fix the selector", Effect: "not matching the nodes it cannot parse for"})
+			}
+			advNode[i] = ok
+		}
+		for si := range services {
+			svc := &services[si]
+			if !served(svc, w.snap.LBClass) {
+				continue
+			}
+			key := svc.Namespace + "/" + svc.Name
+			if svc.Spec.ExternalTrafficPolicy == corev1.ServiceExternalTrafficPolicyLocal && !w.ready[key][node] {
+				continue
+			}
+			for _, ip := range ServiceIPs(svc) {
+				p := poolOf(w.poolList, ip)
+				if p == nil {
+					continue
+				}
+				for ai := range w.advs {
+					a := &w.advs[ai]
+					if !advNode[ai] || !a.selectsPool(p) {
+						continue
+					}
+					agg := a.AggregationLength
+					if ip.Is6() {
+						agg = a.AggregationLengthV6
+					}
+					prefix := netip.PrefixFrom(ip, agg).Masked()
+					for _, n := range neighbors {
+						if len(a.Spec.Peers) > 0 && !slices.Contains(a.Spec.Peers, n.peer.Name) {
+							continue
+						}
+						n.add(prefix, a, &probs, node)
+					}
+				}
+			}
+		}
+	}
+
+	// Assemble the model.
+	res := Result{LastGood: w.lastGood}
+	v4 := make([]map[netip.Prefix]bool, len(cfg.Routers))
+	v6 := make([]map[netip.Prefix]bool, len(cfg.Routers))
+	for i := range cfg.Routers {
+		v4[i], v6[i] = map[netip.Prefix]bool{}, map[netip.Prefix]bool{}
+	}
+	for _, n := range neighbors {
+		nb := n.peer.Neighbor
+		nb.Advertise = nil
+		var prefixes []netip.Prefix
+		for pfx, at := range n.adv {
+			ad := frrconfig.Advertisement{Prefix: pfx, Communities: sortedKeys(at.comms), LargeCommunities: sortedKeys(at.large)}
+			if n.peer.IBGP && at.localPref != nil {
+				lp := *at.localPref
+				ad.LocalPref = &lp
+			}
+			nb.Advertise = append(nb.Advertise, ad)
+			prefixes = append(prefixes, pfx)
+			if pfx.Addr().Is4() {
+				v4[n.router][pfx] = true
+			} else {
+				v6[n.router][pfx] = true
+			}
+		}
+		sort.Slice(nb.Advertise, func(i, j int) bool { return lessPrefix(nb.Advertise[i].Prefix, nb.Advertise[j].Prefix) })
+		sort.Slice(prefixes, func(i, j int) bool { return lessPrefix(prefixes[i], prefixes[j]) })
+		cfg.Routers[n.router].Neighbors = append(cfg.Routers[n.router].Neighbors, nb)
+		res.Neighbors = append(res.Neighbors, NeighborPlan{Peer: n.peer.Name, Key: n.key, VRF: n.peer.Spec.VRF, Prefixes: prefixes})
+	}
+	for i := range cfg.Routers {
+		cfg.Routers[i].IPv4Networks = sortedPrefixes(v4[i])
+		cfg.Routers[i].IPv6Networks = sortedPrefixes(v6[i])
+		sort.Slice(cfg.Routers[i].Neighbors, func(a, b int) bool {
+			return neighborKey(&cfg.Routers[i].Neighbors[a]) < neighborKey(&cfg.Routers[i].Neighbors[b])
+		})
+	}
+	sort.Slice(cfg.Routers, func(i, j int) bool { return cfg.Routers[i].VRF < cfg.Routers[j].VRF })
+	for _, p := range profiles {
+		cfg.BFDProfiles = append(cfg.BFDProfiles, p)
+	}
+	sort.Slice(cfg.BFDProfiles, func(i, j int) bool { return cfg.BFDProfiles[i].Name < cfg.BFDProfiles[j].Name })
+	sort.Slice(res.Neighbors, func(i, j int) bool {
+		if res.Neighbors[i].VRF != res.Neighbors[j].VRF {
+			return res.Neighbors[i].VRF < res.Neighbors[j].VRF
+		}
+		return res.Neighbors[i].Key < res.Neighbors[j].Key
+	})
+	res.Config = cfg
+	res.L2 = w.planL2(node, services, &probs)
+	res.Problems = probs.sorted()
+	return res
+}
+
+// add gives prefix to the neighbor with a's attributes, merging with what
+// other advertisements gave it.
+func (n *neighborState) add(prefix netip.Prefix, a *Advertisement, probs *problems, node string) {
+	at := n.adv[prefix]
+	if at == nil {
+		at = &attrs{comms: map[string]bool{}, large: map[string]bool{}}
+		n.adv[prefix] = at
+	}
+	for _, c := range a.Communities {
+		at.comms[c] = true
+	}
+	for _, c := range a.LargeCommunities {
+		at.large[c] = true
+	}
+	if a.Spec.LocalPref == 0 {
+		return
+	}
+	if at.localPref == nil {
+		lp := a.Spec.LocalPref
+		at.localPref, at.lpFrom = &lp, a.Name
+		return
+	}
+	if *at.localPref == a.Spec.LocalPref || at.lpFrom == a.Name {
+		return
+	}
+	msg := func(own uint32, other string, theirs uint32) string {
+		return fmt.Sprintf("gives %s to BGPPeer %s (from node %s) localPref %d, but BGPAdvertisement %s gives it localPref %d: give both the same localPref, or make them select different pools, peers or nodes",
+			prefix, n.peer.Name, node, own, other, theirs)
+	}
+	effect := fmt.Sprintf("announcing it with localPref %d from BGPAdvertisement %s, whose name sorts first", *at.localPref, at.lpFrom)
+	probs.add(Problem{Kind: KindBGPAdvertisement, Name: a.Name, Field: "spec.localPref", Reason: ReasonLocalPrefConflict,
+		Message: msg(a.Spec.LocalPref, at.lpFrom, *at.localPref), Effect: effect})
+	probs.add(Problem{Kind: KindBGPAdvertisement, Name: at.lpFrom, Field: "spec.localPref", Reason: ReasonLocalPrefConflict,
+		Message: msg(*at.localPref, a.Name, a.Spec.LocalPref), Effect: effect})
+}
+
+func lessPrefix(a, b netip.Prefix) bool {
+	if c := a.Addr().Compare(b.Addr()); c != 0 {
+		return c < 0
+	}
+	return a.Bits() < b.Bits()
+}
+
+func sortedPrefixes(m map[netip.Prefix]bool) []netip.Prefix {
+	if len(m) == 0 {
+		return nil
+	}
+	out := make([]netip.Prefix, 0, len(m))
+	for p := range m {
+		out = append(out, p)
+	}
+	sort.Slice(out, func(i, j int) bool { return lessPrefix(out[i], out[j]) })
+	return out
+}
+
+// planL2 lists the Layer 2 IPs, the nodes eligible for each and this node's
+// interfaces for it.
+func (w *world) planL2(node string, services []corev1.Service, probs *problems) []L2Service {
+	if len(w.snap.L2Advertisements) == 0 {
+		return nil
+	}
+	l2s := slices.Clone(w.snap.L2Advertisements)
+	sort.Slice(l2s, func(i, j int) bool { return l2s[i].Name < l2s[j].Name })
+	// Which nodes each L2Advertisement selects.
+	nodeNames := make([]string, 0, len(w.nodes))
+	for n := range w.nodes {
+		nodeNames = append(nodeNames, n)
+	}
+	sort.Strings(nodeNames)
+	advNodes := make([]map[string]bool, len(l2s))
+	for i := range l2s {
+		advNodes[i] = map[string]bool{}
+		for _, n := range nodeNames {
+			nd := w.nodes[n]
+			if ok, _ := nodeAnnounces(nd); !ok {
+				continue
+			}
+			ok, err := selects(l2s[i].Spec.NodeSelectors, nd.Labels)
+			if err != nil {
+				probs.add(Problem{Kind: KindL2Advertisement, Name: l2s[i].Name, Field: "spec.nodeSelectors", Reason: ReasonInvalidNodeSelector,
+					Message: err.Error() + ": fix the selector", Effect: "not matching the nodes it cannot parse for"})
+			}
+			if ok {
+				advNodes[i][n] = true
+			}
+		}
+	}
+	byIP := map[netip.Addr]*L2Service{}
+	for si := range services {
+		svc := &services[si]
+		if !served(svc, w.snap.LBClass) {
+			continue
+		}
+		key := svc.Namespace + "/" + svc.Name
+		local := svc.Spec.ExternalTrafficPolicy == corev1.ServiceExternalTrafficPolicyLocal
+		for _, ip := range ServiceIPs(svc) {
+			p := poolOf(w.poolList, ip)
+			if p == nil {
+				continue
+			}
+			nodes := map[string]bool{}
+			var ifaces map[string]bool
+			matched, allIfaces := false, false
+			for i := range l2s {
+				a := &l2s[i]
+				if !advSelectsPool(a.Spec.IPAddressPools, a.Spec.IPAddressPoolSelectors, p) {
+					continue
+				}
+				matched = true
+				for n := range advNodes[i] {
+					if local && !w.ready[key][n] {
+						continue
+					}
+					nodes[n] = true
+				}
+				if advNodes[i][node] {
+					if len(a.Spec.Interfaces) == 0 {
+						allIfaces = true
+					}
+					for _, ifc := range a.Spec.Interfaces {
+						if ifaces == nil {
+							ifaces = map[string]bool{}
+						}
+						ifaces[string(ifc)] = true
+					}
+				}
+			}
+			if !matched {
+				continue
+			}
+			s := byIP[ip]
+			if s == nil {
+				s = &L2Service{IP: ip}
+				byIP[ip] = s
+			}
+			s.Services = append(s.Services, key)
+			for n := range nodes {
+				if !slices.Contains(s.Nodes, n) {
+					s.Nodes = append(s.Nodes, n)
+				}
+			}
+			if !allIfaces {
+				for ifc := range ifaces {
+					if !slices.Contains(s.Interfaces, ifc) {
+						s.Interfaces = append(s.Interfaces, ifc)
+					}
+				}
+			}
+		}
+	}
+	out := make([]L2Service, 0, len(byIP))
+	for _, s := range byIP {
+		sort.Strings(s.Nodes)
+		sort.Strings(s.Interfaces)
+		out = append(out, *s)
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].IP.Less(out[j].IP) })
+	return out
+}
+
+// Describe is a one-line summary of a Result, for logs.
+func (r *Result) Describe() string {
+	var parts []string
+	for _, n := range r.Neighbors {
+		parts = append(parts, fmt.Sprintf("%s(%s)=%d", n.Peer, n.Key, len(n.Prefixes)))
+	}
+	return strings.Join(parts, " ")
+}

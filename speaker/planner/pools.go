@@ -1,0 +1,161 @@
+package planner
+
+import (
+	"net/netip"
+	"sort"
+
+	corev1 "k8s.io/api/core/v1"
+	discoveryv1 "k8s.io/api/discovery/v1"
+
+	v1beta1 "github.com/heraldlb/herald/api/v1beta1"
+	"github.com/heraldlb/herald/ipam"
+)
+
+// pool is an IPAddressPool's parsed address entries.
+type pool struct {
+	name    string
+	labels  map[string]string
+	entries []poolEntry
+}
+
+// poolEntry is one entry of a pool's addresses.
+type poolEntry struct {
+	text string
+	r    ipam.Range
+	v6   bool
+	// lowest is the shortest prefix length of the CIDRs the entry splits
+	// into: an aggregation length below it would cover addresses outside.
+	lowest int
+}
+
+// parsePools parses the pools' addresses; entries that do not parse are
+// skipped (the controller reports them on the pool).
+func parsePools(ps []v1beta1.IPAddressPool) map[string]*pool {
+	out := make(map[string]*pool, len(ps))
+	for i := range ps {
+		p := &pool{name: ps[i].Name, labels: ps[i].Labels}
+		for _, a := range ps[i].Spec.Addresses {
+			r, err := ipam.ParseRange(string(a))
+			if err != nil {
+				continue
+			}
+			p.entries = append(p.entries, poolEntry{text: string(a), r: r, v6: r.First.Is6(), lowest: lowestMask(r)})
+		}
+		out[p.name] = p
+	}
+	return out
+}
+
+// poolOf returns the name of the pool holding ip, or "".
+func poolOf(pools []*pool, ip netip.Addr) *pool {
+	for _, p := range pools {
+		for _, e := range p.entries {
+			if e.r.Contains(ip) {
+				return p
+			}
+		}
+	}
+	return nil
+}
+
+// lowestMask is the shortest prefix length of an aligned block inside r.
+func lowestMask(r ipam.Range) int {
+	bits := r.First.BitLen()
+	for l := 0; l <= bits; l++ {
+		start := netip.PrefixFrom(r.First, l).Masked().Addr()
+		if start != r.First {
+			next := lastOf(netip.PrefixFrom(start, l)).Next()
+			if !next.IsValid() {
+				continue
+			}
+			start = next
+		}
+		if lastOf(netip.PrefixFrom(start, l)).Compare(r.Last) <= 0 {
+			return l
+		}
+	}
+	return bits
+}
+
+// lastOf is the last address of prefix p.
+func lastOf(p netip.Prefix) netip.Addr {
+	a := p.Masked().Addr()
+	b := a.AsSlice()
+	for i := p.Bits(); i < len(b)*8; i++ {
+		b[i/8] |= 1 << (7 - uint(i%8))
+	}
+	out, _ := netip.AddrFromSlice(b)
+	return out
+}
+
+// served reports whether the planner's class serves svc.
+func served(svc *corev1.Service, lbClass string) bool {
+	if svc.Spec.Type != corev1.ServiceTypeLoadBalancer {
+		return false
+	}
+	if svc.Spec.LoadBalancerClass == nil {
+		return lbClass == ""
+	}
+	return *svc.Spec.LoadBalancerClass == lbClass
+}
+
+// ServiceIPs returns the IPs of a Service's status.loadBalancer.ingress.
+func ServiceIPs(svc *corev1.Service) []netip.Addr {
+	var out []netip.Addr
+	for _, in := range svc.Status.LoadBalancer.Ingress {
+		if a, err := netip.ParseAddr(in.IP); err == nil {
+			out = append(out, a.Unmap())
+		}
+	}
+	return out
+}
+
+// readyNodes maps "namespace/name" of Services to the nodes holding a ready
+// endpoint of theirs (an endpoint whose ready condition is unset counts as
+// ready, as the EndpointSlice API says).
+func readyNodes(slices []discoveryv1.EndpointSlice) map[string]map[string]bool {
+	out := map[string]map[string]bool{}
+	for i := range slices {
+		s := &slices[i]
+		svc := s.Labels[discoveryv1.LabelServiceName]
+		if svc == "" {
+			continue
+		}
+		key := s.Namespace + "/" + svc
+		for _, ep := range s.Endpoints {
+			if ep.NodeName == nil || (ep.Conditions.Ready != nil && !*ep.Conditions.Ready) {
+				continue
+			}
+			if out[key] == nil {
+				out[key] = map[string]bool{}
+			}
+			out[key][*ep.NodeName] = true
+		}
+	}
+	return out
+}
+
+// nodeAnnounces reports whether a node may announce anything, and if not why.
+func nodeAnnounces(n *corev1.Node) (bool, string) {
+	if n == nil {
+		return true, ""
+	}
+	if _, ok := n.Labels[ExcludeLabel]; ok {
+		return false, "it is labelled " + ExcludeLabel
+	}
+	for _, c := range n.Status.Conditions {
+		if c.Type == corev1.NodeNetworkUnavailable && c.Status == corev1.ConditionTrue {
+			return false, "its NetworkUnavailable condition is True"
+		}
+	}
+	return true, ""
+}
+
+func sortedPools(m map[string]*pool) []*pool {
+	out := make([]*pool, 0, len(m))
+	for _, p := range m {
+		out = append(out, p)
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].name < out[j].name })
+	return out
+}
