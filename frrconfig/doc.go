@@ -3,10 +3,27 @@
 // that turns it into FRR 8.4's canonical frr.conf text, and the diff that
 // turns one model into another with a few vtysh commands.
 //
-// Render prints exactly what FRR itself prints in `show running-config` for
-// the same configuration (after Normalize, which drops FRR's header lines and
-// orders top-level objects by name), so that an agent can check, line by line,
-// that FRR runs what was rendered.
+// The API: a Config (JSON-serialisable, sent by the speaker to the
+// frr-agent) is checked by Validate, which lists every problem with its field
+// path; Render prints it as frr.conf; Diff turns one Config into another as
+// vtysh commands, or says ErrNeedsReload; Normalize puts a rendered file and
+// `show running-config` in a form compared line by line.
+//
+// Render prints exactly what FRR 8.4 prints in `show running-config` for the
+// same configuration (checked against real FRR by the tests): FRR's order
+// of neighbors (unnumbered, IPv4, IPv6), of networks (table order), of
+// neighbor options and BFD profile options; values equal to FRR's defaults
+// left out, as FRR leaves them out (port 179, BFD 300 ms / 3 / 50 ms / TTL
+// 254, `log stdout debugging`); communities sorted by value with FRR's names
+// for the well-known ones. After Normalize, which drops FRR's own header
+// lines and orders top-level objects by name (FRR prints route-maps,
+// prefix-lists and BFD profiles in creation order), the running config of
+// FRR booted from Render(c), or brought there by Diff, equals Render(c).
+//
+// Every string that reaches the file is either a parsed value printed back
+// by Go (addresses, prefixes, numbers, communities) or checked against a
+// strict pattern (names, passwords, remote-as, log level): no value can add
+// a line or a word (FuzzRender).
 //
 // # Names and sequence numbers
 //
