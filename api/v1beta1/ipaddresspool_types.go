@@ -7,8 +7,9 @@ import (
 // AddressRange is one entry of an IPAddressPool: a CIDR ("192.0.2.0/26",
 // "2001:db8:200::/64") or an inclusive range of two addresses of the same
 // family written first-last ("192.0.2.10-192.0.2.20"; spaces around the
-// dash are allowed). A CIDR must name its network address (no bits set
-// beyond the prefix length), and a range must not run backwards.
+// dash are allowed, not around the entry). A CIDR must name its network
+// address (no bits set beyond the prefix length), and a range must not run
+// backwards. These are the rules of ipam.ParseRange, which reads the entries.
 //
 // CEL has no ordering of IP addresses, so the ends of a range are compared
 // bit by bit with the CIDR library: at the first bit where they differ (the
@@ -19,6 +20,7 @@ import (
 //
 // +kubebuilder:validation:MinLength=1
 // +kubebuilder:validation:MaxLength=100
+// +kubebuilder:validation:Pattern=`^\S(.*\S)?$`
 // +kubebuilder:validation:XValidation:rule="isCIDR(self) || (!isCIDR(self) && self.contains('-') && isIP(self.substring(0, self.indexOf('-')).trim()) && isIP(self.substring(self.indexOf('-') + 1).trim()))",messageExpression="'spec.addresses: \"' + self + '\" is neither a CIDR (192.0.2.0/26, 2001:db8:200::/64) nor a range of two addresses first-last (192.0.2.10-192.0.2.20); fix the entry'"
 // +kubebuilder:validation:XValidation:rule="!isCIDR(self) || cidr(self).ip() == cidr(self).masked().ip()",messageExpression="'spec.addresses: \"' + self + '\" has bits set beyond its prefix length; write the network address (192.0.2.0/24, not 192.0.2.5/24)'"
 // +kubebuilder:validation:XValidation:rule="!(!isCIDR(self) && self.contains('-') && isIP(self.substring(0, self.indexOf('-')).trim()) && isIP(self.substring(self.indexOf('-') + 1).trim())) || ip(self.substring(0, self.indexOf('-')).trim()).family() == ip(self.substring(self.indexOf('-') + 1).trim()).family()",messageExpression="'spec.addresses: range \"' + self + '\" mixes IPv4 and IPv6; both ends of a range must be of the same family (write one range per family)'"

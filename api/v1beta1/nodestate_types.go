@@ -233,8 +233,8 @@ type NodeStateStatus struct {
 // +kubebuilder:object:root=true
 // +kubebuilder:subresource:status
 // +kubebuilder:resource:scope=Cluster,categories=herald
-// +kubebuilder:printcolumn:name="Generation",type=integer,JSONPath=`.status.frr.generation`
-// +kubebuilder:printcolumn:name="Result",type=string,JSONPath=`.status.frr.result`
+// +kubebuilder:printcolumn:name="FRR Generation",type=integer,JSONPath=`.status.frr.generation`
+// +kubebuilder:printcolumn:name="FRR Result",type=string,JSONPath=`.status.frr.result`
 // +kubebuilder:printcolumn:name="Method",type=string,JSONPath=`.status.frr.method`,priority=1
 // +kubebuilder:printcolumn:name="Sessions Up",type=integer,JSONPath=`.status.sessionsUp`
 // +kubebuilder:printcolumn:name="Age",type=date,JSONPath=`.metadata.creationTimestamp`
