@@ -376,7 +376,9 @@ func (n *neighborState) add(prefix netip.Prefix, a *Advertisement, probs *proble
 	for _, c := range a.LargeCommunities {
 		at.large[c] = true
 	}
-	if a.Spec.LocalPref == 0 {
+	if a.Spec.LocalPref == 0 || !n.peer.IBGP {
+		// LOCAL_PREF only goes to iBGP peers: towards others there is
+		// nothing to set and nothing to conflict.
 		return
 	}
 	if at.localPref == nil {
