@@ -114,10 +114,10 @@ func ebgp(a string, peerASN string, ads ...frrconfig.Advertisement) frrconfig.Ne
 // for every node and one advertisement of every pool to every peer.
 func base() Snapshot {
 	return Snapshot{
-		Namespace: ns,
-		Nodes:     []corev1.Node{node("node1"), node("node2"), node("node3")},
-		Pools:     []v1beta1.IPAddressPool{poolObj("lab", "192.0.2.0/26", "2001:db8:200::/64")},
-		Peers:     []v1beta1.BGPPeer{peer("router", "198.51.100.1", 64512, 64500)},
+		Namespace:         ns,
+		Nodes:             []corev1.Node{node("node1"), node("node2"), node("node3")},
+		Pools:             []v1beta1.IPAddressPool{poolObj("lab", "192.0.2.0/26", "2001:db8:200::/64")},
+		Peers:             []v1beta1.BGPPeer{peer("router", "198.51.100.1", 64512, 64500)},
 		BGPAdvertisements: []v1beta1.BGPAdvertisement{adv("all")},
 		Services: []corev1.Service{
 			svc("web", corev1.ServiceExternalTrafficPolicyCluster, "192.0.2.10"),
