@@ -64,7 +64,7 @@ func startCluster(t *testing.T, n int, ips ...string) *cluster {
 	}
 	for i, spec := range specs {
 		c.names = append(c.names, spec.Name)
-		p, err := lab.StartNode(i, spec, os.Args[0], "-test.run=^$")
+		p, err := lab.StartNode(i, spec, nil, os.Args[0], "-test.run=^$")
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"io"
 	"os"
 	"os/exec"
 	"os/signal"
@@ -61,16 +62,20 @@ func (l *Lab) NodeSpecs(ips ...string) ([]NodeSpec, error) {
 }
 
 // StartNode starts node i (0-based) of l as a process running exe args in
-// the node's namespace; exe must call MaybeRunNode first.
-func (l *Lab) StartNode(i int, spec NodeSpec, exe string, args ...string) (*exec.Cmd, error) {
+// the node's namespace, its log going to out (os.Stderr if nil); exe must
+// call MaybeRunNode first.
+func (l *Lab) StartNode(i int, spec NodeSpec, out io.Writer, exe string, args ...string) (*exec.Cmd, error) {
 	b, err := json.Marshal(spec)
 	if err != nil {
 		return nil, fmt.Errorf("l2lab: encoding node spec: %w", err)
 	}
 	cmd := exec.Command("ip", append([]string{"netns", "exec", l.Nodes[i].NS, exe}, args...)...)
 	cmd.Env = append(os.Environ(), NodeEnv+"="+string(b))
-	cmd.Stdout = os.Stderr
-	cmd.Stderr = os.Stderr
+	if out == nil {
+		out = os.Stderr
+	}
+	cmd.Stdout = out
+	cmd.Stderr = out
 	if err := cmd.Start(); err != nil {
 		return nil, fmt.Errorf("l2lab: starting %s: %w", spec.Name, err)
 	}
