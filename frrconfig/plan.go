@@ -375,38 +375,49 @@ type group struct {
 func groupsOf(adv []Advertisement) []*group {
 	type cached struct {
 		a *Advertisement
-		g [2]*group // by family
+		g [2]int32 // group index by family, -1 for none
 	}
 	var recent []cached
-	byKey := map[string]*group{}
+	byKey := map[string]int32{}
 	var groups []*group
+	member := make([]int32, len(adv))
+	var sizes []int
 	for i := range adv {
 		a := &adv[i]
 		f := familyOf(a.Prefix)
-		var g *group
+		gi := int32(-1)
 		for j := range recent {
-			if c := &recent[j]; c.g[f] != nil && sameAttrs(c.a, a) {
-				g = c.g[f]
+			if c := &recent[j]; c.g[f] >= 0 && sameAttrs(c.a, a) {
+				gi = c.g[f]
 				break
 			}
 		}
-		if g == nil {
+		if gi < 0 {
 			at := attrsOf(a)
 			k := at.key()
-			g = byKey[k]
-			if g == nil {
-				g = &group{attrs: at, key: k}
-				byKey[k] = g
-				groups = append(groups, g)
+			var ok bool
+			if gi, ok = byKey[k]; !ok {
+				gi = int32(len(groups))
+				byKey[k] = gi
+				groups = append(groups, &group{attrs: at, key: k})
+				sizes = append(sizes, 0)
 			}
-			c := cached{a: a}
-			c.g[f] = g
+			c := cached{a: a, g: [2]int32{-1, -1}}
+			c.g[f] = gi
 			if len(recent) == 16 {
 				recent = recent[1:]
 			}
 			recent = append(recent, c)
 		}
-		g.prefixes = append(g.prefixes, a.Prefix)
+		member[i] = gi
+		sizes[gi]++
+	}
+	for gi, g := range groups {
+		g.prefixes = make([]netip.Prefix, 0, sizes[gi])
+	}
+	for i := range adv {
+		g := groups[member[i]]
+		g.prefixes = append(g.prefixes, adv[i].Prefix)
 	}
 	slices.SortFunc(groups, func(a, b *group) int { return strings.Compare(a.key, b.key) })
 	for _, g := range groups {

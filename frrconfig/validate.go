@@ -179,7 +179,7 @@ func prefixProblem(p netip.Prefix, want4 bool) string {
 		return p.String() + " is not an IPv4 prefix: list it in ipv6Networks"
 	case !want4 && (!p.Addr().Is6() || p.Addr().Is4In6()):
 		return p.String() + " is not an IPv6 prefix: list it in ipv4Networks"
-	case p.Masked() != p:
+	case p.Bits() != p.Addr().BitLen() && p.Masked() != p:
 		return p.String() + " has host bits set: use " + p.Masked().String()
 	}
 	return ""
