@@ -49,6 +49,7 @@ var rejectCases = []rejectCase{
 	{"pool no addresses", "IPAddressPool", `addresses: []`, "spec.addresses", "at least 1 item"},
 	{"pool duplicate entry", "IPAddressPool", `addresses: ["192.0.2.0/26", "192.0.2.0/26"]`, "spec.addresses[1]", "Duplicate value"},
 	{"pool no usable address", "IPAddressPool", `{addresses: ["192.0.2.0/32", "192.0.2.255-192.0.3.0", "198.51.100.255-198.51.100.255"], avoidBuggyIPs: true}`, "spec.addresses", "has no usable address"},
+	{"pool bad namespace name", "IPAddressPool", `{addresses: ["192.0.2.0/26"], serviceAllocation: {namespaces: ["Default"]}}`, "spec.serviceAllocation.namespaces[0]", "should match"},
 	{"pool negative priority", "IPAddressPool", `{addresses: ["192.0.2.0/26"], serviceAllocation: {priority: -1}}`, "spec.serviceAllocation.priority", "greater than or equal to 0"},
 
 	// BGPPeer.
@@ -97,6 +98,9 @@ var rejectCases = []rejectCase{
 	{"community duplicate name", "Community", `{communities: [{name: a, value: "1:1"}, {name: a, value: "1:2"}]}`, "spec.communities[1]", "Duplicate value"},
 	{"community bad name", "Community", `{communities: [{name: "a b", value: "1:1"}]}`, "spec.communities[0].name", "should match"},
 
+	{"adv bad pool name", "BGPAdvertisement", `{ipAddressPools: ["Lab Pool"]}`, "spec.ipAddressPools[0]", "should match"},
+	{"adv bad peer name", "BGPAdvertisement", `{peers: ["router_1"]}`, "spec.peers[0]", "should match"},
+
 	// L2Advertisement.
 	{"l2 bad interface", "L2Advertisement", `{interfaces: ["eth0 up"]}`, "spec.interfaces[0]", "should match"},
 	{"l2 interface too long", "L2Advertisement", `{interfaces: ["averyveryverylongname"]}`, "spec.interfaces[0]", "should match"},
@@ -129,11 +133,14 @@ func testRejected(t *testing.T, c client.Client) {
 			if !apierrors.IsInvalid(err) {
 				t.Fatalf("error is not Invalid (422): %v", err)
 			}
-			for _, want := range []string{tc.field, tc.msg} {
+			// The API server prefixes each complaint with the path of the
+			// field it is about; the explanation follows.
+			for _, want := range []string{tc.field + ": ", tc.msg} {
 				if !strings.Contains(err.Error(), want) {
 					t.Errorf("error does not contain %q:\n%v", want, err)
 				}
 			}
+			t.Logf("%v", err)
 		})
 	}
 }

@@ -55,6 +55,8 @@ type BGPAdvertisementSpec struct {
 	// qualifies; with neither, every pool does.
 	//
 	// +listType=set
+	// +kubebuilder:validation:items:MaxLength=253
+	// +kubebuilder:validation:items:Pattern=`^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$`
 	// +optional
 	IPAddressPools []string `json:"ipAddressPools,omitempty"`
 
@@ -72,6 +74,8 @@ type BGPAdvertisementSpec struct {
 	// node.
 	//
 	// +listType=set
+	// +kubebuilder:validation:items:MaxLength=253
+	// +kubebuilder:validation:items:Pattern=`^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$`
 	// +optional
 	Peers []string `json:"peers,omitempty"`
 }

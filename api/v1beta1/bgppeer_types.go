@@ -22,9 +22,9 @@ const (
 //
 // +kubebuilder:validation:XValidation:rule="has(self.peerASN) != has(self.dynamicASN)",message="spec.peerASN and spec.dynamicASN: set exactly one: peerASN for a fixed peer ASN, or dynamicASN (internal or external) to accept any"
 // +kubebuilder:validation:XValidation:rule="has(self.peerAddress) != has(self.interface)",message="spec.peerAddress and spec.interface: set exactly one: peerAddress for a numbered session, or interface for an unnumbered one"
-// +kubebuilder:validation:XValidation:rule="!has(self.ebgpMultiHop) || !self.ebgpMultiHop || !((has(self.peerASN) && self.peerASN == self.myASN) || (has(self.dynamicASN) && self.dynamicASN == 'internal'))",message="spec.ebgpMultiHop: only applies to eBGP; this peer is iBGP (peerASN equals myASN or dynamicASN is internal): remove ebgpMultiHop"
-// +kubebuilder:validation:XValidation:rule="!has(self.keepaliveTime) || duration(self.keepaliveTime) <= duration(has(self.holdTime) ? self.holdTime : '90s')",message="spec.keepaliveTime: must not exceed spec.holdTime (90s when unset; 0s disables keepalives, and then keepaliveTime must be 0s too): lower keepaliveTime or raise holdTime"
-// +kubebuilder:validation:XValidation:rule="!has(self.sourceAddress) || !has(self.peerAddress) || ip(self.sourceAddress).family() == ip(self.peerAddress).family()",message="spec.sourceAddress: must be of the same family as spec.peerAddress"
+// +kubebuilder:validation:XValidation:rule="!has(self.ebgpMultiHop) || !self.ebgpMultiHop || !((has(self.peerASN) && self.peerASN == self.myASN) || (has(self.dynamicASN) && self.dynamicASN == 'internal'))",fieldPath=".ebgpMultiHop",message="spec.ebgpMultiHop: only applies to eBGP; this peer is iBGP (peerASN equals myASN or dynamicASN is internal): remove ebgpMultiHop"
+// +kubebuilder:validation:XValidation:rule="!has(self.keepaliveTime) || !self.keepaliveTime.matches('^([0-9]+([.][0-9]+)?(ms|s|m|h))+$') || (has(self.holdTime) && !self.holdTime.matches('^([0-9]+([.][0-9]+)?(ms|s|m|h))+$')) || duration(self.keepaliveTime) <= duration(has(self.holdTime) ? self.holdTime : '90s')",fieldPath=".keepaliveTime",message="spec.keepaliveTime: must not exceed spec.holdTime (90s when unset; 0s disables keepalives, and then keepaliveTime must be 0s too): lower keepaliveTime or raise holdTime"
+// +kubebuilder:validation:XValidation:rule="!has(self.sourceAddress) || !has(self.peerAddress) || ip(self.sourceAddress).family() == ip(self.peerAddress).family()",fieldPath=".sourceAddress",message="spec.sourceAddress: must be of the same family as spec.peerAddress"
 type BGPPeerSpec struct {
 	// MyASN is the local AS number the selected nodes speak as.
 	//
@@ -84,8 +84,9 @@ type BGPPeerSpec struct {
 	// or at least 3s.
 	//
 	// +kubebuilder:validation:Type=string
+	// +kubebuilder:validation:MaxLength=32
 	// +kubebuilder:validation:Pattern=`^([0-9]+(\.[0-9]+)?(ms|s|m|h))+$`
-	// +kubebuilder:validation:XValidation:rule="duration(self) == duration('0s') || duration(self) >= duration('3s')",message="spec.holdTime: must be 0s (keepalives off) or at least 3s, as RFC 4271 requires"
+	// +kubebuilder:validation:XValidation:rule="!self.matches('^([0-9]+([.][0-9]+)?(ms|s|m|h))+$') || duration(self) == duration('0s') || duration(self) >= duration('3s')",message="spec.holdTime: must be 0s (keepalives off) or at least 3s, as RFC 4271 requires"
 	// +kubebuilder:default="90s"
 	// +optional
 	HoldTime *metav1.Duration `json:"holdTime,omitempty"`
@@ -94,6 +95,7 @@ type BGPPeerSpec struct {
 	// Unset, a third of holdTime.
 	//
 	// +kubebuilder:validation:Type=string
+	// +kubebuilder:validation:MaxLength=32
 	// +kubebuilder:validation:Pattern=`^([0-9]+(\.[0-9]+)?(ms|s|m|h))+$`
 	// +optional
 	KeepaliveTime *metav1.Duration `json:"keepaliveTime,omitempty"`
@@ -102,8 +104,9 @@ type BGPPeerSpec struct {
 	// peer, 1s to 65535s. Unset, FRR's default (120s).
 	//
 	// +kubebuilder:validation:Type=string
+	// +kubebuilder:validation:MaxLength=32
 	// +kubebuilder:validation:Pattern=`^([0-9]+(\.[0-9]+)?(ms|s|m|h))+$`
-	// +kubebuilder:validation:XValidation:rule="duration(self) >= duration('1s') && duration(self) <= duration('65535s')",message="spec.connectTime: must be between 1s and 65535s"
+	// +kubebuilder:validation:XValidation:rule="!self.matches('^([0-9]+([.][0-9]+)?(ms|s|m|h))+$') || (duration(self) >= duration('1s') && duration(self) <= duration('65535s'))",message="spec.connectTime: must be between 1s and 65535s"
 	// +optional
 	ConnectTime *metav1.Duration `json:"connectTime,omitempty"`
 

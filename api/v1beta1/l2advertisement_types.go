@@ -18,6 +18,8 @@ type L2AdvertisementSpec struct {
 	// neither, every pool does.
 	//
 	// +listType=set
+	// +kubebuilder:validation:items:MaxLength=253
+	// +kubebuilder:validation:items:Pattern=`^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$`
 	// +optional
 	IPAddressPools []string `json:"ipAddressPools,omitempty"`
 
