@@ -40,6 +40,9 @@ type Options struct {
 	// CRDDir holds the CRD YAML files installed at start; empty means the
 	// module's config/crd (no files: no CRDs).
 	CRDDir string
+	// NoHerald starts none of herald's components: the lab alone, for
+	// tests of the lab itself.
+	NoHerald bool
 	// Log receives progress; the zero logger discards it.
 	Log logr.Logger
 }
@@ -185,6 +188,9 @@ func (l *Lab) up(ctx context.Context) error {
 	}
 	if err := l.frr(ctx); err != nil {
 		return err
+	}
+	if l.opts.NoHerald {
+		return nil
 	}
 	return l.herald(ctx)
 }
