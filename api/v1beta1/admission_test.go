@@ -195,6 +195,14 @@ func acceptCases() []acceptCase {
 			},
 		},
 		{
+			// The CEL cost budget of one request must hold the largest pool
+			// the schema allows: 128 entries, each a range of two IPv6
+			// addresses written out in full, differing only in the last bit.
+			name: "pool at the size limit",
+			obj:  &v1beta1.IPAddressPool{ObjectMeta: meta("largest"), Spec: v1beta1.IPAddressPoolSpec{Addresses: largestPool()}},
+			want: v1beta1.IPAddressPoolSpec{Addresses: largestPool(), AutoAssign: ptr.To(true)},
+		},
+		{
 			name: "peer defaults",
 			obj: &v1beta1.BGPPeer{ObjectMeta: meta("defaults"), Spec: v1beta1.BGPPeerSpec{
 				MyASN: 64512, PeerASN: 64500, PeerAddress: "198.51.100.1",
@@ -361,4 +369,16 @@ func testAcceptedWithDefaults(t *testing.T, c client.Client) {
 			t.Errorf("status with result Maybe: got %v, want a rejection naming status.frr.result", err)
 		}
 	})
+}
+
+// largestPool returns 128 long IPv6 ranges that make every CEL rule of an
+// entry do its most work: the ends differ only in their last bit.
+func largestPool() []v1beta1.AddressRange {
+	var out []v1beta1.AddressRange
+	for i := range 128 {
+		a := fmt.Sprintf("2001:0db8:0200:ffff:ffff:ffff:ff%02x:fffe", i)
+		b := fmt.Sprintf("2001:0db8:0200:ffff:ffff:ffff:ff%02x:ffff", i)
+		out = append(out, v1beta1.AddressRange(a+" - "+b))
+	}
+	return out
 }

@@ -14,6 +14,19 @@
 // unknown BFDProfile, conflicting local preferences) are reported by the
 // controller on status conditions instead.
 //
+// Choices an operator or a caller should know:
+//   - IPAddressPool status counts are decimal strings (SetCounts fills them
+//     from big.Int): an IPv6 /64 holds 2^64 addresses, beyond int64.
+//   - A CIDR entry with host bits set (192.0.2.5/24) is refused rather than
+//     silently widened, as ipam.ParseRange refuses it; spaces around the dash
+//     of a range are allowed, around the entry not.
+//   - BGPPeer.holdTime defaults to 90s in the object; keepaliveTime, unset,
+//     is a third of it. 0s turns keepalives off (keepaliveTime then 0s too).
+//   - BGPAdvertisement.localPref is accepted whatever the peers are; it only
+//     takes effect on iBGP sessions (see BGPAdvertisementSpec).
+//   - NodeState reports a BGP session's uptime as UpSince, a time, so the
+//     status does not change every second.
+//
 // +kubebuilder:object:generate=true
 // +groupName=heraldlb.io
 package v1beta1
