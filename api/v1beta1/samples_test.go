@@ -8,9 +8,11 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"sort"
 	"strings"
 	"testing"
 
+	"github.com/google/go-cmp/cmp"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	utilyaml "k8s.io/apimachinery/pkg/util/yaml"
 	"k8s.io/client-go/rest"
@@ -81,6 +83,51 @@ func testSamples(t *testing.T, c client.Client) {
 		if kinds[kind] < min {
 			t.Errorf("config/samples: %d %s accepted, want at least %d", kinds[kind], kind, min)
 		}
+	}
+}
+
+// TestKustomizations builds config/crd and config/samples with kubectl's
+// kustomize and checks they hold exactly the generated CRDs and the sample
+// files' objects, so `kubectl apply -k` installs what the tests check.
+func TestKustomizations(t *testing.T) {
+	kubectl := filepath.Join(testenv.ControlPlane(t), "kubectl")
+	root := testenv.ModuleRoot(t)
+	build := func(dir string) []string {
+		t.Helper()
+		out, err := exec.Command(kubectl, "kustomize", filepath.Join(root, dir)).CombinedOutput()
+		if err != nil {
+			t.Fatalf("kubectl kustomize %s: %v\n%s", dir, err, out)
+		}
+		var ids []string
+		dec := utilyaml.NewYAMLOrJSONDecoder(bytes.NewReader(out), 4096)
+		for {
+			u := &unstructured.Unstructured{}
+			if err := dec.Decode(&u.Object); errors.Is(err, io.EOF) {
+				break
+			} else if err != nil {
+				t.Fatalf("decoding kustomize output of %s: %v", dir, err)
+			}
+			ids = append(ids, u.GetKind()+" "+u.GetNamespace()+"/"+u.GetName())
+		}
+		sort.Strings(ids)
+		return ids
+	}
+
+	var want []string
+	for _, u := range readSamples(t) {
+		want = append(want, u.GetKind()+" "+u.GetNamespace()+"/"+u.GetName())
+	}
+	sort.Strings(want)
+	if diff := cmp.Diff(want, build("config/samples")); diff != "" {
+		t.Errorf("config/samples/kustomization.yaml builds other objects than the sample files hold (-files +kustomize):\n%s", diff)
+	}
+
+	crds, err := filepath.Glob(filepath.Join(root, "config", "crd", "heraldlb.io_*.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := build("config/crd"); len(got) != len(crds) {
+		t.Errorf("config/crd/kustomization.yaml builds %d objects, want the %d CRDs: %v", len(got), len(crds), got)
 	}
 }
 
