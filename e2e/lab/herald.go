@@ -3,6 +3,7 @@ package lab
 import (
 	"context"
 	"fmt"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -94,6 +95,7 @@ func speakerArgs(bin, dir, kubeconfig string, c Component, n Node) []string {
 	args := []string{bin, Speaker}
 	return append(args, c.flagArgs(
 		"kubeconfig", kubeconfig, "node-name", n.Name, "namespace", HeraldNamespace,
+		"metrics-addr", n.Mgmt.String()+":7472", "health-addr", healthAddr(n.Mgmt.String()),
 		"frr-agent-socket", agentSocket(dir, n), "agent-socket", agentSocket(dir, n),
 		"frr-socket", agentSocket(dir, n), "socket", agentSocket(dir, n),
 	)...)
@@ -104,9 +106,42 @@ func controllerArgs(bin, kubeconfig string, c Component) []string {
 	args := []string{bin, Controller}
 	return append(args, c.flagArgs(
 		"kubeconfig", kubeconfig, "namespace", HeraldNamespace,
+		"metrics-addr", MgmtAddr.String()+":7472", "health-addr", healthAddr(MgmtAddr.String()),
 		"metrics-bind-address", MgmtAddr.String()+":7472",
-		"health-probe-bind-address", MgmtAddr.String()+":7473",
+		"health-probe-bind-address", healthAddr(MgmtAddr.String()),
 	)...)
+}
+
+// healthAddr is where a component on host serves /readyz, when it has a
+// flag for it: the management address, reachable from the root namespace.
+func healthAddr(host string) string { return host + ":7473" }
+
+// waitReadyz waits until http://addr/readyz answers 200, or the process
+// fails alive, or ctx ends.
+func waitReadyz(ctx context.Context, addr string, alive func() error) error {
+	client := &http.Client{Timeout: time.Second}
+	tick := time.NewTicker(100 * time.Millisecond)
+	defer tick.Stop()
+	var last error
+	for {
+		resp, err := client.Get("http://" + addr + "/readyz")
+		if err == nil {
+			resp.Body.Close()
+			if resp.StatusCode == http.StatusOK {
+				return nil
+			}
+			err = fmt.Errorf("status %s", resp.Status)
+		}
+		last = err
+		if err := alive(); err != nil {
+			return err
+		}
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("waiting for http://%s/readyz (last: %v): %w", addr, last, ctx.Err())
+		case <-tick.C:
+		}
+	}
 }
 
 // componentEnv is the environment of a herald component on node (empty for

@@ -394,7 +394,25 @@ func (l *Lab) herald(ctx context.Context) error {
 			started = append(started, p)
 		}
 	}
-	// A component that cannot start (a bad flag, no API access) exits at once.
+	// A component that cannot start (a bad flag, no API access) exits at
+	// once; one serving /readyz is waited for.
+	for _, p := range started {
+		c, host := byName[Controller], MgmtAddr.String()
+		if p.Netns != "" {
+			c = byName[Speaker]
+			n, _ := l.plan.Node(strings.TrimPrefix(p.Name, Speaker+"/"))
+			host = n.Mgmt.String()
+		}
+		if strings.HasPrefix(p.Name, FRRAgent) || !c.declares("health-addr") {
+			continue
+		}
+		wctx, cancel := context.WithTimeout(ctx, 60*time.Second)
+		err := waitReadyz(wctx, healthAddr(host), aliveCheck(p))
+		cancel()
+		if err != nil {
+			return fmt.Errorf("%s not ready: %w", p.Name, err)
+		}
+	}
 	if len(started) > 0 {
 		if err := settle(ctx, 1500*time.Millisecond, func() error {
 			var errs []error
