@@ -135,19 +135,21 @@ func moduleRoot() (string, error) {
 
 // withAPIServer runs f against a fresh kube-apiserver + etcd with herald's
 // CRDs, a service CIDR large enough for thousands of Services (documentation
-// ranges: IPv6 primary, IPv4 second), and stops it afterwards.
+// ranges; the benchmark's Services are IPv6 single-stack), and stops it
+// afterwards.
 func withAPIServer(root string, f func(*rest.Config, []byte) (result, error)) (result, error) {
 	assets := os.Getenv("KUBEBUILDER_ASSETS")
 	if assets == "" {
 		assets = filepath.Join(root, "bin")
 	}
 	env := &envtest.Environment{
-		BinaryAssetsDirectory: assets,
-		CRDDirectoryPaths:     []string{filepath.Join(root, "config", "crd")},
-		ErrorIfCRDPathMissing: true,
+		BinaryAssetsDirectory:    assets,
+		CRDDirectoryPaths:        []string{filepath.Join(root, "config", "crd")},
+		ErrorIfCRDPathMissing:    true,
+		AttachControlPlaneOutput: os.Getenv("BENCH_DEBUG") != "",
 	}
 	api := env.ControlPlane.GetAPIServer()
-	api.Configure().Set("service-cluster-ip-range", "2001:db8:1::/108,198.51.100.0/24")
+	api.Configure().Set("service-cluster-ip-range", "198.51.100.0/24,2001:db8:1::/108")
 	api.Configure().Set("max-requests-inflight", "800")
 	api.Configure().Set("max-mutating-requests-inflight", "400")
 	cfg, err := env.Start()
@@ -161,11 +163,14 @@ func withAPIServer(root string, f func(*rest.Config, []byte) (result, error)) (r
 
 func newService(name string) *corev1.Service {
 	no := false
+	single := corev1.IPFamilyPolicySingleStack
 	return &corev1.Service{
 		ObjectMeta: metav1.ObjectMeta{Namespace: benchNS, Name: name},
 		Spec: corev1.ServiceSpec{
 			Type:                          corev1.ServiceTypeLoadBalancer,
 			AllocateLoadBalancerNodePorts: &no,
+			IPFamilyPolicy:                &single,
+			IPFamilies:                    []corev1.IPFamily{corev1.IPv6Protocol},
 			Selector:                      map[string]string{"app": name},
 			Ports:                         []corev1.ServicePort{{Name: "http", Port: 80, Protocol: corev1.ProtocolTCP}},
 		},
@@ -218,11 +223,16 @@ func runLimit(ctx context.Context, cfg *rest.Config, n, clients int) (result, er
 		return result{}, err
 	}
 	ips := precomputed(n)
-	lat := make([]time.Duration, n)
+	// The same watch as in the herald phase: a real controller watches.
+	w, err := watchIPs(ctx, cs, n)
+	if err != nil {
+		return result{}, err
+	}
+	defer w.stop()
 	start := time.Now()
 	err = fanOut(n, clients, func(i int) error {
-		t0 := time.Now()
 		name := fmt.Sprintf("svc-%05d", i)
+		w.created(name)
 		if _, err := cs.CoreV1().Services(benchNS).Create(ctx, newService(name), metav1.CreateOptions{}); err != nil {
 			return fmt.Errorf("creating %s: %w", name, err)
 		}
@@ -230,13 +240,16 @@ func runLimit(ctx context.Context, cfg *rest.Config, n, clients int) (result, er
 		if _, err := cs.CoreV1().Services(benchNS).Patch(ctx, name, types.MergePatchType, []byte(patch), metav1.PatchOptions{}, "status"); err != nil {
 			return fmt.Errorf("patching status of %s: %w", name, err)
 		}
-		lat[i] = time.Since(t0)
 		return nil
 	})
 	if err != nil {
 		return result{}, err
 	}
-	total := time.Since(start)
+	lat, last, err := w.wait()
+	if err != nil {
+		return result{}, err
+	}
+	total := last.Sub(start)
 	dups, missing, err := checkIPs(ctx, cs, n)
 	if err != nil {
 		return result{}, err
@@ -254,6 +267,81 @@ func precomputed(n int) []string {
 		a = a.Next()
 	}
 	return out
+}
+
+// ipWatch records when each Service was created and when it first showed
+// an IP, through an informer (a watch), in both phases alike.
+type ipWatch struct {
+	n         int
+	mu        sync.Mutex
+	createdAt map[string]time.Time
+	got       map[string]time.Time
+	done      chan struct{}
+	stop      context.CancelFunc
+}
+
+func watchIPs(ctx context.Context, cs kubernetes.Interface, n int) (*ipWatch, error) {
+	w := &ipWatch{n: n, createdAt: make(map[string]time.Time, n), got: make(map[string]time.Time, n), done: make(chan struct{})}
+	record := func(obj any) {
+		svc, ok := obj.(*corev1.Service)
+		if !ok || len(svc.Status.LoadBalancer.Ingress) == 0 || !strings.HasPrefix(svc.Name, "svc-") {
+			return
+		}
+		now := time.Now()
+		w.mu.Lock()
+		defer w.mu.Unlock()
+		if _, seen := w.got[svc.Name]; seen {
+			return
+		}
+		w.got[svc.Name] = now
+		if len(w.got) == w.n {
+			close(w.done)
+		}
+	}
+	wctx, stop := context.WithCancel(ctx)
+	w.stop = stop
+	inf := informers.NewSharedInformerFactoryWithOptions(cs, 0, informers.WithNamespace(benchNS))
+	si := inf.Core().V1().Services().Informer()
+	if _, err := si.AddEventHandler(cache.ResourceEventHandlerFuncs{
+		AddFunc:    record,
+		UpdateFunc: func(_, obj any) { record(obj) },
+	}); err != nil {
+		stop()
+		return nil, err
+	}
+	inf.Start(wctx.Done())
+	inf.WaitForCacheSync(wctx.Done())
+	return w, nil
+}
+
+// created notes that the Service is about to be created.
+func (w *ipWatch) created(name string) {
+	w.mu.Lock()
+	w.createdAt[name] = time.Now()
+	w.mu.Unlock()
+}
+
+// wait waits for every Service to show an IP and returns the create→IP
+// latencies and when the last IP was seen.
+func (w *ipWatch) wait() ([]time.Duration, time.Time, error) {
+	select {
+	case <-w.done:
+	case <-time.After(10 * time.Minute):
+		w.mu.Lock()
+		defer w.mu.Unlock()
+		return nil, time.Time{}, fmt.Errorf("only %d of %d Services got an IP within 10 minutes", len(w.got), w.n)
+	}
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	var last time.Time
+	lat := make([]time.Duration, 0, w.n)
+	for name, t := range w.got {
+		if t.After(last) {
+			last = t
+		}
+		lat = append(lat, t.Sub(w.createdAt[name]))
+	}
+	return lat, last, nil
 }
 
 // runHerald runs `herald controller` as its own process and measures how
@@ -302,39 +390,11 @@ func runHerald(ctx context.Context, cfg *rest.Config, kubeconfig []byte, bin str
 		_ = cmd.Wait()
 	}()
 
-	// Record when each Service first shows an IP.
-	var mu sync.Mutex
-	created := make(map[string]time.Time, n)
-	got := make(map[string]time.Time, n)
-	done := make(chan struct{})
-	record := func(obj any) {
-		svc, ok := obj.(*corev1.Service)
-		if !ok || len(svc.Status.LoadBalancer.Ingress) == 0 {
-			return
-		}
-		now := time.Now()
-		mu.Lock()
-		defer mu.Unlock()
-		if _, seen := got[svc.Name]; seen || !strings.HasPrefix(svc.Name, "svc-") {
-			return
-		}
-		got[svc.Name] = now
-		if len(got) == n {
-			close(done)
-		}
-	}
-	wctx, stop := context.WithCancel(ctx)
-	defer stop()
-	inf := informers.NewSharedInformerFactoryWithOptions(cs, 0, informers.WithNamespace(benchNS))
-	si := inf.Core().V1().Services().Informer()
-	if _, err := si.AddEventHandler(cache.ResourceEventHandlerFuncs{
-		AddFunc:    record,
-		UpdateFunc: func(_, obj any) { record(obj) },
-	}); err != nil {
+	w, err := watchIPs(ctx, cs, n)
+	if err != nil {
 		return result{}, err
 	}
-	inf.Start(wctx.Done())
-	inf.WaitForCacheSync(wctx.Done())
+	defer w.stop()
 
 	// Warm up: the controller is up, leading and has its pool.
 	if err := warmUp(ctx, cs); err != nil {
@@ -344,10 +404,7 @@ func runHerald(ctx context.Context, cfg *rest.Config, kubeconfig []byte, bin str
 	start := time.Now()
 	err = fanOut(n, clients, func(i int) error {
 		name := fmt.Sprintf("svc-%05d", i)
-		t0 := time.Now()
-		mu.Lock()
-		created[name] = t0
-		mu.Unlock()
+		w.created(name)
 		if _, err := cs.CoreV1().Services(benchNS).Create(ctx, newService(name), metav1.CreateOptions{}); err != nil {
 			return fmt.Errorf("creating %s: %w", name, err)
 		}
@@ -356,21 +413,10 @@ func runHerald(ctx context.Context, cfg *rest.Config, kubeconfig []byte, bin str
 	if err != nil {
 		return result{}, err
 	}
-	select {
-	case <-done:
-	case <-time.After(10 * time.Minute):
-		return result{}, fmt.Errorf("only %d of %d Services got an IP within 10 minutes", len(got), n)
+	lat, last, err := w.wait()
+	if err != nil {
+		return result{}, err
 	}
-	mu.Lock()
-	var last time.Time
-	lat := make([]time.Duration, 0, n)
-	for name, t := range got {
-		if t.After(last) {
-			last = t
-		}
-		lat = append(lat, t.Sub(created[name]))
-	}
-	mu.Unlock()
 	rss, err := peakRSS(cmd.Process.Pid)
 	if err != nil {
 		return result{}, err
