@@ -19,7 +19,10 @@
 //     from big.Int): an IPv6 /64 holds 2^64 addresses, beyond int64.
 //   - A CIDR entry with host bits set (192.0.2.5/24) is refused rather than
 //     silently widened, as ipam.ParseRange refuses it; spaces around the dash
-//     of a range are allowed, around the entry not.
+//     of a range are allowed, around the entry not. Entries of one pool that
+//     overlap each other, like pools that overlap, are reported by the
+//     controller on the pool's conditions (CEL cannot order addresses
+//     cheaply enough to compare every pair).
 //   - BGPPeer.holdTime defaults to 90s in the object; keepaliveTime, unset,
 //     is a third of it. 0s turns keepalives off (keepaliveTime then 0s too).
 //   - BGPAdvertisement.localPref is accepted whatever the peers are; it only
