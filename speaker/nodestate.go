@@ -1,0 +1,186 @@
+package speaker
+
+import (
+	"context"
+	"sort"
+	"time"
+
+	"k8s.io/apimachinery/pkg/api/equality"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	v1beta1 "github.com/heraldlb/herald/api/v1beta1"
+	"github.com/heraldlb/herald/frragent/vtysh"
+	"github.com/heraldlb/herald/speaker/l2"
+	"github.com/heraldlb/herald/speaker/planner"
+)
+
+// refreshState reads FRR's state from the agent and updates the metrics.
+func (s *Speaker) refreshState(ctx context.Context) {
+	st, err := s.cfg.Agent.State(ctx)
+	if err != nil {
+		s.count("state")
+		s.cfg.Log.V(1).Info("reading FRR's state failed", "error", err.Error())
+		return
+	}
+	s.state, s.haveState = st, true
+	m := s.cfg.Metrics
+	if m == nil {
+		return
+	}
+	names := peerNames(s.plan.Neighbors)
+	m.sessionUp.Reset()
+	m.prefixes.Reset()
+	for _, ss := range st.Sessions {
+		vrf := normVRF(ss.VRF)
+		up := 0.0
+		if ss.Established {
+			up = 1
+		}
+		name := names[vrf+"|"+ss.Peer]
+		m.sessionUp.WithLabelValues(ss.Peer, vrf, name).Set(up)
+		m.prefixes.WithLabelValues(ss.Peer, vrf, name).Set(float64(ss.PrefixesSent))
+	}
+	m.bfdUp.Reset()
+	for _, b := range st.BFDPeers {
+		up := 0.0
+		if b.Up {
+			up = 1
+		}
+		m.bfdUp.WithLabelValues(b.Peer, normVRF(b.VRF)).Set(up)
+	}
+}
+
+// normVRF spells the default VRF "".
+func normVRF(v string) string {
+	if v == "default" {
+		return ""
+	}
+	return v
+}
+
+func peerNames(ns []planner.NeighborPlan) map[string]string {
+	out := make(map[string]string, len(ns))
+	for _, n := range ns {
+		out[n.VRF+"|"+n.Key] = n.Peer
+	}
+	return out
+}
+
+// BuildStatus is the NodeState status for the last apply, FRR's state, the
+// plan and the L2 announcements. prev is the status written before: an
+// established session's upSince is kept when it moved by less than two
+// seconds, so that the status does not change on every read.
+func BuildStatus(frr *v1beta1.FRRConfigStatus, st AgentState, plan *planner.Result, l2s []l2.Announced, now time.Time, prev *v1beta1.NodeStateStatus) v1beta1.NodeStateStatus {
+	out := v1beta1.NodeStateStatus{}
+	if frr != nil {
+		c := *frr
+		out.FRR = &c
+	}
+	names := peerNames(plan.Neighbors)
+	prevUp := map[string]*metav1.Time{}
+	if prev != nil {
+		for _, ss := range prev.BGPSessions {
+			prevUp[ss.VRF+"|"+ss.Peer] = ss.UpSince
+		}
+	}
+	for _, ss := range st.Sessions {
+		vrf := normVRF(ss.VRF)
+		bs := v1beta1.BGPSessionStatus{Peer: ss.Peer, PeerName: names[vrf+"|"+ss.Peer], VRF: vrf, State: ss.State,
+			PrefixesSent: int64(ss.PrefixesSent), PrefixesReceived: int64(ss.PrefixesReceived)}
+		if ss.Established {
+			out.SessionsUp++
+			since := now.Add(-ss.Uptime).Truncate(time.Second)
+			if p := prevUp[vrf+"|"+ss.Peer]; p != nil && absDur(p.Time.Sub(since)) < 2*time.Second {
+				since = p.Time
+			}
+			t := metav1.NewTime(since)
+			bs.UpSince = &t
+		}
+		out.BGPSessions = append(out.BGPSessions, bs)
+	}
+	for _, b := range st.BFDPeers {
+		out.BFDPeers = append(out.BFDPeers, bfdStatus(b))
+	}
+	for _, a := range st.Advertised {
+		if len(a.Prefixes) == 0 {
+			continue
+		}
+		ba := v1beta1.BGPAnnouncement{Peer: a.Peer, VRF: normVRF(a.VRF)}
+		for _, p := range a.Prefixes {
+			ba.Prefixes = append(ba.Prefixes, p.String())
+		}
+		out.BGPAnnouncements = append(out.BGPAnnouncements, ba)
+	}
+	sort.Slice(out.BGPAnnouncements, func(i, j int) bool {
+		a, b := out.BGPAnnouncements[i], out.BGPAnnouncements[j]
+		if a.VRF != b.VRF {
+			return a.VRF < b.VRF
+		}
+		return a.Peer < b.Peer
+	})
+	sort.Slice(l2s, func(i, j int) bool {
+		if l2s[i].IP != l2s[j].IP {
+			return l2s[i].IP.Less(l2s[j].IP)
+		}
+		return l2s[i].Interface < l2s[j].Interface
+	})
+	for _, a := range l2s {
+		out.L2Announcements = append(out.L2Announcements, v1beta1.L2Announcement{IP: a.IP.String(), Interface: a.Interface})
+	}
+	return out
+}
+
+func bfdStatus(b vtysh.BFDPeer) v1beta1.BFDPeerStatus {
+	return v1beta1.BFDPeerStatus{Peer: b.Peer, VRF: normVRF(b.VRF), Interface: b.Interface, State: b.Status,
+		ReceiveInterval: int64(b.Configured.Receive), TransmitInterval: int64(b.Configured.Transmit),
+		EchoInterval: int64(b.Configured.EchoTransmit), DetectMultiplier: int64(b.Configured.DetectMultiplier)}
+}
+
+func absDur(d time.Duration) time.Duration {
+	if d < 0 {
+		return -d
+	}
+	return d
+}
+
+// writeStatus writes the NodeState when its status changed.
+func (s *Speaker) writeStatus(ctx context.Context) {
+	var l2s []l2.Announced
+	if s.cfg.L2 != nil {
+		l2s = s.cfg.L2.Status()
+		if m := s.cfg.Metrics; m != nil {
+			m.announcements.WithLabelValues("l2").Set(float64(len(l2s)))
+		}
+	}
+	st := BuildStatus(s.frr, s.state, &s.plan, l2s, time.Now(), s.written)
+	if s.written != nil && equality.Semantic.DeepEqual(*s.written, st) {
+		return
+	}
+	if err := s.putStatus(ctx, st); err != nil {
+		s.cfg.Log.Error(err, "writing the NodeState", "node", s.cfg.Node)
+		s.retry = true
+		return
+	}
+	s.written = &st
+}
+
+func (s *Speaker) putStatus(ctx context.Context, st v1beta1.NodeStateStatus) error {
+	var ns v1beta1.NodeState
+	err := s.cfg.Client.Get(ctx, client.ObjectKey{Name: s.cfg.Node}, &ns)
+	if apierrors.IsNotFound(err) {
+		ns = v1beta1.NodeState{ObjectMeta: metav1.ObjectMeta{Name: s.cfg.Node}}
+		if err = s.cfg.Client.Create(ctx, &ns); err != nil && !apierrors.IsAlreadyExists(err) {
+			return err
+		}
+		if apierrors.IsAlreadyExists(err) {
+			err = s.cfg.Client.Get(ctx, client.ObjectKey{Name: s.cfg.Node}, &ns)
+		}
+	}
+	if err != nil {
+		return err
+	}
+	ns.Status = st
+	return s.cfg.Client.Status().Update(ctx, &ns)
+}

@@ -1,0 +1,163 @@
+package speaker
+
+import (
+	"context"
+	"fmt"
+
+	corev1 "k8s.io/api/core/v1"
+	discoveryv1 "k8s.io/api/discovery/v1"
+	"k8s.io/apimachinery/pkg/fields"
+	"k8s.io/apimachinery/pkg/runtime"
+	utilruntime "k8s.io/apimachinery/pkg/util/runtime"
+	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
+	toolscache "k8s.io/client-go/tools/cache"
+	"sigs.k8s.io/controller-runtime/pkg/cache"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/manager"
+
+	v1beta1 "github.com/heraldlb/herald/api/v1beta1"
+)
+
+// Scheme returns a scheme with client-go's types and herald's API.
+func Scheme() *runtime.Scheme {
+	s := runtime.NewScheme()
+	utilruntime.Must(clientgoscheme.AddToScheme(s))
+	utilruntime.Must(v1beta1.AddToScheme(s))
+	return s
+}
+
+// ManagerOptions returns manager options for the speaker of node in
+// herald's namespace: herald's objects and Secrets cached from that
+// namespace only, this node's NodeState only, and transforms that keep only
+// what the planner reads (no managedFields; EndpointSlices without
+// addresses and ports; Nodes without images and capacity). The caller adds
+// metrics and health settings. No leader election: every node runs one.
+func ManagerOptions(node, namespace string) manager.Options {
+	inNS := cache.ByObject{Namespaces: map[string]cache.Config{namespace: {}}}
+	return manager.Options{
+		Scheme: Scheme(),
+		Cache: cache.Options{
+			DefaultTransform: slim,
+			ByObject: map[client.Object]cache.ByObject{
+				&corev1.Secret{}:             inNS,
+				&v1beta1.IPAddressPool{}:     inNS,
+				&v1beta1.BGPPeer{}:           inNS,
+				&v1beta1.BFDProfile{}:        inNS,
+				&v1beta1.BGPAdvertisement{}:  inNS,
+				&v1beta1.L2Advertisement{}:   inNS,
+				&v1beta1.Community{}:         inNS,
+				&v1beta1.NodeState{}:         {Field: fields.OneTermEqualSelector("metadata.name", node)},
+				&discoveryv1.EndpointSlice{}: {Transform: slimEndpointSlice},
+				&corev1.Node{}:               {Transform: slimNode},
+			},
+		},
+	}
+}
+
+// slim drops what no one reads from every cached object.
+func slim(obj any) (any, error) {
+	if o, ok := obj.(client.Object); ok {
+		o.SetManagedFields(nil)
+		if a := o.GetAnnotations(); a != nil {
+			if _, ok := a[corev1.LastAppliedConfigAnnotation]; ok {
+				delete(a, corev1.LastAppliedConfigAnnotation)
+				o.SetAnnotations(a)
+			}
+		}
+	}
+	return obj, nil
+}
+
+// slimEndpointSlice keeps, per endpoint, its node and readiness.
+func slimEndpointSlice(obj any) (any, error) {
+	if s, ok := obj.(*discoveryv1.EndpointSlice); ok {
+		s.Ports = nil
+		s.Annotations = nil
+		for i := range s.Endpoints {
+			e := &s.Endpoints[i]
+			e.Addresses = nil
+			e.Hostname = nil
+			e.TargetRef = nil
+			e.Hints = nil
+			e.DeprecatedTopology = nil
+			e.Zone = nil
+		}
+	}
+	return slim(obj)
+}
+
+// slimNode keeps labels, conditions and addresses.
+func slimNode(obj any) (any, error) {
+	if n, ok := obj.(*corev1.Node); ok {
+		n.Annotations = nil
+		n.Status.Images = nil
+		n.Status.Capacity = nil
+		n.Status.Allocatable = nil
+		n.Status.VolumesInUse = nil
+		n.Status.VolumesAttached = nil
+		n.Status.NodeInfo = corev1.NodeSystemInfo{}
+		for i := range n.Status.Conditions {
+			n.Status.Conditions[i].LastHeartbeatTime = n.Status.Conditions[i].LastTransitionTime
+			n.Status.Conditions[i].Message = ""
+		}
+	}
+	return slim(obj)
+}
+
+// watched are the kinds whose changes make the speaker plan again.
+func watched() []client.Object {
+	return []client.Object{
+		&corev1.Service{}, &discoveryv1.EndpointSlice{}, &corev1.Node{}, &corev1.Secret{},
+		&v1beta1.IPAddressPool{}, &v1beta1.BGPPeer{}, &v1beta1.BFDProfile{},
+		&v1beta1.BGPAdvertisement{}, &v1beta1.L2Advertisement{}, &v1beta1.Community{},
+	}
+}
+
+// Setup creates the speaker on mgr: its informers trigger a plan on every
+// change, and it runs (and withdraws on shutdown) as one of mgr's
+// runnables. cfg's Reader and Client default to mgr's.
+func Setup(ctx context.Context, mgr manager.Manager, cfg Config) (*Speaker, error) {
+	if cfg.Reader == nil {
+		cfg.Reader = mgr.GetCache()
+	}
+	if cfg.Client == nil {
+		cfg.Client = mgr.GetClient()
+	}
+	s, err := New(cfg)
+	if err != nil {
+		return nil, err
+	}
+	h := toolscache.ResourceEventHandlerFuncs{
+		AddFunc:    func(any) { s.Trigger() },
+		UpdateFunc: func(_, _ any) { s.Trigger() },
+		DeleteFunc: func(any) { s.Trigger() },
+	}
+	for _, obj := range watched() {
+		inf, err := mgr.GetCache().GetInformer(ctx, obj)
+		if err != nil {
+			return nil, fmt.Errorf("watching %T: %w", obj, err)
+		}
+		if _, err := inf.AddEventHandler(h); err != nil {
+			return nil, fmt.Errorf("watching %T: %w", obj, err)
+		}
+	}
+	// The NodeState is read back through the cache too.
+	if _, err := mgr.GetCache().GetInformer(ctx, &v1beta1.NodeState{}); err != nil {
+		return nil, fmt.Errorf("watching NodeState: %w", err)
+	}
+	if err := mgr.Add(manager.RunnableFunc(s.runWhenSynced(mgr.GetCache()))); err != nil {
+		return nil, fmt.Errorf("adding the speaker to the manager: %w", err)
+	}
+	return s, nil
+}
+
+// runWhenSynced waits for the cache before the first plan: planning from a
+// half-filled cache would withdraw what is not listed yet.
+func (s *Speaker) runWhenSynced(c cache.Cache) func(context.Context) error {
+	return func(ctx context.Context) error {
+		if !c.WaitForCacheSync(ctx) {
+			return nil
+		}
+		return s.Run(ctx)
+	}
+}

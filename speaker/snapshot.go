@@ -1,0 +1,58 @@
+package speaker
+
+import (
+	"context"
+	"fmt"
+
+	corev1 "k8s.io/api/core/v1"
+	discoveryv1 "k8s.io/api/discovery/v1"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	v1beta1 "github.com/heraldlb/herald/api/v1beta1"
+	"github.com/heraldlb/herald/speaker/planner"
+)
+
+// LoadSnapshot lists what the planner reads from r (the manager's cache):
+// Services, EndpointSlices and Nodes of the whole cluster, herald's objects
+// and Secrets of namespace.
+func LoadSnapshot(ctx context.Context, r client.Reader, namespace, lbClass string) (planner.Snapshot, error) {
+	s := planner.Snapshot{Namespace: namespace, LBClass: lbClass}
+	in := client.InNamespace(namespace)
+	var (
+		svcs  corev1.ServiceList
+		eps   discoveryv1.EndpointSliceList
+		nodes corev1.NodeList
+		secs  corev1.SecretList
+		pools v1beta1.IPAddressPoolList
+		peers v1beta1.BGPPeerList
+		bfds  v1beta1.BFDProfileList
+		advs  v1beta1.BGPAdvertisementList
+		l2s   v1beta1.L2AdvertisementList
+		comms v1beta1.CommunityList
+	)
+	lists := []struct {
+		what string
+		list client.ObjectList
+		opts []client.ListOption
+	}{
+		{"services", &svcs, nil},
+		{"endpointslices", &eps, nil},
+		{"nodes", &nodes, nil},
+		{"secrets", &secs, []client.ListOption{in}},
+		{"ipaddresspools", &pools, []client.ListOption{in}},
+		{"bgppeers", &peers, []client.ListOption{in}},
+		{"bfdprofiles", &bfds, []client.ListOption{in}},
+		{"bgpadvertisements", &advs, []client.ListOption{in}},
+		{"l2advertisements", &l2s, []client.ListOption{in}},
+		{"communities", &comms, []client.ListOption{in}},
+	}
+	for _, l := range lists {
+		if err := r.List(ctx, l.list, l.opts...); err != nil {
+			return s, fmt.Errorf("listing %s: %w", l.what, err)
+		}
+	}
+	s.Services, s.EndpointSlices, s.Nodes, s.Secrets = svcs.Items, eps.Items, nodes.Items, secs.Items
+	s.Pools, s.Peers, s.BFDProfiles = pools.Items, peers.Items, bfds.Items
+	s.BGPAdvertisements, s.L2Advertisements, s.Communities = advs.Items, l2s.Items, comms.Items
+	return s, nil
+}

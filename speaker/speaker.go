@@ -1,0 +1,347 @@
+package speaker
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"reflect"
+	"time"
+
+	"github.com/go-logr/logr"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	v1beta1 "github.com/heraldlb/herald/api/v1beta1"
+	"github.com/heraldlb/herald/frrconfig"
+	"github.com/heraldlb/herald/speaker/l2"
+	"github.com/heraldlb/herald/speaker/planner"
+)
+
+// L2 is the speaker's view of Layer 2 mode (an *l2.Node in production).
+type L2 interface {
+	// SetServices gives the IPs to announce and who may announce them.
+	SetServices([]l2.Service)
+	// Status lists the IPs this node answers for and where.
+	Status() []l2.Announced
+}
+
+// Config configures a Speaker.
+type Config struct {
+	// Node is this node's name; Namespace herald's namespace; LBClass the
+	// loadBalancerClass served ("" for Services with no class).
+	Node, Namespace, LBClass string
+	// Reader reads the cluster (the manager's cache); Client writes the
+	// NodeState.
+	Reader client.Reader
+	Client client.Client
+	// Agent applies FRR configs.
+	Agent Agent
+	// L2 is Layer 2 mode; nil disables it.
+	L2 L2
+	// Metrics are registered by NewMetrics; nil records nothing.
+	Metrics *Metrics
+	// Quiet is how long the speaker waits for more changes after one
+	// arrives (default 10ms); MaxDelay bounds the wait from the first
+	// change (default 50ms).
+	Quiet, MaxDelay time.Duration
+	// StateInterval is how often FRR's state is read between applies
+	// (default 5s); L2Interval how often the L2 status is looked at
+	// (default 500ms).
+	StateInterval, L2Interval time.Duration
+	// RetryInterval is how soon an apply that failed (agent unreachable)
+	// is tried again (default 1s).
+	RetryInterval time.Duration
+	// WithdrawTimeout bounds the withdrawal on shutdown (default 5s).
+	WithdrawTimeout time.Duration
+	// Log is the speaker's logger.
+	Log logr.Logger
+}
+
+// Speaker plans and applies this node's announcements. Create it with New
+// and run it with Run; Trigger tells it the cluster changed.
+type Speaker struct {
+	cfg     Config
+	trigger chan struct{}
+
+	// Owned by Run's goroutine.
+	gen        int64
+	lastGood   planner.LastGood
+	plan       planner.Result
+	attempted  *frrconfig.Config // last config sent to the agent
+	applied    *frrconfig.Config // last config the agent applied
+	retry      bool
+	frr        *v1beta1.FRRConfigStatus
+	state      AgentState
+	haveState  bool
+	written    *v1beta1.NodeStateStatus
+	problemSet map[string]bool
+}
+
+// New returns a Speaker; Run starts it.
+func New(cfg Config) (*Speaker, error) {
+	if cfg.Node == "" {
+		return nil, errors.New("creating the speaker: no node name (set --node-name or NODE_NAME)")
+	}
+	if cfg.Reader == nil || cfg.Client == nil || cfg.Agent == nil {
+		return nil, errors.New("creating the speaker: reader, client and agent are required")
+	}
+	def := func(d *time.Duration, v time.Duration) {
+		if *d <= 0 {
+			*d = v
+		}
+	}
+	def(&cfg.Quiet, 10*time.Millisecond)
+	def(&cfg.MaxDelay, 50*time.Millisecond)
+	def(&cfg.StateInterval, 5*time.Second)
+	def(&cfg.L2Interval, 500*time.Millisecond)
+	def(&cfg.RetryInterval, time.Second)
+	def(&cfg.WithdrawTimeout, 5*time.Second)
+	return &Speaker{cfg: cfg, trigger: make(chan struct{}, 1)}, nil
+}
+
+// Trigger tells the speaker something it reads changed. It never blocks.
+func (s *Speaker) Trigger() {
+	select {
+	case s.trigger <- struct{}{}:
+	default:
+	}
+}
+
+// Run plans and applies until ctx ends, then withdraws this node's prefixes
+// and returns.
+func (s *Speaker) Run(ctx context.Context) error {
+	log := s.cfg.Log
+	state := time.NewTicker(s.cfg.StateInterval)
+	defer state.Stop()
+	var l2tick <-chan time.Time
+	if s.cfg.L2 != nil {
+		t := time.NewTicker(s.cfg.L2Interval)
+		defer t.Stop()
+		l2tick = t.C
+	}
+	var retry <-chan time.Time
+	s.Trigger()
+	for {
+		select {
+		case <-ctx.Done():
+			s.withdraw()
+			return nil
+		case <-s.trigger:
+			if !s.coalesce(ctx) {
+				continue
+			}
+			s.sync(ctx)
+		case <-retry:
+			s.sync(ctx)
+		case <-state.C:
+			s.refreshState(ctx)
+			s.writeStatus(ctx)
+		case <-l2tick:
+			s.writeStatus(ctx)
+		}
+		retry = nil
+		if s.retry {
+			retry = time.After(s.cfg.RetryInterval)
+			log.V(1).Info("retrying the apply", "in", s.cfg.RetryInterval)
+		}
+	}
+}
+
+// coalesce waits for changes to stop arriving (Quiet) but no longer than
+// MaxDelay from the first one. It reports false when ctx ended.
+func (s *Speaker) coalesce(ctx context.Context) bool {
+	deadline := time.Now().Add(s.cfg.MaxDelay)
+	for {
+		wait := min(s.cfg.Quiet, time.Until(deadline))
+		if wait <= 0 {
+			return true
+		}
+		t := time.NewTimer(wait)
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return false
+		case <-s.trigger:
+			t.Stop()
+		case <-t.C:
+			return true
+		}
+	}
+}
+
+// sync plans from the cache and applies what changed.
+func (s *Speaker) sync(ctx context.Context) {
+	log := s.cfg.Log
+	snap, err := LoadSnapshot(ctx, s.cfg.Reader, s.cfg.Namespace, s.cfg.LBClass)
+	if err != nil {
+		log.Error(err, "reading the cluster")
+		s.retry = true
+		return
+	}
+	snap.LastGood = s.lastGood
+	res := planner.Plan(&snap, s.cfg.Node)
+	s.lastGood = res.LastGood
+	s.plan = res
+	s.logProblems(res.Problems)
+	if s.cfg.L2 != nil {
+		s.cfg.L2.SetServices(l2Services(res.L2))
+	}
+	s.retry = false
+	if s.attempted == nil || !reflect.DeepEqual(*s.attempted, res.Config) || s.frr == nil || s.frr.Result == v1beta1.FRRFailed {
+		s.apply(ctx, &res.Config)
+		s.refreshState(ctx)
+	}
+	s.writeStatus(ctx)
+}
+
+// apply gives cfg to the agent and records the outcome.
+func (s *Speaker) apply(ctx context.Context, cfg *frrconfig.Config) {
+	log := s.cfg.Log
+	s.gen++
+	c := *cfg
+	s.attempted = &c
+	hash := configHash(cfg)
+	prefixes := 0
+	for _, r := range cfg.Routers {
+		prefixes += len(r.IPv4Networks) + len(r.IPv6Networks)
+	}
+	start := time.Now()
+	res, err := s.cfg.Agent.Apply(ctx, s.gen, cfg)
+	took := time.Since(start)
+	st := &v1beta1.FRRConfigStatus{Generation: s.gen, Hash: hash, Time: metav1.Now()}
+	if err != nil {
+		st.Result = v1beta1.FRRFailed
+		st.Message = err.Error()
+		s.retry = true
+		s.count("apply")
+		log.Error(err, "applying the FRR config", "generation", s.gen)
+	} else {
+		st.Result, st.Method, st.Message = res.Result, res.Method, res.Message
+		if res.Hash != "" {
+			st.Hash = res.Hash
+		}
+		st.RunningHash = res.RunningHash
+		if res.Duration > 0 {
+			took = res.Duration
+		}
+		st.Duration = &metav1.Duration{Duration: took.Round(time.Microsecond)}
+		for _, l := range res.Rejected {
+			st.RejectedLines = append(st.RejectedLines, rejectedLine(l.Line, l.Text, l.Error))
+		}
+		switch res.Result {
+		case v1beta1.FRRApplied:
+			s.applied = &c
+			if st.RunningHash == "" {
+				st.RunningHash = st.Hash
+			}
+			log.Info("applied the FRR config", "generation", s.gen, "method", res.Method, "duration", took, "prefixes", prefixes)
+		case v1beta1.FRRRejected:
+			log.Info("FRR rejected the config; the last good one keeps running", "generation", s.gen, "rejected", st.RejectedLines)
+		default:
+			s.retry = true
+			log.Info("the FRR config could not be applied", "generation", s.gen, "result", res.Result, "message", res.Message)
+		}
+	}
+	s.frr = st
+	if m := s.cfg.Metrics; m != nil {
+		m.applies.WithLabelValues(string(st.Result), string(st.Method)).Inc()
+		if st.Duration != nil {
+			m.applyDuration.WithLabelValues(string(st.Method)).Observe(st.Duration.Seconds())
+		}
+		m.generation.Set(float64(s.gen))
+		m.announcements.WithLabelValues("bgp").Set(float64(prefixes))
+		m.problems.Set(float64(len(s.plan.Problems)))
+	}
+}
+
+func rejectedLine(line int, text, msg string) string {
+	if line > 0 {
+		return fmt.Sprintf("line %d: %s: %s", line, text, msg)
+	}
+	if text != "" {
+		return text + ": " + msg
+	}
+	return msg
+}
+
+// withdraw applies the last config with no prefixes, so the routers drop
+// this node at once; sessions stay until the process ends.
+func (s *Speaker) withdraw() {
+	if s.attempted == nil {
+		return
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), s.cfg.WithdrawTimeout)
+	defer cancel()
+	cfg := Withdrawn(s.attempted)
+	if reflect.DeepEqual(cfg, *s.attempted) && s.frr != nil && s.frr.Result == v1beta1.FRRApplied {
+		return
+	}
+	s.apply(ctx, &cfg)
+	s.cfg.Log.Info("withdrew this node's prefixes before exiting", "result", s.frr.Result)
+}
+
+// Withdrawn returns cfg with every prefix removed: the same peers and
+// profiles, nothing announced.
+func Withdrawn(cfg *frrconfig.Config) frrconfig.Config {
+	out := *cfg
+	out.Routers = make([]frrconfig.Router, len(cfg.Routers))
+	for i, r := range cfg.Routers {
+		r.IPv4Networks, r.IPv6Networks = nil, nil
+		ns := make([]frrconfig.Neighbor, len(r.Neighbors))
+		for j, n := range r.Neighbors {
+			n.Advertise = nil
+			ns[j] = n
+		}
+		r.Neighbors = ns
+		out.Routers[i] = r
+	}
+	return out
+}
+
+// configHash is the hex SHA-256 of the rendered config.
+func configHash(cfg *frrconfig.Config) string {
+	text, err := frrconfig.Render(cfg)
+	if err != nil {
+		return ""
+	}
+	sum := sha256.Sum256(text)
+	return hex.EncodeToString(sum[:])
+}
+
+func (s *Speaker) count(call string) {
+	if s.cfg.Metrics != nil {
+		s.cfg.Metrics.agentErrors.WithLabelValues(call).Inc()
+	}
+}
+
+// logProblems logs problems when the set changes (the controller puts them
+// on the objects' status).
+func (s *Speaker) logProblems(ps []planner.Problem) {
+	set := make(map[string]bool, len(ps))
+	changed := len(ps) != len(s.problemSet)
+	for _, p := range ps {
+		k := p.String()
+		set[k] = true
+		if !s.problemSet[k] {
+			changed = true
+		}
+	}
+	s.problemSet = set
+	if !changed {
+		return
+	}
+	for _, p := range ps {
+		s.cfg.Log.Info("configuration problem", "kind", p.Kind, "name", p.Name, "field", p.Field, "reason", p.Reason, "problem", p.Message, "effect", p.Effect)
+	}
+}
+
+// l2Services converts the planner's L2 output for speaker/l2.
+func l2Services(in []planner.L2Service) []l2.Service {
+	out := make([]l2.Service, 0, len(in))
+	for _, s := range in {
+		out = append(out, l2.Service{IP: s.IP, Nodes: s.Nodes, Interfaces: s.Interfaces})
+	}
+	return out
+}
