@@ -122,7 +122,7 @@ func Up(ctx context.Context, opts Options) (*Lab, error) {
 	if err != nil {
 		return nil, err
 	}
-	lk, err := acquireLock(ctx)
+	lk, err := acquireLock(ctx, LockPath)
 	if err != nil {
 		return nil, err
 	}
@@ -483,7 +483,7 @@ func (l *Lab) Down(ctx context.Context) error {
 // the lab's prefix or naming its folder, so it also cleans up after a crash.
 func Destroy(ctx context.Context, opts Options) error {
 	opts = opts.withDefaults()
-	lk, err := acquireLock(ctx)
+	lk, err := acquireLock(ctx, LockPath)
 	if err != nil {
 		return err
 	}

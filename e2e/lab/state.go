@@ -82,38 +82,41 @@ func writeState(dir string, s *State) error {
 }
 
 // lock is the held machine-wide lab lock.
-type lock struct{ f *os.File }
+type lock struct {
+	f    *os.File
+	path string
+}
 
-// acquireLock takes the flock on LockPath, waiting while another process
+// acquireLock takes the flock on path (LockPath), waiting while another process
 // holds it, until ctx ends. A lock file removed by its previous holder is
 // detected (the inode changed) and the lock taken again on the new file.
-func acquireLock(ctx context.Context) (*lock, error) {
+func acquireLock(ctx context.Context, path string) (*lock, error) {
 	tick := time.NewTicker(100 * time.Millisecond)
 	defer tick.Stop()
 	for {
-		f, err := os.OpenFile(LockPath, os.O_CREATE|os.O_RDWR, 0o600)
+		f, err := os.OpenFile(path, os.O_CREATE|os.O_RDWR, 0o600)
 		if err != nil {
-			return nil, fmt.Errorf("opening lab lock %s: %w", LockPath, err)
+			return nil, fmt.Errorf("opening lab lock %s: %w", path, err)
 		}
 		err = syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB)
 		if err == nil {
-			if sameFile(f, LockPath) {
+			if sameFile(f, path) {
 				_ = f.Truncate(0)
 				_, _ = fmt.Fprintf(f, "%d\n", os.Getpid())
-				return &lock{f: f}, nil
+				return &lock{f: f, path: path}, nil
 			}
 			f.Close() // its holder removed it; lock the new one
 			continue
 		}
 		f.Close()
 		if !errors.Is(err, syscall.EWOULDBLOCK) {
-			return nil, fmt.Errorf("locking %s: %w", LockPath, err)
+			return nil, fmt.Errorf("locking %s: %w", path, err)
 		}
 		select {
 		case <-ctx.Done():
-			holder, _ := os.ReadFile(LockPath)
+			holder, _ := os.ReadFile(path)
 			return nil, fmt.Errorf("waiting for the lab lock %s (held by pid %s; one lab runs per machine): %w",
-				LockPath, trimNL(string(holder)), ctx.Err())
+				path, trimNL(string(holder)), ctx.Err())
 		case <-tick.C:
 		}
 	}
@@ -137,7 +140,7 @@ func (l *lock) release(remove bool) {
 		return
 	}
 	if remove {
-		_ = os.Remove(LockPath)
+		_ = os.Remove(l.path)
 	}
 	_ = syscall.Flock(int(l.f.Fd()), syscall.LOCK_UN)
 	l.f.Close()
