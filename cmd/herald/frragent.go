@@ -3,9 +3,71 @@ package main
 import (
 	"context"
 	"errors"
+	"flag"
+	"fmt"
+	"net"
+	"net/http"
+	"os"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+	"sigs.k8s.io/controller-runtime/pkg/log/zap"
+
+	"github.com/heraldlb/herald/frragent"
+	"github.com/heraldlb/herald/frragent/vtysh"
 )
 
-// runFRRAgent is being built; see the open issues.
-func runFRRAgent(_ context.Context, _ []string) error {
-	return errors.New("not built yet")
+// runFRRAgent runs `herald frr-agent`: the FRR sidecar agent serving
+// apply/state on a unix socket.
+func runFRRAgent(ctx context.Context, args []string) error {
+	fs := flag.NewFlagSet("frr-agent", flag.ContinueOnError)
+	socket := fs.String("socket", "/var/run/herald/frr-agent.sock", "unix socket to serve the API on (created with mode 0600)")
+	pathspace := fs.String("pathspace", "", "FRR pathspace (vtysh -N NAME) of the FRR instance; empty for FRR's default")
+	vtyshPath := fs.String("vtysh", "vtysh", "vtysh binary")
+	frrConf := fs.String("frr-conf", "/etc/frr/frr.conf", "frr.conf written (0600) once a config is applied")
+	reload := fs.String("frr-reload", "/usr/lib/frr/frr-reload.py", "FRR's frr-reload.py")
+	check := fs.Duration("check-interval", 2*time.Second, "how often to check that bgpd still runs the config")
+	metricsAddr := fs.String("metrics-address", "", "address to serve /metrics on (host:port); empty serves none")
+	dev := fs.Bool("log-development", false, "human-readable logs")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if fs.NArg() > 0 {
+		return fmt.Errorf("unexpected arguments %q: frr-agent takes only flags", fs.Args())
+	}
+	log := zap.New(zap.UseDevMode(*dev)).WithName("frr-agent")
+	reg := prometheus.NewRegistry()
+	agent, err := frragent.New(frragent.Options{
+		Vtysh:         vtysh.Exec(*vtyshPath, *pathspace),
+		Reload:        frragent.FRRReload(*reload, *vtyshPath, *pathspace),
+		ConfigPath:    *frrConf,
+		CheckInterval: *check,
+		Registerer:    reg,
+		Log:           log,
+	})
+	if err != nil {
+		return err
+	}
+	if *metricsAddr != "" {
+		ml, err := net.Listen("tcp", *metricsAddr)
+		if err != nil {
+			return fmt.Errorf("--metrics-address %s: %w", *metricsAddr, err)
+		}
+		mux := http.NewServeMux()
+		mux.Handle("/metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))
+		srv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
+		go func() { _ = srv.Serve(ml) }()
+		defer srv.Close()
+	}
+	l, err := frragent.Listen(*socket)
+	if err != nil {
+		return err
+	}
+	defer os.Remove(*socket)
+	log.Info("serving", "socket", *socket, "pathspace", *pathspace, "frrConf", *frrConf)
+	if err := agent.Serve(ctx, l); err != nil && !errors.Is(err, context.Canceled) {
+		return err
+	}
+	return nil
 }

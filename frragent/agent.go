@@ -1,0 +1,419 @@
+package frragent
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/go-logr/logr"
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/heraldlb/herald/frragent/vtysh"
+	"github.com/heraldlb/herald/frrconfig"
+)
+
+// Reloader applies a whole config file to FRR, as `frr-reload.py --reload
+// FILE` does, and returns what it printed.
+type Reloader func(ctx context.Context, file string) (output string, err error)
+
+// FRRReload returns a Reloader running FRR's frr-reload.py script with the
+// vtysh binary at vtyshPath (frr-reload.py wants its folder) and, when not
+// empty, the FRR pathspace.
+func FRRReload(script, vtyshPath, pathspace string) Reloader {
+	return func(ctx context.Context, file string) (string, error) {
+		args := []string{"--reload", "--stdout", "--log-level", "warning"}
+		if vtyshPath != "" {
+			if p, err := exec.LookPath(vtyshPath); err == nil {
+				vtyshPath = p
+			}
+			args = append(args, "--bindir", filepath.Dir(vtyshPath))
+		}
+		if pathspace != "" {
+			args = append(args, "--pathspace", pathspace)
+		}
+		args = append(args, file)
+		out, err := exec.CommandContext(ctx, script, args...).CombinedOutput()
+		if err != nil {
+			return string(out), fmt.Errorf("%s --reload %s: %w", script, file, err)
+		}
+		return string(out), nil
+	}
+}
+
+// Options configure an Agent.
+type Options struct {
+	// Vtysh runs vtysh on the FRR instance the agent drives. Required.
+	Vtysh vtysh.Func
+	// Reload applies a whole file (FRRReload in production). Required.
+	Reload Reloader
+	// ConfigPath is the frr.conf the agent writes (mode 0600) once a config
+	// is applied; its folder also holds the candidate files being checked.
+	// Required.
+	ConfigPath string
+	// CheckInterval is how often the agent checks that bgpd still runs its
+	// config (see Watch); zero means 2 seconds.
+	CheckInterval time.Duration
+	// Registerer receives the agent's metrics; nil registers nothing.
+	Registerer prometheus.Registerer
+	// Log receives what the agent does; the zero logger discards it.
+	Log logr.Logger
+}
+
+// Agent applies configs to one FRR instance and reads its state. Its methods
+// are safe for concurrent use; applies run one at a time.
+type Agent struct {
+	vtysh         vtysh.Func
+	reload        Reloader
+	configPath    string
+	checkInterval time.Duration
+	metrics       *metrics
+	log           logr.Logger
+
+	applyMu sync.Mutex // one apply (or re-apply) at a time
+
+	mu         sync.Mutex // guards the fields below
+	last       *applied
+	lastResult *Result
+}
+
+// applied is a config FRR runs.
+type applied struct {
+	gen    int64
+	cfg    *frrconfig.Config // nil when applied from a rendered file
+	text   []byte
+	norm   []string
+	hash   string
+	hasBGP bool
+}
+
+// New returns an Agent; it does not touch FRR until the first call.
+func New(opts Options) (*Agent, error) {
+	switch {
+	case opts.Vtysh == nil:
+		return nil, errors.New("frr-agent: Options.Vtysh is nil: pass vtysh.Exec(path, pathspace)")
+	case opts.Reload == nil:
+		return nil, errors.New("frr-agent: Options.Reload is nil: pass FRRReload(script, vtysh, pathspace)")
+	case opts.ConfigPath == "":
+		return nil, errors.New("frr-agent: Options.ConfigPath is empty: name the frr.conf to write")
+	}
+	m, err := newMetrics(opts.Registerer)
+	if err != nil {
+		return nil, fmt.Errorf("frr-agent: registering metrics: %w", err)
+	}
+	if opts.CheckInterval <= 0 {
+		opts.CheckInterval = 2 * time.Second
+	}
+	return &Agent{
+		vtysh:         opts.Vtysh,
+		reload:        opts.Reload,
+		configPath:    opts.ConfigPath,
+		checkInterval: opts.CheckInterval,
+		metrics:       m,
+		log:           opts.Log,
+	}, nil
+}
+
+func (a *Agent) lastGood() *applied {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	return a.last
+}
+
+// Apply makes FRR run the request's config, or leaves the last good one
+// running when FRR refuses it, and says what happened. It returns when FRR
+// runs the config or has refused it.
+func (a *Agent) Apply(ctx context.Context, req ApplyRequest) Result {
+	start := time.Now()
+	a.applyMu.Lock()
+	defer a.applyMu.Unlock()
+	res := a.apply(ctx, req)
+	res.Generation = req.Generation
+	res.Duration = time.Since(start)
+	a.record(res)
+	return res
+}
+
+func (a *Agent) record(res Result) {
+	a.metrics.observe(res)
+	a.mu.Lock()
+	a.lastResult = &res
+	a.mu.Unlock()
+	kv := []any{"generation", res.Generation, "method", res.Method, "duration", res.Duration, "commands", res.Commands}
+	if res.Success {
+		a.log.Info("applied FRR config", kv...)
+	} else {
+		a.log.Info("FRR config not applied", append(kv, "error", res.Error, "rejected", res.Rejected)...)
+	}
+}
+
+func (a *Agent) apply(ctx context.Context, req ApplyRequest) Result {
+	var text []byte
+	switch {
+	case req.Config != nil:
+		var err error
+		if text, err = frrconfig.Render(req.Config); err != nil {
+			return Result{Method: MethodNone, Error: fmt.Sprintf("rendering the config: %v", err)}
+		}
+	case req.Rendered != "":
+		text = []byte(req.Rendered)
+	default:
+		return Result{Method: MethodNone, Error: "the apply request has neither config nor rendered: set one of them"}
+	}
+	sum := sha256.Sum256(text)
+	next := &applied{gen: req.Generation, cfg: req.Config, text: text, hash: hex.EncodeToString(sum[:]),
+		norm: frrconfig.Normalize(text), hasBGP: strings.Contains("\n"+string(text), "\nrouter bgp ")}
+	res := Result{Hash: next.hash, Method: MethodNone}
+	last := a.lastGood()
+	if last != nil && last.hash == next.hash {
+		res.Success = true
+		a.commit(next, false)
+		return res
+	}
+
+	// Plan: incremental when Diff knows the change, else a full reload.
+	var cmds []string
+	res.Method = MethodReload
+	if req.Config != nil && last != nil && last.cfg != nil {
+		var err error
+		cmds, err = frrconfig.Diff(last.cfg, req.Config)
+		switch {
+		case err == nil:
+			res.Method = MethodIncremental
+			res.Commands = len(cmds)
+		case !errors.Is(err, frrconfig.ErrNeedsReload):
+			a.log.Info("diff failed, reloading instead", "error", err.Error())
+		}
+	}
+
+	// Let FRR check the whole file before anything changes.
+	cand, err := a.writeTemp(".frr-candidate-*.conf", text)
+	if err != nil {
+		res.Error = err.Error()
+		return res
+	}
+	defer os.Remove(cand)
+	if out, err := a.vtysh(ctx, "-C", "-f", cand); err != nil {
+		res.Error = "FRR rejected the config (vtysh --dryrun)"
+		res.Rejected = vtysh.ParseRejected(out, vtysh.Output(err))
+		if len(res.Rejected) == 0 {
+			res.Error = fmt.Sprintf("checking the config with vtysh --dryrun: %v", err)
+		}
+		res.Rendered = string(text)
+		return res
+	}
+
+	if last == nil {
+		// The agent (re)started while FRR kept running: adopt what runs
+		// when it is this config.
+		if ok, _, err := a.verify(ctx, next.norm); err == nil && ok {
+			res.Method = MethodNone
+			res.Success = true
+			a.commit(next, true)
+			return res
+		}
+	}
+
+	if res.Method == MethodIncremental {
+		ok, why := a.applyCommands(ctx, cmds, next)
+		if ok {
+			res.Success = true
+			if err := a.commit(next, true); err != nil {
+				res.Success, res.Error = false, err.Error()
+			}
+			return res
+		}
+		a.log.Info("incremental apply did not give the rendered config, reloading", "generation", req.Generation, "why", why)
+		res.Method = MethodReload
+	}
+
+	if rejected, err := a.reloadAndVerify(ctx, cand, next); err != nil {
+		res.Error = err.Error()
+		res.Rejected = rejected
+		if len(rejected) > 0 {
+			res.Rendered = string(text)
+		}
+		if last != nil {
+			a.restore(ctx, last)
+		}
+		return res
+	}
+	res.Success = true
+	if err := a.commit(next, true); err != nil {
+		res.Success, res.Error = false, err.Error()
+	}
+	return res
+}
+
+// applyCommands runs Diff's commands in one vtysh session and checks the
+// result; it says why when FRR does not run next afterwards.
+func (a *Agent) applyCommands(ctx context.Context, cmds []string, next *applied) (bool, string) {
+	if len(cmds) > 0 {
+		file, err := a.writeTemp(".frr-commands-*.conf", []byte(strings.Join(cmds, "\n")+"\n"))
+		if err != nil {
+			return false, err.Error()
+		}
+		defer os.Remove(file)
+		if out, err := a.vtysh(ctx, "-f", file); err != nil {
+			return false, fmt.Sprintf("vtysh refused commands: %v %v", vtysh.ParseRejected(out, vtysh.Output(err)), err)
+		}
+	}
+	ok, diff, err := a.verify(ctx, next.norm)
+	if err != nil {
+		return false, err.Error()
+	}
+	if !ok {
+		return false, "running config differs: " + diff
+	}
+	return true, ""
+}
+
+// reloadAndVerify applies file with frr-reload.py and checks that FRR then
+// runs next.
+func (a *Agent) reloadAndVerify(ctx context.Context, file string, next *applied) ([]vtysh.RejectedLine, error) {
+	out, rerr := a.reload(ctx, file)
+	ok, diff, verr := a.verify(ctx, next.norm)
+	if verr != nil {
+		return nil, fmt.Errorf("reading FRR's running config after frr-reload.py: %w", verr)
+	}
+	if ok {
+		if rerr != nil {
+			a.log.Info("frr-reload.py failed but FRR runs the config", "error", rerr.Error())
+		}
+		return nil, nil
+	}
+	rejected := vtysh.ParseRejected("", out)
+	lines := strings.Split(string(next.text), "\n")
+	for i := range rejected {
+		rejected[i].Line = lineOf(lines, rejected[i].Text)
+	}
+	if rerr != nil {
+		return rejected, fmt.Errorf("frr-reload.py failed (%v); FRR's running config differs from the rendered file: %s", rerr, diff)
+	}
+	return rejected, fmt.Errorf("after frr-reload.py, FRR's running config differs from the rendered file: %s", diff)
+}
+
+// lineOf returns the 1-based number of the first line of lines equal to text
+// (ignoring surrounding spaces), or 0.
+func lineOf(lines []string, text string) int {
+	if text == "" {
+		return 0
+	}
+	for i, l := range lines {
+		if strings.TrimSpace(l) == text {
+			return i + 1
+		}
+	}
+	return 0
+}
+
+// restore puts the last good config back after a failed apply.
+func (a *Agent) restore(ctx context.Context, last *applied) {
+	file, err := a.writeTemp(".frr-restore-*.conf", last.text)
+	if err != nil {
+		a.log.Error(err, "restoring the last good FRR config")
+		return
+	}
+	defer os.Remove(file)
+	if _, err := a.reloadAndVerify(ctx, file, last); err != nil {
+		a.log.Error(err, "restoring the last good FRR config", "generation", last.gen)
+	}
+}
+
+// verify compares FRR's running config with want (normalized); when they
+// differ it describes the first differences.
+func (a *Agent) verify(ctx context.Context, want []string) (bool, string, error) {
+	out, err := a.vtysh(ctx, "-c", "show running-config")
+	if err != nil {
+		return false, "", fmt.Errorf("show running-config: %w", err)
+	}
+	got := frrconfig.Normalize([]byte(out))
+	if equalLines(want, got) {
+		return true, "", nil
+	}
+	return false, describeDiff(want, got), nil
+}
+
+func equalLines(a, b []string) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for i := range a {
+		if a[i] != b[i] {
+			return false
+		}
+	}
+	return true
+}
+
+// describeDiff names up to 5 lines missing from got and 5 extra ones.
+func describeDiff(want, got []string) string {
+	count := map[string]int{}
+	for _, l := range got {
+		count[l]++
+	}
+	var missing, extra []string
+	for _, l := range want {
+		if count[l] > 0 {
+			count[l]--
+		} else if len(missing) < 5 {
+			missing = append(missing, quote(l))
+		}
+	}
+	for _, l := range got {
+		if count[l] > 0 {
+			count[l]--
+			if len(extra) < 5 {
+				extra = append(extra, quote(l))
+			}
+		}
+	}
+	if len(missing) == 0 && len(extra) == 0 {
+		return "same lines in another order"
+	}
+	return fmt.Sprintf("missing %v, unexpected %v", missing, extra)
+}
+
+func quote(s string) string { return fmt.Sprintf("%q", strings.TrimSpace(s)) }
+
+// commit records next as the last good config and, when write is set,
+// writes it to ConfigPath (0600, atomically).
+func (a *Agent) commit(next *applied, write bool) error {
+	a.mu.Lock()
+	a.last = next
+	a.mu.Unlock()
+	if !write {
+		return nil
+	}
+	tmp, err := a.writeTemp(".frr-conf-*.tmp", next.text)
+	if err != nil {
+		return err
+	}
+	if err := os.Rename(tmp, a.configPath); err != nil {
+		os.Remove(tmp)
+		return fmt.Errorf("writing %s: %w", a.configPath, err)
+	}
+	return nil
+}
+
+// writeTemp writes data to a new 0600 file next to ConfigPath.
+func (a *Agent) writeTemp(pattern string, data []byte) (string, error) {
+	f, err := os.CreateTemp(filepath.Dir(a.configPath), pattern)
+	if err != nil {
+		return "", fmt.Errorf("creating a file next to %s: %w", a.configPath, err)
+	}
+	_, werr := f.Write(data)
+	cerr := f.Close()
+	if err := errors.Join(werr, cerr); err != nil {
+		os.Remove(f.Name())
+		return "", fmt.Errorf("writing %s: %w", f.Name(), err)
+	}
+	return f.Name(), nil // CreateTemp makes it 0600
+}

@@ -1,0 +1,158 @@
+package frragent
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io/fs"
+	"net"
+	"net/http"
+	"os"
+	"sync"
+	"time"
+
+	"github.com/heraldlb/herald/frragent/vtysh"
+)
+
+// maxRequest bounds an apply request's body (a model with tens of thousands
+// of prefixes is a few megabytes).
+const maxRequest = 256 << 20
+
+// applyTimeout bounds one apply; a full reload of a large config is slow.
+const applyTimeout = 15 * time.Minute
+
+// Handler serves the agent's API (ApplyPath, StatePath).
+func (a *Agent) Handler() http.Handler {
+	mux := http.NewServeMux()
+	mux.HandleFunc("POST "+ApplyPath, func(w http.ResponseWriter, r *http.Request) {
+		var req ApplyRequest
+		dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, maxRequest))
+		dec.DisallowUnknownFields()
+		if err := dec.Decode(&req); err != nil {
+			http.Error(w, fmt.Sprintf("decoding the apply request: %v", err), http.StatusBadRequest)
+			return
+		}
+		// A caller that goes away must not stop an apply half-way.
+		ctx, cancel := context.WithTimeout(context.WithoutCancel(r.Context()), applyTimeout)
+		defer cancel()
+		writeJSON(w, a.Apply(ctx, req))
+	})
+	mux.HandleFunc("GET "+StatePath, func(w http.ResponseWriter, r *http.Request) {
+		st, err := a.State(r.Context())
+		if err != nil {
+			http.Error(w, err.Error(), http.StatusBadGateway)
+			return
+		}
+		writeJSON(w, st)
+	})
+	return mux
+}
+
+func writeJSON(w http.ResponseWriter, v any) {
+	w.Header().Set("Content-Type", "application/json")
+	_ = json.NewEncoder(w).Encode(v) // the client is gone when this fails
+}
+
+// Listen opens the agent's unix socket at path with mode 0600, replacing a
+// socket a previous agent left there.
+func Listen(path string) (net.Listener, error) {
+	if fi, err := os.Lstat(path); err == nil {
+		if fi.Mode().Type() != fs.ModeSocket {
+			return nil, fmt.Errorf("frr-agent: %s exists and is not a socket: remove it or choose another --socket", path)
+		}
+		if err := os.Remove(path); err != nil {
+			return nil, fmt.Errorf("frr-agent: removing the stale socket %s: %w", path, err)
+		}
+	}
+	l, err := net.Listen("unix", path)
+	if err != nil {
+		return nil, fmt.Errorf("frr-agent: listening on %s: %w", path, err)
+	}
+	if err := os.Chmod(path, 0o600); err != nil {
+		l.Close()
+		return nil, fmt.Errorf("frr-agent: chmod 0600 %s: %w", path, err)
+	}
+	return l, nil
+}
+
+// Serve serves the API on l and watches FRR (Watch) until ctx is cancelled.
+func (a *Agent) Serve(ctx context.Context, l net.Listener) error {
+	srv := &http.Server{Handler: a.Handler(), ReadHeaderTimeout: 10 * time.Second}
+	var wg sync.WaitGroup
+	wg.Add(2)
+	go func() {
+		defer wg.Done()
+		a.Watch(ctx)
+	}()
+	go func() {
+		defer wg.Done()
+		<-ctx.Done()
+		shut, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+		defer cancel()
+		_ = srv.Shutdown(shut)
+	}()
+	err := srv.Serve(l)
+	wg.Wait()
+	if errors.Is(err, http.ErrServerClosed) {
+		return nil
+	}
+	return fmt.Errorf("frr-agent: serving: %w", err)
+}
+
+// Watch checks, every CheckInterval until ctx is cancelled, that bgpd still
+// runs the last good config's routers; when bgpd came back empty (watchfrr
+// restarted it without the config), it re-applies the last good config with
+// a full reload. The check is one `show bgp vrf all summary json`.
+func (a *Agent) Watch(ctx context.Context) {
+	t := time.NewTicker(a.checkInterval)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+			a.checkBGP(ctx)
+		}
+	}
+}
+
+// checkBGP re-applies the last good config when bgpd runs no router.
+func (a *Agent) checkBGP(ctx context.Context) {
+	last := a.lastGood()
+	if last == nil || !last.hasBGP {
+		return
+	}
+	if !a.applyMu.TryLock() {
+		return // an apply runs; it checks the running config itself
+	}
+	defer a.applyMu.Unlock()
+	if a.lastGood() != last {
+		return
+	}
+	out, err := a.vtysh(ctx, "-d", "bgpd", "-c", "show bgp vrf all summary json")
+	if err != nil {
+		return // bgpd is down; watchfrr restarts it
+	}
+	var vrfs map[string]json.RawMessage
+	if err := json.Unmarshal([]byte(out), &vrfs); err != nil || len(vrfs) > 0 {
+		return
+	}
+	a.log.Info("bgpd runs no router: re-applying the last good config", "generation", last.gen)
+	start := time.Now()
+	res := Result{Generation: last.gen, Method: MethodReload, Hash: last.hash}
+	file, err := a.writeTemp(".frr-reapply-*.conf", last.text)
+	if err == nil {
+		defer os.Remove(file)
+		var rejected []vtysh.RejectedLine
+		rejected, err = a.reloadAndVerify(ctx, file, last)
+		res.Rejected = rejected
+	}
+	if err != nil {
+		res.Error = "re-applying after a bgpd restart: " + err.Error()
+	} else {
+		res.Success = true
+	}
+	res.Duration = time.Since(start)
+	a.record(res)
+}
