@@ -172,10 +172,10 @@ func checkInvariants(t *testing.T, a *Allocator) {
 		}
 		for fi, f := range p.fam {
 			if f.assigned != want[fi] {
-				t.Errorf("pool %s %s assigned = %d, want %d", name, families[fi], f.assigned, want[fi])
+				t.Errorf("pool %s %s assigned = %d, want %d", name, [2]Family{IPv4, IPv6}[fi], f.assigned, want[fi])
 			}
 			if f.assigned > 0 && new(big.Int).SetUint64(f.assigned).Cmp(f.total) > 0 {
-				t.Errorf("pool %s %s assigned %d > total %s", name, families[fi], f.assigned, f.total)
+				t.Errorf("pool %s %s assigned %d > total %s", name, [2]Family{IPv4, IPv6}[fi], f.assigned, f.total)
 			}
 		}
 	}

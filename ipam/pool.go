@@ -16,8 +16,6 @@ func famIdx(a netip.Addr) int {
 	return 1
 }
 
-var families = [2]Family{IPv4, IPv6}
-
 // poolState is an accepted pool: its spec and, per family, the structures
 // that make allocation O(1) amortised.
 type poolState struct {
