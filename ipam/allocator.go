@@ -210,15 +210,3 @@ func (a *Allocator) used(ip netip.Addr) bool {
 	_, ok := a.ips[ip]
 	return ok
 }
-
-// usersOf returns the keys of the Services holding ip, sorted; for tests.
-func (a *Allocator) usersOf(ip netip.Addr) []string {
-	var out []string
-	if ent := a.ips[ip]; ent != nil {
-		for _, u := range ent.users {
-			out = append(out, u.key)
-		}
-	}
-	slices.Sort(out)
-	return out
-}
