@@ -14,8 +14,12 @@
 //   - Announcer keeps one responder pair per chosen interface answering for
 //     exactly the IPs this node owns, and sends the takeover burst.
 //   - Coordinator turns the Services (IP, eligible nodes, interfaces) and the
-//     live nodes into the IPs this node owns, with package owner, and hands
-//     them to the Announcer.
+//     live nodes into the IPs this node owns, with package owner (Plan is the
+//     pure part), and hands them to the Announcer.
+//   - Node wires membership (package member), a Coordinator and an Announcer
+//     together: a node whose default interfaces are all down says it is not
+//     ready so the others take over, and on shutdown it stops answering
+//     before it leaves the cluster.
 //
 // Liveness between nodes is package member; which node owns an IP is package
 // owner. Nothing here talks to the API server: the caller passes plain values.

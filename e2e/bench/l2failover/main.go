@@ -34,11 +34,30 @@ import (
 
 const vip = "192.0.2.10"
 
+// timers overrides member.DefaultConfig's timers in every node.
+var timers l2lab.NodeSpec
+
+func withTimers(specs []l2lab.NodeSpec) []l2lab.NodeSpec {
+	for i := range specs {
+		specs[i].ProbeInterval, specs[i].ProbeTimeout = timers.ProbeInterval, timers.ProbeTimeout
+		specs[i].SuspicionMult, specs[i].SuspicionMaxTimeoutMult = timers.SuspicionMult, timers.SuspicionMaxTimeoutMult
+		specs[i].AwarenessMaxMultiplier = timers.AwarenessMaxMultiplier
+		specs[i].Nice = timers.Nice
+	}
+	return specs
+}
+
 func main() {
 	l2lab.MaybeRunNode()
 	l2lab.MaybeRunProber()
 	trials := flag.Int("trials", 10, "trials per scenario")
 	stability := flag.Duration("stability", 0, "also run this long with all cores busy and 100 Services, counting ownership changes (0: skip)")
+	flag.DurationVar(&timers.ProbeInterval, "probe-interval", 0, "memberlist probe interval (0: member.DefaultConfig)")
+	flag.DurationVar(&timers.ProbeTimeout, "probe-timeout", 0, "memberlist probe timeout (0: default)")
+	flag.IntVar(&timers.SuspicionMult, "suspicion-mult", 0, "memberlist suspicion multiplier (0: default)")
+	flag.IntVar(&timers.SuspicionMaxTimeoutMult, "suspicion-max-mult", 0, "memberlist suspicion max timeout multiplier (0: default)")
+	flag.IntVar(&timers.AwarenessMaxMultiplier, "awareness-max", 0, "memberlist awareness max multiplier (0: default)")
+	flag.IntVar(&timers.Nice, "node-nice", 0, "run the node processes at this niceness (e.g. -10: the CPU share a CPU request gives a speaker)")
 	flag.Parse()
 	if err := run(*trials, *stability); err != nil {
 		fmt.Fprintf(os.Stderr, "l2failover: %v\n", err)
@@ -70,6 +89,7 @@ func run(trials int, stability time.Duration) error {
 	if err != nil {
 		return err
 	}
+	b.specs = withTimers(b.specs)
 	for i := range b.specs {
 		if err := b.start(i); err != nil {
 			return err
@@ -138,20 +158,25 @@ func run(trials int, stability time.Duration) error {
 		}
 	}
 
-	fmt.Printf("\nL2 failover, 3 nodes in namespaces, client ARP probe every 10 ms, %d trials each (%d CPUs)\n\n", trials, runtime.NumCPU())
-	fmt.Printf("| %-40s | %8s | %8s | %8s |\n", "scenario", "p50", "max", "min")
-	fmt.Printf("|%s|%s|%s|%s|\n", strings.Repeat("-", 42), strings.Repeat("-", 10), strings.Repeat("-", 10), strings.Repeat("-", 10))
-	row("link cut → first reply from new owner", cut)
-	row("SIGTERM → first reply from new owner", term)
-
+	if trials > 0 {
+		printTable(trials, cut, term)
+	}
 	if stability > 0 {
 		changes, err := b.stability(stability)
 		if err != nil {
 			return err
 		}
-		fmt.Printf("\nstability: %v with %d CPU burners and 100 Services: %d ownership changes\n", stability, runtime.NumCPU(), changes)
+		fmt.Printf("\nstability: %v with %d CPU burners and 100 Services, nodes at nice %d: %d ownership changes\n", stability, runtime.NumCPU(), timers.Nice, changes)
 	}
 	return nil
+}
+
+func printTable(trials int, cut, term []time.Duration) {
+	fmt.Printf("\nL2 failover, 3 nodes in namespaces, client ARP probe every 10 ms, %d trials each (%d CPUs)\n\n", trials, runtime.NumCPU())
+	fmt.Printf("| %-40s | %8s | %8s | %8s |\n", "scenario", "p50", "max", "min")
+	fmt.Printf("|%s|%s|%s|%s|\n", strings.Repeat("-", 42), strings.Repeat("-", 10), strings.Repeat("-", 10), strings.Repeat("-", 10))
+	row("link cut → first reply from new owner", cut)
+	row("SIGTERM → first reply from new owner", term)
 }
 
 func row(name string, d []time.Duration) {
@@ -225,7 +250,7 @@ func (b *bench) stability(d time.Duration) (int64, error) {
 	if err != nil {
 		return 0, err
 	}
-	b.specs = specs
+	b.specs = withTimers(specs)
 	for i := range specs {
 		if err := b.start(i); err != nil {
 			return 0, err

@@ -36,6 +36,13 @@ type NodeSpec struct {
 	Services []l2.Service
 	// Verbosity of the node's log on stderr.
 	Verbosity int
+	// Nice, when set, runs the node under nice(1) at this niceness (a
+	// negative value stands for the CPU share a Kubernetes CPU request
+	// gives a speaker over best-effort load).
+	Nice int `json:"-"`
+	// Timers, when set, replace member.DefaultConfig's.
+	ProbeInterval, ProbeTimeout                                    time.Duration
+	SuspicionMult, SuspicionMaxTimeoutMult, AwarenessMaxMultiplier int
 }
 
 // NodeSpecs returns the specs of every node of l, all eligible for every IP.
@@ -69,7 +76,11 @@ func (l *Lab) StartNode(i int, spec NodeSpec, out io.Writer, exe string, args ..
 	if err != nil {
 		return nil, fmt.Errorf("l2lab: encoding node spec: %w", err)
 	}
-	cmd := exec.Command("ip", append([]string{"netns", "exec", l.Nodes[i].NS, exe}, args...)...)
+	argv := []string{"netns", "exec", l.Nodes[i].NS}
+	if spec.Nice != 0 {
+		argv = append(argv, "nice", "-n", fmt.Sprint(spec.Nice))
+	}
+	cmd := exec.Command("ip", append(append(argv, exe), args...)...)
 	cmd.Env = append(os.Environ(), NodeEnv+"="+string(b))
 	if out == nil {
 		out = os.Stderr
@@ -118,6 +129,21 @@ func runNode(spec NodeSpec, log logr.Logger) error {
 	mc.Peers = spec.Peers
 	mc.Keys = [][]byte{Key}
 	mc.Log = log
+	if spec.ProbeInterval > 0 {
+		mc.ProbeInterval = spec.ProbeInterval
+	}
+	if spec.ProbeTimeout > 0 {
+		mc.ProbeTimeout = spec.ProbeTimeout
+	}
+	if spec.SuspicionMult > 0 {
+		mc.SuspicionMult = spec.SuspicionMult
+	}
+	if spec.SuspicionMaxTimeoutMult > 0 {
+		mc.SuspicionMaxTimeoutMult = spec.SuspicionMaxTimeoutMult
+	}
+	if spec.AwarenessMaxMultiplier > 0 {
+		mc.AwarenessMaxMultiplier = spec.AwarenessMaxMultiplier
+	}
 	n, err := l2.NewNode(l2.NodeConfig{
 		Member:    mc,
 		Announcer: l2.AnnouncerConfig{Metrics: metrics, Log: log, Rescan: 200 * time.Millisecond},
