@@ -1,0 +1,474 @@
+package controllers
+
+import (
+	"context"
+	"fmt"
+	"net/netip"
+	"slices"
+	"sort"
+	"strings"
+
+	corev1 "k8s.io/api/core/v1"
+	discoveryv1 "k8s.io/api/discovery/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/api/meta"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/client-go/util/workqueue"
+	"sigs.k8s.io/controller-runtime/pkg/builder"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/controller"
+	"sigs.k8s.io/controller-runtime/pkg/event"
+	"sigs.k8s.io/controller-runtime/pkg/handler"
+	"sigs.k8s.io/controller-runtime/pkg/log"
+	"sigs.k8s.io/controller-runtime/pkg/manager"
+	"sigs.k8s.io/controller-runtime/pkg/predicate"
+	"sigs.k8s.io/controller-runtime/pkg/reconcile"
+	"sigs.k8s.io/controller-runtime/pkg/recorder"
+
+	v1beta1 "github.com/heraldlb/herald/api/v1beta1"
+	"github.com/heraldlb/herald/speaker/planner"
+)
+
+// ConditionAnnounced is the Service condition saying which nodes announce
+// its IPs to which peers (BGP) or answer for them (L2), as the speakers
+// report in their NodeStates, or why none does.
+const ConditionAnnounced = "heraldlb.io/Announced"
+
+// Reasons of ConditionAnnounced besides planner's Explain reasons.
+const (
+	// ReasonAnnounced: every IP is announced by at least one node.
+	ReasonAnnounced = "Announced"
+	// ReasonSessionsDown: nodes should announce, but their BGP sessions
+	// with the peers are not Established.
+	ReasonSessionsDown = "SessionsDown"
+	// ReasonPending: nodes should announce and have not reported it yet.
+	ReasonPending = "Pending"
+)
+
+// serviceIPIndex indexes Services by the IPs in their status.
+const serviceIPIndex = "heraldlb.io/status-ip"
+
+// AnnouncedReconciler keeps ConditionAnnounced of herald's Services up to
+// date from the NodeStates.
+type AnnouncedReconciler struct {
+	client client.Client
+	// api reads password Secrets uncached (the controller caches none).
+	api       client.Reader
+	events    recorder.EventRecorder
+	namespace string
+	lbClass   string
+}
+
+// SetupAnnounced adds the AnnouncedReconciler to mgr.
+func SetupAnnounced(ctx context.Context, mgr manager.Manager, opts Options) error {
+	r := &AnnouncedReconciler{client: mgr.GetClient(), api: mgr.GetAPIReader(), events: mgr.GetEventRecorder("herald-controller"),
+		namespace: opts.Namespace, lbClass: opts.LBClass}
+	err := mgr.GetFieldIndexer().IndexField(ctx, &corev1.Service{}, serviceIPIndex, func(o client.Object) []string {
+		var out []string
+		for _, ip := range StatusIPs(o.(*corev1.Service)) {
+			out = append(out, ip.String())
+		}
+		return out
+	})
+	if err != nil {
+		return fmt.Errorf("indexing services by IP: %w", err)
+	}
+	all := handler.EnqueueRequestsFromMapFunc(r.allServices)
+	err = builder.ControllerManagedBy(mgr).
+		Named("announced").
+		For(&corev1.Service{}).
+		Watches(&v1beta1.NodeState{}, handler.Funcs{
+			CreateFunc: func(ctx context.Context, e event.TypedCreateEvent[client.Object], q workqueue.TypedRateLimitingInterface[reconcile.Request]) {
+				r.enqueueChanged(ctx, nil, e.Object.(*v1beta1.NodeState), q)
+			},
+			UpdateFunc: func(ctx context.Context, e event.TypedUpdateEvent[client.Object], q workqueue.TypedRateLimitingInterface[reconcile.Request]) {
+				r.enqueueChanged(ctx, e.ObjectOld.(*v1beta1.NodeState), e.ObjectNew.(*v1beta1.NodeState), q)
+			},
+			DeleteFunc: func(ctx context.Context, e event.TypedDeleteEvent[client.Object], q workqueue.TypedRateLimitingInterface[reconcile.Request]) {
+				if ns, ok := e.Object.(*v1beta1.NodeState); ok {
+					r.enqueueChanged(ctx, ns, nil, q)
+				}
+			},
+		}).
+		Watches(&discoveryv1.EndpointSlice{}, handler.EnqueueRequestsFromMapFunc(func(_ context.Context, o client.Object) []reconcile.Request {
+			name := o.GetLabels()[discoveryv1.LabelServiceName]
+			if name == "" {
+				return nil
+			}
+			return []reconcile.Request{{NamespacedName: types.NamespacedName{Namespace: o.GetNamespace(), Name: name}}}
+		})).
+		Watches(&v1beta1.BGPAdvertisement{}, all).
+		Watches(&v1beta1.L2Advertisement{}, all).
+		Watches(&v1beta1.BGPPeer{}, all).
+		Watches(&corev1.Node{}, all, builder.WithPredicates(predicate.LabelChangedPredicate{})).
+		WithOptions(controller.Options{MaxConcurrentReconciles: 4}).
+		Complete(r)
+	if err != nil {
+		return fmt.Errorf("setting up the announced controller: %w", err)
+	}
+	return nil
+}
+
+// allServices enqueues every Service with IPs.
+func (r *AnnouncedReconciler) allServices(ctx context.Context, _ client.Object) []reconcile.Request {
+	var svcs corev1.ServiceList
+	if err := r.client.List(ctx, &svcs); err != nil {
+		log.FromContext(ctx).Error(err, "listing services")
+		return nil
+	}
+	var out []reconcile.Request
+	for i := range svcs.Items {
+		if len(svcs.Items[i].Status.LoadBalancer.Ingress) > 0 {
+			out = append(out, reconcile.Request{NamespacedName: client.ObjectKeyFromObject(&svcs.Items[i])})
+		}
+	}
+	return out
+}
+
+// announcedSet is what a NodeState says is announced: prefix or IP → who.
+func announcedSet(ns *v1beta1.NodeState) map[string]string {
+	out := map[string]string{}
+	if ns == nil {
+		return out
+	}
+	up := map[string]string{}
+	for _, s := range ns.Status.BGPSessions {
+		up[s.VRF+"|"+s.Peer] = s.State
+	}
+	for _, a := range ns.Status.BGPAnnouncements {
+		for _, p := range a.Prefixes {
+			out[p] += a.VRF + "|" + a.Peer + "=" + up[a.VRF+"|"+a.Peer] + ";"
+		}
+	}
+	for _, a := range ns.Status.L2Announcements {
+		out[a.IP] += "l2:" + a.Interface + ";"
+	}
+	return out
+}
+
+// enqueueChanged enqueues the Services whose IPs a NodeState change touches.
+func (r *AnnouncedReconciler) enqueueChanged(ctx context.Context, old, new *v1beta1.NodeState, q workqueue.TypedRateLimitingInterface[reconcile.Request]) {
+	a, b := announcedSet(old), announcedSet(new)
+	changed := map[string]bool{}
+	for k, v := range a {
+		if b[k] != v {
+			changed[k] = true
+		}
+	}
+	for k, v := range b {
+		if a[k] != v {
+			changed[k] = true
+		}
+	}
+	for k := range changed {
+		if ip, err := netip.ParseAddr(k); err == nil {
+			r.enqueueIP(ctx, ip.String(), q)
+			continue
+		}
+		p, err := netip.ParsePrefix(k)
+		if err != nil {
+			continue
+		}
+		if p.IsSingleIP() {
+			r.enqueueIP(ctx, p.Addr().String(), q)
+			continue
+		}
+		// An aggregate: every Service may be under it (rare).
+		for _, req := range r.allServices(ctx, nil) {
+			q.Add(req)
+		}
+		return
+	}
+}
+
+func (r *AnnouncedReconciler) enqueueIP(ctx context.Context, ip string, q workqueue.TypedRateLimitingInterface[reconcile.Request]) {
+	var svcs corev1.ServiceList
+	if err := r.client.List(ctx, &svcs, client.MatchingFields{serviceIPIndex: ip}); err != nil {
+		log.FromContext(ctx).Error(err, "listing services by IP", "ip", ip)
+		return
+	}
+	for i := range svcs.Items {
+		q.Add(reconcile.Request{NamespacedName: client.ObjectKeyFromObject(&svcs.Items[i])})
+	}
+}
+
+// Reconcile sets one Service's Announced condition.
+func (r *AnnouncedReconciler) Reconcile(ctx context.Context, req reconcile.Request) (reconcile.Result, error) {
+	var svc corev1.Service
+	if err := r.client.Get(ctx, req.NamespacedName, &svc); err != nil {
+		if apierrors.IsNotFound(err) {
+			return reconcile.Result{}, nil
+		}
+		return reconcile.Result{}, fmt.Errorf("getting service %s: %w", req, err)
+	}
+	ips := StatusIPs(&svc)
+	if !Serves(&svc, r.lbClass) || len(ips) == 0 || !svc.DeletionTimestamp.IsZero() {
+		return reconcile.Result{}, r.write(ctx, &svc, nil)
+	}
+	var states v1beta1.NodeStateList
+	if err := r.client.List(ctx, &states); err != nil {
+		return reconcile.Result{}, fmt.Errorf("listing node states: %w", err)
+	}
+	seen := Announcements(ips, states.Items)
+	cond := metav1.Condition{Type: ConditionAnnounced, ObservedGeneration: svc.Generation, Status: metav1.ConditionTrue, Reason: ReasonAnnounced}
+	var msgs []string
+	var missing []netip.Addr
+	for _, ip := range ips {
+		if d := seen[ip].describe(); d != "" {
+			msgs = append(msgs, ip.String()+": "+d)
+		} else {
+			missing = append(missing, ip)
+		}
+	}
+	if len(missing) > 0 {
+		snap, err := r.snapshotFor(ctx, &svc)
+		if err != nil {
+			return reconcile.Result{}, err
+		}
+		expected := planner.Explain(&snap, req.String())
+		cond.Status = metav1.ConditionFalse
+		var notes []string
+		for _, ip := range missing {
+			for _, e := range expected {
+				if e.IP != ip {
+					continue
+				}
+				reason, msg := whyMissing(&e, states.Items)
+				if cond.Reason == ReasonAnnounced {
+					cond.Reason = reason
+				}
+				notes = append(notes, ip.String()+": not announced: "+msg)
+			}
+		}
+		msgs = append(notes, msgs...)
+	}
+	cond.Message = strings.Join(msgs, "; ")
+	if len(cond.Message) > 32000 {
+		cond.Message = cond.Message[:32000] + "..."
+	}
+	return reconcile.Result{}, r.write(ctx, &svc, &cond)
+}
+
+// write sets (or with nil removes) the condition, with an event when it
+// changes.
+func (r *AnnouncedReconciler) write(ctx context.Context, svc *corev1.Service, cond *metav1.Condition) error {
+	updated := svc.DeepCopy()
+	old := meta.FindStatusCondition(svc.Status.Conditions, ConditionAnnounced)
+	if cond == nil {
+		if old == nil {
+			return nil
+		}
+		meta.RemoveStatusCondition(&updated.Status.Conditions, ConditionAnnounced)
+	} else {
+		if old != nil && old.Status == cond.Status && old.Reason == cond.Reason && old.Message == cond.Message && old.ObservedGeneration == cond.ObservedGeneration {
+			return nil
+		}
+		meta.SetStatusCondition(&updated.Status.Conditions, *cond)
+	}
+	if err := r.client.Status().Patch(ctx, updated, client.MergeFromWithOptions(svc, client.MergeFromWithOptimisticLock{})); err != nil {
+		if apierrors.IsNotFound(err) {
+			return nil
+		}
+		return fmt.Errorf("patching the announced condition of service %s: %w", keyOf(svc), err)
+	}
+	if cond != nil && (old == nil || old.Reason != cond.Reason || old.Status != cond.Status) {
+		kind := corev1.EventTypeNormal
+		if cond.Status != metav1.ConditionTrue {
+			kind = corev1.EventTypeWarning
+		}
+		r.events.Eventf(svc, nil, kind, cond.Reason, "Announce", "%s", cond.Message)
+	}
+	return nil
+}
+
+// snapshotFor is what planner.Explain needs for one Service.
+func (r *AnnouncedReconciler) snapshotFor(ctx context.Context, svc *corev1.Service) (planner.Snapshot, error) {
+	s := planner.Snapshot{Namespace: r.namespace, LBClass: r.lbClass, Services: []corev1.Service{*svc}}
+	var (
+		eps   discoveryv1.EndpointSliceList
+		nodes corev1.NodeList
+		pools v1beta1.IPAddressPoolList
+		peers v1beta1.BGPPeerList
+		bfds  v1beta1.BFDProfileList
+		advs  v1beta1.BGPAdvertisementList
+		l2s   v1beta1.L2AdvertisementList
+		comms v1beta1.CommunityList
+	)
+	in := client.InNamespace(r.namespace)
+	for _, l := range []struct {
+		list client.ObjectList
+		opts []client.ListOption
+	}{
+		{&eps, []client.ListOption{client.InNamespace(svc.Namespace), client.MatchingLabels{discoveryv1.LabelServiceName: svc.Name}}},
+		{&nodes, nil}, {&pools, []client.ListOption{in}}, {&peers, []client.ListOption{in}}, {&bfds, []client.ListOption{in}},
+		{&advs, []client.ListOption{in}}, {&l2s, []client.ListOption{in}}, {&comms, []client.ListOption{in}},
+	} {
+		if err := r.client.List(ctx, l.list, l.opts...); err != nil {
+			return s, fmt.Errorf("listing for the announced condition: %w", err)
+		}
+	}
+	s.EndpointSlices, s.Nodes, s.Pools, s.Peers = eps.Items, nodes.Items, pools.Items, peers.Items
+	s.BFDProfiles, s.BGPAdvertisements, s.L2Advertisements, s.Communities = bfds.Items, advs.Items, l2s.Items, comms.Items
+	secrets, err := peerSecrets(ctx, r.api, r.namespace, peers.Items)
+	if err != nil {
+		return s, err
+	}
+	s.Secrets = secrets
+	return s, nil
+}
+
+// peerSecrets reads the password Secrets the peers name, uncached.
+func peerSecrets(ctx context.Context, api client.Reader, namespace string, peers []v1beta1.BGPPeer) ([]corev1.Secret, error) {
+	var out []corev1.Secret
+	seen := map[string]bool{}
+	for _, p := range peers {
+		ref := p.Spec.PasswordSecret
+		if ref == nil {
+			continue
+		}
+		ns := ref.Namespace
+		if ns == "" {
+			ns = namespace
+		}
+		if seen[ns+"/"+ref.Name] {
+			continue
+		}
+		seen[ns+"/"+ref.Name] = true
+		var s corev1.Secret
+		err := api.Get(ctx, client.ObjectKey{Namespace: ns, Name: ref.Name}, &s)
+		switch {
+		case apierrors.IsNotFound(err):
+		case err != nil:
+			return nil, fmt.Errorf("getting secret %s/%s of BGPPeer %s: %w", ns, ref.Name, p.Name, err)
+		default:
+			out = append(out, s)
+		}
+	}
+	return out, nil
+}
+
+// Seen is who announces one IP according to the NodeStates.
+type Seen struct {
+	// BGP maps node to the peers (BGPPeer names, else addresses) it
+	// announces the IP to over an Established session.
+	BGP map[string][]string
+	// L2 maps node to the interfaces it answers on.
+	L2 map[string][]string
+}
+
+func (s Seen) describe() string {
+	var parts []string
+	if len(s.BGP) > 0 {
+		var ns []string
+		for _, n := range sortedMapKeys(s.BGP) {
+			ns = append(ns, fmt.Sprintf("%s (to %s)", n, strings.Join(s.BGP[n], ", ")))
+		}
+		parts = append(parts, "BGP from "+strings.Join(ns, ", "))
+	}
+	if len(s.L2) > 0 {
+		var ns []string
+		for _, n := range sortedMapKeys(s.L2) {
+			ns = append(ns, fmt.Sprintf("%s on %s", n, strings.Join(s.L2[n], ", ")))
+		}
+		parts = append(parts, "L2 from "+strings.Join(ns, ", "))
+	}
+	return strings.Join(parts, "; ")
+}
+
+func sortedMapKeys(m map[string][]string) []string {
+	out := make([]string, 0, len(m))
+	for k := range m {
+		out = append(out, k)
+	}
+	sort.Strings(out)
+	return out
+}
+
+// Announcements reads from the NodeStates who announces each of ips.
+func Announcements(ips []netip.Addr, states []v1beta1.NodeState) map[netip.Addr]Seen {
+	out := map[netip.Addr]Seen{}
+	for _, ip := range ips {
+		out[ip] = Seen{BGP: map[string][]string{}, L2: map[string][]string{}}
+	}
+	for _, ns := range states {
+		sessions := map[string]v1beta1.BGPSessionStatus{}
+		for _, s := range ns.Status.BGPSessions {
+			sessions[s.VRF+"|"+s.Peer] = s
+		}
+		for _, a := range ns.Status.BGPAnnouncements {
+			s, ok := sessions[a.VRF+"|"+a.Peer]
+			if ok && s.State != "Established" {
+				continue
+			}
+			name := a.Peer
+			if s.PeerName != "" {
+				name = s.PeerName
+			}
+			for _, p := range a.Prefixes {
+				pfx, err := netip.ParsePrefix(p)
+				if err != nil {
+					continue
+				}
+				for _, ip := range ips {
+					if pfx.Contains(ip) && !slices.Contains(out[ip].BGP[ns.Name], name) {
+						out[ip].BGP[ns.Name] = append(out[ip].BGP[ns.Name], name)
+					}
+				}
+			}
+		}
+		for _, a := range ns.Status.L2Announcements {
+			ip, err := netip.ParseAddr(a.IP)
+			if err != nil {
+				continue
+			}
+			if seen, ok := out[ip.Unmap()]; ok && !slices.Contains(seen.L2[ns.Name], a.Interface) {
+				seen.L2[ns.Name] = append(seen.L2[ns.Name], a.Interface)
+			}
+		}
+	}
+	return out
+}
+
+// whyMissing explains an IP nobody reports announcing: the planner's
+// reason, or, when nodes should announce it, what their NodeStates say.
+func whyMissing(e *planner.Expected, states []v1beta1.NodeState) (string, string) {
+	if e.Reason != "" {
+		return e.Reason, e.Message
+	}
+	byNode := map[string]*v1beta1.NodeState{}
+	for i := range states {
+		byNode[states[i].Name] = &states[i]
+	}
+	var down, pending []string
+	for _, n := range sortedMapKeys(e.BGP) {
+		ns := byNode[n]
+		if ns == nil {
+			pending = append(pending, n+" (no NodeState yet)")
+			continue
+		}
+		for _, peer := range e.BGP[n] {
+			state := ""
+			for _, s := range ns.Status.BGPSessions {
+				if s.PeerName == peer {
+					state = s.State
+				}
+			}
+			switch state {
+			case "Established":
+				pending = append(pending, n+" to "+peer)
+			case "":
+				down = append(down, fmt.Sprintf("%s to %s (no session)", n, peer))
+			default:
+				down = append(down, fmt.Sprintf("%s to %s (%s)", n, peer, state))
+			}
+		}
+	}
+	if len(down) > 0 {
+		return ReasonSessionsDown, "the BGP sessions it should be announced over are not Established: " + strings.Join(down, ", ") + ": check the peers and the nodes' NodeStates"
+	}
+	if len(e.L2Nodes) > 0 {
+		pending = append(pending, "L2 on one of "+strings.Join(e.L2Nodes, ", "))
+	}
+	return ReasonPending, "the speakers have not reported it yet: expected from " + strings.Join(pending, ", ")
+}
