@@ -174,6 +174,19 @@ func TestLayer2InNamespaces(t *testing.T) {
 	c.waitOwners(all, 20*time.Second)
 	c.checkExactlyOne(all)
 
+	// Only the owner of 2001:db8:200::10 has joined its solicited-node group
+	// (no node address shares it).
+	v6owner := slices.Index(all, owner.Owner(netip.MustParseAddr("2001:db8:200::10"), all))
+	for i := range all {
+		groups, err := c.lab.NodeGroups(i)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if joined := slices.Contains(groups, "ff02::1:ff00:10"); joined != (i == v6owner) {
+			t.Errorf("%s joined ff02::1:ff00:10: %v, want %v (owner of 2001:db8:200::10: %s); groups %v", all[i], joined, i == v6owner, all[v6owner], groups)
+		}
+	}
+
 	// The IP to move and its owner.
 	moved := "192.0.2.10"
 	o := slices.Index(all, owner.Owner(netip.MustParseAddr(moved), all))

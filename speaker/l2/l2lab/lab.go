@@ -173,6 +173,21 @@ func (l *Lab) ClientNeighbor(ip string) (string, error) {
 	return macRE.FindString(string(out)), nil
 }
 
+// NodeGroups returns the IPv6 multicast groups node i's eth0 has joined.
+func (l *Lab) NodeGroups(i int) ([]string, error) {
+	out, err := exec.Command("ip", "-n", l.Nodes[i].NS, "-6", "maddr", "show", "dev", "eth0").CombinedOutput()
+	if err != nil {
+		return nil, fmt.Errorf("listing multicast groups of %s: %w: %s", l.Nodes[i].Name, err, out)
+	}
+	var groups []string
+	for _, f := range strings.Fields(string(out)) {
+		if strings.HasPrefix(f, "ff") {
+			groups = append(groups, f)
+		}
+	}
+	return groups, nil
+}
+
 // ClientExec runs a command in the client namespace.
 func (l *Lab) ClientExec(args ...string) ([]byte, error) {
 	return exec.Command("ip", append([]string{"netns", "exec", l.Client.NS}, args...)...).CombinedOutput()
