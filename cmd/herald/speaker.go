@@ -3,9 +3,223 @@ package main
 import (
 	"context"
 	"errors"
+	"flag"
+	"fmt"
+	"net"
+	"os"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/go-logr/logr"
+	"go.uber.org/zap/zapcore"
+	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/healthz"
+	"sigs.k8s.io/controller-runtime/pkg/log/zap"
+	"sigs.k8s.io/controller-runtime/pkg/manager"
+	"sigs.k8s.io/controller-runtime/pkg/metrics"
+	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
+
+	"github.com/heraldlb/herald/speaker"
+	"github.com/heraldlb/herald/speaker/l2"
+	"github.com/heraldlb/herald/speaker/l2/member"
 )
 
-// runSpeaker is being built; see the open issues.
-func runSpeaker(_ context.Context, _ []string) error {
-	return errors.New("not built yet")
+// speakerFlags are `herald speaker`'s flags.
+type speakerFlags struct {
+	node, namespace, lbClass string
+	kubeconfig, agentSocket  string
+	metricsAddr, healthAddr  string
+	stateInterval            time.Duration
+	logLevel                 string
+	development              bool
+	l2                       bool
+	memberPort               int
+	memberBind, memberSecret string
+	exclude                  string
+}
+
+func parseSpeakerFlags(args []string) (speakerFlags, error) {
+	var f speakerFlags
+	fs := flag.NewFlagSet("herald speaker", flag.ContinueOnError)
+	ns := os.Getenv("POD_NAMESPACE")
+	if ns == "" {
+		ns = "herald-system"
+	}
+	fs.StringVar(&f.node, "node-name", os.Getenv("NODE_NAME"), "this node's name (default $NODE_NAME)")
+	fs.StringVar(&f.namespace, "namespace", ns, "herald's namespace, where its objects and the password Secrets live (default $POD_NAMESPACE, else herald-system)")
+	fs.StringVar(&f.lbClass, "lb-class", "", "the spec.loadBalancerClass served; empty serves Services with no class")
+	fs.StringVar(&f.kubeconfig, "kubeconfig", os.Getenv("KUBECONFIG"), "kubeconfig file; empty uses the in-cluster config")
+	fs.StringVar(&f.agentSocket, "agent-socket", "/run/herald/frr-agent.sock", "unix socket of the frr-agent beside FRR")
+	fs.StringVar(&f.metricsAddr, "metrics-addr", ":7474", "address of the Prometheus /metrics endpoint; 0 disables it")
+	fs.StringVar(&f.healthAddr, "health-addr", ":7475", "address of /healthz and /readyz; 0 disables them")
+	fs.DurationVar(&f.stateInterval, "state-interval", 5*time.Second, "how often FRR's sessions are read between applies")
+	fs.StringVar(&f.logLevel, "log-level", "info", "debug, info or error")
+	fs.BoolVar(&f.development, "log-development", false, "human-readable logs instead of JSON")
+	fs.BoolVar(&f.l2, "l2", true, "answer ARP and NDP for the IPs of L2Advertisements (Layer 2 mode)")
+	fs.IntVar(&f.memberPort, "memberlist-port", 7946, "UDP and TCP port of the Layer 2 membership between speakers")
+	fs.StringVar(&f.memberBind, "memberlist-bind-addr", "", "address the membership listens on; empty: this node's InternalIP")
+	fs.StringVar(&f.memberSecret, "memberlist-secret", "herald-memberlist", "Secret in --namespace whose \"key\" (16, 24 or 32 bytes) encrypts the membership traffic")
+	fs.StringVar(&f.exclude, "l2-exclude-interfaces", "", "comma-separated interface name patterns never answered on by default (empty: speaker/l2's defaults)")
+	if err := fs.Parse(args); err != nil {
+		return f, err
+	}
+	if fs.NArg() > 0 {
+		return f, fmt.Errorf("unexpected arguments %q", fs.Args())
+	}
+	if f.node == "" {
+		return f, errors.New("--node-name is empty: set it or NODE_NAME (the pod's spec.nodeName)")
+	}
+	if f.namespace == "" {
+		return f, errors.New("--namespace is empty: set it or POD_NAMESPACE")
+	}
+	if f.memberPort < 1 || f.memberPort > 65535 {
+		return f, fmt.Errorf("--memberlist-port=%d: use a port 1-65535", f.memberPort)
+	}
+	return f, nil
+}
+
+func runSpeaker(ctx context.Context, args []string) error {
+	f, err := parseSpeakerFlags(args)
+	if err != nil {
+		return err
+	}
+	var level zapcore.Level
+	if err := level.UnmarshalText([]byte(f.logLevel)); err != nil {
+		return fmt.Errorf("--log-level=%q: use debug, info or error", f.logLevel)
+	}
+	logger := zap.New(zap.UseDevMode(f.development), zap.Level(level)).WithValues("node", f.node)
+	ctrl.SetLogger(logger)
+
+	cfg, err := restConfig(f.kubeconfig)
+	if err != nil {
+		return err
+	}
+	cfg.UserAgent = "herald-speaker"
+	mopts := speaker.ManagerOptions(f.node, f.namespace)
+	mopts.Logger = logger
+	mopts.Metrics = metricsserver.Options{BindAddress: f.metricsAddr}
+	mopts.HealthProbeBindAddress = f.healthAddr
+	mgr, err := manager.New(cfg, mopts)
+	if err != nil {
+		return fmt.Errorf("creating the manager: %w", err)
+	}
+	m, err := speaker.NewMetrics(metrics.Registry)
+	if err != nil {
+		return err
+	}
+	scfg := speaker.Config{
+		Node: f.node, Namespace: f.namespace, LBClass: f.lbClass,
+		Agent: speaker.NewAgentClient(f.agentSocket), Metrics: m,
+		StateInterval: f.stateInterval, Log: logger.WithName("speaker"),
+	}
+	if f.l2 {
+		node, err := newL2Node(ctx, mgr, f, logger.WithName("l2"))
+		if err != nil {
+			return err
+		}
+		scfg.L2 = node
+		if err := mgr.Add(manager.RunnableFunc(node.Run)); err != nil {
+			return fmt.Errorf("adding layer 2 mode: %w", err)
+		}
+	}
+	if _, err := speaker.Setup(ctx, mgr, scfg); err != nil {
+		return err
+	}
+	if f.healthAddr != "0" {
+		if err := mgr.AddHealthzCheck("ping", healthz.Ping); err != nil {
+			return fmt.Errorf("adding the health check: %w", err)
+		}
+		if err := mgr.AddReadyzCheck("ping", healthz.Ping); err != nil {
+			return fmt.Errorf("adding the readiness check: %w", err)
+		}
+	}
+	logger.Info("starting", "namespace", f.namespace, "lbClass", f.lbClass, "agentSocket", f.agentSocket, "l2", f.l2)
+	if err := mgr.Start(ctx); err != nil {
+		return fmt.Errorf("running the manager: %w", err)
+	}
+	return nil
+}
+
+// newL2Node builds Layer 2 mode: membership with the other speakers (found
+// through the Nodes' InternalIPs), its key from a Secret, and the
+// responders.
+func newL2Node(ctx context.Context, mgr manager.Manager, f speakerFlags, log logr.Logger) (*l2.Node, error) {
+	api := mgr.GetAPIReader()
+	var nodes corev1.NodeList
+	if err := api.List(ctx, &nodes); err != nil {
+		return nil, fmt.Errorf("listing nodes for layer 2 membership: %w", err)
+	}
+	mc := member.DefaultConfig()
+	mc.Name = f.node
+	mc.BindPort = f.memberPort
+	mc.Log = log.WithName("member")
+	for _, n := range nodes.Items {
+		ip := internalIP(&n)
+		if ip == "" {
+			continue
+		}
+		mc.Peers = append(mc.Peers, member.Addr(net.ParseIP(ip), f.memberPort))
+		if n.Name == f.node && f.memberBind == "" {
+			mc.BindAddr = ip
+		}
+	}
+	if f.memberBind != "" {
+		mc.BindAddr = f.memberBind
+	}
+	if mc.BindAddr == "" {
+		return nil, fmt.Errorf("layer 2 membership: node %s has no InternalIP to listen on: set --memberlist-bind-addr, or --l2=false", f.node)
+	}
+	var sec corev1.Secret
+	err := api.Get(ctx, client.ObjectKey{Namespace: f.namespace, Name: f.memberSecret}, &sec)
+	switch {
+	case apierrors.IsNotFound(err):
+		log.Info("WARNING: the membership Secret does not exist; speakers talk in plain text. Create it with a random 32-byte \"key\"",
+			"secret", f.namespace+"/"+f.memberSecret)
+	case err != nil:
+		return nil, fmt.Errorf("getting the membership Secret %s/%s: %w", f.namespace, f.memberSecret, err)
+	default:
+		key := sec.Data["key"]
+		if n := len(key); n != 16 && n != 24 && n != 32 {
+			return nil, fmt.Errorf("secret %s/%s: key \"key\" holds %d bytes: put 16, 24 or 32 random bytes there", f.namespace, f.memberSecret, n)
+		}
+		mc.Keys = [][]byte{key}
+	}
+	reg, err := l2.NewMetrics(metrics.Registry)
+	if err != nil {
+		return nil, err
+	}
+	ac := l2.AnnouncerConfig{Metrics: reg, Log: log.WithName("announcer")}
+	if f.exclude != "" {
+		ac.Exclude = strings.Split(f.exclude, ",")
+		if err := l2.ValidateExclude(ac.Exclude); err != nil {
+			return nil, fmt.Errorf("--l2-exclude-interfaces: %w", err)
+		}
+	}
+	node, err := l2.NewNode(l2.NodeConfig{Member: mc, Announcer: ac})
+	if err != nil {
+		return nil, fmt.Errorf("setting up layer 2 mode: %w", err)
+	}
+	log.Info("layer 2 mode", "bind", mc.BindAddr+":"+strconv.Itoa(mc.BindPort), "peers", mc.Peers, "encrypted", len(mc.Keys) > 0)
+	return node, nil
+}
+
+// internalIP is a node's first IPv4 InternalIP, else its first InternalIP.
+func internalIP(n *corev1.Node) string {
+	first := ""
+	for _, a := range n.Status.Addresses {
+		if a.Type != corev1.NodeInternalIP {
+			continue
+		}
+		if ip := net.ParseIP(a.Address); ip != nil && ip.To4() != nil {
+			return a.Address
+		}
+		if first == "" {
+			first = a.Address
+		}
+	}
+	return first
 }
