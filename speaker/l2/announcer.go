@@ -40,11 +40,11 @@ type AnnouncerConfig struct {
 	// Burst are the times after a takeover at which gratuitous ARP and
 	// unsolicited Neighbor Advertisements are sent; nil means DefaultBurst.
 	Burst []time.Duration
-	// OnLinks, if set, is called with the interfaces chosen by default
-	// whenever the interfaces change (from the watching goroutine). An empty
-	// list means this node cannot answer on any default interface and should
-	// give its IPs up (see member.Member.SetReady).
-	OnLinks func(chosen []Link)
+	// OnLinks, if set, is called with every interface of the namespace
+	// whenever they change (from the watching goroutine), so the caller can
+	// tell when no interface it may answer on is usable and give its IPs up
+	// (see Node and member.Member.SetReady).
+	OnLinks func(links []Link)
 
 	Metrics *Metrics
 	Log     logr.Logger
@@ -154,7 +154,7 @@ func (a *Announcer) Run(ctx context.Context) error {
 		a.reconcile()
 		a.mu.Unlock()
 		if a.cfg.OnLinks != nil {
-			a.cfg.OnLinks(SelectInterfaces(links, nil, a.cfg.Exclude))
+			a.cfg.OnLinks(links)
 		}
 	}, func(err error) { a.cfg.Log.Error(err, "watching interfaces") })
 	return nil

@@ -20,7 +20,7 @@ type fakeHost struct {
 	links  []Link
 	arps   map[string]*memConn
 	ndps   map[string]*fakeNDP
-	chosen [][]string // OnLinks calls
+	chosen [][]string // default interfaces at each OnLinks call
 }
 
 func (h *fakeHost) list() ([]Link, error) {
@@ -60,7 +60,7 @@ func (h *fakeHost) config() AnnouncerConfig {
 			h.mu.Lock()
 			defer h.mu.Unlock()
 			var names []string
-			for _, l := range ls {
+			for _, l := range SelectInterfaces(ls, nil, DefaultExclude) {
 				names = append(names, l.Name)
 			}
 			h.chosen = append(h.chosen, names)

@@ -25,7 +25,7 @@ type sentFrame struct {
 }
 
 func newMemConn() *memConn {
-	return &memConn{in: make(chan []byte, 16), out: make(chan sentFrame, 64), closed: make(chan struct{})}
+	return &memConn{in: make(chan []byte, 16), out: make(chan sentFrame, 1024), closed: make(chan struct{})}
 }
 
 func (c *memConn) ReadFrom(b []byte) (int, net.Addr, error) {
@@ -76,7 +76,7 @@ type ndpOut struct {
 }
 
 func newFakeNDP() *fakeNDP {
-	return &fakeNDP{in: make(chan ndpIn, 16), out: make(chan ndpOut, 64), closed: make(chan struct{}), joined: map[netip.Addr]bool{}}
+	return &fakeNDP{in: make(chan ndpIn, 16), out: make(chan ndpOut, 1024), closed: make(chan struct{}), joined: map[netip.Addr]bool{}}
 }
 
 func (c *fakeNDP) ReadFrom() (ndp.Message, *ipv6.ControlMessage, netip.Addr, error) {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"net/netip"
+	"slices"
 	"sync"
 	"time"
 
@@ -25,15 +26,18 @@ type NodeConfig struct {
 // Node is Layer 2 mode on one node, wired together: membership says who is
 // live, the coordinator picks the IPs this node owns, the announcer answers
 // for them. A node whose default interfaces are all down says it is not
-// ready, so that the others take its IPs over.
+// ready, so that the others take its IPs over. (An IP whose Service names
+// interfaces that are all down on the owner is not moved: the others cannot
+// see this node's interfaces.)
 type Node struct {
 	cfg   NodeConfig
 	ann   *Announcer
 	coord *Coordinator
 	mem   *member.Member
 
-	mu      sync.Mutex
-	hasLink bool
+	mu       sync.Mutex
+	links    []Link
+	services []Service
 }
 
 // NewNode binds the membership port and prepares the announcer; Run starts
@@ -59,18 +63,38 @@ func NewNode(cfg NodeConfig) (*Node, error) {
 	return n, nil
 }
 
-func (n *Node) onLinks(chosen []Link) {
+func (n *Node) onLinks(links []Link) {
 	n.mu.Lock()
-	n.hasLink = len(chosen) > 0
-	up := n.hasLink
+	n.links = links
+	up := n.usable()
 	n.mu.Unlock()
-	if n.mem != nil {
-		n.mem.SetReady(up)
+	n.mem.SetReady(up)
+}
+
+// usable reports whether this node has an interface it may answer on: one
+// chosen by default, or one named by a Service; n.mu is held.
+func (n *Node) usable() bool {
+	if len(SelectInterfaces(n.links, nil, n.ann.cfg.Exclude)) > 0 {
+		return true
 	}
+	var named []string
+	for _, s := range n.services {
+		named = append(named, s.Interfaces...)
+	}
+	return len(named) > 0 && len(SelectInterfaces(n.links, named, nil)) > 0
 }
 
 // SetServices replaces the Services announced in Layer 2 mode.
-func (n *Node) SetServices(s []Service) { n.coord.SetServices(s) }
+func (n *Node) SetServices(s []Service) {
+	n.mu.Lock()
+	n.services = slices.Clone(s)
+	up, scanned := n.usable(), n.links != nil
+	n.mu.Unlock()
+	if scanned {
+		n.mem.SetReady(up)
+	}
+	n.coord.SetServices(s)
+}
 
 // Status returns the IPs this node answers for and where.
 func (n *Node) Status() []Announced { return n.ann.Status() }
@@ -89,7 +113,7 @@ func (n *Node) Run(ctx context.Context) error {
 	annDone := make(chan error, 1)
 	go func() { annDone <- n.ann.Run(annCtx) }()
 	n.mu.Lock()
-	up := n.hasLink
+	up := n.usable()
 	n.mu.Unlock()
 	n.mem.SetReady(up)
 	memDone := make(chan struct{})
