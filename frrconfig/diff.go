@@ -110,15 +110,15 @@ func (d *differ) run(old, new *Config) error {
 	newRouters := slices.Clone(new.Routers)
 	slices.SortFunc(newRouters, func(a, b Router) int { return strings.Compare(a.VRF, b.VRF) })
 	for i := range newRouters {
-		nr := &newRouters[i]
-		or := oldRouters[nr.VRF]
-		if or == nil {
-			return needsReload("a BGP router was added in VRF %q", nr.VRF)
+		newR := &newRouters[i]
+		oldR := oldRouters[newR.VRF]
+		if oldR == nil {
+			return needsReload("a BGP router was added in VRF %q", newR.VRF)
 		}
-		if or.ASN != nr.ASN || or.RouterID != nr.RouterID {
-			return needsReload("router in VRF %q changed its ASN or router-id", nr.VRF)
+		if oldR.ASN != newR.ASN || oldR.RouterID != newR.RouterID {
+			return needsReload("router in VRF %q changed its ASN or router-id", newR.VRF)
 		}
-		if err := d.diffRouter(or, nr); err != nil {
+		if err := d.diffRouter(oldR, newR); err != nil {
 			return err
 		}
 	}
@@ -152,17 +152,17 @@ func (d *differ) diffBFD(old, new []BFDProfile) {
 			}
 			return "no " + word
 		}
-		echo := or(p.EchoInterval, defaultEchoInterv)
+		echo := orDefault(p.EchoInterval, defaultEchoInterv)
 		d.bfdAdd = append(d.bfdAdd,
 			"profile "+p.Name,
-			fmt.Sprintf("detect-multiplier %d", or(p.DetectMultiplier, defaultMultiplier)),
-			fmt.Sprintf("transmit-interval %d", or(p.TransmitInterval, defaultInterval)),
-			fmt.Sprintf("receive-interval %d", or(p.ReceiveInterval, defaultInterval)),
+			fmt.Sprintf("detect-multiplier %d", orDefault(p.DetectMultiplier, defaultMultiplier)),
+			fmt.Sprintf("transmit-interval %d", orDefault(p.TransmitInterval, defaultInterval)),
+			fmt.Sprintf("receive-interval %d", orDefault(p.ReceiveInterval, defaultInterval)),
 			onOff(p.PassiveMode, "passive-mode"),
 			onOff(p.EchoMode, "echo-mode"),
 			fmt.Sprintf("echo transmit-interval %d", echo),
 			fmt.Sprintf("echo receive-interval %d", echo),
-			fmt.Sprintf("minimum-ttl %d", or(p.MinimumTTL, defaultMinimumTTL)),
+			fmt.Sprintf("minimum-ttl %d", orDefault(p.MinimumTTL, defaultMinimumTTL)),
 			"exit")
 	}
 	var gone []string
@@ -177,7 +177,7 @@ func (d *differ) diffBFD(old, new []BFDProfile) {
 	}
 }
 
-func or[T comparable](v, def T) T {
+func orDefault[T comparable](v, def T) T {
 	var zero T
 	if v == zero {
 		return def
@@ -192,9 +192,9 @@ type routerCommands struct {
 	afRemove [2][]string
 }
 
-func (d *differ) diffRouter(or, nr *Router) error {
+func (d *differ) diffRouter(oldR, newR *Router) error {
 	var rc routerCommands
-	for f, nets := range [2][2][]netip.Prefix{{or.IPv4Networks, nr.IPv4Networks}, {or.IPv6Networks, nr.IPv6Networks}} {
+	for f, nets := range [2][2][]netip.Prefix{{oldR.IPv4Networks, newR.IPv4Networks}, {oldR.IPv6Networks, newR.IPv6Networks}} {
 		added, removed := prefixDelta(nets[0], nets[1])
 		for _, p := range added {
 			rc.af[f] = append(rc.af[f], "network "+p.String())
@@ -204,17 +204,17 @@ func (d *differ) diffRouter(or, nr *Router) error {
 		}
 	}
 	oldNbrs := map[string]*Neighbor{}
-	for i := range or.Neighbors {
-		oldNbrs[or.Neighbors[i].name()] = &or.Neighbors[i]
+	for i := range oldR.Neighbors {
+		oldNbrs[oldR.Neighbors[i].name()] = &oldR.Neighbors[i]
 	}
 	newNames := map[string]bool{}
 	var added []*neighborPlan
-	newNbrs := slices.Clone(nr.Neighbors)
+	newNbrs := slices.Clone(newR.Neighbors)
 	slices.SortFunc(newNbrs, func(a, b Neighbor) int { return strings.Compare(a.name(), b.name()) })
 	for i := range newNbrs {
 		nn := &newNbrs[i]
 		newNames[nn.name()] = true
-		np := neighborOf(nr, nn)
+		np := neighborOf(newR, nn)
 		on := oldNbrs[nn.name()]
 		if on == nil {
 			added = append(added, np)
@@ -228,21 +228,21 @@ func (d *differ) diffRouter(or, nr *Router) error {
 			}
 			continue
 		}
-		op := neighborOf(or, on)
+		op := neighborOf(oldR, on)
 		if !sameSession(op, np) {
-			return needsReload("neighbor %s in VRF %q changed its session settings", np.Name, nr.VRF)
+			return needsReload("neighbor %s in VRF %q changed its session settings", np.Name, newR.VRF)
 		}
 		if op.Families != np.Families {
-			return needsReload("neighbor %s in VRF %q changed its address families", np.Name, nr.VRF)
+			return needsReload("neighbor %s in VRF %q changed its address families", np.Name, newR.VRF)
 		}
 		if err := d.diffPolicy(np.OutMap, on.Advertise, nn.Advertise); err != nil {
-			return fmt.Errorf("neighbor %s in VRF %q: %w", np.Name, nr.VRF, err)
+			return fmt.Errorf("neighbor %s in VRF %q: %w", np.Name, newR.VRF, err)
 		}
 	}
 	var removed []*neighborPlan
-	for i := range or.Neighbors {
-		if on := &or.Neighbors[i]; !newNames[on.name()] {
-			removed = append(removed, neighborOf(or, on))
+	for i := range oldR.Neighbors {
+		if on := &oldR.Neighbors[i]; !newNames[on.name()] {
+			removed = append(removed, neighborOf(oldR, on))
 		}
 	}
 	slices.SortFunc(removed, compareNeighbors)
@@ -270,9 +270,9 @@ func (d *differ) diffRouter(or, nr *Router) error {
 	if len(rc.top)+len(rc.af[0])+len(rc.af[1])+len(rc.afRemove[0])+len(rc.afRemove[1]) == 0 {
 		return nil
 	}
-	header := fmt.Sprintf("router bgp %d", nr.ASN)
-	if nr.VRF != "" {
-		header += " vrf " + nr.VRF
+	header := fmt.Sprintf("router bgp %d", newR.ASN)
+	if newR.VRF != "" {
+		header += " vrf " + newR.VRF
 	}
 	d.routers = append(d.routers, header)
 	d.routers = append(d.routers, rc.top...)
