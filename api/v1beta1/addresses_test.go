@@ -27,6 +27,9 @@ var addressEntries = []string{
 	"2001:db8::/64 ", "2001:db8:0:0:0:0:0:1-2001:db8::2",
 }
 
+// newRand returns a deterministic random source for test inputs.
+func newRand(seed uint64) *rand.Rand { return rand.New(rand.NewPCG(seed, 2)) }
+
 // randomRanges returns first-last entries of random addresses of one
 // family, sharing a random number of leading bits so that the first
 // difference falls anywhere, in both orders.
@@ -64,7 +67,7 @@ func randomRanges(r *rand.Rand, n int) []string {
 
 func testAddressesAgreeWithIPAM(t *testing.T, c client.Client) {
 	entries := append([]string(nil), addressEntries...)
-	entries = append(entries, randomRanges(rand.New(rand.NewPCG(1, 2)), 200)...)
+	entries = append(entries, randomRanges(newRand(1), 200)...)
 	for i, e := range entries {
 		_, perr := ipam.ParseRange(e)
 		pool := &v1beta1.IPAddressPool{Spec: v1beta1.IPAddressPoolSpec{Addresses: []v1beta1.AddressRange{v1beta1.AddressRange(e)}}}
