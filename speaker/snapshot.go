@@ -14,7 +14,8 @@ import (
 
 // LoadSnapshot lists what the planner reads from r (the manager's cache):
 // Services, EndpointSlices and Nodes of the whole cluster, herald's objects
-// and Secrets of namespace.
+// and Secrets of namespace. The objects are the cache's own: the caller
+// must not modify them.
 func LoadSnapshot(ctx context.Context, r client.Reader, namespace, lbClass string) (planner.Snapshot, error) {
 	s := planner.Snapshot{Namespace: namespace, LBClass: lbClass}
 	in := client.InNamespace(namespace)
@@ -47,7 +48,8 @@ func LoadSnapshot(ctx context.Context, r client.Reader, namespace, lbClass strin
 		{"communities", &comms, []client.ListOption{in}},
 	}
 	for _, l := range lists {
-		if err := r.List(ctx, l.list, l.opts...); err != nil {
+		// The planner only reads: no copy of every cached object.
+		if err := r.List(ctx, l.list, append(l.opts, client.UnsafeDisableDeepCopy)...); err != nil {
 			return s, fmt.Errorf("listing %s: %w", l.what, err)
 		}
 	}

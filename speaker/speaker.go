@@ -53,7 +53,8 @@ type Config struct {
 	// RetryInterval is how soon an apply that failed (agent unreachable)
 	// is tried again (default 1s).
 	RetryInterval time.Duration
-	// WithdrawTimeout bounds the withdrawal on shutdown (default 5s).
+	// WithdrawTimeout bounds the withdrawal on shutdown (default 15s: a
+	// full reload of FRR can take seconds on a busy node).
 	WithdrawTimeout time.Duration
 	// Log is the speaker's logger.
 	Log logr.Logger
@@ -77,7 +78,14 @@ type Speaker struct {
 	haveState  bool
 	written    *v1beta1.NodeStateStatus
 	problemSet map[string]bool
+	// followUps are the pending extra state reads after an apply.
+	followUps []time.Duration
 }
+
+// followUpDelays are when FRR's state is read again after an apply, so that
+// sessions and advertised prefixes show in NodeState without waiting for
+// StateInterval.
+var followUpDelays = [...]time.Duration{300 * time.Millisecond, time.Second, 3 * time.Second}
 
 // New returns a Speaker; Run starts it.
 func New(cfg Config) (*Speaker, error) {
@@ -97,7 +105,7 @@ func New(cfg Config) (*Speaker, error) {
 	def(&cfg.StateInterval, 5*time.Second)
 	def(&cfg.L2Interval, 500*time.Millisecond)
 	def(&cfg.RetryInterval, time.Second)
-	def(&cfg.WithdrawTimeout, 5*time.Second)
+	def(&cfg.WithdrawTimeout, 15*time.Second)
 	return &Speaker{cfg: cfg, trigger: make(chan struct{}, 1)}, nil
 }
 
@@ -121,7 +129,7 @@ func (s *Speaker) Run(ctx context.Context) error {
 		defer t.Stop()
 		l2tick = t.C
 	}
-	var retry <-chan time.Time
+	var retry, follow <-chan time.Time
 	s.Trigger()
 	for {
 		select {
@@ -140,6 +148,14 @@ func (s *Speaker) Run(ctx context.Context) error {
 			s.writeStatus(ctx)
 		case <-l2tick:
 			s.writeStatus(ctx)
+		case <-follow:
+			follow = nil
+			s.refreshState(ctx)
+			s.writeStatus(ctx)
+		}
+		if follow == nil && len(s.followUps) > 0 {
+			follow = time.After(s.followUps[0])
+			s.followUps = s.followUps[1:]
 		}
 		retry = nil
 		if s.retry {
@@ -200,6 +216,7 @@ func (s *Speaker) sync(ctx context.Context) {
 func (s *Speaker) apply(ctx context.Context, cfg *frrconfig.Config) {
 	log := s.cfg.Log
 	s.gen++
+	s.followUps = followUpDelays[:]
 	c := *cfg
 	s.attempted = &c
 	hash := configHash(cfg)
