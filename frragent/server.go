@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/heraldlb/herald/frragent/vtysh"
+	"github.com/heraldlb/herald/frrconfig"
 )
 
 // maxRequest bounds an apply request's body (a model with tens of thousands
@@ -117,6 +118,49 @@ func (a *Agent) Watch(ctx context.Context) {
 	}
 }
 
+// reapplyBGP loads the whole of last into bgpd alone (`vtysh -d bgpd -f`),
+// as watchfrr does with frr.conf: frr-reload.py would compare with a running
+// config in which zebra still shows the route-maps and prefix-lists bgpd
+// lost, and leave them out. It then checks bgpd's own running config.
+func (a *Agent) reapplyBGP(ctx context.Context, last *applied) error {
+	file, err := a.writeTemp(".frr-reapply-*.conf", last.text)
+	if err != nil {
+		return err
+	}
+	defer os.Remove(file)
+	if out, err := a.vtysh(ctx, "-d", "bgpd", "-f", file); err != nil {
+		return fmt.Errorf("loading the config into bgpd: %w (rejected %v)", err, vtysh.ParseRejected(out, vtysh.Output(err)))
+	}
+	out, err := a.vtysh(ctx, "-d", "bgpd", "-c", "show running-config")
+	if err != nil {
+		return fmt.Errorf("reading bgpd's running config: %w", err)
+	}
+	want := withoutStanza(last.norm, "bfd")
+	got := frrconfig.Normalize([]byte(out))
+	if !equalLines(want, got) {
+		return fmt.Errorf("bgpd's running config differs from the rendered file: %s", describeDiff(want, got))
+	}
+	return nil
+}
+
+// withoutStanza drops the top-level stanza opened by the line first (up to
+// and including its top-level "exit") from normalized lines.
+func withoutStanza(lines []string, first string) []string {
+	out := make([]string, 0, len(lines))
+	skip := false
+	for _, l := range lines {
+		switch {
+		case l == first:
+			skip = true
+		case skip && l == "exit":
+			skip = false
+		case !skip:
+			out = append(out, l)
+		}
+	}
+	return out
+}
+
 // checkBGP re-applies the last good config when bgpd runs no router.
 func (a *Agent) checkBGP(ctx context.Context) {
 	last := a.lastGood()
@@ -141,14 +185,7 @@ func (a *Agent) checkBGP(ctx context.Context) {
 	a.log.Info("bgpd runs no router: re-applying the last good config", "generation", last.gen)
 	start := time.Now()
 	res := Result{Generation: last.gen, Method: MethodReload, Hash: last.hash}
-	file, err := a.writeTemp(".frr-reapply-*.conf", last.text)
-	if err == nil {
-		defer os.Remove(file)
-		var rejected []vtysh.RejectedLine
-		rejected, err = a.reloadAndVerify(ctx, file, last)
-		res.Rejected = rejected
-	}
-	if err != nil {
+	if err := a.reapplyBGP(ctx, last); err != nil {
 		res.Error = "re-applying after a bgpd restart: " + err.Error()
 	} else {
 		res.Success = true
