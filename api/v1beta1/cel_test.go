@@ -128,3 +128,45 @@ func TestLargestPoolCELCost(t *testing.T) {
 		t.Errorf("the largest pool spends %d of the CEL budget %d: more than half leaves no room for the schema to grow", cost, celconfig.RuntimeCELCostBudget)
 	}
 }
+
+// FuzzNoUsableAddress checks the pool rule "with avoidBuggyIPs, some
+// address must be usable" against ipam, which refuses such a pool: for two
+// entries that ipam takes together without avoidBuggyIPs, admission with
+// avoidBuggyIPs must accept exactly the pools ipam accepts.
+func FuzzNoUsableAddress(f *testing.F) {
+	for _, seed := range [][2]string{
+		{"192.0.2.0/32", "192.0.2.255-192.0.3.0"},
+		{"192.0.2.0/32", "192.0.2.255/32"},
+		{"192.0.2.0/31", "198.51.100.255/32"},
+		{"192.0.2.255-192.0.2.255", "2001:db8::/128"},
+		{"192.0.2.255-192.0.3.1", "198.51.100.0/32"},
+		{"192.0.2.254-192.0.3.0", "198.51.100.0/24"},
+		{"0.0.0.0/32", "255.255.255.255/32"},
+		{"192.0.2.0 - 192.0.2.0", "192.0.3.255-192.0.4.0"},
+	} {
+		f.Add(seed[0], seed[1])
+	}
+	p := loadPoolSchema(f)
+	f.Fuzz(func(t *testing.T, a, b string) {
+		for _, e := range []string{a, b} {
+			if !utf8.ValidString(e) || e == "" || int64(len([]rune(e))) > p.maxLen || !p.pattern.MatchString(e) || strings.TrimSpace(e) != e {
+				return
+			}
+		}
+		addrs := []string{a, b}
+		if res := ipam.New().SetPools([]ipam.Pool{{Name: "p", Addresses: addrs}}); res.Errors["p"] != nil {
+			return // not a valid pool whatever avoidBuggyIPs says (bad entry, overlap)
+		}
+		if errs, _ := p.admit([]v1beta1.AddressRange{v1beta1.AddressRange(a), v1beta1.AddressRange(b)}, false); len(errs) != 0 {
+			t.Fatalf("%q: ipam takes the pool but admission refuses it: %v", addrs, errs)
+		}
+		ipamErr := ipam.New().SetPools([]ipam.Pool{{Name: "p", Addresses: addrs, AvoidBuggyIPs: true}}).Errors["p"]
+		errs, _ := p.admit([]v1beta1.AddressRange{v1beta1.AddressRange(a), v1beta1.AddressRange(b)}, true)
+		switch {
+		case ipamErr == nil && len(errs) != 0:
+			t.Errorf("%q with avoidBuggyIPs: ipam takes it, admission refuses it: %v", addrs, errs)
+		case ipamErr != nil && len(errs) == 0:
+			t.Errorf("%q with avoidBuggyIPs: admitted, but ipam refuses it: %v", addrs, ipamErr)
+		}
+	})
+}
