@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net"
 	"os"
 	"path/filepath"
 	"slices"
@@ -108,6 +109,7 @@ type Lab struct {
 	mu    sync.Mutex
 	state *State
 	pods  map[string]*Pod
+	down  bool // Down succeeded: later calls do nothing
 }
 
 // Up brings the lab up, or completes and keeps the one that is up, and
@@ -233,6 +235,12 @@ func (l *Lab) controlPlane(ctx context.Context) error {
 		return err
 	}
 	start := time.Now()
+	// A killed etcd or API server may hold its port a while after the kill.
+	for _, port := range []string{"2379", "2380", strconv.Itoa(APIServerPort)} {
+		if err := waitPortFree(ctx, net.JoinHostPort(MgmtAddr.String(), port), l.state.Procs); err != nil {
+			return err
+		}
+	}
 	etcd, _, err := l.keepOrStart("etcd", "", nil, etcdArgs(filepath.Join(l.opts.ControlPlaneDir, "etcd"), l.opts.Dir))
 	if err != nil {
 		return err
@@ -265,6 +273,32 @@ func (l *Lab) controlPlane(ctx context.Context) error {
 	}
 	log.Info("CRDs installed", "dir", l.opts.CRDDir, "count", len(crds))
 	return ensureNodes(ctx, l.client, l.plan)
+}
+
+// waitPortFree waits up to 15 seconds until addr can be bound, unless one
+// of the lab's live processes holds it (then Up keeps that process).
+func waitPortFree(ctx context.Context, addr string, procs map[string]Proc) error {
+	for _, name := range []string{"etcd", "kube-apiserver"} {
+		if p, ok := procs[name]; ok && procAlive(p) {
+			return nil
+		}
+	}
+	deadline := time.Now().Add(15 * time.Second)
+	for {
+		ln, err := net.Listen("tcp", addr)
+		if err == nil {
+			ln.Close()
+			return nil
+		}
+		if time.Now().After(deadline) {
+			return fmt.Errorf("port %s is taken by a process the lab does not track (`ss -ltnp` names it): %w", addr, err)
+		}
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("waiting for port %s: %w", addr, ctx.Err())
+		case <-time.After(100 * time.Millisecond):
+		}
+	}
 }
 
 // frrAlive reports whether FRR pathspace name has every daemon answering.
@@ -463,18 +497,29 @@ func (l *Lab) Close() {
 }
 
 // Down stops this process's pods and removes every namespace, link,
-// process and file of the lab, then releases the lock.
+// process and file of the lab, then releases the lock. Once it succeeded,
+// further calls do nothing.
 func (l *Lab) Down(ctx context.Context) error {
-	l.stopPods(ctx)
-	if l.lock == nil {
-		return Destroy(ctx, l.opts)
-	}
 	l.mu.Lock()
-	st := l.state
+	done, st := l.down, l.state
 	l.mu.Unlock()
-	err := teardown(ctx, l.opts, st)
-	l.lock.release(err == nil)
-	l.lock = nil
+	if done {
+		return nil
+	}
+	l.stopPods(ctx)
+	var err error
+	if l.lock == nil {
+		err = Destroy(ctx, l.opts)
+	} else {
+		err = teardown(ctx, l.opts, st)
+		l.lock.release(err == nil)
+		l.lock = nil
+	}
+	if err == nil {
+		l.mu.Lock()
+		l.down = true
+		l.mu.Unlock()
+	}
 	return err
 }
 

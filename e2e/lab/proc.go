@@ -60,8 +60,16 @@ func procAlive(p Proc) bool {
 		// yet; the process is there and not a zombie.
 		return true
 	}
+	// The program itself, the script an interpreter runs ("/bin/sh
+	// script ..."), or "ip netns exec NS program ..." just before ip execs it.
 	args := strings.Split(strings.TrimRight(string(cmdline), "\x00"), "\x00")
-	return filepath.Base(args[0]) == filepath.Base(p.Args[0])
+	want := filepath.Base(p.Args[0])
+	for _, a := range args[:min(len(args), 5)] {
+		if filepath.Base(a) == want {
+			return true
+		}
+	}
+	return false
 }
 
 func zombie(pid int) bool {

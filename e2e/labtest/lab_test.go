@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"maps"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -34,18 +35,13 @@ import (
 func options(t *testing.T) lab.Options {
 	t.Helper()
 	testenv.RequireFRR(t)
-	cp := testenv.ControlPlane(t)
 	crds, err := filepath.Abs("testdata/crd")
 	if err != nil {
 		t.Fatal(err)
 	}
-	log := funcr.New(func(_, args string) { t.Log(args) }, funcr.Options{})
-	return lab.Options{ControlPlaneDir: cp, CRDDir: crds, NoHerald: true, Log: log}
+	return lab.Options{ControlPlaneDir: testenv.ControlPlane(t), CRDDir: crds, NoHerald: true,
+		Log: funcr.New(func(_, args string) { t.Log(args) }, funcr.Options{})}
 }
-
-// testTimeout bounds a whole test, waiting for the lab lock included: the
-// e2e packages take turns on the one lab of the machine.
-const testTimeout = 20 * time.Minute
 
 func up(t *testing.T, ctx context.Context, opts lab.Options) *lab.Lab {
 	t.Helper()
@@ -58,20 +54,19 @@ func up(t *testing.T, ctx context.Context, opts lab.Options) *lab.Lab {
 	return l
 }
 
-// destroyOnCleanup takes the lab down at the end of the test, whatever happened.
+// destroyOnCleanup takes the lab down at the end of a failed test (a
+// passing one took it down itself).
 func destroyOnCleanup(t *testing.T, opts lab.Options) {
 	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-		defer cancel()
-		if err := lab.Destroy(ctx, opts); err != nil {
-			t.Errorf("lab.Destroy at cleanup: %v", err)
+		if t.Failed() {
+			destroy(t, opts)
 		}
 	})
 }
 
 func TestLab(t *testing.T) {
 	opts := options(t)
-	ctx, cancel := context.WithTimeout(context.Background(), testTimeout)
+	ctx, cancel := context.WithTimeout(context.Background(), Timeout)
 	defer cancel()
 	destroyOnCleanup(t, opts)
 	l := up(t, ctx, opts)
@@ -304,7 +299,7 @@ func TestLab(t *testing.T) {
 // lab, and Destroy, with the state file gone, still removes everything.
 func TestCrash(t *testing.T) {
 	opts := options(t)
-	ctx, cancel := context.WithTimeout(context.Background(), testTimeout)
+	ctx, cancel := context.WithTimeout(context.Background(), Timeout)
 	defer cancel()
 	destroyOnCleanup(t, opts)
 	l := up(t, ctx, opts)
@@ -357,8 +352,21 @@ func crash(t *testing.T, l *lab.Lab) {
 	for _, pid := range victims {
 		_ = syscall.Kill(pid, syscall.SIGKILL)
 	}
-	// watchfrr runs in a namespace and died above; nothing restarts the daemons.
-	time.Sleep(300 * time.Millisecond)
+	// watchfrr runs in a namespace and dies too: nothing restarts the
+	// daemons. Wait until every victim is gone (or a zombie).
+	deadline := time.Now().Add(30 * time.Second)
+	for _, pid := range victims {
+		for {
+			stat, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+			if err != nil || strings.Contains(string(stat), ") Z ") {
+				break
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("pid %d survives SIGKILL: %s", pid, stat)
+			}
+			time.Sleep(20 * time.Millisecond)
+		}
+	}
 	t.Logf("killed %d processes", len(victims))
 }
 
@@ -397,11 +405,28 @@ func requireNothingLeft(t *testing.T) {
 			t.Errorf("processes matching %q left:\n%s", pattern, out)
 		}
 	}
+	if pids := labEnvPIDs(); len(pids) > 0 {
+		t.Errorf("processes started by the lab left: %v", pids)
+	}
 	for _, glob := range []string{lab.DefaultDir, frrproc.RunDir(lab.Prefix + "*"), frrproc.ConfDir(lab.Prefix + "*")} {
 		if m, _ := filepath.Glob(glob); len(m) > 0 {
 			t.Errorf("files left: %v", m)
 		}
 	}
+}
+
+// labEnvPIDs returns the processes whose environment marks them as started
+// by a lab (HERALD_LAB_DIR).
+func labEnvPIDs() []string {
+	envs, _ := filepath.Glob("/proc/[0-9]*/environ")
+	var pids []string
+	for _, e := range envs {
+		b, err := os.ReadFile(e)
+		if err == nil && strings.Contains(string(b), "\x00HERALD_LAB_DIR=") || strings.HasPrefix(string(b), "HERALD_LAB_DIR=") {
+			pids = append(pids, strings.Split(e, "/")[2])
+		}
+	}
+	return pids
 }
 
 type nextHop struct {
@@ -521,4 +546,90 @@ func deref[T any](p *T) T {
 		return zero
 	}
 	return *p
+}
+
+// fakeHerald is a herald binary whose controller and frr-agent are built
+// (they wait; the agent listens on its --socket) and whose speaker is not,
+// to test how the lab starts, reports and ends herald's components.
+const fakeHerald = `#!/bin/sh
+cmd=$1; shift
+case "$cmd" in
+controller)
+  [ "$1" = "-h" ] && { echo "  -kubeconfig string" >&2; exit 2; }
+  sleep 3600 ;;
+frr-agent)
+  [ "$1" = "-h" ] && { echo "  -socket string" >&2; exit 2; }
+  sock=${1#--socket=}
+  python3 -c 'import socket,sys,time; s=socket.socket(socket.AF_UNIX); s.bind(sys.argv[1]); s.listen(); time.sleep(3600)' "$sock" ;;
+speaker)
+  echo "herald speaker: not built yet" >&2; exit 1 ;;
+esac
+echo "herald: unknown command \"$cmd\"" >&2; exit 2
+`
+
+func TestHeraldComponents(t *testing.T) {
+	opts := options(t)
+	opts.NoHerald = false
+	opts.HeraldBin = filepath.Join(t.TempDir(), "herald")
+	if err := os.WriteFile(opts.HeraldBin, []byte(fakeHerald), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	l := Up(t, opts)
+	var got []string
+	for _, c := range l.Components() {
+		got = append(got, fmt.Sprintf("%s built=%v %s", c.Name, c.Built, c.Missing))
+	}
+	want := []string{"frr-agent built=true ", "speaker built=false `herald speaker` is not built yet", "controller built=true "}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("Components (-want +got):\n%s", diff)
+	}
+	procs := l.Procs()
+	for _, name := range []string{"controller", "frr-agent/node1", "frr-agent/node2", "frr-agent/node3"} {
+		p, ok := procs[name]
+		if !ok {
+			t.Errorf("the lab did not start %s; it runs %v", name, slices.Sorted(maps.Keys(procs)))
+			continue
+		}
+		wantNS := ""
+		if n, ok := l.Plan().Node(strings.TrimPrefix(name, "frr-agent/")); ok {
+			wantNS = n.Netns
+			if !slices.Contains(p.Args, "--socket="+filepath.Join(l.Dir(), n.Name, "frr-agent.sock")) {
+				t.Errorf("%s args %v lack its --socket", name, p.Args)
+			}
+		}
+		if p.Netns != wantNS || !sameNetns(t, p.PID, wantNS) {
+			t.Errorf("%s (pid %d) runs in namespace %q, want %q", name, p.PID, p.Netns, wantNS)
+		}
+	}
+	if _, ok := procs["speaker/node1"]; ok {
+		t.Errorf("the lab started a speaker that is not built")
+	}
+	if ok, bad := l.Status(context.Background()).Healthy(); !ok {
+		t.Errorf("lab not healthy: %v", bad)
+	}
+	if err := l.Down(context.Background()); err != nil {
+		t.Fatalf("Down: %v", err)
+	}
+	requireNothingLeft(t)
+}
+
+// sameNetns reports whether pid runs in named network namespace ns (the
+// test's own when ns is empty).
+func sameNetns(t *testing.T, pid int, ns string) bool {
+	t.Helper()
+	want := "/proc/self/ns/net"
+	if ns != "" {
+		want = "/var/run/netns/" + ns
+	}
+	a, err := os.Stat(fmt.Sprintf("/proc/%d/ns/net", pid))
+	if err != nil {
+		t.Errorf("pid %d: %v", pid, err)
+		return false
+	}
+	b, err := os.Stat(want)
+	if err != nil {
+		t.Errorf("%s: %v", want, err)
+		return false
+	}
+	return os.SameFile(a, b)
 }

@@ -1,0 +1,88 @@
+package labtest
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	"github.com/go-logr/logr/funcr"
+
+	"github.com/heraldlb/herald/e2e/lab"
+	"github.com/heraldlb/herald/internal/testenv"
+)
+
+// Timeout bounds Up and the Down at the end of a test, the wait for the
+// machine's lab lock included: e2e packages take turns on the one lab.
+const Timeout = 20 * time.Minute
+
+// Up brings the machine's lab up for t (see lab.Up) and takes it down when
+// t and its subtests end, even on failure. It stops the test unless root,
+// FRR and the test control plane are there (testenv). Empty options take
+// the test control plane from testenv and log the lab's progress to t.
+// Up waits while another test process holds the lab.
+func Up(t testing.TB, opts lab.Options) *lab.Lab {
+	t.Helper()
+	testenv.RequireFRR(t)
+	if opts.ControlPlaneDir == "" {
+		opts.ControlPlaneDir = testenv.ControlPlane(t)
+	}
+	if opts.Log.GetSink() == nil {
+		opts.Log = funcr.New(func(_, args string) { t.Log("lab: " + args) }, funcr.Options{})
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), Timeout)
+	defer cancel()
+	start := time.Now()
+	l, err := lab.Up(ctx, opts)
+	if err != nil {
+		// A half-made lab is taken down too.
+		t.Cleanup(func() { destroy(t, opts) })
+		t.Fatalf("lab up: %v", err)
+	}
+	t.Logf("lab up in %s", time.Since(start).Round(time.Millisecond))
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+		defer cancel()
+		if err := l.Down(ctx); err != nil {
+			t.Errorf("lab down: %v", err)
+		}
+	})
+	return l
+}
+
+func destroy(t testing.TB, opts lab.Options) {
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	if err := lab.Destroy(ctx, opts); err != nil {
+		t.Errorf("lab destroy: %v", err)
+	}
+}
+
+// RequireComponents stops the test unless the lab runs each of herald's
+// components named (lab.Controller, lab.Speaker, lab.FRRAgent): under
+// CI=true it fails, elsewhere it skips, saying which is missing and why.
+func RequireComponents(t testing.TB, l *lab.Lab, names ...string) {
+	t.Helper()
+	for _, n := range names {
+		found := false
+		for _, c := range l.Components() {
+			if c.Name != n {
+				continue
+			}
+			found = true
+			if !c.Built {
+				missing(t, "herald %s is not running in the lab: %s", n, c.Missing)
+			}
+		}
+		if !found {
+			missing(t, "herald %s is not running in the lab (Options.NoHerald, or not probed)", n)
+		}
+	}
+}
+
+func missing(t testing.TB, format string, args ...any) {
+	t.Helper()
+	if testenv.InCI() {
+		t.Fatalf("CI=true and this test cannot run: "+format, args...)
+	}
+	t.Skipf("skipping: "+format, args...)
+}
