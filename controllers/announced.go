@@ -60,7 +60,18 @@ type AnnouncedReconciler struct {
 	lbClass   string
 }
 
-// SetupAnnounced adds the AnnouncedReconciler to mgr.
+// SetupStatusReconcilers adds the AnnouncedReconciler and the
+// BGPStatusReconciler to mgr; like the allocator, they run in the elected
+// leader only.
+func SetupStatusReconcilers(mgr manager.Manager, opts Options) error {
+	if err := SetupAnnounced(context.Background(), mgr, opts); err != nil {
+		return err
+	}
+	return SetupBGPStatus(mgr, opts)
+}
+
+// SetupAnnounced adds the AnnouncedReconciler to mgr. ctx is used while
+// registering the Service IP index.
 func SetupAnnounced(ctx context.Context, mgr manager.Manager, opts Options) error {
 	r := &AnnouncedReconciler{client: mgr.GetClient(), api: mgr.GetAPIReader(), events: mgr.GetEventRecorder("herald-controller"),
 		namespace: opts.Namespace, lbClass: opts.LBClass}

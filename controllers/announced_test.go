@@ -34,11 +34,7 @@ func stStart(t *testing.T, cfg *rest.Config) {
 		t.Fatal(err)
 	}
 	ctx, cancel := context.WithCancel(context.Background())
-	if err := SetupAnnounced(ctx, mgr, opts); err != nil {
-		cancel()
-		t.Fatal(err)
-	}
-	if err := SetupBGPStatus(mgr, opts); err != nil {
+	if err := SetupStatusReconcilers(mgr, opts); err != nil {
 		cancel()
 		t.Fatal(err)
 	}

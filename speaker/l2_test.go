@@ -1,0 +1,91 @@
+package speaker
+
+import (
+	"context"
+	"net/netip"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+	"github.com/google/go-cmp/cmp/cmpopts"
+	"github.com/prometheus/client_golang/prometheus"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"sigs.k8s.io/controller-runtime/pkg/manager"
+	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
+
+	v1beta1 "github.com/heraldlb/herald/api/v1beta1"
+	"github.com/heraldlb/herald/internal/apitest"
+	"github.com/heraldlb/herald/speaker/l2"
+)
+
+// fakeL2 records the Services it is given and answers for the IPs whose
+// first eligible node is this one, on eth1. mu guards it: the speaker's
+// goroutine writes, the test reads.
+type fakeL2 struct {
+	mu       sync.Mutex
+	node     string
+	services []l2.Service
+}
+
+func (f *fakeL2) SetServices(s []l2.Service) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.services = s
+}
+
+func (f *fakeL2) Status() []l2.Announced {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	var out []l2.Announced
+	for _, s := range f.services {
+		if len(s.Nodes) > 0 && s.Nodes[0] == f.node {
+			out = append(out, l2.Announced{IP: s.IP, Interface: "eth1"})
+		}
+	}
+	return out
+}
+
+func (f *fakeL2) get() []l2.Service {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.services
+}
+
+func TestSpeakerL2(t *testing.T) {
+	cfg, c := apitest.Start(t)
+	cluster(t, c)
+	mustCreate(t, c, &v1beta1.L2Advertisement{ObjectMeta: metav1.ObjectMeta{Name: "lan", Namespace: testNS},
+		Spec: v1beta1.L2AdvertisementSpec{Interfaces: []v1beta1.InterfaceName{"eth1"}}})
+	lbService(t, c, "web", "192.0.2.10")
+
+	opts := ManagerOptions("node1", testNS)
+	opts.Metrics = metricsserver.Options{BindAddress: "0"}
+	mgr, err := manager.New(cfg, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	m, err := NewMetrics(prometheus.NewRegistry())
+	if err != nil {
+		t.Fatal(err)
+	}
+	fl2 := &fakeL2{node: "node1"}
+	ctx, cancel := context.WithCancel(context.Background())
+	if _, err := Setup(ctx, mgr, Config{Node: "node1", Namespace: testNS, Agent: &fakeAgent{}, L2: fl2, Metrics: m,
+		L2Interval: 50 * time.Millisecond}); err != nil {
+		cancel()
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- mgr.Start(ctx) }()
+	t.Cleanup(func() { cancel(); <-done })
+
+	want := []l2.Service{{IP: netip.MustParseAddr("192.0.2.10"), Nodes: []string{"node1", "node2", "node3"}, Interfaces: []string{"eth1"}}}
+	eventually(t, "the L2 services", func() bool {
+		return cmp.Equal(want, fl2.get(), cmpopts.EquateComparable(netip.Addr{}))
+	})
+	eventually(t, "NodeState lists the L2 announcement", func() bool {
+		st := nodeState(t, c).Status
+		return cmp.Equal(st.L2Announcements, []v1beta1.L2Announcement{{IP: "192.0.2.10", Interface: "eth1"}})
+	})
+}
