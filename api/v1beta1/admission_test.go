@@ -91,6 +91,11 @@ var rejectCases = []rejectCase{
 	{"adv community three parts", "BGPAdvertisement", `{communities: ["64512:1:2"]}`, "spec.communities[0]", "is not a BGP community"},
 	{"adv large community two parts", "BGPAdvertisement", `{communities: ["64512:100", "large:1:2"]}`, "spec.communities[1]", "is not a BGP community"},
 	{"adv large community above 32 bits", "BGPAdvertisement", `{communities: ["large:4294967296:1:1"]}`, "spec.communities[0]", "is not a BGP community"},
+	{"adv community leading zero", "BGPAdvertisement", `{communities: ["064512:100"]}`, "spec.communities[0]", "is not a BGP community"},
+	{"adv large community leading zero", "BGPAdvertisement", `{communities: ["large:01:2:3"]}`, "spec.communities[0]", "is not a BGP community"},
+	{"adv community 0:0", "BGPAdvertisement", `{communities: ["0:0"]}`, "spec.communities[0]", "is in the reserved range"},
+	{"adv community reserved 65535:1", "BGPAdvertisement", `{communities: ["65535:1"]}`, "spec.communities[0]", "is in the reserved range"},
+	{"community value reserved", "Community", `{communities: [{name: a, value: "65535:7"}]}`, "spec.communities[0].value", "is in the reserved range"},
 	{"adv bad alias", "BGPAdvertisement", `{communities: ["no export!"]}`, "spec.communities[0]", "is not a BGP community"},
 
 	// Community.
@@ -269,12 +274,12 @@ func acceptCases() []acceptCase {
 			name: "advertisement communities",
 			obj: &v1beta1.BGPAdvertisement{ObjectMeta: meta("communities"), Spec: v1beta1.BGPAdvertisementSpec{
 				AggregationLength: ptr.To[int32](0), AggregationLengthV6: ptr.To[int32](64), LocalPref: 4294967295,
-				Communities:    []v1beta1.CommunityOrAlias{"0:0", "65535:65535", "large:4294967295:0:1", "no-transit", "lab.services_1"},
+				Communities:    []v1beta1.CommunityOrAlias{"0:1", "65535:65281", "large:4294967295:0:1", "no-transit", "lab.services_1"},
 				IPAddressPools: []string{"lab"}, Peers: []string{"router-node1"},
 			}},
 			want: v1beta1.BGPAdvertisementSpec{
 				AggregationLength: ptr.To[int32](0), AggregationLengthV6: ptr.To[int32](64), LocalPref: 4294967295,
-				Communities:    []v1beta1.CommunityOrAlias{"0:0", "65535:65535", "large:4294967295:0:1", "no-transit", "lab.services_1"},
+				Communities:    []v1beta1.CommunityOrAlias{"0:1", "65535:65281", "large:4294967295:0:1", "no-transit", "lab.services_1"},
 				IPAddressPools: []string{"lab"}, Peers: []string{"router-node1"},
 			},
 		},
