@@ -81,12 +81,12 @@ type BGPPeerSpec struct {
 	PeerPort uint16 `json:"peerPort,omitempty"`
 
 	// HoldTime is the BGP hold time offered to the peer: 0s (no keepalives)
-	// or at least 3s.
+	// or 3s to 65535s. FRR counts whole seconds; a fraction is dropped.
 	//
 	// +kubebuilder:validation:Type=string
 	// +kubebuilder:validation:MaxLength=32
 	// +kubebuilder:validation:Pattern=`^([0-9]+(\.[0-9]+)?(ms|s|m|h))+$`
-	// +kubebuilder:validation:XValidation:rule="!self.matches('^([0-9]+([.][0-9]+)?(ms|s|m|h))+$') || duration(self) == duration('0s') || duration(self) >= duration('3s')",message="spec.holdTime: must be 0s (keepalives off) or at least 3s, as RFC 4271 requires"
+	// +kubebuilder:validation:XValidation:rule="!self.matches('^([0-9]+([.][0-9]+)?(ms|s|m|h))+$') || duration(self) == duration('0s') || (duration(self) >= duration('3s') && duration(self) <= duration('65535s'))",message="spec.holdTime: must be 0s (keepalives off) or between 3s (RFC 4271's minimum) and 65535s"
 	// +kubebuilder:default="90s"
 	// +optional
 	HoldTime *metav1.Duration `json:"holdTime,omitempty"`
