@@ -3,6 +3,7 @@ package member
 import (
 	"bytes"
 	"context"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -124,8 +125,8 @@ func TestMembership(t *testing.T) {
 	t.Run("wrong key cannot join", func(t *testing.T) {
 		start(t, "node-x", bytes.Repeat([]byte{8}, 32), a.Addr())
 		time.Sleep(500 * time.Millisecond)
-		if got := la.get(); !cmp.Equal(all, got) {
-			t.Errorf("node-a sees %v after a node with another key tried to join, want %v", got, all)
+		if got := la.get(); slices.Contains(got, "node-x") {
+			t.Errorf("node-a sees %v after a node with another key tried to join, want no node-x", got)
 		}
 	})
 
