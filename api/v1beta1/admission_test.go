@@ -60,7 +60,7 @@ var rejectCases = []rejectCase{
 	{"peer bad dynamicASN", "BGPPeer", `{myASN: 64512, dynamicASN: sideways, peerAddress: 198.51.100.1}`, "spec.dynamicASN", "Unsupported value"},
 	{"peer peerAddress and interface", "BGPPeer", `{myASN: 64512, peerASN: 64500, peerAddress: 198.51.100.1, interface: eth1}`, "spec.peerAddress and spec.interface", "set exactly one"},
 	{"peer neither address nor interface", "BGPPeer", `{myASN: 64512, peerASN: 64500}`, "spec.peerAddress and spec.interface", "set exactly one"},
-	{"peer address with prefix", "BGPPeer", `{myASN: 64512, peerASN: 64500, peerAddress: 198.51.100.1/24}`, "spec.peerAddress", "must be an IPv4 or IPv6 address"},
+	{"peer address with prefix", "BGPPeer", `{myASN: 64512, peerASN: 64500, peerAddress: 198.51.100.1/24}`, "spec.peerAddress", "must be the peer's IPv4 or IPv6 address"},
 	{"peer bad interface", "BGPPeer", `{myASN: 64512, peerASN: 64500, interface: "eth0; reboot"}`, "spec.interface", "should match"},
 	{"peer ebgpMultiHop with iBGP", "BGPPeer", `{myASN: 64512, peerASN: 64512, peerAddress: 198.51.100.1, ebgpMultiHop: true}`, "spec.ebgpMultiHop", "this peer is iBGP"},
 	{"peer ebgpMultiHop with dynamic internal", "BGPPeer", `{myASN: 64512, dynamicASN: internal, peerAddress: 198.51.100.1, ebgpMultiHop: true}`, "spec.ebgpMultiHop", "this peer is iBGP"},
@@ -73,9 +73,16 @@ var rejectCases = []rejectCase{
 	{"peer connectTime 0", "BGPPeer", `{myASN: 64512, peerASN: 64500, peerAddress: 198.51.100.1, connectTime: 0s}`, "spec.connectTime", "between 1s and 65535s"},
 	{"peer port 0", "BGPPeer", `{myASN: 64512, peerASN: 64500, peerAddress: 198.51.100.1, peerPort: 0}`, "spec.peerPort", "greater than or equal to 1"},
 	{"peer routerID v6", "BGPPeer", `{myASN: 64512, peerASN: 64500, peerAddress: 198.51.100.1, routerID: "2001:db8::1"}`, "spec.routerID", "must be an IPv4 address"},
+	{"peer address unspecified", "BGPPeer", `{myASN: 64512, peerASN: 64500, peerAddress: "::"}`, "spec.peerAddress", "not 0.0.0.0 or ::"},
+	{"peer routerID 0.0.0.0", "BGPPeer", `{myASN: 64512, peerASN: 64500, peerAddress: 198.51.100.1, routerID: 0.0.0.0}`, "spec.routerID", "not 0.0.0.0"},
+	{"peer source not canonical", "BGPPeer", `{myASN: 64512, peerASN: 64500, peerAddress: "2001:db8:100::1", sourceAddress: "2001:DB8:100::11"}`, "spec.sourceAddress", "canonical form"},
+	{"peer source with interface", "BGPPeer", `{myASN: 64512, peerASN: 64500, interface: eth1, sourceAddress: 198.51.100.11}`, "spec.sourceAddress", "remove sourceAddress"},
+	{"peer vrf default", "BGPPeer", `{myASN: 64512, peerASN: 64500, peerAddress: 198.51.100.1, vrf: default}`, "spec.vrf", "leave it empty"},
+	{"peer interface starting with a digit", "BGPPeer", `{myASN: 64512, peerASN: 64500, interface: 0eth}`, "spec.interface", "should match"},
 	{"peer source family", "BGPPeer", `{myASN: 64512, peerASN: 64500, peerAddress: 198.51.100.1, sourceAddress: "2001:db8:100::11"}`, "spec.sourceAddress", "same family as spec.peerAddress"},
 
 	// BFDProfile.
+	{"bfd name too long", "BFDProfile", `{}`, "metadata.name", "at most 63 characters"},
 	{"bfd receive 9ms", "BFDProfile", `{receiveInterval: 9}`, "spec.receiveInterval", "greater than or equal to 10"},
 	{"bfd transmit 60001ms", "BFDProfile", `{transmitInterval: 60001}`, "spec.transmitInterval", "less than or equal to 60000"},
 	{"bfd echo 5ms", "BFDProfile", `{echoInterval: 5}`, "spec.echoInterval", "greater than or equal to 10"},
@@ -131,7 +138,11 @@ func unstructuredFor(t *testing.T, kind, name, spec string) *unstructured.Unstru
 func testRejected(t *testing.T, c client.Client) {
 	for i, tc := range rejectCases {
 		t.Run(tc.name, func(t *testing.T) {
-			obj := unstructuredFor(t, tc.kind, fmt.Sprintf("reject-%d", i), tc.spec)
+			name := fmt.Sprintf("reject-%d", i)
+			if tc.field == "metadata.name" {
+				name += "-" + strings.Repeat("x", 60)
+			}
+			obj := unstructuredFor(t, tc.kind, name, tc.spec)
 			err := c.Create(ctxFor(t), obj)
 			if err == nil {
 				t.Fatalf("%s with spec %s was accepted, want it rejected naming %s", tc.kind, tc.spec, tc.field)

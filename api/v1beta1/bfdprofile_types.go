@@ -79,11 +79,13 @@ type BFDProfileStatus struct {
 }
 
 // BFDProfile is a named set of BFD parameters that BGPPeers refer to by
-// name. It lives in herald's own namespace.
+// name (at most 63 characters, as FRR takes it). It lives in herald's own
+// namespace.
 //
 // +kubebuilder:object:root=true
 // +kubebuilder:subresource:status
 // +kubebuilder:resource:scope=Namespaced,categories=herald
+// +kubebuilder:validation:XValidation:rule="self.metadata.name.size() <= 63",message="metadata.name: a BFDProfile name is at most 63 characters (FRR's limit for profile names): choose a shorter name"
 // +kubebuilder:printcolumn:name="Receive",type=integer,JSONPath=`.spec.receiveInterval`
 // +kubebuilder:printcolumn:name="Transmit",type=integer,JSONPath=`.spec.transmitInterval`
 // +kubebuilder:printcolumn:name="Multiplier",type=integer,JSONPath=`.spec.detectMultiplier`

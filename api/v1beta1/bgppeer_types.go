@@ -24,6 +24,7 @@ const (
 // +kubebuilder:validation:XValidation:rule="has(self.peerAddress) != has(self.interface)",message="spec.peerAddress and spec.interface: set exactly one: peerAddress for a numbered session, or interface for an unnumbered one"
 // +kubebuilder:validation:XValidation:rule="!has(self.ebgpMultiHop) || !self.ebgpMultiHop || !((has(self.peerASN) && self.peerASN == self.myASN) || (has(self.dynamicASN) && self.dynamicASN == 'internal'))",fieldPath=".ebgpMultiHop",message="spec.ebgpMultiHop: only applies to eBGP; this peer is iBGP (peerASN equals myASN or dynamicASN is internal): remove ebgpMultiHop"
 // +kubebuilder:validation:XValidation:rule="!has(self.keepaliveTime) || !self.keepaliveTime.matches('^([0-9]+([.][0-9]+)?(ms|s|m|h))+$') || (has(self.holdTime) && !self.holdTime.matches('^([0-9]+([.][0-9]+)?(ms|s|m|h))+$')) || duration(self.keepaliveTime) <= duration(has(self.holdTime) ? self.holdTime : '90s')",fieldPath=".keepaliveTime",message="spec.keepaliveTime: must not exceed spec.holdTime (90s when unset; 0s disables keepalives, and then keepaliveTime must be 0s too): lower keepaliveTime or raise holdTime"
+// +kubebuilder:validation:XValidation:rule="!has(self.sourceAddress) || !has(self.interface)",fieldPath=".sourceAddress",message="spec.sourceAddress: an unnumbered session (spec.interface) always uses the interface's link-local address; remove sourceAddress"
 // +kubebuilder:validation:XValidation:rule="!has(self.sourceAddress) || !has(self.peerAddress) || ip(self.sourceAddress).family() == ip(self.peerAddress).family()",fieldPath=".sourceAddress",message="spec.sourceAddress: must be of the same family as spec.peerAddress"
 type BGPPeerSpec struct {
 	// MyASN is the local AS number the selected nodes speak as.
@@ -53,14 +54,14 @@ type BGPPeerSpec struct {
 	// interface is set.
 	//
 	// +kubebuilder:validation:MaxLength=45
-	// +kubebuilder:validation:XValidation:rule="isIP(self)",message="spec.peerAddress: must be an IPv4 or IPv6 address such as 198.51.100.1 (no prefix length, no zone)"
+	// +kubebuilder:validation:XValidation:rule="isIP(self) && !ip(self).isUnspecified()",message="spec.peerAddress: must be the peer's IPv4 or IPv6 address such as 198.51.100.1 (no prefix length, no zone, not 0.0.0.0 or ::)"
 	// +optional
 	PeerAddress string `json:"peerAddress,omitempty"`
 
 	// Interface names the node interface of an unnumbered (IPv6 link-local)
 	// session. Exactly one of peerAddress and interface is set.
 	//
-	// +kubebuilder:validation:Pattern=`^[A-Za-z0-9][A-Za-z0-9_.-]{0,14}$`
+	// +kubebuilder:validation:Pattern=`^[A-Za-z_][A-Za-z0-9_.-]{0,14}$`
 	// +optional
 	Interface string `json:"interface,omitempty"`
 
@@ -68,7 +69,7 @@ type BGPPeerSpec struct {
 	// Unset, the node picks one by routing.
 	//
 	// +kubebuilder:validation:MaxLength=45
-	// +kubebuilder:validation:XValidation:rule="isIP(self)",message="spec.sourceAddress: must be an IPv4 or IPv6 address of the node"
+	// +kubebuilder:validation:XValidation:rule="isIP(self) && ip.isCanonical(self) && !ip(self).isUnspecified()",message="spec.sourceAddress: must be an IPv4 or IPv6 address of the node in canonical form (2001:db8::11, not 2001:DB8:0::11)"
 	// +optional
 	SourceAddress string `json:"sourceAddress,omitempty"`
 
@@ -114,7 +115,7 @@ type BGPPeerSpec struct {
 	// this session. Unset, FRR picks one.
 	//
 	// +kubebuilder:validation:MaxLength=15
-	// +kubebuilder:validation:XValidation:rule="isIP(self) && ip(self).family() == 4",message="spec.routerID: must be an IPv4 address such as 198.51.100.11"
+	// +kubebuilder:validation:XValidation:rule="isIP(self) && ip(self).family() == 4 && !ip(self).isUnspecified()",message="spec.routerID: must be an IPv4 address such as 198.51.100.11 (not 0.0.0.0)"
 	// +optional
 	RouterID string `json:"routerID,omitempty"`
 
@@ -134,7 +135,7 @@ type BGPPeerSpec struct {
 	// BFDProfile names the BFDProfile (in herald's namespace) of the BFD
 	// session that guards this BGP session. Empty, no BFD.
 	//
-	// +kubebuilder:validation:MaxLength=253
+	// +kubebuilder:validation:MaxLength=63
 	// +kubebuilder:validation:Pattern=`^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$`
 	// +optional
 	BFDProfile string `json:"bfdProfile,omitempty"`
@@ -147,7 +148,8 @@ type BGPPeerSpec struct {
 
 	// VRF is the name of the VRF the session runs in. Empty, the default VRF.
 	//
-	// +kubebuilder:validation:Pattern=`^[A-Za-z0-9][A-Za-z0-9_.-]{0,14}$`
+	// +kubebuilder:validation:Pattern=`^[A-Za-z_][A-Za-z0-9_.-]{0,14}$`
+	// +kubebuilder:validation:XValidation:rule="self != 'default'",message="spec.vrf: leave it empty for the default VRF rather than naming it default"
 	// +optional
 	VRF string `json:"vrf,omitempty"`
 

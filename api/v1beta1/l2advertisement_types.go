@@ -4,9 +4,10 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 )
 
-// InterfaceName is the name of a network interface on a node.
+// InterfaceName is the name of a network interface on a node: 1 to 15
+// letters, digits, '.', '_' or '-', starting with a letter or '_'.
 //
-// +kubebuilder:validation:Pattern=`^[A-Za-z0-9][A-Za-z0-9_.-]{0,14}$`
+// +kubebuilder:validation:Pattern=`^[A-Za-z_][A-Za-z0-9_.-]{0,14}$`
 type InterfaceName string
 
 // L2AdvertisementSpec says which pools' addresses are answered for by
