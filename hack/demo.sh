@@ -1,103 +1,91 @@
 #!/usr/bin/env bash
-# herald's interim demo (until the lab lands): a real etcd and kube-apiserver
-# from bin/, herald's CRDs, `bin/herald controller` against them, the sample
-# pool and a sample dual-stack LoadBalancer Service — then `kubectl get svc`
-# shows the EXTERNAL-IP herald gave it. Everything started here is stopped on
-# exit. `make demo` runs it after deps, control-plane and build.
+# herald's demo: BGP mode end to end on the lab (DESIGN.md §7). It brings
+# the lab up (a real etcd and kube-apiserver, three node namespaces running
+# FRR, herald frr-agent and herald speaker, a router running FRR with ECMP,
+# herald controller), applies the sample objects of config/samples (pool,
+# BFD profile, a BGPPeer per node to the router, a Community alias, a
+# BGPAdvertisement with communities, and a LoadBalancer Service), waits until
+# the router really holds a route to the Service's address through all three
+# nodes, and shows it. The lab stays up; the last lines say how to use it and
+# how to take it down. `make demo` runs it after deps, control-plane and build.
 set -euo pipefail
 
 root=$(cd "$(dirname "$0")/.." && pwd)
+herald="$root/bin/herald"
 bin="${KUBEBUILDER_ASSETS:-$root/bin}"
+kubectl="$bin/kubectl"
+timeout_s=${DEMO_TIMEOUT:-180}
+
 say() { printf '\n==> %s\n' "$*"; }
+run() { printf '$ %s\n' "$*"; "$@"; }
 die() { printf 'demo: %s\n' "$*" >&2; exit 1; }
 
+[ "$(id -u)" = 0 ] || die "the lab makes network namespaces: run as root"
+[ -x "$herald" ] || die "$herald is missing: run \`make build\`"
 for b in etcd kube-apiserver kubectl; do
   [ -x "$bin/$b" ] || die "$bin/$b is missing: run \`make control-plane\`"
 done
-[ -x "$root/bin/herald" ] || die "bin/herald is missing: run \`make build\`"
-command -v openssl >/dev/null || die "openssl is needed to make the API server's service-account key"
+command -v jq >/dev/null || die "jq is needed to read the router's JSON: run \`make deps\` or apt-get install jq"
 
-work=$(mktemp -d /tmp/herald-demo.XXXXXX)
-pids=()
-cleanup() {
-  say "stopping what the demo started (controller, kube-apiserver, etcd) and removing $work"
-  for ((i=${#pids[@]}-1; i>=0; i--)); do
-    kill "${pids[$i]}" 2>/dev/null || true
-    wait "${pids[$i]}" 2>/dev/null || true
-  done
-  rm -rf "$work"
+say "bringing the lab up (idempotent: a lab that is already up is kept)"
+up_out=$("$herald" lab up -control-plane "$bin" 2>&1) || { printf '%s\n' "$up_out"; die "herald lab up failed; \`$herald lab down\` cleans up"; }
+printf '%s\n' "$up_out" | grep -v '^export ' | tail -n 3
+export_line=$(printf '%s\n' "$up_out" | grep '^export KUBECONFIG=' | tail -n 1)
+[ -n "$export_line" ] || die "herald lab up printed no export KUBECONFIG line"
+eval "$export_line"
+
+say "the lab's Nodes and herald's processes"
+run "$kubectl" get nodes -o wide
+"$herald" lab status | grep -E '^process +(controller|speaker|frr-agent)'
+
+say "applying the sample objects (config/samples: pool, BFD profile 'fast' 50ms x3, a BGPPeer per node to the router 198.51.100.1 AS 64500, communities, BGPAdvertisement, Service default/demo)"
+run "$kubectl" apply -k "$root/config/samples"
+
+say "waiting for herald controller to give default/demo an address"
+ip=""
+deadline=$((SECONDS + timeout_s))
+while [ $SECONDS -lt $deadline ]; do
+  ip=$("$kubectl" get svc demo -n default -o jsonpath='{.status.loadBalancer.ingress[0].ip}' 2>/dev/null || true)
+  [ -n "$ip" ] && break
+  sleep 0.2
+done
+[ -n "$ip" ] || die "default/demo got no address in ${timeout_s}s: see $("$herald" lab status | awk '/^lab folder/{print $3}')/logs/controller.log"
+run "$kubectl" get svc demo -n default -o wide
+
+say "waiting for the router's RIB to hold $ip/32 through the three nodes (BGP sessions come up, the speakers plan, the agents apply)"
+start=$SECONDS
+hops=0
+while [ $SECONDS -lt $deadline ]; do
+  hops=$("$herald" lab vtysh router -c "show ip route $ip/32 json" 2>/dev/null |
+    jq --arg p "$ip/32" '[(.[$p] // [])[] | select(.selected) | .nexthops[] | select(.active)] | length' 2>/dev/null || echo 0)
+  [ "${hops:-0}" -ge 3 ] && break
+  sleep 0.2
+done
+[ "${hops:-0}" -ge 3 ] || {
+  "$herald" lab vtysh router -c 'show bgp summary' || true
+  die "the router has $hops of 3 next hops for $ip after ${timeout_s}s: see the speaker and frr-agent logs under the lab folder"
 }
-trap cleanup EXIT
+echo "the router has $ip/32 through $hops next hops (waited $((SECONDS - start))s)"
 
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()'; }
-etcd_port=$(free_port); peer_port=$(free_port); api_port=$(free_port)
+say "the router's route to $ip: one ECMP next hop per node"
+run "$herald" lab vtysh router -c "show ip route $ip"
 
-say "starting etcd on 127.0.0.1:$etcd_port (data in $work/etcd)"
-"$bin/etcd" --name demo --data-dir "$work/etcd" \
-  --listen-client-urls "http://127.0.0.1:$etcd_port" --advertise-client-urls "http://127.0.0.1:$etcd_port" \
-  --listen-peer-urls "http://127.0.0.1:$peer_port" --initial-advertise-peer-urls "http://127.0.0.1:$peer_port" \
-  --initial-cluster "demo=http://127.0.0.1:$peer_port" >"$work/etcd.log" 2>&1 &
-pids+=($!)
+say "the router's BGP paths to $ip: one per node, with the advertisement's communities (64512:666 is the alias no-transit)"
+run "$herald" lab vtysh router -c "show bgp ipv4 unicast $ip"
 
-say "starting kube-apiserver on https://127.0.0.1:$api_port (dual-stack Service ranges 198.51.100.0/24, 2001:db8:1::/108)"
-openssl genrsa -out "$work/sa.key" 2048 2>/dev/null
-openssl rsa -in "$work/sa.key" -pubout -out "$work/sa.pub" 2>/dev/null
-token=$(openssl rand -hex 16)
-echo "$token,demo-admin,demo-admin,system:masters" >"$work/tokens.csv"
-"$bin/kube-apiserver" --etcd-servers "http://127.0.0.1:$etcd_port" \
-  --bind-address 127.0.0.1 --advertise-address 127.0.0.1 --secure-port "$api_port" --cert-dir "$work/certs" \
-  --service-account-issuer https://kubernetes.default.svc --service-account-key-file "$work/sa.pub" \
-  --service-account-signing-key-file "$work/sa.key" --token-auth-file "$work/tokens.csv" \
-  --endpoint-reconciler-type none --authorization-mode RBAC --service-cluster-ip-range 198.51.100.0/24,2001:db8:1::/108 \
-  >"$work/kube-apiserver.log" 2>&1 &
-pids+=($!)
+say "the router's BGP sessions and BFD peers (the profile 'fast': 50 ms x 3)"
+run "$herald" lab vtysh router -c 'show bgp ipv4 unicast summary'
+run "$herald" lab vtysh router -c 'show bfd peers brief'
 
-export KUBECONFIG="$work/kubeconfig"
-"$bin/kubectl" config set-cluster demo --server "https://127.0.0.1:$api_port" --insecure-skip-tls-verify=true >/dev/null
-"$bin/kubectl" config set-credentials demo --token "$token" >/dev/null
-"$bin/kubectl" config set-context demo --cluster demo --user demo >/dev/null
-"$bin/kubectl" config use-context demo >/dev/null
-k() { "$bin/kubectl" "$@"; }
+say "what each node's speaker reports: its FRR config generation, apply result and sessions"
+run "$kubectl" get nodestates
 
-for i in $(seq 1 120); do
-  k get --raw /readyz >/dev/null 2>&1 && break
-  kill -0 "${pids[1]}" 2>/dev/null || { tail -5 "$work/kube-apiserver.log"; die "kube-apiserver exited"; }
-  [ "$i" -eq 120 ] && { tail -20 "$work/kube-apiserver.log"; die "kube-apiserver did not become ready in 60s"; }
-  sleep 0.5
-done
-echo "kube-apiserver is ready"
+say "the Service's Announced condition (set by herald controller from the NodeStates)"
+"$kubectl" get svc demo -n default -o json |
+  jq -r '.status.conditions[]? | select(.type=="heraldlb.io/Announced") | "\(.type)=\(.status) reason=\(.reason)\n  \(.message)"'
 
-say "installing herald's CRDs from config/crd"
-k apply -k "$root/config/crd" >/dev/null
-k wait --for condition=Established --timeout 60s crd --all >/dev/null
-k get crd -o custom-columns=CRD:.metadata.name --no-headers | grep heraldlb.io | sed 's/^/  /'
-
-say "creating herald's namespace and starting \`bin/herald controller\` (log in $work/controller.log)"
-k create namespace herald-system >/dev/null
-"$root/bin/herald" controller --kubeconfig "$KUBECONFIG" --namespace herald-system \
-  --metrics-addr 0 --health-addr 0 >"$work/controller.log" 2>&1 &
-pids+=($!)
-
-say "applying the sample pool (config/samples/ipaddresspool.yaml) and Service (config/samples/service.yaml)"
-k apply -f "$root/config/samples/ipaddresspool.yaml"
-k apply -f "$root/config/samples/service.yaml"
-
-say "waiting for herald to give the Service its IPs"
-for i in $(seq 1 120); do
-  ips=$(k get svc demo -n default -o jsonpath='{.status.loadBalancer.ingress[*].ip}' 2>/dev/null || true)
-  [ -n "$ips" ] && break
-  [ "$i" -eq 120 ] && { tail -30 "$work/controller.log"; die "the Service got no IP in 60s"; }
-  sleep 0.5
-done
-
-say "kubectl get svc demo -n default -o wide"
-k get svc demo -n default -o wide
-say "the Service's heraldlb.io/IPAllocated condition and events"
-k get svc demo -n default -o jsonpath='{range .status.conditions[*]}  {.type}={.status} ({.reason}): {.message}{"\n"}{end}'
-k get events -n default --field-selector involvedObject.name=demo -o custom-columns=TYPE:.type,REASON:.reason,MESSAGE:.message 2>/dev/null || true
-say "kubectl get ipaddresspools -n herald-system"
-for i in $(seq 1 20); do
-  [ -n "$(k get ipaddresspools lab -n herald-system -o jsonpath='{.status.assigned}')" ] && break
-  sleep 0.5
-done
-k get ipaddresspools -n herald-system
+say "the lab stays up. To use it:"
+echo "  $export_line"
+echo "  $herald lab vtysh router -c 'show ip route $ip'"
+echo "  $herald lab status"
+say "to take it down: make lab-down   (or: $herald lab down)"
