@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"reflect"
+	"strings"
 	"time"
 
 	"github.com/go-logr/logr"
@@ -51,7 +52,8 @@ type Config struct {
 	// (default 500ms).
 	StateInterval, L2Interval time.Duration
 	// RetryInterval is how soon an apply that failed (agent unreachable)
-	// is tried again (default 1s).
+	// is tried again (default 1s); it doubles up to 30s while failures
+	// last.
 	RetryInterval time.Duration
 	// WithdrawTimeout bounds the withdrawal on shutdown (default 15s: a
 	// full reload of FRR can take seconds on a busy node).
@@ -81,6 +83,9 @@ type Speaker struct {
 	// followUps are the pending extra state reads after an apply.
 	followUps []time.Duration
 }
+
+// maxRetryInterval bounds the backoff between retries of a failed apply.
+const maxRetryInterval = 30 * time.Second
 
 // followUpDelays are when FRR's state is read again after an apply, so that
 // sessions and advertised prefixes show in NodeState without waiting for
@@ -130,6 +135,7 @@ func (s *Speaker) Run(ctx context.Context) error {
 		l2tick = t.C
 	}
 	var retry, follow <-chan time.Time
+	delay := s.cfg.RetryInterval
 	s.Trigger()
 	for {
 		select {
@@ -142,6 +148,7 @@ func (s *Speaker) Run(ctx context.Context) error {
 			}
 			s.sync(ctx)
 		case <-retry:
+			retry = nil
 			s.sync(ctx)
 		case <-state.C:
 			s.refreshState(ctx)
@@ -157,10 +164,13 @@ func (s *Speaker) Run(ctx context.Context) error {
 			follow = time.After(s.followUps[0])
 			s.followUps = s.followUps[1:]
 		}
-		retry = nil
-		if s.retry {
-			retry = time.After(s.cfg.RetryInterval)
-			log.V(1).Info("retrying the apply", "in", s.cfg.RetryInterval)
+		switch {
+		case !s.retry:
+			retry, delay = nil, s.cfg.RetryInterval
+		case retry == nil:
+			retry = time.After(delay)
+			log.V(1).Info("retrying", "in", delay)
+			delay = min(2*delay, maxRetryInterval)
 		}
 	}
 }
@@ -230,12 +240,13 @@ func (s *Speaker) apply(ctx context.Context, cfg *frrconfig.Config) {
 	st := &v1beta1.FRRConfigStatus{Generation: s.gen, Hash: hash, Time: metav1.Now()}
 	if err != nil {
 		st.Result = v1beta1.FRRFailed
-		st.Message = err.Error()
+		st.Message = redact(cfg, err.Error())
+		err = errors.New(st.Message)
 		s.retry = true
 		s.count("apply")
 		log.Error(err, "applying the FRR config", "generation", s.gen)
 	} else {
-		st.Result, st.Method, st.Message = res.Result, res.Method, res.Message
+		st.Result, st.Method, st.Message = res.Result, res.Method, redact(cfg, res.Message)
 		if res.Hash != "" {
 			st.Hash = res.Hash
 		}
@@ -245,7 +256,7 @@ func (s *Speaker) apply(ctx context.Context, cfg *frrconfig.Config) {
 		}
 		st.Duration = &metav1.Duration{Duration: took.Round(time.Microsecond)}
 		for _, l := range res.Rejected {
-			st.RejectedLines = append(st.RejectedLines, rejectedLine(l.Line, l.Text, l.Error))
+			st.RejectedLines = append(st.RejectedLines, redact(cfg, rejectedLine(l.Line, l.Text, l.Error)))
 		}
 		switch res.Result {
 		case v1beta1.FRRApplied:
@@ -258,7 +269,7 @@ func (s *Speaker) apply(ctx context.Context, cfg *frrconfig.Config) {
 			log.Info("FRR rejected the config; the last good one keeps running", "generation", s.gen, "rejected", st.RejectedLines)
 		default:
 			s.retry = true
-			log.Info("the FRR config could not be applied", "generation", s.gen, "result", res.Result, "message", res.Message)
+			log.Info("the FRR config could not be applied", "generation", s.gen, "result", res.Result, "message", st.Message)
 		}
 	}
 	s.frr = st
@@ -271,6 +282,20 @@ func (s *Speaker) apply(ctx context.Context, cfg *frrconfig.Config) {
 		m.announcements.WithLabelValues("bgp").Set(float64(prefixes))
 		m.problems.Set(float64(len(s.plan.Problems)))
 	}
+}
+
+// redact replaces the config's passwords in text (the agent's messages
+// and rejected lines can quote frr.conf) so that no password reaches a log
+// or the NodeState.
+func redact(cfg *frrconfig.Config, text string) string {
+	for _, r := range cfg.Routers {
+		for _, n := range r.Neighbors {
+			if n.Password != "" {
+				text = strings.ReplaceAll(text, n.Password, "<redacted>")
+			}
+		}
+	}
+	return text
 }
 
 func rejectedLine(line int, text, msg string) string {

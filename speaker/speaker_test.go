@@ -87,7 +87,7 @@ type running struct {
 }
 
 // startSpeaker runs a speaker for node1 with a fake agent.
-func startSpeaker(t *testing.T, cfg *rest.Config, agent *fakeAgent) *running {
+func startSpeaker(t *testing.T, cfg *rest.Config, agent *fakeAgent, mod ...func(*Config)) *running {
 	t.Helper()
 	opts := ManagerOptions("node1", testNS)
 	opts.Metrics = metricsserver.Options{BindAddress: "0"}
@@ -101,8 +101,12 @@ func startSpeaker(t *testing.T, cfg *rest.Config, agent *fakeAgent) *running {
 		t.Fatal(err)
 	}
 	ctx, cancel := context.WithCancel(context.Background())
-	_, err = Setup(ctx, mgr, Config{Node: "node1", Namespace: testNS, Agent: agent, Metrics: m,
-		RetryInterval: 100 * time.Millisecond, StateInterval: 200 * time.Millisecond, Log: testr.New(t)})
+	sc := Config{Node: "node1", Namespace: testNS, Agent: agent, Metrics: m,
+		RetryInterval: 100 * time.Millisecond, StateInterval: 200 * time.Millisecond, Log: testr.New(t)}
+	for _, f := range mod {
+		f(&sc)
+	}
+	_, err = Setup(ctx, mgr, sc)
 	if err != nil {
 		cancel()
 		t.Fatal(err)
@@ -261,7 +265,11 @@ func TestSpeakerAgentTrouble(t *testing.T) {
 	cluster(t, c)
 	lbService(t, c, "web", "192.0.2.10")
 	agent := &fakeAgent{fail: 2}
-	startSpeaker(t, cfg, agent)
+	// L2 status looks every 20ms and FRR's state every 30ms: a retry
+	// must fire all the same.
+	r := startSpeaker(t, cfg, agent, func(c *Config) {
+		c.L2, c.L2Interval, c.StateInterval = &fakeL2{node: "node1"}, 20*time.Millisecond, 30*time.Millisecond
+	})
 
 	t.Run("a failed apply is retried", func(t *testing.T) {
 		eventually(t, "applied after two failures", func() bool {
@@ -270,6 +278,9 @@ func TestSpeakerAgentTrouble(t *testing.T) {
 		})
 		if n := agent.count(); n != 3 {
 			t.Errorf("%d applies, want 3 (two failed, one good)", n)
+		}
+		if v := metricSum(t, r.reg, "herald_frr_agent_errors_total"); v != 2 {
+			t.Errorf("herald_frr_agent_errors_total = %v, want 2", v)
 		}
 	})
 
