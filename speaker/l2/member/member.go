@@ -142,8 +142,9 @@ func (m *Member) SetReady(ready bool) {
 
 // Live returns the nodes alive and ready, sorted; this node only once it has
 // been ready for Handoff (so that the others, told it is ready, stop
-// answering for its IPs before it starts). Suspected nodes still count: only a node declared dead, or
-// one that left or said it is not ready, stops counting.
+// answering for its IPs before it starts). Suspected nodes still count: only
+// a node declared dead, or one that left or said it is not ready, stops
+// counting.
 func (m *Member) Live() []string {
 	m.mu.Lock()
 	selfReady := m.ready && !m.leaving && time.Since(m.readyAt) >= m.cfg.Handoff
