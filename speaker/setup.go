@@ -30,7 +30,8 @@ func Scheme() *runtime.Scheme {
 // herald's namespace: herald's objects and Secrets cached from that
 // namespace only, this node's NodeState only, and transforms that keep only
 // what the planner reads (no managedFields; EndpointSlices without
-// addresses and ports; Nodes without images and capacity). The caller adds
+// addresses and ports; Nodes without images and capacity; Services with
+// only their type, class, traffic policy and ingress IPs). The caller adds
 // metrics and health settings. No leader election: every node runs one.
 func ManagerOptions(node, namespace string) manager.Options {
 	inNS := cache.ByObject{Namespaces: map[string]cache.Config{namespace: {}}}
@@ -49,6 +50,7 @@ func ManagerOptions(node, namespace string) manager.Options {
 				&v1beta1.NodeState{}:         {Field: fields.OneTermEqualSelector("metadata.name", node)},
 				&discoveryv1.EndpointSlice{}: {Transform: slimEndpointSlice},
 				&corev1.Node{}:               {Transform: slimNode},
+				&corev1.Service{}:            {Transform: slimService},
 			},
 		},
 	}
@@ -82,6 +84,18 @@ func slimEndpointSlice(obj any) (any, error) {
 			e.DeprecatedTopology = nil
 			e.Zone = nil
 		}
+	}
+	return slim(obj)
+}
+
+// slimService keeps what the planner reads: type, class, traffic policy
+// and the ingress IPs.
+func slimService(obj any) (any, error) {
+	if s, ok := obj.(*corev1.Service); ok {
+		s.Annotations = nil
+		s.Spec = corev1.ServiceSpec{Type: s.Spec.Type, LoadBalancerClass: s.Spec.LoadBalancerClass,
+			ExternalTrafficPolicy: s.Spec.ExternalTrafficPolicy}
+		s.Status.Conditions = nil
 	}
 	return slim(obj)
 }
