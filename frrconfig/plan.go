@@ -10,7 +10,8 @@ import (
 
 // plan is a Config with every decision taken: names, sequence numbers,
 // defaults, FRR's order. Render prints it through the templates; Diff
-// compares two of them.
+// builds the parts of it that changed and prints them through the same
+// templates.
 type plan struct {
 	LogLevel    string // empty when FRR would print plain `log stdout`
 	Routers     []*routerPlan
@@ -26,9 +27,6 @@ type routerPlan struct {
 	Neighbors []*neighborPlan // in FRR's order: interfaces, IPv4, IPv6
 	AFs       []*afPlan       // ipv4 unicast, ipv6 unicast; only those with lines
 }
-
-// key identifies a router across two configs.
-func (r *routerPlan) key() string { return r.VRF }
 
 type neighborPlan struct {
 	Name            string
@@ -113,11 +111,6 @@ type rmEntry struct {
 	Communities      string // space-separated, FRR's order; empty: no set line
 	LargeCommunities string
 	LocalPref        string
-}
-
-// content is everything that FRR prints for the entry but its seq.
-func (e *rmEntry) content() string {
-	return strings.Join([]string{e.Action, e.Family.Keyword(), e.PrefixList, e.Communities, e.LargeCommunities, e.LocalPref}, "|")
 }
 
 type bfdPlan struct {
