@@ -8,6 +8,8 @@ import (
 	"sync"
 	"time"
 
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
 	v1beta1 "github.com/heraldlb/herald/api/v1beta1"
 	"github.com/heraldlb/herald/frragent/vtysh"
 	"github.com/heraldlb/herald/frrconfig"
@@ -109,3 +111,5 @@ func (f *fakeAgent) advertised(addr string) []string {
 	slices.Sort(out)
 	return out
 }
+
+func clientKey(ns, name string) client.ObjectKey { return client.ObjectKey{Namespace: ns, Name: name} }

@@ -52,7 +52,7 @@ type Config struct {
 	// (default 500ms).
 	StateInterval, L2Interval time.Duration
 	// RetryInterval is how soon an apply that failed (agent unreachable)
-	// is tried again (default 1s); it doubles up to 30s while failures
+	// is tried again (default 1s); it doubles up to 10s while failures
 	// last.
 	RetryInterval time.Duration
 	// WithdrawTimeout bounds the withdrawal on shutdown (default 15s: a
@@ -85,7 +85,7 @@ type Speaker struct {
 }
 
 // maxRetryInterval bounds the backoff between retries of a failed apply.
-const maxRetryInterval = 30 * time.Second
+const maxRetryInterval = 10 * time.Second
 
 // followUpDelays are when FRR's state is read again after an apply, so that
 // sessions and advertised prefixes show in NodeState without waiting for
