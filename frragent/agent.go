@@ -154,7 +154,18 @@ func (a *Agent) record(res Result) {
 	}
 }
 
-func (a *Agent) apply(ctx context.Context, req ApplyRequest) Result {
+// phase adds the time since *t to res.Phases[name] and resets *t.
+func phase(res *Result, name string, t *time.Time) {
+	now := time.Now()
+	if res.Phases == nil {
+		res.Phases = map[string]time.Duration{}
+	}
+	res.Phases[name] += now.Sub(*t)
+	*t = now
+}
+
+func (a *Agent) apply(ctx context.Context, req ApplyRequest) (res Result) {
+	t := time.Now()
 	var text []byte
 	switch {
 	case req.Config != nil:
@@ -170,7 +181,8 @@ func (a *Agent) apply(ctx context.Context, req ApplyRequest) Result {
 	sum := sha256.Sum256(text)
 	next := &applied{gen: req.Generation, cfg: req.Config, text: text, hash: hex.EncodeToString(sum[:]),
 		norm: frrconfig.Normalize(text), hasBGP: strings.Contains("\n"+string(text), "\nrouter bgp ")}
-	res := Result{Hash: next.hash, Method: MethodNone}
+	res = Result{Hash: next.hash, Method: MethodNone}
+	phase(&res, "render", &t)
 	last := a.lastGood()
 	if last != nil && last.hash == next.hash {
 		res.Success = true
@@ -192,23 +204,42 @@ func (a *Agent) apply(ctx context.Context, req ApplyRequest) Result {
 			a.log.Info("diff failed, reloading instead", "error", err.Error())
 		}
 	}
+	phase(&res, "diff", &t)
 
-	// Let FRR check the whole file before anything changes.
+	// Let FRR check what will reach it before anything changes: the
+	// commands of an incremental apply (the rest of the file is what FRR
+	// runs already), else the whole file.
 	cand, err := a.writeTemp(".frr-candidate-*.conf", text)
 	if err != nil {
 		res.Error = err.Error()
 		return res
 	}
 	defer os.Remove(cand)
-	if out, err := a.vtysh(ctx, "-C", "-f", cand); err != nil {
+	checkFile := cand
+	if res.Method == MethodIncremental {
+		if checkFile, err = a.writeTemp(".frr-commands-*.conf", []byte(strings.Join(cmds, "\n")+"\n")); err != nil {
+			res.Error = err.Error()
+			return res
+		}
+		defer os.Remove(checkFile)
+	}
+	if out, err := a.vtysh(ctx, "-C", "-f", checkFile); err != nil {
 		res.Error = "FRR rejected the config (vtysh --dryrun)"
 		res.Rejected = vtysh.ParseRejected(out, vtysh.Output(err))
+		if checkFile != cand {
+			// name the lines of the rendered file, not of the commands
+			lines := strings.Split(string(text), "\n")
+			for i := range res.Rejected {
+				res.Rejected[i].Line = lineOf(lines, res.Rejected[i].Text)
+			}
+		}
 		if len(res.Rejected) == 0 {
 			res.Error = fmt.Sprintf("checking the config with vtysh --dryrun: %v", err)
 		}
 		res.Rendered = string(text)
 		return res
 	}
+	phase(&res, "check", &t)
 
 	if last == nil {
 		// The agent (re)started while FRR kept running: adopt what runs
@@ -222,12 +253,13 @@ func (a *Agent) apply(ctx context.Context, req ApplyRequest) Result {
 	}
 
 	if res.Method == MethodIncremental {
-		ok, why := a.applyCommands(ctx, cmds, next)
+		ok, why := a.applyCommands(ctx, cmds, next, &res, &t)
 		if ok {
 			res.Success = true
 			if err := a.commit(next, true); err != nil {
 				res.Success, res.Error = false, err.Error()
 			}
+			phase(&res, "write", &t)
 			return res
 		}
 		a.log.Info("incremental apply did not give the rendered config, reloading", "generation", req.Generation, "why", why)
@@ -245,34 +277,83 @@ func (a *Agent) apply(ctx context.Context, req ApplyRequest) Result {
 		}
 		return res
 	}
+	phase(&res, "reload", &t)
 	res.Success = true
 	if err := a.commit(next, true); err != nil {
 		res.Success, res.Error = false, err.Error()
 	}
+	phase(&res, "write", &t)
 	return res
 }
 
-// applyCommands runs Diff's commands in one vtysh session and checks the
-// result; it says why when FRR does not run next afterwards.
-func (a *Agent) applyCommands(ctx context.Context, cmds []string, next *applied) (bool, string) {
-	if len(cmds) > 0 {
-		file, err := a.writeTemp(".frr-commands-*.conf", []byte(strings.Join(cmds, "\n")+"\n"))
-		if err != nil {
-			return false, err.Error()
-		}
-		defer os.Remove(file)
-		if out, err := a.vtysh(ctx, "-f", file); err != nil {
-			return false, fmt.Sprintf("vtysh refused commands: %v %v", vtysh.ParseRejected(out, vtysh.Output(err)), err)
-		}
+// applyCommands runs Diff's commands in one vtysh session (vtysh stops at
+// the first command FRR refuses), then checks the result exactly where it
+// matters and cheaply: bgpd's own running config against the rendered file
+// (all of it but the bfd stanza), and bfdd's bfd stanza when the commands
+// touched it. The merged `show running-config` costs much more at tens of
+// thousands of prefixes: vtysh merges every daemon's copy of each
+// prefix-list line by line.
+func (a *Agent) applyCommands(ctx context.Context, cmds []string, next *applied, res *Result, t *time.Time) (bool, string) {
+	args := make([]string, 0, 2*len(cmds)+4)
+	args = append(args, "-c", "configure terminal")
+	touchesBFD := false
+	for _, c := range cmds {
+		args = append(args, "-c", c)
+		touchesBFD = touchesBFD || c == "bfd"
 	}
-	ok, diff, err := a.verify(ctx, next.norm)
-	if err != nil {
-		return false, err.Error()
+	args = append(args, "-c", "end")
+	if _, err := a.vtysh(ctx, args...); err != nil {
+		phase(res, "apply", t)
+		return false, fmt.Sprintf("vtysh refused a command: %v", err)
 	}
-	if !ok {
-		return false, "running config differs: " + diff
+	phase(res, "apply", t)
+	defer phase(res, "verify", t)
+	if ok, why := a.verifyDaemon(ctx, "bgpd", withoutStanza(next.norm, "bfd")); !ok {
+		return false, why
+	}
+	if touchesBFD {
+		if ok, why := a.verifyDaemon(ctx, "bfdd", onlyStanza(next.norm, "bfd")); !ok {
+			return false, why
+		}
 	}
 	return true, ""
+}
+
+// verifyDaemon compares one daemon's running config with want (for bfdd,
+// only its bfd stanza).
+func (a *Agent) verifyDaemon(ctx context.Context, daemon string, want []string) (bool, string) {
+	out, err := a.vtysh(ctx, "-d", daemon, "-c", "show running-config")
+	if err != nil {
+		return false, fmt.Sprintf("reading %s's running config: %v", daemon, err)
+	}
+	got := frrconfig.Normalize([]byte(out))
+	if daemon == "bfdd" {
+		got = onlyStanza(got, "bfd")
+	}
+	if !equalLines(want, got) {
+		return false, fmt.Sprintf("%s's running config differs: %s", daemon, describeDiff(want, got))
+	}
+	return true, ""
+}
+
+// onlyStanza keeps the top-level stanza opened by the line first (up to and
+// including its top-level "exit") from normalized lines.
+func onlyStanza(lines []string, first string) []string {
+	var out []string
+	in := false
+	for _, l := range lines {
+		switch {
+		case l == first:
+			in = true
+			out = append(out, l)
+		case in && l == "exit":
+			in = false
+			out = append(out, l)
+		case in:
+			out = append(out, l)
+		}
+	}
+	return out
 }
 
 // reloadAndVerify applies file with frr-reload.py and checks that FRR then

@@ -62,6 +62,9 @@ type Result struct {
 	Hash string `json:"hash,omitempty"`
 	// Commands is the number of vtysh commands of an incremental apply.
 	Commands int `json:"commands,omitempty"`
+	// Phases is the time spent in each step (render, check, diff, apply,
+	// verify, reload, write), to see where an apply spends its time.
+	Phases map[string]time.Duration `json:"phases,omitempty"`
 	// Rendered is the rendered file, returned only when FRR rejected
 	// lines of it, so that the line numbers can be read.
 	Rendered string `json:"rendered,omitempty"`
