@@ -155,8 +155,13 @@ func Setup(ctx context.Context, mgr manager.Manager, cfg Config) (*Speaker, erro
 			return nil, fmt.Errorf("watching %T: %w", obj, err)
 		}
 	}
-	// The NodeState is read back through the cache too.
-	if _, err := mgr.GetCache().GetInformer(ctx, &v1beta1.NodeState{}); err != nil {
+	// The NodeState is read back through the cache too; deleted, it is
+	// written again.
+	inf, err := mgr.GetCache().GetInformer(ctx, &v1beta1.NodeState{})
+	if err != nil {
+		return nil, fmt.Errorf("watching NodeState: %w", err)
+	}
+	if _, err := inf.AddEventHandler(toolscache.ResourceEventHandlerFuncs{DeleteFunc: func(any) { s.NodeStateDeleted() }}); err != nil {
 		return nil, fmt.Errorf("watching NodeState: %w", err)
 	}
 	if err := mgr.Add(manager.RunnableFunc(s.runWhenSynced(mgr.GetCache()))); err != nil {

@@ -67,6 +67,9 @@ type Config struct {
 type Speaker struct {
 	cfg     Config
 	trigger chan struct{}
+	// rewrite asks for the NodeState to be written even if unchanged (it
+	// was deleted).
+	rewrite chan struct{}
 
 	// Owned by Run's goroutine.
 	gen        int64
@@ -111,13 +114,22 @@ func New(cfg Config) (*Speaker, error) {
 	def(&cfg.L2Interval, 500*time.Millisecond)
 	def(&cfg.RetryInterval, time.Second)
 	def(&cfg.WithdrawTimeout, 15*time.Second)
-	return &Speaker{cfg: cfg, trigger: make(chan struct{}, 1)}, nil
+	return &Speaker{cfg: cfg, trigger: make(chan struct{}, 1), rewrite: make(chan struct{}, 1)}, nil
 }
 
 // Trigger tells the speaker something it reads changed. It never blocks.
 func (s *Speaker) Trigger() {
 	select {
 	case s.trigger <- struct{}{}:
+	default:
+	}
+}
+
+// NodeStateDeleted tells the speaker its NodeState was deleted, so that it
+// writes it again. It never blocks.
+func (s *Speaker) NodeStateDeleted() {
+	select {
+	case s.rewrite <- struct{}{}:
 	default:
 	}
 }
@@ -154,6 +166,9 @@ func (s *Speaker) Run(ctx context.Context) error {
 			s.refreshState(ctx)
 			s.writeStatus(ctx)
 		case <-l2tick:
+			s.writeStatus(ctx)
+		case <-s.rewrite:
+			s.written = nil
 			s.writeStatus(ctx)
 		case <-follow:
 			follow = nil

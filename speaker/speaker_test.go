@@ -248,6 +248,17 @@ func TestSpeaker(t *testing.T) {
 		}
 	})
 
+	t.Run("a deleted NodeState is written again", func(t *testing.T) {
+		old := nodeState(t, c)
+		if err := c.Delete(context.Background(), &old); err != nil {
+			t.Fatal(err)
+		}
+		eventually(t, "the NodeState back", func() bool {
+			ns := nodeState(t, c)
+			return ns.UID != "" && ns.UID != old.UID && ns.Status.FRR != nil && len(ns.Status.BGPAnnouncements) == 1
+		})
+	})
+
 	t.Run("withdraw on shutdown", func(t *testing.T) {
 		r.stop()
 		got, _ := agent.last()
