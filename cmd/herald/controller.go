@@ -126,6 +126,9 @@ func runController(ctx context.Context, args []string) error {
 	if err := controllers.Setup(mgr, opts, metrics.Registry); err != nil {
 		return err
 	}
+	if err := controllers.SetupStatusReconcilers(mgr, opts); err != nil {
+		return err
+	}
 	if f.healthAddr != "0" {
 		if err := mgr.AddHealthzCheck("ping", healthz.Ping); err != nil {
 			return fmt.Errorf("adding the health check: %w", err)
