@@ -7,8 +7,8 @@ WORKDIR /src
 COPY go.mod go.sum ./
 RUN go mod download
 COPY . .
-RUN CGO_ENABLED=0 go build -trimpath -ldflags "-s -w -X github.com/heraldlb/herald/internal/version.Version=${VERSION}" -o /out/herald ./cmd/herald \
- && CGO_ENABLED=0 go build -trimpath -ldflags "-s -w -X github.com/heraldlb/herald/internal/version.Version=${VERSION}" -o /out/kubectl-herald ./cmd/kubectl-herald
+RUN CGO_ENABLED=0 go build -ldflags "-s -w -X github.com/heraldlb/herald/internal/version.Version=${VERSION}" -o /out/herald ./cmd/herald \
+ && CGO_ENABLED=0 go build -ldflags "-s -w -X github.com/heraldlb/herald/internal/version.Version=${VERSION}" -o /out/kubectl-herald ./cmd/kubectl-herald
 # A static busybox, only so the speaker's init container can copy herald into
 # the emptyDir it shares with the FRR container (distroless has no cp).
 RUN apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends busybox-static >/dev/null \
