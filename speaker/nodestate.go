@@ -2,11 +2,14 @@ package speaker
 
 import (
 	"context"
+	"slices"
 	"sort"
+	"strings"
 	"time"
 
 	"k8s.io/apimachinery/pkg/api/equality"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
@@ -129,7 +132,36 @@ func BuildStatus(frr *v1beta1.FRRConfigStatus, st AgentState, plan *planner.Resu
 	for _, a := range l2s {
 		out.L2Announcements = append(out.L2Announcements, v1beta1.L2Announcement{IP: a.IP.String(), Interface: a.Interface})
 	}
+	out.Conditions = configCondition(plan.Problems, now, prev)
 	return out
+}
+
+// ConditionConfigAccepted is the NodeState condition saying whether the
+// planner found configuration problems that touch this node (the objects'
+// own status says the same, per object).
+const ConditionConfigAccepted = "ConfigAccepted"
+
+// configCondition is ConditionConfigAccepted, keeping its transition time
+// from prev while its status holds.
+func configCondition(ps []planner.Problem, now time.Time, prev *v1beta1.NodeStateStatus) []metav1.Condition {
+	var conds []metav1.Condition
+	if prev != nil {
+		conds = slices.Clone(prev.Conditions)
+	}
+	c := metav1.Condition{Type: ConditionConfigAccepted, Status: metav1.ConditionTrue, Reason: "NoProblems",
+		Message: "no configuration problem touches this node", LastTransitionTime: metav1.NewTime(now.Truncate(time.Second))}
+	if len(ps) > 0 {
+		msgs := make([]string, len(ps))
+		for i, p := range ps {
+			msgs[i] = p.String()
+		}
+		c.Status, c.Reason, c.Message = metav1.ConditionFalse, "Problems", strings.Join(msgs, "; ")
+		if len(c.Message) > 4000 {
+			c.Message = c.Message[:4000] + "..."
+		}
+	}
+	meta.SetStatusCondition(&conds, c)
+	return conds
 }
 
 func bfdStatus(b vtysh.BFDPeer) v1beta1.BFDPeerStatus {

@@ -3,6 +3,7 @@ package speaker
 import (
 	"context"
 	"fmt"
+	"strings"
 	"testing"
 	"time"
 
@@ -169,6 +170,9 @@ func TestSpeaker(t *testing.T) {
 		if s := st.BGPSessions; len(s) != 1 || s[0].PeerName != "router" || s[0].State != "Established" || s[0].UpSince == nil {
 			t.Errorf("sessions = %+v, want router Established with upSince", s)
 		}
+		if c := st.Conditions; len(c) != 1 || c[0].Type != ConditionConfigAccepted || c[0].Status != metav1.ConditionTrue {
+			t.Errorf("conditions = %+v, want ConfigAccepted True", c)
+		}
 		if b := st.BFDPeers; len(b) != 1 || b[0].State != "up" || b[0].DetectMultiplier != 3 {
 			t.Errorf("bfd peers = %+v, want one up with multiplier 3", b)
 		}
@@ -235,6 +239,10 @@ func TestSpeaker(t *testing.T) {
 		}
 		lbService(t, c, "after-typo", "192.0.2.50")
 		eventually(t, "after-typo advertised", func() bool { return len(agent.advertised("198.51.100.1")) == 23 })
+		eventually(t, "NodeState names the problem", func() bool {
+			c := nodeState(t, c).Status.Conditions
+			return len(c) == 1 && c[0].Status == metav1.ConditionFalse && strings.Contains(c[0].Message, `BFDProfile "typo" does not exist`)
+		})
 		got, _ := agent.last()
 		if nb := got.Routers[0].Neighbors[0]; nb.BFDProfile != "fast" {
 			t.Errorf("neighbor's BFD profile = %q, want the last good fast", nb.BFDProfile)
