@@ -32,13 +32,13 @@ type Announced struct {
 // DefaultExclude, a 1s rescan and DefaultBurst.
 type AnnouncerConfig struct {
 	// Exclude are the name patterns of interfaces not chosen by default;
-	// nil means DefaultExclude. Check them with ValidateExclude.
+	// nil means DefaultExclude(). Check them with ValidateExclude.
 	Exclude []string
 	// Rescan is the longest time between two interface scans (rtnetlink
 	// notifications trigger one at once); 0 means 1s.
 	Rescan time.Duration
 	// Burst are the times after a takeover at which gratuitous ARP and
-	// unsolicited Neighbor Advertisements are sent; nil means DefaultBurst.
+	// unsolicited Neighbor Advertisements are sent; nil means DefaultBurst().
 	Burst []time.Duration
 	// OnLinks, if set, is called with every interface of the namespace
 	// whenever they change (from the watching goroutine), so the caller can
@@ -58,7 +58,9 @@ type AnnouncerConfig struct {
 // DefaultBurst sends gratuitous packets at once and four more times over the
 // next second, so that a lost packet or a slow switch does not leave clients
 // on the old MAC.
-var DefaultBurst = []time.Duration{0, 100 * time.Millisecond, 250 * time.Millisecond, 500 * time.Millisecond, time.Second}
+func DefaultBurst() []time.Duration {
+	return []time.Duration{0, 100 * time.Millisecond, 250 * time.Millisecond, 500 * time.Millisecond, time.Second}
+}
 
 // Announcer keeps an ARP and an NDP responder on each interface where this
 // node owns IPs, answering for exactly those IPs, and sends the takeover
@@ -87,7 +89,7 @@ type ifaceState struct {
 // NewAnnouncer returns an Announcer answering for nothing; Run starts it.
 func NewAnnouncer(cfg AnnouncerConfig) (*Announcer, error) {
 	if cfg.Exclude == nil {
-		cfg.Exclude = DefaultExclude
+		cfg.Exclude = DefaultExclude()
 	}
 	if err := ValidateExclude(cfg.Exclude); err != nil {
 		return nil, err
@@ -96,7 +98,7 @@ func NewAnnouncer(cfg AnnouncerConfig) (*Announcer, error) {
 		cfg.Rescan = time.Second
 	}
 	if cfg.Burst == nil {
-		cfg.Burst = DefaultBurst
+		cfg.Burst = DefaultBurst()
 	}
 	if cfg.ListLinks == nil {
 		cfg.ListLinks = ListLinks

@@ -60,7 +60,7 @@ func (h *fakeHost) config() AnnouncerConfig {
 			h.mu.Lock()
 			defer h.mu.Unlock()
 			var names []string
-			for _, l := range SelectInterfaces(ls, nil, DefaultExclude) {
+			for _, l := range SelectInterfaces(ls, nil, DefaultExclude()) {
 				names = append(names, l.Name)
 			}
 			h.chosen = append(h.chosen, names)

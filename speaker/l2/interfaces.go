@@ -8,10 +8,13 @@ import (
 	"slices"
 )
 
-// DefaultExclude lists the name patterns (path.Match syntax) of interfaces
-// never chosen unless named in an L2Advertisement's interfaces: loopback,
-// pod veths, container-runtime and CNI bridges, tunnels and overlays.
-var DefaultExclude = []string{
+// DefaultExclude returns the name patterns (path.Match syntax) of
+// interfaces never chosen unless named in an L2Advertisement's interfaces:
+// loopback, pod veths, container-runtime and CNI bridges, tunnels and
+// overlays.
+func DefaultExclude() []string { return slices.Clone(defaultExclude) }
+
+var defaultExclude = []string{
 	"lo", "veth*", "docker*", "br-*", "cni*", "cbr*", "kube-bridge", "kube-dummy-if", "kube-ipvs*",
 	"flannel*", "cilium*", "lxc*", "cali*", "weave*", "vxlan*", "genev*", "tunl*", "tun*", "tap*",
 	"virbr*", "nodelocaldns", "dummy*", "wg*", "nebula*", "zt*",

@@ -43,10 +43,10 @@ func TestSelectInterfaces(t *testing.T) {
 		exclude []string
 		want    []string
 	}{
-		{name: "default: usable physical, bond and vlan links", exclude: DefaultExclude, want: []string{"bond0", "bond0.100", "eth0"}},
+		{name: "default: usable physical, bond and vlan links", exclude: DefaultExclude(), want: []string{"bond0", "bond0.100", "eth0"}},
 		{name: "custom exclusions replace the defaults", exclude: []string{"bond*", "lo"}, want: []string{"cbr0", "cilium_host", "cni0", "docker0", "eth0", "flannel.1", "kube-bridge", "kube-ipvs0", "veth1a2b3c", "vxlan.calico", "wg0"}},
-		{name: "named interfaces win over exclusions", named: []string{"veth1a2b3c", "eth0"}, exclude: DefaultExclude, want: []string{"eth0", "veth1a2b3c"}},
-		{name: "named but down or missing: nothing", named: []string{"eth1", "eth2", "eth9"}, exclude: DefaultExclude, want: []string{}},
+		{name: "named interfaces win over exclusions", named: []string{"veth1a2b3c", "eth0"}, exclude: DefaultExclude(), want: []string{"eth0", "veth1a2b3c"}},
+		{name: "named but down or missing: nothing", named: []string{"eth1", "eth2", "eth9"}, exclude: DefaultExclude(), want: []string{}},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -63,7 +63,7 @@ func TestValidateExclude(t *testing.T) {
 		patterns []string
 		wantErr  string
 	}{
-		{name: "defaults are valid", patterns: DefaultExclude},
+		{name: "defaults are valid", patterns: DefaultExclude()},
 		{name: "bad pattern named", patterns: []string{"veth*", "eth["}, wantErr: `interface exclusion pattern 1 ("eth["): syntax error in pattern; use path.Match syntax such as "veth*"`},
 	}
 	for _, tc := range tests {

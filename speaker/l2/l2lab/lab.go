@@ -36,8 +36,8 @@ type Host struct {
 // NodeMAC is the MAC of node i's eth0 (1-based).
 func NodeMAC(i int) net.HardwareAddr { return net.HardwareAddr{0x02, 0, 0, 0, 0, byte(0x10 + i)} }
 
-// ClientMAC is the client's MAC.
-var ClientMAC = net.HardwareAddr{0x02, 0, 0, 0, 0, 0x64}
+// ClientMAC returns the client's MAC.
+func ClientMAC() net.HardwareAddr { return net.HardwareAddr{0x02, 0, 0, 0, 0, 0x64} }
 
 // New builds a lab with n nodes (at most 9) under a random prefix. Close
 // removes it, also after a failed New.
@@ -57,7 +57,7 @@ func New(n int) (*Lab, error) {
 			MAC: NodeMAC(i), IPv4: fmt.Sprintf("198.51.100.%d", 10+i), IPv6: fmt.Sprintf("2001:db8:100::%d", 10+i),
 		})
 	}
-	l.Client = Host{Name: "client", NS: p + "-c", Port: "pc", MAC: ClientMAC, IPv4: "198.51.100.100", IPv6: "2001:db8:100::100"}
+	l.Client = Host{Name: "client", NS: p + "-c", Port: "pc", MAC: ClientMAC(), IPv4: "198.51.100.100", IPv6: "2001:db8:100::100"}
 	if err := l.build(); err != nil {
 		return l, errors.Join(err, l.Close())
 	}

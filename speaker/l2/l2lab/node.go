@@ -25,8 +25,8 @@ const NodeEnv = "HERALD_L2LAB_NODE"
 // MemberPort is the memberlist port of every node.
 const MemberPort = 7946
 
-// Key is the memberlist key of lab nodes (the lab is not a secret).
-var Key = []byte("herald-l2lab-key-0123456789abcde")
+// Key returns the memberlist key of lab nodes (the lab is not a secret).
+func Key() []byte { return []byte("herald-l2lab-key-0123456789abcde") }
 
 // NodeSpec is what a node process runs.
 type NodeSpec struct {
@@ -127,7 +127,7 @@ func runNode(spec NodeSpec, log logr.Logger) error {
 	mc.BindAddr = spec.Addr
 	mc.BindPort = MemberPort
 	mc.Peers = spec.Peers
-	mc.Keys = [][]byte{Key}
+	mc.Keys = [][]byte{Key()}
 	mc.Log = log
 	if spec.ProbeInterval > 0 {
 		mc.ProbeInterval = spec.ProbeInterval
