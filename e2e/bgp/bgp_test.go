@@ -293,6 +293,8 @@ func testLocalPrefIBGP(t *testing.T, e *env) {
 	e.waitSessions(t, "node1", "node2")
 	if err := e.lab.ConfigureRouter(ctx, fmt.Sprintf("router bgp %d", lab.RouterASN),
 		"neighbor "+node3+" remote-as internal",
+		"neighbor "+node3+" bfd",
+		"neighbor "+node3+" bfd profile "+lab.RouterBFDProfile,
 		"address-family ipv4 unicast",
 		"neighbor "+node3+" activate",
 		"neighbor "+node3+" route-map lab-accept in",
@@ -350,6 +352,8 @@ func testPassword(t *testing.T, e *env) {
 	if err := e.lab.ConfigureRouter(ctx, fmt.Sprintf("router bgp %d", lab.RouterASN),
 		"neighbor "+node2+" remote-as external",
 		"neighbor "+node2+" password "+password,
+		"neighbor "+node2+" bfd",
+		"neighbor "+node2+" bfd profile "+lab.RouterBFDProfile,
 		"address-family ipv4 unicast",
 		"neighbor "+node2+" activate",
 		"neighbor "+node2+" route-map lab-accept in",
