@@ -102,6 +102,7 @@ func labUp(ctx context.Context, opts lab.Options) error {
 		}
 	}
 	opts.Log = progressLog()
+	opts.Owner = lab.CLIOwner
 	start := time.Now()
 	ctx, cancel := context.WithTimeout(ctx, 5*time.Minute)
 	defer cancel()

@@ -41,6 +41,10 @@ type Options struct {
 	// CRDDir holds the CRD YAML files installed at start; empty means the
 	// module's config/crd (no files: no CRDs).
 	CRDDir string
+	// Owner records who makes the lab (CLIOwner for `herald lab up`), so
+	// that tests leave a developer's lab alone; an Up on a lab that is up
+	// keeps its owner.
+	Owner string
 	// NoHerald starts none of herald's components: the lab alone, for
 	// tests of the lab itself.
 	NoHerald bool
@@ -181,6 +185,9 @@ func (l *Lab) up(ctx context.Context) error {
 		log.Info("namespaces and links up", "took", time.Since(start).Round(time.Millisecond))
 	}
 	st.HeraldBin = l.opts.HeraldBin
+	if st.Owner == "" {
+		st.Owner = l.opts.Owner
+	}
 	l.state = st
 	if err := writeState(l.opts.Dir, st); err != nil {
 		return err
@@ -461,6 +468,21 @@ func (l *Lab) herald(ctx context.Context) error {
 	return nil
 }
 
+// CLIOwner is the Options.Owner of a lab made by `herald lab up`.
+const CLIOwner = "herald lab up"
+
+// Existing returns the state of the lab that is up in opts.Dir (its API
+// server runs), and false when none is.
+func Existing(opts Options) (*State, bool) {
+	opts = opts.withDefaults()
+	st, err := readState(opts.Dir)
+	if err != nil {
+		return nil, false
+	}
+	p, ok := st.Procs["kube-apiserver"]
+	return st, ok && procAlive(p)
+}
+
 // Open returns a handle on the lab that is up, for commands that use it
 // without changing it (status, vtysh, exec, pods). It takes no lock.
 func Open(opts Options) (*Lab, error) {
@@ -479,6 +501,19 @@ func Open(opts Options) (*Lab, error) {
 		return nil, err
 	}
 	l := &Lab{opts: opts, plan: plan, state: st, pods: map[string]*Pod{}}
+	for _, c := range []string{FRRAgent, Speaker, Controller} {
+		comp := probeComponent(context.Background(), opts.HeraldBin, c)
+		running := false
+		for name, p := range st.Procs {
+			if (name == c || strings.HasPrefix(name, c+"/")) && procAlive(p) {
+				running = true
+			}
+		}
+		if comp.Built && !running {
+			comp.Built, comp.Missing = false, "built but not running in this lab (run `herald lab up` again)"
+		}
+		l.components = append(l.components, comp)
+	}
 	if l.cfg, err = restConfig(l.Kubeconfig()); err != nil {
 		return nil, err
 	}

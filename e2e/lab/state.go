@@ -42,6 +42,9 @@ type State struct {
 	Nodes int `json:"nodes"`
 	// HeraldBin is the herald binary whose components the lab runs.
 	HeraldBin string `json:"heraldBin,omitempty"`
+	// Owner says who made the lab (Options.Owner): CLIOwner for `herald
+	// lab up`, empty for the Go API.
+	Owner string `json:"owner,omitempty"`
 	// Namespaces, Links and FRR are the network namespaces, root links and
 	// FRR pathspaces made so far.
 	Namespaces []string `json:"namespaces"`

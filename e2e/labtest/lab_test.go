@@ -35,6 +35,7 @@ import (
 func options(t *testing.T) lab.Options {
 	t.Helper()
 	testenv.RequireFRR(t)
+	RequireOwnLab(t)
 	crds, err := filepath.Abs("testdata/crd")
 	if err != nil {
 		t.Fatal(err)

@@ -20,9 +20,20 @@ const Timeout = 20 * time.Minute
 // FRR and the test control plane are there (testenv). Empty options take
 // the test control plane from testenv and log the lab's progress to t.
 // Up waits while another test process holds the lab.
+//
+// A lab a developer made with `herald lab up` is used as it is and left up
+// (tests run faster against it); `herald lab down` first for a fresh one.
 func Up(t testing.TB, opts lab.Options) *lab.Lab {
 	t.Helper()
 	testenv.RequireFRR(t)
+	if st, up := lab.Existing(opts); up && st.Owner == lab.CLIOwner {
+		l, err := lab.Open(opts)
+		if err != nil {
+			t.Fatalf("using the lab `herald lab up` made: %v", err)
+		}
+		t.Logf("using the lab `herald lab up` made in %s, and leaving it up", l.Dir())
+		return l
+	}
 	if opts.ControlPlaneDir == "" {
 		opts.ControlPlaneDir = testenv.ControlPlane(t)
 	}
@@ -76,6 +87,15 @@ func RequireComponents(t testing.TB, l *lab.Lab, names ...string) {
 		if !found {
 			missing(t, "herald %s is not running in the lab (Options.NoHerald, or not probed)", n)
 		}
+	}
+}
+
+// RequireOwnLab stops the test when a developer's lab (made by `herald lab
+// up`) is up: tests that take the lab down or crash it must not touch it.
+func RequireOwnLab(t testing.TB) {
+	t.Helper()
+	if st, up := lab.Existing(lab.Options{}); up && st.Owner == lab.CLIOwner {
+		missing(t, "a lab made by `herald lab up` runs on this machine; `herald lab down` first (this test takes the lab down)")
 	}
 }
 
