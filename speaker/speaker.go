@@ -230,6 +230,20 @@ func (s *Speaker) sync(ctx context.Context) {
 		s.cfg.L2.SetServices(l2Services(res.L2))
 	}
 	s.retry = false
+	if err := res.Config.Validate(); err != nil {
+		// The planner checks each object against the renderer's rules, so
+		// this is a planner bug; FRR keeps running the last config.
+		if s.attempted == nil || !reflect.DeepEqual(*s.attempted, res.Config) {
+			c := res.Config
+			s.attempted = &c
+			s.gen++
+			s.frr = &v1beta1.FRRConfigStatus{Generation: s.gen, Result: v1beta1.FRRFailed, Time: metav1.Now(),
+				Message: redact(&res.Config, "the planned config is invalid, the last one keeps running: "+err.Error())}
+			log.Error(err, "the planned FRR config is invalid; not applying it", "generation", s.gen)
+		}
+		s.writeStatus(ctx)
+		return
+	}
 	if s.attempted == nil || !reflect.DeepEqual(*s.attempted, res.Config) || s.frr == nil || s.frr.Result == v1beta1.FRRFailed {
 		s.apply(ctx, &res.Config)
 		s.refreshState(ctx)
