@@ -23,6 +23,7 @@ package main
 import (
 	"bufio"
 	"context"
+	"encoding/json"
 	"flag"
 	"fmt"
 	"os"
@@ -33,6 +34,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/go-logr/logr"
 	"github.com/go-logr/logr/funcr"
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
@@ -41,6 +43,7 @@ import (
 	"k8s.io/apimachinery/pkg/util/intstr"
 	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
 	"sigs.k8s.io/controller-runtime/pkg/client"
+	ctrllog "sigs.k8s.io/controller-runtime/pkg/log"
 
 	v1beta1 "github.com/heraldlb/herald/api/v1beta1"
 	"github.com/heraldlb/herald/e2e/lab"
@@ -102,6 +105,7 @@ func run(services, trials, scale int, keep, verbose bool) error {
 			return fmt.Errorf("herald %s is not running in the lab: %s", c.Name, c.Missing)
 		}
 	}
+	ctrllog.SetLogger(logr.Discard())
 	s := runtime.NewScheme()
 	if err := clientgoscheme.AddToScheme(s); err != nil {
 		return err
@@ -224,22 +228,26 @@ func (b *bench) cleanup(ctx context.Context) error {
 func (b *bench) waitSessions(ctx context.Context, n int, timeout time.Duration) error {
 	deadline := time.Now().Add(timeout)
 	for {
-		out, err := b.lab.Vtysh(ctx, lab.RouterName, "show bgp ipv4 unicast summary")
-		if err == nil && strings.Count(out, "\n*198.51.100.") >= n && !strings.Contains(out, "Active") && !strings.Contains(out, "Connect") {
-			up := 0
-			for _, line := range strings.Split(out, "\n") {
-				if f := strings.Fields(line); len(f) > 9 && strings.HasPrefix(f[0], "*198.51.100.") {
-					if _, err := strconv.Atoi(f[9]); err == nil {
-						up++
-					}
-				}
-			}
-			if up >= n {
-				return nil
+		var sum struct {
+			Peers map[string]struct {
+				State string `json:"state"`
+			} `json:"peers"`
+		}
+		out, err := b.lab.Vtysh(ctx, lab.RouterName, "show bgp ipv4 unicast summary json")
+		if err == nil {
+			err = json.Unmarshal([]byte(out), &sum)
+		}
+		up := 0
+		for _, p := range sum.Peers {
+			if p.State == "Established" {
+				up++
 			}
 		}
+		if err == nil && up >= n {
+			return nil
+		}
 		if time.Now().After(deadline) {
-			return fmt.Errorf("the router has not %d Established sessions after %s: %s", n, timeout, out)
+			return fmt.Errorf("the router has %d of %d Established sessions after %s (%v): %s", up, n, timeout, err, out)
 		}
 		time.Sleep(200 * time.Millisecond)
 	}
@@ -462,7 +470,7 @@ func vmHWM(pid int) (int, error) {
 }
 
 // fibWatch follows the router's kernel routes with `ip monitor route`,
-// recording when each host route was last added and deleted.
+// recording when each host route last appeared and was last deleted.
 type fibWatch struct {
 	mu      sync.Mutex
 	added   map[string]time.Time
@@ -509,7 +517,8 @@ func (w *fibWatch) line(at time.Time, l string) {
 	if del {
 		w.deleted[dst] = at
 		delete(w.present, dst)
-	} else {
+	} else if !w.present[dst] {
+		// The first route: later lines replace its next hops.
 		w.added[dst] = at
 		w.present[dst] = true
 	}
