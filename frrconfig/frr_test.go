@@ -68,6 +68,7 @@ func TestRenderMatchesFRR(t *testing.T) {
 	testenv.RequireFRR(t)
 	for _, tc := range goldenCases() {
 		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel() // each instance has its own namespace and pathspace
 			rendered, err := Render(tc.cfg)
 			if err != nil {
 				t.Fatalf("Render: %v", err)
@@ -104,6 +105,7 @@ func TestDiffOnFRR(t *testing.T) {
 	testenv.RequireFRR(t)
 	for _, tc := range diffCases() {
 		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
 			old, new := tc.configs()
 			cmds, err := Diff(old, new)
 			if errors.Is(err, ErrNeedsReload) {
