@@ -212,10 +212,17 @@ func (e *env) l2Owners() (map[netip.Addr][]string, error) {
 	return out, nil
 }
 
+// anyNode, is and not are waitOwner's conditions on the owner.
+func anyNode(string) bool { return true }
+
+func is(want string) func(string) bool { return func(n string) bool { return n == want } }
+
+func not(old string) func(string) bool { return func(n string) bool { return n != old } }
+
 // waitOwner waits until the NodeStates say exactly one node answers for ip,
-// on the LAN link, and the Service's Announced condition names that node
-// alone; it returns the node.
-func (e *env) waitOwner(t *testing.T, svc *corev1.Service, ip netip.Addr) string {
+// on the LAN link, that node meets ok, and the Service's Announced
+// condition names that node alone; it returns the node.
+func (e *env) waitOwner(t *testing.T, svc *corev1.Service, ip netip.Addr, ok func(string) bool) string {
 	t.Helper()
 	var node string
 	eventually(t, wait, fmt.Sprintf("exactly one NodeState and the Announced condition of %s should name the node answering for %s", svc.Name, ip), func() string {
@@ -228,6 +235,9 @@ func (e *env) waitOwner(t *testing.T, svc *corev1.Service, ip netip.Addr) string
 			return fmt.Sprintf("NodeStates list %v", o)
 		}
 		node = strings.TrimSuffix(o[0], "/"+LANLink)
+		if !ok(node) {
+			return "NodeStates name " + node + ", not the node expected"
+		}
 		return e.announcedBy(svc, ip, node)
 	})
 	return node
