@@ -15,7 +15,8 @@ import (
 // It handles the changes that happen all the time: prefixes added to or
 // removed from a router's networks or a neighbor's advertisements, a
 // prefix's communities or local-pref changed, neighbors added or removed,
-// BFD profiles added, changed or removed, and the log level. For any other
+// BFD profiles added, changed or removed, the log level and the route-map
+// delay. For any other
 // change it returns an error wrapping ErrNeedsReload. Invalid configs give
 // Validate's *ValidationError. Two equal configs give no commands.
 //
@@ -98,6 +99,9 @@ func (d *differ) run(old, new *Config) error {
 	oldLevel, newLevel := buildLogLevel(old), buildLogLevel(new)
 	if oldLevel != newLevel {
 		d.log = append(d.log, strings.TrimSpace("log stdout "+newLevel))
+	}
+	if o, n := orDefault(old.RouteMapDelaySeconds, defaultRouteMapDelay), orDefault(new.RouteMapDelaySeconds, defaultRouteMapDelay); o != n {
+		d.log = append(d.log, fmt.Sprintf("bgp route-map delay-timer %d", n))
 	}
 	d.diffBFD(old.BFDProfiles, new.BFDProfiles)
 	if len(old.Routers) != len(new.Routers) {

@@ -153,6 +153,9 @@ func diffCases() []diffCase {
 			"exit",
 		}},
 		{name: "log level", change: func(c *Config) { c.LogLevel = "debugging" }, want: []string{"log stdout"}},
+		{name: "route-map delay", change: func(c *Config) { c.RouteMapDelaySeconds = 1 }, want: []string{"bgp route-map delay-timer 1"}},
+		{name: "route-map delay back to default", before: func(c *Config) { c.RouteMapDelaySeconds = 2 },
+			change: func(c *Config) { c.RouteMapDelaySeconds = 0 }, want: []string{"bgp route-map delay-timer 5"}},
 	}
 }
 

@@ -36,7 +36,7 @@ func goldenCases() []goldenCase {
 			IPv4Networks: pfxs("192.0.2.10/32"),
 			Neighbors:    []Neighbor{{Address: addr("198.51.100.1"), RemoteAS: "64513", Advertise: advs("192.0.2.10/32")}},
 		}}}},
-		{"several_peers", &Config{Routers: []Router{{
+		{"several_peers", &Config{RouteMapDelaySeconds: 1, Routers: []Router{{
 			ASN: 64512, RouterID: addr("198.51.100.11"),
 			IPv4Networks: pfxs("192.0.2.10/32", "192.0.2.11/32", "192.0.2.12/32", "192.0.2.128/25"),
 			Neighbors: []Neighbor{

@@ -13,6 +13,7 @@ import (
 var frrLine = regexp.MustCompile(`^(?:` + strings.Join([]string{
 	`frr defaults traditional`,
 	`log stdout(?: \S+)?`,
+	`bgp route-map delay-timer \d+`,
 	` ?!`,
 	`router bgp \d+(?: vrf \S+)?`,
 	` bgp router-id \S+`,

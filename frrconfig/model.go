@@ -9,6 +9,12 @@ type Config struct {
 	// critical, errors, warnings, notifications, informational, debugging.
 	// Empty means informational.
 	LogLevel string `json:"logLevel,omitempty"`
+	// RouteMapDelaySeconds is how long bgpd waits after a change of
+	// route-maps or prefix-lists before it re-evaluates the routes it
+	// already announces, so how long a changed community or local-pref of
+	// an announced prefix takes to reach the peers (new and withdrawn
+	// prefixes go at once): 1–600 seconds; 0 keeps FRR's default, 5.
+	RouteMapDelaySeconds uint16 `json:"routeMapDelaySeconds,omitempty"`
 	// Routers holds one BGP router per (ASN, VRF); at most one per VRF.
 	Routers []Router `json:"routers,omitempty"`
 	// BFDProfiles are the named BFD profiles neighbors refer to.

@@ -73,7 +73,7 @@ func stanzaKey(first string) (int, string) {
 	switch {
 	case word(0) == "frr":
 		return 0, ""
-	case word(0) == "log":
+	case word(0) == "log" || (word(0) == "bgp" && word(1) == "route-map"):
 		return 1, ""
 	case word(0) == "router" && word(1) == "bgp":
 		return 2, word(4) // router bgp ASN vrf NAME

@@ -13,11 +13,12 @@ import (
 // builds the parts of it that changed and prints them through the same
 // templates.
 type plan struct {
-	LogLevel    string // empty when FRR would print plain `log stdout`
-	Routers     []*routerPlan
-	PrefixLists []*prefixList // IPv4 lists then IPv6 lists, each by name
-	RouteMaps   []*routeMap   // by name
-	BFDProfiles []*bfdPlan    // by name
+	LogLevel      string // empty when FRR would print plain `log stdout`
+	RouteMapDelay uint16 // 0 when FRR's default
+	Routers       []*routerPlan
+	PrefixLists   []*prefixList // IPv4 lists then IPv6 lists, each by name
+	RouteMaps     []*routeMap   // by name
+	BFDProfiles   []*bfdPlan    // by name
 }
 
 type routerPlan struct {
@@ -126,13 +127,14 @@ type bfdPlan struct {
 
 // FRR's defaults, which it does not print.
 const (
-	defaultPort        = 179
-	defaultInterval    = 300
-	defaultMultiplier  = 3
-	defaultEchoInterv  = 50
-	defaultMinimumTTL  = 254
-	defaultLogLevel    = "informational"
-	stdoutDefaultLevel = "debugging"
+	defaultPort          = 179
+	defaultInterval      = 300
+	defaultMultiplier    = 3
+	defaultEchoInterv    = 50
+	defaultMinimumTTL    = 254
+	defaultLogLevel      = "informational"
+	defaultRouteMapDelay = 5
+	stdoutDefaultLevel   = "debugging"
 )
 
 func nonDefault[T comparable](v, def T) T {
@@ -149,6 +151,7 @@ func buildPlan(c *Config) *plan {
 	if p.LogLevel == stdoutDefaultLevel {
 		p.LogLevel = ""
 	}
+	p.RouteMapDelay = nonDefault(c.RouteMapDelaySeconds, defaultRouteMapDelay)
 	for _, b := range c.BFDProfiles {
 		p.BFDProfiles = append(p.BFDProfiles, &bfdPlan{
 			Name:             b.Name,

@@ -73,6 +73,9 @@ func (c *Config) Validate() error {
 	if c.LogLevel != "" && !logLevels[c.LogLevel] {
 		v.add("logLevel", "%q is not an FRR log level: use one of emergencies, alerts, critical, errors, warnings, notifications, informational, debugging", c.LogLevel)
 	}
+	if c.RouteMapDelaySeconds > 600 {
+		v.add("routeMapDelaySeconds", "%d s is out of range: use 1-600, or 0 for FRR's default (5)", c.RouteMapDelaySeconds)
+	}
 	profiles := map[string]bool{}
 	for i, p := range c.BFDProfiles {
 		validateBFDProfile(v, fmt.Sprintf("bfdProfiles[%d]", i), p)

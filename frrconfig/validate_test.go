@@ -20,8 +20,9 @@ func TestValidateAcceptsGoldenConfigs(t *testing.T) {
 
 func TestValidateReportsEveryProblem(t *testing.T) {
 	c := &Config{
-		LogLevel:    "verbose",
-		BFDProfiles: []BFDProfile{{Name: "a b", ReceiveInterval: 5, DetectMultiplier: 1, MinimumTTL: 255}, {Name: "dup"}, {Name: "dup", EchoInterval: 70000}},
+		LogLevel:             "verbose",
+		RouteMapDelaySeconds: 601,
+		BFDProfiles:          []BFDProfile{{Name: "a b", ReceiveInterval: 5, DetectMultiplier: 1, MinimumTTL: 255}, {Name: "dup"}, {Name: "dup", EchoInterval: 70000}},
 		Routers: []Router{
 			{
 				ASN: 0, VRF: "default", RouterID: addr("2001:db8::1"),
@@ -59,6 +60,7 @@ func TestValidateReportsEveryProblem(t *testing.T) {
 	}
 	want := []string{
 		"logLevel",
+		"routeMapDelaySeconds",
 		"bfdProfiles[0].name",
 		"bfdProfiles[0].receiveInterval",
 		"bfdProfiles[0].detectMultiplier",
