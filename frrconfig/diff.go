@@ -20,6 +20,11 @@ import (
 // change it returns an error wrapping ErrNeedsReload. Invalid configs give
 // Validate's *ValidationError. Two equal configs give no commands.
 //
+// New prefixes are announced and removed ones withdrawn as soon as FRR runs
+// the commands; a changed community or local-pref of a prefix already
+// announced reaches the peers when bgpd re-evaluates its outbound policy,
+// Config.RouteMapDelaySeconds later.
+//
 // The commands only add before they remove: prefix-lists and route-map
 // entries are created before the networks and neighbors that use them and
 // deleted after, so no prefix is announced without its attributes.

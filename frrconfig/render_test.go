@@ -2,6 +2,7 @@ package frrconfig
 
 import (
 	"flag"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -53,5 +54,29 @@ func TestRender(t *testing.T) {
 				t.Errorf("Render's output is not in Normalize's order (-render +normalized):\n%s", diff)
 			}
 		})
+	}
+}
+
+// TestRenderConcurrent renders from several goroutines at once: the parsed
+// templates are shared package state and must only be read (run with -race).
+func TestRenderConcurrent(t *testing.T) {
+	want, err := Render(diffBase())
+	if err != nil {
+		t.Fatal(err)
+	}
+	errs := make(chan error, 8)
+	for range 8 {
+		go func() {
+			got, err := Render(diffBase())
+			if err == nil && string(got) != string(want) {
+				err = fmt.Errorf("concurrent Render printed something else:\n%s", cmp.Diff(string(want), string(got)))
+			}
+			errs <- err
+		}()
+	}
+	for range 8 {
+		if err := <-errs; err != nil {
+			t.Error(err)
+		}
 	}
 }
