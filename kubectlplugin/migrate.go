@@ -87,7 +87,7 @@ func strictCheck[T any]() func([]byte) error {
 }
 
 // rules returns the conversion of each MetalLB kind herald has, keyed by
-// kind; versions lists the MetalLB versions each accepts.
+// kind; v1beta1 and v1beta2 objects of a kind share one rule.
 func rules() map[string]kindRule {
 	return map[string]kindRule{
 		"IPAddressPool": {
@@ -181,13 +181,24 @@ func peerSpecial(c *conversion, field string, v any) bool {
 			from = "MetalLB's namespace"
 		}
 		c.note("spec.passwordSecret", fmt.Sprintf("herald reads the Secret %q from its own namespace %s (key %q): copy it there from %s", name, c.namespace, "password", from))
-	case "disableMP", "dualStackAddressFamily":
+	case "disableMP":
 		if b, ok := v.(bool); ok && !b {
-			c.note("spec."+field, "is false, MetalLB's default, and herald has no such field: left out with the same meaning")
+			c.note("spec.disableMP", "is false (one multiprotocol session), which is what herald always does: left out with the same meaning")
 			return true
 		}
-		c.fail("spec."+field, "herald has no such field: it opens one session per BGPPeer and carries the prefixes of the peer address's family; "+
-			"left out — for IPv4 and IPv6 prefixes, define one BGPPeer per address family")
+		c.fail("spec.disableMP", "herald has no such field: it always opens one multiprotocol session per BGPPeer, activated in every family it advertises prefixes of; "+
+			"left out — for separate IPv4 and IPv6 sessions, define one BGPPeer per peer address and restrict each BGPAdvertisement's peers")
+	case "dualStackAddressFamily":
+		b, ok := v.(bool)
+		switch {
+		case ok && b:
+			c.note("spec.dualStackAddressFamily", "is true, which is what herald always does (the session is activated in every family it advertises prefixes of): left out with the same meaning")
+		case ok:
+			c.note("spec.dualStackAddressFamily", "is false, but herald activates the session in every family it advertises prefixes of, not only the peer address's: "+
+				"left out — to keep the other family's prefixes off this peer, list the peers in the BGPAdvertisements of those pools")
+		default:
+			c.fail("spec.dualStackAddressFamily", "is not true or false; left out")
+		}
 	default:
 		return false
 	}
