@@ -19,14 +19,40 @@ import (
 	"github.com/heraldlb/herald/speaker/planner"
 )
 
-// refreshState reads FRR's state from the agent and updates the metrics.
-func (s *Speaker) refreshState(ctx context.Context) {
-	st, err := s.cfg.Agent.State(ctx)
-	if err != nil {
-		s.count("state")
-		s.cfg.Log.V(1).Info("reading FRR's state failed", "error", err.Error())
-		return
+// readState reads FRR's state whenever asked, off the planning loop (a read
+// runs several vtysh commands and must not delay the next apply), and hands
+// each result to the loop. It ends with ctx.
+func (s *Speaker) readState(ctx context.Context) {
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-s.stateWanted:
+		}
+		st, err := s.cfg.Agent.State(ctx)
+		if err != nil {
+			s.count("state")
+			s.cfg.Log.V(1).Info("reading FRR's state failed", "error", err.Error())
+			continue
+		}
+		select {
+		case s.stateRead <- st:
+		case <-ctx.Done():
+			return
+		}
 	}
+}
+
+// refreshState asks for FRR's state to be read. It never blocks.
+func (s *Speaker) refreshState() {
+	select {
+	case s.stateWanted <- struct{}{}:
+	default:
+	}
+}
+
+// gotState records FRR's state and updates the metrics.
+func (s *Speaker) gotState(st AgentState) {
 	s.state, s.haveState = st, true
 	m := s.cfg.Metrics
 	if m == nil {

@@ -70,6 +70,9 @@ type Speaker struct {
 	// rewrite asks for the NodeState to be written even if unchanged (it
 	// was deleted).
 	rewrite chan struct{}
+	// stateWanted asks readState for a read; stateRead carries the result.
+	stateWanted chan struct{}
+	stateRead   chan AgentState
 
 	// Owned by Run's goroutine.
 	gen        int64
@@ -114,7 +117,8 @@ func New(cfg Config) (*Speaker, error) {
 	def(&cfg.L2Interval, 500*time.Millisecond)
 	def(&cfg.RetryInterval, time.Second)
 	def(&cfg.WithdrawTimeout, 15*time.Second)
-	return &Speaker{cfg: cfg, trigger: make(chan struct{}, 1), rewrite: make(chan struct{}, 1)}, nil
+	return &Speaker{cfg: cfg, trigger: make(chan struct{}, 1), rewrite: make(chan struct{}, 1),
+		stateWanted: make(chan struct{}, 1), stateRead: make(chan AgentState)}, nil
 }
 
 // Trigger tells the speaker something it reads changed. It never blocks.
@@ -148,6 +152,16 @@ func (s *Speaker) Run(ctx context.Context) error {
 	}
 	var retry, follow <-chan time.Time
 	delay := s.cfg.RetryInterval
+	readCtx, stopReads := context.WithCancel(ctx)
+	reads := make(chan struct{})
+	go func() {
+		defer close(reads)
+		s.readState(readCtx)
+	}()
+	defer func() {
+		stopReads()
+		<-reads
+	}()
 	s.Trigger()
 	for {
 		select {
@@ -163,7 +177,9 @@ func (s *Speaker) Run(ctx context.Context) error {
 			retry = nil
 			s.sync(ctx)
 		case <-state.C:
-			s.refreshState(ctx)
+			s.refreshState()
+		case st := <-s.stateRead:
+			s.gotState(st)
 			s.writeStatus(ctx)
 		case <-l2tick:
 			s.writeStatus(ctx)
@@ -172,8 +188,7 @@ func (s *Speaker) Run(ctx context.Context) error {
 			s.writeStatus(ctx)
 		case <-follow:
 			follow = nil
-			s.refreshState(ctx)
-			s.writeStatus(ctx)
+			s.refreshState()
 		}
 		if follow == nil && len(s.followUps) > 0 {
 			follow = time.After(s.followUps[0])
@@ -246,7 +261,7 @@ func (s *Speaker) sync(ctx context.Context) {
 	}
 	if s.attempted == nil || !reflect.DeepEqual(*s.attempted, res.Config) || s.frr == nil || s.frr.Result == v1beta1.FRRFailed {
 		s.apply(ctx, &res.Config)
-		s.refreshState(ctx)
+		s.refreshState()
 	}
 	s.writeStatus(ctx)
 }
