@@ -12,6 +12,20 @@
 // the routers drop this node's next hops at once rather than after the hold
 // time, and lets the Layer 2 node give its IPs up.
 //
+// FRR's state (sessions, BFD peers, advertised prefixes) is read in a
+// goroutine of its own, on a ticker and shortly after each apply, so that a
+// slow read never delays an announcement. A failed apply (agent unreachable)
+// is retried with a backoff from 1s to 10s; a config FRR rejected is not
+// retried until the model changes; passwords are redacted from whatever the
+// agent says before it reaches a log or the NodeState.
+//
+// Metrics (registered by NewMetrics on an injected registry):
+// herald_frr_apply_total{result,method}, herald_frr_apply_duration_seconds,
+// herald_frr_config_generation, herald_bgp_session_up{peer,vrf,bgppeer},
+// herald_bgp_prefixes_advertised, herald_bfd_session_up,
+// herald_announcements{mode}, herald_config_problems and
+// herald_frr_agent_errors_total{call}.
+//
 // The agent is behind the Agent interface (frragent's client in production,
 // a fake in tests); the L2 side behind L2.
 package speaker
