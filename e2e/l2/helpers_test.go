@@ -270,7 +270,7 @@ func (e *env) arping(t *testing.T, ip netip.Addr) []string {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
-	out, _ := e.lab.Exec(ctx, lab.ClientName, "arping", "-c", "3", "-w", "1", "-i", LANLink, ip.String())
+	out, _ := e.lab.Exec(ctx, lab.ClientName, "arping", "-c", "3", "-W", "0.2", "-w", "2", "-i", LANLink, ip.String())
 	return e.nodesOf(t, arpingMAC.FindAllStringSubmatch(out, -1))
 }
 
