@@ -31,21 +31,25 @@ func FormatStatus(w io.Writer, snap *Snapshot) error {
 			condSummary(condition(svc, ConditionIPAllocated)), condSummary(condition(svc, ConditionAnnounced)), via(snap, ips))
 	}
 	if len(svcs) == 0 {
-		fmt.Fprintln(tw, "(no LoadBalancer Services)\t\t\t\t\t")
+		fmt.Fprintln(tw, "(no LoadBalancer Services)")
 	}
-	fmt.Fprintln(tw, "\t\t\t\t\t")
+	if err := tw.Flush(); err != nil {
+		return err
+	}
+	fmt.Fprintln(w)
+	tw = tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
 	fmt.Fprintln(tw, "NODE\tFRR GENERATION\tRESULT\tMETHOD\tAPPLY TIME\tBGP SESSIONS UP\tBFD UP\tL2 IPS")
 	for _, name := range snap.nodeNames() {
 		ns := snap.nodeState(name)
 		if ns == nil {
-			fmt.Fprintf(tw, "%s\t-\tno NodeState (speaker not running or not reporting)\t\t\t\t\t\n", name)
+			fmt.Fprintf(tw, "%s\t-\tno NodeState\t-\t-\t-\t-\t-\n", name)
 			continue
 		}
 		gen, result, method, took := "-", "-", "-", "-"
 		if f := ns.Status.FRR; f != nil {
 			gen, result = fmt.Sprint(f.Generation), string(f.Result)
 			if len(f.RejectedLines) > 0 {
-				result += fmt.Sprintf(" (%d lines rejected)", len(f.RejectedLines))
+				result += fmt.Sprintf(" (%d rejected lines)", len(f.RejectedLines))
 			}
 			if f.Method != "" {
 				method = string(f.Method)

@@ -341,8 +341,14 @@ func poolMismatch(snap *Snapshot, svc *corev1.Service, req controllers.Request, 
 				}
 			}
 			if !ok {
-				return fmt.Sprintf("namespace %q is not in serviceAllocation.namespaces %v and matches none of its namespaceSelectors %s",
-					svc.Namespace, sa.Namespaces, selectors(sa.NamespaceSelectors))
+				var parts []string
+				if len(sa.Namespaces) > 0 {
+					parts = append(parts, "is not in serviceAllocation.namespaces ["+strings.Join(sa.Namespaces, ",")+"]")
+				}
+				if len(sa.NamespaceSelectors) > 0 {
+					parts = append(parts, "matches none of serviceAllocation.namespaceSelectors "+selectors(sa.NamespaceSelectors))
+				}
+				return fmt.Sprintf("namespace %q %s", svc.Namespace, strings.Join(parts, " and "))
 			}
 		}
 		if len(sa.ServiceSelectors) > 0 {
