@@ -131,7 +131,7 @@ func clusterFixture(t *testing.T, ctx context.Context, c client.Client) {
 	}
 	create(t, ctx, c, &corev1.Event{ObjectMeta: metav1.ObjectMeta{Namespace: "default", Name: "pending.1"},
 		InvolvedObject: corev1.ObjectReference{Kind: "Service", Namespace: "default", Name: "pending", APIVersion: "v1"},
-		Type: corev1.EventTypeWarning, Reason: "NoMatchingPool", Message: "no pool serves namespace default", Count: 3,
+		Type:           corev1.EventTypeWarning, Reason: "NoMatchingPool", Message: "no pool serves namespace default", Count: 3,
 		LastTimestamp: up, Source: corev1.EventSource{Component: "herald-controller"}})
 }
 
