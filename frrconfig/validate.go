@@ -18,6 +18,7 @@ type FieldError struct {
 	Problem string
 }
 
+// Error returns "field: problem".
 func (e FieldError) Error() string { return e.Field + ": " + e.Problem }
 
 // ValidationError lists every problem Validate found.
@@ -26,6 +27,7 @@ type ValidationError struct {
 	Fields []FieldError
 }
 
+// Error lists every problem on one line.
 func (e *ValidationError) Error() string {
 	msgs := make([]string, len(e.Fields))
 	for i, f := range e.Fields {
