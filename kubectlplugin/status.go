@@ -86,11 +86,10 @@ func via(snap *Snapshot, ips []netip.Addr) string {
 	if len(ips) == 0 {
 		return "-"
 	}
-	var bgp, l2 []string
+	var l2, nodes []string
+	byNode := map[string][]string{}
 	for _, ip := range ips {
 		routes, answers := snap.announcedBy(ip)
-		byNode := map[string][]string{}
-		var nodes []string
 		for _, r := range routes {
 			if _, ok := byNode[r.node]; !ok {
 				nodes = append(nodes, r.node)
@@ -103,18 +102,17 @@ func via(snap *Snapshot, ips []netip.Addr) string {
 				byNode[r.node] = append(byNode[r.node], peer)
 			}
 		}
-		for _, n := range nodes {
-			s := n + "→" + strings.Join(byNode[n], "+")
-			if !slices.Contains(bgp, s) {
-				bgp = append(bgp, s)
-			}
-		}
 		for _, a := range answers {
 			s := a.node + "/" + a.iface
 			if !slices.Contains(l2, s) {
 				l2 = append(l2, s)
 			}
 		}
+	}
+	slices.Sort(nodes)
+	var bgp []string
+	for _, n := range nodes {
+		bgp = append(bgp, n+"→"+strings.Join(byNode[n], "+"))
 	}
 	var parts []string
 	if len(bgp) > 0 {
