@@ -308,12 +308,12 @@ func (a *Agent) applyCommands(ctx context.Context, cmds []string, next *applied,
 	}
 	phase(res, "apply", t)
 	defer phase(res, "verify", t)
-	if ok, why := a.verifyDaemon(ctx, "bgpd", withoutStanza(next.norm, "bfd")); !ok {
-		return false, why
+	if ok, why, err := a.verifyDaemon(ctx, "bgpd", withoutStanza(next.norm, "bfd")); err != nil || !ok {
+		return false, why + errText(err)
 	}
 	if touchesBFD {
-		if ok, why := a.verifyDaemon(ctx, "bfdd", onlyStanza(next.norm, "bfd")); !ok {
-			return false, why
+		if ok, why, err := a.verifyDaemon(ctx, "bfdd", onlyStanza(next.norm, "bfd")); err != nil || !ok {
+			return false, why + errText(err)
 		}
 	}
 	return true, ""
@@ -321,19 +321,26 @@ func (a *Agent) applyCommands(ctx context.Context, cmds []string, next *applied,
 
 // verifyDaemon compares one daemon's running config with want (for bfdd,
 // only its bfd stanza).
-func (a *Agent) verifyDaemon(ctx context.Context, daemon string, want []string) (bool, string) {
+func (a *Agent) verifyDaemon(ctx context.Context, daemon string, want []string) (bool, string, error) {
 	out, err := a.vtysh(ctx, "-d", daemon, "-c", "show running-config")
 	if err != nil {
-		return false, fmt.Sprintf("reading %s's running config: %v", daemon, err)
+		return false, "", fmt.Errorf("reading %s's running config: %w", daemon, err)
 	}
 	got := frrconfig.Normalize([]byte(out))
 	if daemon == "bfdd" {
 		got = onlyStanza(got, "bfd")
 	}
 	if !equalLines(want, got) {
-		return false, fmt.Sprintf("%s's running config differs: %s", daemon, describeDiff(want, got))
+		return false, fmt.Sprintf("%s's running config differs: %s", daemon, describeDiff(want, got)), nil
 	}
-	return true, ""
+	return true, "", nil
+}
+
+func errText(err error) string {
+	if err == nil {
+		return ""
+	}
+	return err.Error()
 }
 
 // onlyStanza keeps the top-level stanza opened by the line first (up to and
@@ -361,6 +368,16 @@ func onlyStanza(lines []string, first string) []string {
 func (a *Agent) reloadAndVerify(ctx context.Context, file string, next *applied) ([]vtysh.RejectedLine, error) {
 	out, rerr := a.reload(ctx, file)
 	ok, diff, verr := a.verify(ctx, next.norm)
+	if verr == nil && !ok {
+		// frr-reload.py diffs against the merged running config, in which
+		// the other daemons can still show lines bgpd lost: load the whole
+		// file into bgpd alone, as watchfrr does after a restart.
+		a.log.Info("bgpd differs after frr-reload.py, loading the file into bgpd", "why", diff)
+		if bout, err := a.vtysh(ctx, "-d", "bgpd", "-f", file); err != nil {
+			a.log.Info("loading the file into bgpd", "error", err.Error(), "rejected", vtysh.ParseRejected(bout, vtysh.Output(err)))
+		}
+		ok, diff, verr = a.verify(ctx, next.norm)
+	}
 	if verr != nil {
 		return nil, fmt.Errorf("reading FRR's running config after frr-reload.py: %w", verr)
 	}
@@ -408,18 +425,19 @@ func (a *Agent) restore(ctx context.Context, last *applied) {
 	}
 }
 
-// verify compares FRR's running config with want (normalized); when they
-// differ it describes the first differences.
+// verify compares FRR's running config with want (normalized), daemon by
+// daemon: bgpd's own running config against all of want but the bfd stanza,
+// and bfdd's bfd stanza against want's. The merged `show running-config`
+// would hide a bgpd that lost lines other daemons still print (prefix-lists
+// and route-maps live in every daemon), and costs much more at tens of
+// thousands of prefixes: vtysh merges every daemon's copy line by line.
+// When they differ it describes the first differences.
 func (a *Agent) verify(ctx context.Context, want []string) (bool, string, error) {
-	out, err := a.vtysh(ctx, "-c", "show running-config")
-	if err != nil {
-		return false, "", fmt.Errorf("show running-config: %w", err)
+	ok, why, err := a.verifyDaemon(ctx, "bgpd", withoutStanza(want, "bfd"))
+	if err != nil || !ok {
+		return ok, why, err
 	}
-	got := frrconfig.Normalize([]byte(out))
-	if equalLines(want, got) {
-		return true, "", nil
-	}
-	return false, describeDiff(want, got), nil
+	return a.verifyDaemon(ctx, "bfdd", onlyStanza(want, "bfd"))
 }
 
 func equalLines(a, b []string) bool {

@@ -13,7 +13,6 @@ import (
 	"time"
 
 	"github.com/heraldlb/herald/frragent/vtysh"
-	"github.com/heraldlb/herald/frrconfig"
 )
 
 // maxRequest bounds an apply request's body (a model with tens of thousands
@@ -131,14 +130,12 @@ func (a *Agent) reapplyBGP(ctx context.Context, last *applied) error {
 	if out, err := a.vtysh(ctx, "-d", "bgpd", "-f", file); err != nil {
 		return fmt.Errorf("loading the config into bgpd: %w (rejected %v)", err, vtysh.ParseRejected(out, vtysh.Output(err)))
 	}
-	out, err := a.vtysh(ctx, "-d", "bgpd", "-c", "show running-config")
+	ok, why, err := a.verifyDaemon(ctx, "bgpd", withoutStanza(last.norm, "bfd"))
 	if err != nil {
-		return fmt.Errorf("reading bgpd's running config: %w", err)
+		return err
 	}
-	want := withoutStanza(last.norm, "bfd")
-	got := frrconfig.Normalize([]byte(out))
-	if !equalLines(want, got) {
-		return fmt.Errorf("bgpd's running config differs from the rendered file: %s", describeDiff(want, got))
+	if !ok {
+		return errors.New(why)
 	}
 	return nil
 }

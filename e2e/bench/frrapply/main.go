@@ -19,12 +19,15 @@ import (
 	"net/netip"
 	"os"
 	"os/exec"
+	"os/signal"
 	"path/filepath"
 	"slices"
 	"strconv"
 	"strings"
+	"syscall"
 	"time"
 
+	"github.com/go-logr/logr/funcr"
 	"github.com/heraldlb/herald/frragent"
 	"github.com/heraldlb/herald/frragent/client"
 	"github.com/heraldlb/herald/frragent/vtysh"
@@ -47,8 +50,10 @@ func main() {
 		ns = append(ns, n)
 	}
 	fmt.Printf("%-7s %-9s %-18s %-18s %-18s %-18s %-10s %-9s\n", "N", "load", "agent add p50/p99", "agent del p50/p99", "reload add p50/p99", "reload del p50/p99", "speedup", "methods")
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
 	for _, n := range ns {
-		row, err := measure(n, *changes, *reloads)
+		row, err := measure(ctx, n, *changes, *reloads)
 		if err != nil {
 			fmt.Fprintf(os.Stderr, "frrapply: N=%d: %v\n", n, err)
 			os.Exit(1)
@@ -173,8 +178,7 @@ func setup(ctx context.Context, nodeConf string) (*env, error) {
 	return e, nil
 }
 
-func measure(n, changes, reloads int) (string, error) {
-	ctx := context.Background()
+func measure(ctx context.Context, n, changes, reloads int) (string, error) {
 	base := config(n, nil)
 	rendered, err := frrconfig.Render(base)
 	if err != nil {
@@ -198,6 +202,11 @@ func measure(n, changes, reloads int) (string, error) {
 		Vtysh:      vtysh.Exec("vtysh", e.node.Name()),
 		Reload:     frragent.FRRReload(reloadScript, "vtysh", e.node.Name()),
 		ConfigPath: filepath.Join(dir, "frr.conf"),
+		Log: funcr.New(func(prefix, args string) {
+			if strings.Contains(args, "reloading") || strings.Contains(args, "differs") {
+				fmt.Fprintln(os.Stderr, prefix, args)
+			}
+		}, funcr.Options{}),
 	})
 	if err != nil {
 		return "", err
@@ -207,7 +216,7 @@ func measure(n, changes, reloads int) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	sctx, stop := context.WithCancel(ctx)
+	sctx, stop := context.WithCancel(context.WithoutCancel(ctx))
 	done := make(chan error, 1)
 	go func() { done <- agent.Serve(sctx, ln) }()
 	defer func() { stop(); <-done }()
@@ -224,6 +233,9 @@ func measure(n, changes, reloads int) (string, error) {
 	for i := range changes {
 		for _, cfg := range []*frrconfig.Config{config(n, []int{n + i}), base} {
 			gen++
+			if ctx.Err() != nil {
+				return "", ctx.Err()
+			}
 			res, err := c.Apply(ctx, gen, cfg)
 			if err != nil || !res.Success {
 				return "", fmt.Errorf("agent apply %d: %+v %v", gen, res, err)
@@ -259,6 +271,9 @@ func measure(n, changes, reloads int) (string, error) {
 	}
 	var radds, rdels []time.Duration
 	for i := range reloads {
+		if ctx.Err() != nil {
+			return "", ctx.Err()
+		}
 		d, err := reload(config(n, []int{n + 1000 + i}))
 		if err != nil {
 			return "", err
