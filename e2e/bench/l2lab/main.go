@@ -210,6 +210,26 @@ func (b *bench) setup(ctx context.Context) error {
 			}
 		}
 	}
+	// Deleted Services and pools may linger a moment (finalizers).
+	err := poll(ctx, settle, func() (bool, error) {
+		var svcs corev1.ServiceList
+		var pools v1beta1.IPAddressPoolList
+		if err := b.c.List(ctx, &svcs, client.InNamespace(svcNS)); err != nil {
+			return false, err
+		}
+		if err := b.c.List(ctx, &pools, client.InNamespace(ns)); err != nil {
+			return false, err
+		}
+		for i := range svcs.Items {
+			if svcs.Items[i].Spec.Type == corev1.ServiceTypeLoadBalancer {
+				return false, nil
+			}
+		}
+		return len(pools.Items) == 0, nil
+	})
+	if err != nil {
+		return fmt.Errorf("waiting for the old Services and pools to go: %w", err)
+	}
 	for _, obj := range []client.Object{
 		&v1beta1.IPAddressPool{ObjectMeta: metav1.ObjectMeta{Name: poolName, Namespace: ns},
 			Spec: v1beta1.IPAddressPoolSpec{Addresses: []v1beta1.AddressRange{"192.0.2.0/25"}}},
