@@ -203,6 +203,11 @@ func (i *Instance) start(ctx context.Context) error {
 	args := []string{
 		filepath.Join(i.binDir, "watchfrr"), "-N", i.name,
 		"--min-restart-interval", "1", "--max-restart-interval", "10",
+		// Loading a large frr.conf (tens of thousands of prefix-list
+		// lines) takes minutes: watchfrr's defaults would kill the start-up
+		// script after 20 s, leaving a partial config, and restart daemons
+		// busy for 90 s.
+		"--restart-timeout", "900", "--timeout", "300",
 	}
 	args = append(args, i.daemons...)
 	if i.netns != "" {
