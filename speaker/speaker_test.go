@@ -36,7 +36,7 @@ func eventually(t *testing.T, what string, cond func() bool) {
 	}
 }
 
-func mustCreate(t *testing.T, c client.Client, objs ...client.Object) {
+func mustCreate(t testing.TB, c client.Client, objs ...client.Object) {
 	t.Helper()
 	for _, o := range objs {
 		if err := c.Create(context.Background(), o); err != nil {
@@ -47,7 +47,7 @@ func mustCreate(t *testing.T, c client.Client, objs ...client.Object) {
 
 // lbService creates a LoadBalancer Service and gives it ip in its status,
 // as the controller would.
-func lbService(t *testing.T, c client.Client, name, ip string) *corev1.Service {
+func lbService(t testing.TB, c client.Client, name, ip string) *corev1.Service {
 	t.Helper()
 	s := &corev1.Service{ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: "default"}, Spec: corev1.ServiceSpec{
 		Type: corev1.ServiceTypeLoadBalancer, Ports: []corev1.ServicePort{{Port: 80}}}}
@@ -61,7 +61,7 @@ func lbService(t *testing.T, c client.Client, name, ip string) *corev1.Service {
 
 // cluster creates herald's namespace, three nodes, a pool, a peer with a
 // BFD profile and an advertisement.
-func cluster(t *testing.T, c client.Client) {
+func cluster(t testing.TB, c client.Client) {
 	t.Helper()
 	apitest.Namespace(t, c, testNS)
 	for i := 1; i <= 3; i++ {
