@@ -219,23 +219,37 @@ func Migrate(input []byte, namespace string) (MigrateResult, error) {
 	}
 	rs := rules()
 	var out bytes.Buffer
-	for i, obj := range objs {
-		herald, c := convertObject(rs, obj, i, namespace)
-		res.NotConverted = append(res.NotConverted, c.notConverted...)
-		res.Notes = append(res.Notes, c.notes...)
-		if herald == nil {
-			continue
+	n := 0
+	for _, in := range objs {
+		expanded, issues := expandAddressPool(in)
+		res.NotConverted = append(res.NotConverted, issues...)
+		for _, obj := range expanded {
+			n++
+			if err := convertInto(&res, &out, rs, obj, n, namespace); err != nil {
+				return res, err
+			}
 		}
-		b, err := yaml.Marshal(herald)
-		if err != nil {
-			return res, fmt.Errorf("printing %s: %w", c.object, err)
-		}
-		out.WriteString("---\n")
-		out.Write(b)
-		res.Converted++
 	}
 	res.YAML = out.Bytes()
 	return res, nil
+}
+
+// convertInto converts one object and adds it to res and out.
+func convertInto(res *MigrateResult, out *bytes.Buffer, rs map[string]kindRule, obj map[string]any, n int, namespace string) error {
+	herald, c := convertObject(rs, obj, n-1, namespace)
+	res.NotConverted = append(res.NotConverted, c.notConverted...)
+	res.Notes = append(res.Notes, c.notes...)
+	if herald == nil {
+		return nil
+	}
+	b, err := yaml.Marshal(herald)
+	if err != nil {
+		return fmt.Errorf("printing %s: %w", c.object, err)
+	}
+	out.WriteString("---\n")
+	out.Write(b)
+	res.Converted++
+	return nil
 }
 
 // readObjects splits input into objects, expanding Lists.
@@ -307,8 +321,6 @@ func convertObject(rs map[string]kindRule, obj map[string]any, index int, namesp
 	if !ok {
 		fix := "herald has no such kind; left out"
 		switch kind {
-		case "AddressPool":
-			fix = "the legacy AddressPool is not converted; left out — write an IPAddressPool with its addresses and a BGPAdvertisement or L2Advertisement naming it for its protocol"
 		case "ServiceL2Status", "ServiceBGPStatus":
 			fix = "a status object MetalLB writes itself; left out — herald reports this in NodeState"
 		}
@@ -385,4 +397,88 @@ func sortedKeys[V any](m map[string]V) []string {
 	}
 	sort.Strings(keys)
 	return keys
+}
+
+// expandAddressPool turns MetalLB's legacy v1beta1 AddressPool into the
+// objects that replaced it in MetalLB, which herald has too: an
+// IPAddressPool of the same name, and an L2Advertisement (protocol layer2)
+// or one BGPAdvertisement per spec.bgpAdvertisements entry, or one with
+// MetalLB's defaults when there is none (protocol bgp). Other objects are
+// returned as they are.
+func expandAddressPool(obj map[string]any) ([]map[string]any, []Issue) {
+	apiVersion, _ := obj["apiVersion"].(string)
+	kind, _ := obj["kind"].(string)
+	if apiVersion != MetalLBGroup+"/v1beta1" || kind != "AddressPool" {
+		return []map[string]any{obj}, nil
+	}
+	meta, _ := obj["metadata"].(map[string]any)
+	name, _ := meta["name"].(string)
+	ns, _ := meta["namespace"].(string)
+	id := "AddressPool " + name
+	if ns != "" {
+		id = "AddressPool " + ns + "/" + name
+	}
+	spec, _ := obj["spec"].(map[string]any)
+	var issues []Issue
+	if name == "" {
+		return nil, []Issue{{Object: id, Field: "metadata.name", Message: "is missing; left out — give the object a name"}}
+	}
+	mk := func(kind, name string, spec map[string]any) map[string]any {
+		m := map[string]any{"name": name}
+		if ns != "" {
+			m["namespace"] = ns
+		}
+		if l, ok := meta["labels"]; ok && kind == "IPAddressPool" {
+			m["labels"] = l
+		}
+		return map[string]any{"apiVersion": MetalLBGroup + "/v1beta1", "kind": kind, "metadata": m, "spec": spec}
+	}
+	pool := map[string]any{}
+	var advs []map[string]any
+	protocol, _ := spec["protocol"].(string)
+	for _, f := range sortedKeys(spec) {
+		switch f {
+		case "addresses", "autoAssign", "avoidBuggyIPs":
+			pool[f] = spec[f]
+		case "protocol", "bgpAdvertisements":
+		default:
+			issues = append(issues, Issue{Object: id, Field: "spec." + f, Message: "is not a field of MetalLB's AddressPool; left out"})
+		}
+	}
+	switch protocol {
+	case "layer2":
+		advs = append(advs, mk("L2Advertisement", name, map[string]any{"ipAddressPools": []any{name}}))
+		if _, ok := spec["bgpAdvertisements"]; ok {
+			issues = append(issues, Issue{Object: id, Field: "spec.bgpAdvertisements", Message: "applies to protocol bgp only and this pool is layer2; left out"})
+		}
+	case "bgp":
+		list, _ := spec["bgpAdvertisements"].([]any)
+		if len(list) == 0 {
+			advs = append(advs, mk("BGPAdvertisement", name, map[string]any{"ipAddressPools": []any{name}}))
+		}
+		for i, e := range list {
+			a, ok := e.(map[string]any)
+			if !ok {
+				issues = append(issues, Issue{Object: id, Field: fmt.Sprintf("spec.bgpAdvertisements[%d]", i), Message: "is not an object; left out"})
+				continue
+			}
+			adv := map[string]any{"ipAddressPools": []any{name}}
+			for _, f := range sortedKeys(a) {
+				switch f {
+				case "aggregationLength", "aggregationLengthV6", "localPref", "communities":
+					adv[f] = a[f]
+				default:
+					issues = append(issues, Issue{Object: id, Field: fmt.Sprintf("spec.bgpAdvertisements[%d].%s", i, f), Message: "is not a field of MetalLB's legacy BGP advertisement; left out"})
+				}
+			}
+			advName := name
+			if len(list) > 1 {
+				advName = fmt.Sprintf("%s-%d", name, i+1)
+			}
+			advs = append(advs, mk("BGPAdvertisement", advName, adv))
+		}
+	default:
+		issues = append(issues, Issue{Object: id, Field: "spec.protocol", Message: fmt.Sprintf("is %q, not layer2 or bgp; the pool is converted without an advertisement — create a BGPAdvertisement or L2Advertisement naming pool %s", protocol, name)})
+	}
+	return append([]map[string]any{mk("IPAddressPool", name, pool)}, advs...), issues
 }

@@ -17,6 +17,7 @@ var migrateCases = []struct {
 }{
 	{name: "full", notConverted: 0},
 	{name: "list", notConverted: 0},
+	{name: "legacy", notConverted: 0},
 	{name: "problems", notConverted: 7},
 }
 

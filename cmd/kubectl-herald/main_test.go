@@ -68,7 +68,7 @@ func TestMigrateCommand(t *testing.T) {
 		{name: "partial input writes nothing and fails", args: []string{"-f", bad, "-o", filepath.Join(dir, "b.yaml")}, wantCode: 1,
 			wantStderr: "not converted: BGPPeer metallb-system/legacy: spec.password"},
 		{name: "allow-partial writes what converted", args: []string{"-f", bad, "-o", filepath.Join(dir, "c.yaml"), "--allow-partial"},
-			wantStderr: "not converted: AddressPool metallb-system/old: kind", wantFile: "name: odd"},
+			wantStderr: "not converted: AddressPool metallb-system/weird: spec.protocol", wantFile: "name: old"},
 		{name: "no file", args: nil, wantCode: 2, wantStderr: "want -f FILE"},
 		{name: "missing file", args: []string{"-f", filepath.Join(dir, "none.yaml")}, wantCode: 1, wantStderr: "none.yaml"},
 	} {
