@@ -95,8 +95,9 @@ const maxRetryInterval = 10 * time.Second
 
 // followUpDelays are when FRR's state is read again after an apply, so that
 // sessions and advertised prefixes show in NodeState without waiting for
-// StateInterval.
-var followUpDelays = [...]time.Duration{300 * time.Millisecond, time.Second, 3 * time.Second}
+// StateInterval. Two, not more: each read runs several vtysh commands that
+// compete with the applies for FRR and the CPU.
+var followUpDelays = [...]time.Duration{500 * time.Millisecond, 2500 * time.Millisecond}
 
 // New returns a Speaker; Run starts it.
 func New(cfg Config) (*Speaker, error) {
