@@ -127,6 +127,7 @@ func run(services, trials, scale int, keep, verbose bool) error {
 	}
 
 	var rows [][]string
+	progress("announcing and withdrawing %d Services one by one", services)
 	ann, wd, err := b.latency(ctx, services)
 	if err != nil {
 		return err
@@ -134,23 +135,33 @@ func run(services, trials, scale int, keep, verbose bool) error {
 	rows = append(rows,
 		row(fmt.Sprintf("announce latency (%d Services)", len(ann)), ann, "p50 ≤ 150ms, p99 ≤ 400ms"),
 		row(fmt.Sprintf("withdraw latency (%d Services)", len(wd)), wd, "p50 ≤ 150ms, p99 ≤ 400ms"))
+	progress("cutting node3's LAN link %d times", trials)
 	fo, err := b.failover(ctx, trials)
 	if err != nil {
 		return err
 	}
 	rows = append(rows, row(fmt.Sprintf("BFD failover, 50ms×3 (%d trials)", len(fo)), fo, "p50 ≤ 250ms"))
 	if scale > 0 {
+		progress("announcing %d IPv6 Services for the speakers' peak RSS", scale)
 		rss, err := b.peakRSS(ctx, scale)
 		if err != nil {
 			return err
 		}
-		rows = append(rows, []string{fmt.Sprintf("speaker peak RSS (%d Services)", scale), rss, "", "≤ 60 MB"})
+		rows = append(rows, []string{fmt.Sprintf("speaker peak RSS (%d Services)", scale), rss[0], rss[1], "≤ 60 MB"})
 	}
-	fmt.Printf("\n%-40s %-22s %-22s %s\n", "measure", "p50 / value", "p99 / max", "target")
+	fmt.Printf("\n%-36s | %-12s | %-24s | %s\n", "measure", "p50 / value", "p99 / max", "target")
 	for _, r := range rows {
-		fmt.Printf("%-40s %-22s %-22s %s\n", r[0], r[1], r[2], r[3])
+		fmt.Printf("%-36s | %-12s | %-24s | %s\n", r[0], r[1], r[2], r[3])
 	}
-	return b.cleanup(ctx)
+	if keep {
+		return b.cleanup(ctx)
+	}
+	return nil // Down removes everything at once.
+}
+
+// progress says on standard error what the bench does now.
+func progress(format string, args ...any) {
+	fmt.Fprintf(os.Stderr, "%s bgp bench: "+format+"\n", append([]any{time.Now().Format("15:04:05")}, args...)...)
 }
 
 // row formats a latency sample: p50, then p99 and max.
@@ -399,8 +410,8 @@ func (b *bench) waitBFDUp(ctx context.Context, n int, timeout time.Duration) err
 }
 
 // peakRSS creates n IPv6 Services, waits until the router holds a route
-// to each, and returns the speakers' VmHWM (largest, and each).
-func (b *bench) peakRSS(ctx context.Context, n int) (string, error) {
+// to each, and returns the speakers' largest VmHWM and each one's.
+func (b *bench) peakRSS(ctx context.Context, n int) ([2]string, error) {
 	names := make(chan string)
 	errs := make(chan error, 8)
 	var wg sync.WaitGroup
@@ -423,7 +434,7 @@ func (b *bench) peakRSS(ctx context.Context, n int) (string, error) {
 	wg.Wait()
 	close(errs)
 	if err := <-errs; err != nil {
-		return "", err
+		return [2]string{}, err
 	}
 	deadline := time.Now().Add(5 * time.Minute)
 	for {
@@ -432,7 +443,7 @@ func (b *bench) peakRSS(ctx context.Context, n int) (string, error) {
 			break
 		}
 		if time.Now().After(deadline) {
-			return "", fmt.Errorf("the router holds %d of %d IPv6 Service routes after 5m", got, n)
+			return [2]string{}, fmt.Errorf("the router holds %d of %d IPv6 Service routes after 5m", got, n)
 		}
 		time.Sleep(time.Second)
 	}
@@ -446,13 +457,13 @@ func (b *bench) peakRSS(ctx context.Context, n int) (string, error) {
 		}
 		kb, err := vmHWM(p.PID)
 		if err != nil {
-			return "", err
+			return [2]string{}, err
 		}
 		peak = max(peak, kb)
 		each = append(each, fmt.Sprintf("%s %.1f", strings.TrimPrefix(name, "speaker/"), float64(kb)/1024))
 	}
 	slices.Sort(each)
-	return fmt.Sprintf("%.1f MB (%s)", float64(peak)/1024, strings.Join(each, ", ")), nil
+	return [2]string{fmt.Sprintf("%.1f MB", float64(peak)/1024), strings.Join(each, ", ")}, nil
 }
 
 // vmHWM returns the peak resident set of process pid in KiB.
