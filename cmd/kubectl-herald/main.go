@@ -61,11 +61,11 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 	default:
 		err = fmt.Errorf("unknown command %q: want status, why, diff or migrate", args[0])
 	}
+	if errors.Is(err, pflag.ErrHelp) {
+		return 0
+	}
 	if err != nil {
 		fmt.Fprintf(stderr, "kubectl herald %s: %v\n", args[0], err)
-		if errors.Is(err, pflag.ErrHelp) {
-			return 0
-		}
 		return 1
 	}
 	return 0
