@@ -200,7 +200,10 @@ func (r *ServiceReconciler) writeStatus(ctx context.Context, svc *corev1.Service
 	if equality.Semantic.DeepEqual(svc.Status, updated.Status) {
 		return false, nil
 	}
-	if err := r.client.Status().Patch(ctx, updated, client.MergeFrom(svc)); err != nil {
+	// A strategic merge patch: conditions merge by type, so herald's
+	// condition never overwrites one another controller wrote meanwhile
+	// (the Announced condition); ingress is atomic and replaced whole.
+	if err := r.client.Status().Patch(ctx, updated, client.StrategicMergeFrom(svc)); err != nil {
 		if apierrors.IsNotFound(err) {
 			return false, nil // deleted meanwhile: the delete event releases it
 		}

@@ -28,7 +28,7 @@ func v6(i int) string { return fmt.Sprintf("2001:db8:200:%x::/120", i) }
 // pools restricted to it, so they run side by side.
 func TestServices(t *testing.T) {
 	cfg, c := startDualStackAPIServer(t)
-	startController(t, cfg, Options{})
+	h := startController(t, cfg, Options{})
 	ctx := context.Background()
 
 	scenario := func(i int, name string, f func(t *testing.T, ns string)) {
@@ -232,6 +232,15 @@ func TestServices(t *testing.T) {
 			}
 			if p.Status.AssignedIPv4 != "4" || p.Status.AvailableIPv4 != "0" || p.Status.Assigned != "4 v4" {
 				return fmt.Errorf("status = %+v", p.Status)
+			}
+			return nil
+		})
+		eventually(t, "metrics show the pool full and the failure", func() error {
+			inUse := gauge(t, h.reg, "herald_allocator_addresses_in_use", map[string]string{"pool": "p7", "family": "IPv4"})
+			total := gauge(t, h.reg, "herald_allocator_addresses_total", map[string]string{"pool": "p7", "family": "IPv4"})
+			failures := gauge(t, h.reg, "herald_allocator_allocation_failures_total", map[string]string{"reason": "PoolExhausted"})
+			if inUse != 4 || total != 4 || failures < 1 {
+				return fmt.Errorf("in use %v, total %v, PoolExhausted failures %v; want 4, 4, >=1", inUse, total, failures)
 			}
 			return nil
 		})

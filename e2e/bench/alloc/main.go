@@ -34,6 +34,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/go-logr/logr"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
@@ -45,6 +46,7 @@ import (
 	"k8s.io/client-go/rest"
 	"k8s.io/client-go/tools/cache"
 	"sigs.k8s.io/controller-runtime/pkg/envtest"
+	ctrllog "sigs.k8s.io/controller-runtime/pkg/log"
 )
 
 const (
@@ -69,6 +71,7 @@ func main() {
 	herald := flag.String("herald", "", "the herald binary (default bin/herald at the module root)")
 	extra := flag.String("controller-args", "", "extra flags for `herald controller`, space-separated")
 	flag.Parse()
+	ctrllog.SetLogger(logr.Discard())
 
 	root, err := moduleRoot()
 	if err != nil {
