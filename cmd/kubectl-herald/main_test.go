@@ -60,7 +60,7 @@ func TestMigrateCommand(t *testing.T) {
 		wantStderr string
 		wantFile   string // substring of the -o file; "" means no file
 	}{
-		{name: "converts to stdout", args: []string{"-f", good}, wantCode: 0, wantStdout: "kind: BGPPeer", wantStderr: "converted 7 object(s)"},
+		{name: "converts to stdout", args: []string{"-f", good}, wantCode: 0, wantStdout: "kind: BGPPeer", wantStderr: "converted 8 object(s)"},
 		{name: "to a file in another namespace", args: []string{"-f", good, "-o", filepath.Join(dir, "a.yaml"), "--namespace", "lb"},
 			wantStderr: "namespace lb", wantFile: "namespace: lb"},
 		{name: "from stdin", args: []string{"-f", "-"}, stdin: "apiVersion: metallb.io/v1beta1\nkind: L2Advertisement\nmetadata: {name: x}\n",
