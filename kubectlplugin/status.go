@@ -27,8 +27,12 @@ func FormatStatus(w io.Writer, snap *Snapshot) error {
 				pools = append(pools, p)
 			}
 		}
+		how := via(snap, ips)
+		if svc.Spec.LoadBalancerClass != nil && *svc.Spec.LoadBalancerClass != snap.LBClass {
+			how = "not herald's: loadBalancerClass " + *svc.Spec.LoadBalancerClass
+		}
 		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", key(svc), joinOr(addrs, ",", "<pending>"), joinOr(pools, ",", "-"),
-			condSummary(condition(svc, ConditionIPAllocated)), condSummary(condition(svc, ConditionAnnounced)), via(snap, ips))
+			condSummary(condition(svc, ConditionIPAllocated)), condSummary(condition(svc, ConditionAnnounced)), how)
 	}
 	if len(svcs) == 0 {
 		fmt.Fprintln(tw, "(no LoadBalancer Services)")

@@ -41,6 +41,12 @@ func TestFormatStatus(t *testing.T) {
 					dual,
 					svc("shop", "internal", corev1.ServiceTypeClusterIP), // not listed
 					svc("shop", "orphan", corev1.ServiceTypeLoadBalancer, "198.51.100.200"),
+					func() corev1.Service {
+						s := svc("shop", "cloud", corev1.ServiceTypeLoadBalancer)
+						class := "example.com/cloud"
+						s.Spec.LoadBalancerClass = &class
+						return s
+					}(),
 				},
 				Pools: pools,
 				Nodes: []corev1.Node{{ObjectMeta: metav1.ObjectMeta{Name: "a"}}, {ObjectMeta: metav1.ObjectMeta{Name: "b"}}},
