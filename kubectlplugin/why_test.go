@@ -62,3 +62,22 @@ func TestPoolMismatch(t *testing.T) {
 		})
 	}
 }
+
+// TestFormatWhyNotServed: a Service herald does not serve says so, and a
+// missing one is an error naming it.
+func TestFormatWhyNotServed(t *testing.T) {
+	class := "example.com/cloud"
+	snap := &Snapshot{Services: []corev1.Service{{ObjectMeta: metav1.ObjectMeta{Namespace: "shop", Name: "cloud"},
+		Spec: corev1.ServiceSpec{Type: corev1.ServiceTypeLoadBalancer, LoadBalancerClass: &class}}}}
+	var b strings.Builder
+	if err := FormatWhy(&b, snap, "shop/cloud"); err != nil {
+		t.Fatal(err)
+	}
+	want := `herald does not serve it: its spec.loadBalancerClass is "example.com/cloud" and herald serves Services with none`
+	if !strings.Contains(b.String(), want) {
+		t.Errorf("FormatWhy:\n%s\nwant it to contain %q", b.String(), want)
+	}
+	if err := FormatWhy(&b, snap, "shop/gone"); err == nil || !strings.Contains(err.Error(), "shop/gone") {
+		t.Errorf("FormatWhy of a missing Service: error %v, want one naming shop/gone", err)
+	}
+}
