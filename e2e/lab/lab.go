@@ -128,7 +128,7 @@ func Up(ctx context.Context, opts Options) (*Lab, error) {
 	if err != nil {
 		return nil, err
 	}
-	lk, err := acquireLock(ctx, LockPath)
+	lk, err := acquireLock(ctx, LockPath, opts.Log)
 	if err != nil {
 		return nil, err
 	}
@@ -523,39 +523,57 @@ func Open(opts Options) (*Lab, error) {
 	return l, nil
 }
 
-// Close releases the lab lock (when held) and stops this process's pods,
-// leaving the lab up for the next Up or Open.
+// Close stops this process's pods and releases the lab lock (when held),
+// leaving the lab up for the next Up or Open (unless Teardown removed it).
 func (l *Lab) Close() {
 	l.stopPods(context.Background())
-	l.lock.release(false)
+	l.mu.Lock()
+	down, lk := l.down, l.lock
 	l.lock = nil
+	l.mu.Unlock()
+	lk.release(down)
 }
 
-// Down stops this process's pods and removes every namespace, link,
-// process and file of the lab, then releases the lock. Once it succeeded,
-// further calls do nothing.
+// Down takes the lab down (Teardown) and releases the lock (Close). Once it
+// succeeded, further calls do nothing.
 func (l *Lab) Down(ctx context.Context) error {
+	if err := l.Teardown(ctx); err != nil {
+		return err
+	}
+	l.Close()
+	return nil
+}
+
+// Teardown stops this process's pods and removes every namespace, link,
+// process and file of the lab — those its state file records and any other
+// carrying the lab's prefix or started by it — but keeps the lab lock until
+// Close, so the caller can look at the clean machine before another lab
+// starts. It needs the lock: a Lab from Open or after Close cannot tear
+// down (use Destroy). Once it succeeded, further calls do nothing.
+func (l *Lab) Teardown(ctx context.Context) error {
 	l.mu.Lock()
-	done, st := l.down, l.state
+	done, held := l.down, l.lock != nil
 	l.mu.Unlock()
 	if done {
 		return nil
 	}
+	if !held {
+		return errors.New("lab teardown: this Lab does not hold the lab lock (it came from Open or was closed): use Destroy")
+	}
 	l.stopPods(ctx)
-	var err error
-	if l.lock == nil {
-		err = Destroy(ctx, l.opts)
-	} else {
-		err = teardown(ctx, l.opts, st)
-		l.lock.release(err == nil)
-		l.lock = nil
+	// The state on disk, not this process's copy: another Up may have
+	// changed it, or a crash test removed it.
+	st, err := readState(l.opts.Dir)
+	if err != nil {
+		st = &State{}
 	}
-	if err == nil {
-		l.mu.Lock()
-		l.down = true
-		l.mu.Unlock()
+	if err := teardown(ctx, l.opts, st); err != nil {
+		return err
 	}
-	return err
+	l.mu.Lock()
+	l.down = true
+	l.mu.Unlock()
+	return nil
 }
 
 // Destroy takes the lab lock and removes every namespace, link, process and
@@ -563,7 +581,7 @@ func (l *Lab) Down(ctx context.Context) error {
 // the lab's prefix or naming its folder, so it also cleans up after a crash.
 func Destroy(ctx context.Context, opts Options) error {
 	opts = opts.withDefaults()
-	lk, err := acquireLock(ctx, LockPath)
+	lk, err := acquireLock(ctx, LockPath, opts.Log)
 	if err != nil {
 		return err
 	}

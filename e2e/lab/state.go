@@ -9,6 +9,8 @@ import (
 	"path/filepath"
 	"syscall"
 	"time"
+
+	"github.com/go-logr/logr"
 )
 
 // LockPath is the machine-wide lock file: one lab per machine.
@@ -93,7 +95,8 @@ type lock struct {
 // acquireLock takes the flock on path (LockPath), waiting while another process
 // holds it, until ctx ends. A lock file removed by its previous holder is
 // detected (the inode changed) and the lock taken again on the new file.
-func acquireLock(ctx context.Context, path string) (*lock, error) {
+func acquireLock(ctx context.Context, path string, log logr.Logger) (*lock, error) {
+	waiting := false
 	tick := time.NewTicker(100 * time.Millisecond)
 	defer tick.Stop()
 	for {
@@ -114,6 +117,11 @@ func acquireLock(ctx context.Context, path string) (*lock, error) {
 		f.Close()
 		if !errors.Is(err, syscall.EWOULDBLOCK) {
 			return nil, fmt.Errorf("locking %s: %w", path, err)
+		}
+		if !waiting {
+			waiting = true
+			holder, _ := os.ReadFile(path)
+			log.Info("waiting for the lab lock: another process has the lab", "lock", path, "holder", trimNL(string(holder)))
 		}
 		select {
 		case <-ctx.Done():

@@ -8,25 +8,26 @@ import (
 	"testing"
 	"time"
 
+	"github.com/go-logr/logr"
 	"github.com/google/go-cmp/cmp"
 )
 
 func TestLock(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "lab.lock")
 	ctx := context.Background()
-	first, err := acquireLock(ctx, path)
+	first, err := acquireLock(ctx, path, logr.Discard())
 	if err != nil {
 		t.Fatalf("first lock: %v", err)
 	}
 	short, cancel := context.WithTimeout(ctx, 300*time.Millisecond)
 	defer cancel()
-	if _, err := acquireLock(short, path); err == nil || !strings.Contains(err.Error(), "one lab runs per machine") {
+	if _, err := acquireLock(short, path, logr.Discard()); err == nil || !strings.Contains(err.Error(), "one lab runs per machine") {
 		t.Fatalf("second lock while the first is held: error %v, want a wait that names the holder", err)
 	}
 	// A waiter gets the lock once the holder releases and removes it.
 	got := make(chan error, 1)
 	go func() {
-		l, err := acquireLock(ctx, path)
+		l, err := acquireLock(ctx, path, logr.Discard())
 		if err == nil {
 			l.release(false)
 		}

@@ -55,12 +55,18 @@ func up(t *testing.T, ctx context.Context, opts lab.Options) *lab.Lab {
 	return l
 }
 
-// destroyOnCleanup takes the lab down at the end of a failed test (a
-// passing one took it down itself).
-func destroyOnCleanup(t *testing.T, opts lab.Options) {
+// downOnCleanup takes the lab *l down at the end of the test if the test
+// did not (Down is a no-op after a successful Down, and refuses a closed
+// Lab, whose lab may be another test process's by now).
+func downOnCleanup(t *testing.T, l **lab.Lab) {
 	t.Cleanup(func() {
-		if t.Failed() {
-			destroy(t, opts)
+		if *l == nil {
+			return
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+		defer cancel()
+		if err := (*l).Down(ctx); err != nil {
+			t.Logf("lab down at cleanup: %v", err)
 		}
 	})
 }
@@ -69,8 +75,9 @@ func TestLab(t *testing.T) {
 	opts := options(t)
 	ctx, cancel := context.WithTimeout(context.Background(), Timeout)
 	defer cancel()
-	destroyOnCleanup(t, opts)
-	l := up(t, ctx, opts)
+	var l *lab.Lab
+	downOnCleanup(t, &l)
+	l = up(t, ctx, opts)
 	plan := l.Plan()
 
 	t.Run("api server answers and the CRDs are established", func(t *testing.T) {
@@ -288,11 +295,13 @@ func TestLab(t *testing.T) {
 
 	t.Run("down leaves nothing behind", func(t *testing.T) {
 		start := time.Now()
-		if err := l.Down(ctx); err != nil {
-			t.Fatalf("Down: %v", err)
+		// Teardown keeps the lab lock, so no other lab starts before the check.
+		if err := l.Teardown(ctx); err != nil {
+			t.Fatalf("Teardown: %v", err)
 		}
 		t.Logf("lab down in %s", time.Since(start).Round(time.Millisecond))
 		requireNothingLeft(t)
+		l.Close()
 	})
 }
 
@@ -302,8 +311,9 @@ func TestCrash(t *testing.T) {
 	opts := options(t)
 	ctx, cancel := context.WithTimeout(context.Background(), Timeout)
 	defer cancel()
-	destroyOnCleanup(t, opts)
-	l := up(t, ctx, opts)
+	var l *lab.Lab
+	downOnCleanup(t, &l)
+	l = up(t, ctx, opts)
 	plan := l.Plan()
 	before := pids(t, l)
 	crash(t, l)
@@ -327,11 +337,13 @@ func TestCrash(t *testing.T) {
 	if err := os.Remove(filepath.Join(l.Dir(), "state.json")); err != nil {
 		t.Fatal(err)
 	}
-	l.Close()
-	if err := lab.Destroy(ctx, opts); err != nil {
-		t.Fatalf("Destroy after a crash without state: %v", err)
+	// Teardown reads the (missing) state file as Destroy does, and keeps
+	// the lock while the machine is checked.
+	if err := l.Teardown(ctx); err != nil {
+		t.Fatalf("Teardown after a crash without state: %v", err)
 	}
 	requireNothingLeft(t)
+	l.Close()
 }
 
 // crash SIGKILLs etcd, the API server and every process in the lab's
@@ -608,8 +620,8 @@ func TestHeraldComponents(t *testing.T) {
 	if ok, bad := l.Status(context.Background()).Healthy(); !ok {
 		t.Errorf("lab not healthy: %v", bad)
 	}
-	if err := l.Down(context.Background()); err != nil {
-		t.Fatalf("Down: %v", err)
+	if err := l.Teardown(context.Background()); err != nil {
+		t.Fatalf("Teardown: %v", err)
 	}
 	requireNothingLeft(t)
 }

@@ -45,8 +45,9 @@ func Up(t testing.TB, opts lab.Options) *lab.Lab {
 	start := time.Now()
 	l, err := lab.Up(ctx, opts)
 	if err != nil {
-		// A half-made lab is taken down too.
-		t.Cleanup(func() { destroy(t, opts) })
+		// What was made stays for the next Up, which repairs or rebuilds
+		// it: tearing it down here, without the lock, could hit the lab
+		// of the test process that got the lock meanwhile.
 		t.Fatalf("lab up: %v", err)
 	}
 	t.Logf("lab up in %s", time.Since(start).Round(time.Millisecond))
@@ -58,14 +59,6 @@ func Up(t testing.TB, opts lab.Options) *lab.Lab {
 		}
 	})
 	return l
-}
-
-func destroy(t testing.TB, opts lab.Options) {
-	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
-	defer cancel()
-	if err := lab.Destroy(ctx, opts); err != nil {
-		t.Errorf("lab destroy: %v", err)
-	}
 }
 
 // RequireComponents stops the test unless the lab runs each of herald's
