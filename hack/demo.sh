@@ -67,6 +67,24 @@ done
 }
 echo "the router has $ip/32 through $hops next hops (waited $((SECONDS - start))s)"
 
+say "waiting for the router's three BFD sessions, the speakers' NodeStates (a session up each) and the Service's Announced condition to catch up"
+start=$SECONDS
+deadline=$((SECONDS + timeout_s))
+caught_up=""
+while [ $SECONDS -lt $deadline ]; do
+  bfd=$("$herald" lab vtysh router -c 'show bfd peers json' 2>/dev/null | jq '[.[] | select(.status=="up")] | length' 2>/dev/null || echo 0)
+  up=$("$kubectl" get nodestates -o json 2>/dev/null | jq '[.items[] | select((.status.sessionsUp // 0) >= 1)] | length' 2>/dev/null || echo 0)
+  ann=$("$kubectl" get svc demo -n default -o json 2>/dev/null |
+    jq -r '.status.conditions[]? | select(.type=="heraldlb.io/Announced") | .status' 2>/dev/null || true)
+  if [ "${bfd:-0}" -ge 3 ] && [ "${up:-0}" -ge 3 ] && [ "$ann" = True ]; then caught_up=yes; break; fi
+  sleep 0.5
+done
+if [ -n "$caught_up" ]; then
+  echo "BFD up with 3 nodes, 3 NodeStates with their session up, Announced=True (waited $((SECONDS - start))s)"
+else
+  echo "after ${timeout_s}s: $bfd BFD sessions up, $up NodeStates with a session up, Announced=${ann:-unset}; showing them as they are"
+fi
+
 say "the router's route to $ip: one ECMP next hop per node"
 run "$herald" lab vtysh router -c "show ip route $ip"
 
