@@ -94,6 +94,9 @@ type bench struct {
 	lab  *lab.Lab
 	c    client.Client
 	macs map[string]string // LAN MAC -> node
+	// restarted are the speakers this bench started again: the lab's
+	// state still has their first pids.
+	restarted map[string]*l2.Speaker
 }
 
 func run(trials int, interval, stability time.Duration, services int, keep, verbose bool) error {
@@ -141,7 +144,7 @@ func run(trials int, interval, stability time.Duration, services int, keep, verb
 	if err != nil {
 		return err
 	}
-	b := &bench{lab: l, c: c, macs: macs}
+	b := &bench{lab: l, c: c, macs: macs, restarted: map[string]*l2.Speaker{}}
 	if err := b.setup(ctx); err != nil {
 		return err
 	}
@@ -398,9 +401,13 @@ func (b *bench) cutTrial(ctx context.Context, p *l2.Prober, owner string) (time.
 // termTrial sends SIGTERM to owner's speaker, times the first reply from
 // another node, and starts the speaker again.
 func (b *bench) termTrial(ctx context.Context, p *l2.Prober, owner string) (time.Duration, error) {
-	sp, err := l2.FindSpeaker(b.lab, owner)
-	if err != nil {
-		return 0, err
+	sp, ok := b.restarted[owner]
+	if !ok {
+		found, err := l2.FindSpeaker(b.lab, owner)
+		if err != nil {
+			return 0, err
+		}
+		sp = &found
 	}
 	p.Drain()
 	t0 := time.Now()
@@ -414,6 +421,7 @@ func (b *bench) termTrial(ctx context.Context, p *l2.Prober, owner string) (time
 	if err := sp.Restart(); err != nil {
 		return 0, errors.Join(ferr, err)
 	}
+	b.restarted[owner] = sp
 	node, _ := b.lab.Plan().Node(owner)
 	if err := waitReadyz(ctx, node.Mgmt.String()+":7473"); err != nil {
 		return 0, errors.Join(ferr, err)
