@@ -277,7 +277,11 @@ func (r *AnnouncedReconciler) write(ctx context.Context, svc *corev1.Service, co
 		}
 		meta.SetStatusCondition(&updated.Status.Conditions, *cond)
 	}
-	if err := r.client.Status().Patch(ctx, updated, client.MergeFromWithOptions(svc, client.MergeFromWithOptimisticLock{})); err != nil {
+	// Service status conditions merge by type in a strategic-merge patch, so
+	// this patch carries only the Announced condition and cannot conflict
+	// with the service reconciler's IPAllocated write (no optimistic lock,
+	// no retry storm when both write the same Service at once).
+	if err := r.client.Status().Patch(ctx, updated, client.StrategicMergeFrom(svc)); err != nil {
 		if apierrors.IsNotFound(err) {
 			return nil
 		}
