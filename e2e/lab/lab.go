@@ -41,9 +41,10 @@ type Options struct {
 	// CRDDir holds the CRD YAML files installed at start; empty means the
 	// module's config/crd (no files: no CRDs).
 	CRDDir string
-	// Owner records who makes the lab (CLIOwner for `herald lab up`), so
-	// that tests leave a developer's lab alone; an Up on a lab that is up
-	// keeps its owner.
+	// Owner records who makes the lab (CLIOwner for `herald lab up`; a
+	// tool keeping its lab up for people should set its name), so that
+	// tests use it as it is or leave it alone; empty means a lab for one
+	// test process. An Up on a lab that is up keeps its owner.
 	Owner string
 	// NoHerald starts none of herald's components: the lab alone, for
 	// tests of the lab itself.

@@ -21,17 +21,17 @@ const Timeout = 20 * time.Minute
 // the test control plane from testenv and log the lab's progress to t.
 // Up waits while another test process holds the lab.
 //
-// A lab a developer made with `herald lab up` is used as it is and left up
-// (tests run faster against it); `herald lab down` first for a fresh one.
+// A lab someone owns (Options.Owner: made by `herald lab up`, or kept by a
+// tool) is used as it is and left up; `herald lab down` first for a fresh one.
 func Up(t testing.TB, opts lab.Options) *lab.Lab {
 	t.Helper()
 	testenv.RequireFRR(t)
-	if st, up := lab.Existing(opts); up && st.Owner == lab.CLIOwner {
+	if st, up := lab.Existing(opts); up && st.Owner != "" {
 		l, err := lab.Open(opts)
 		if err != nil {
-			t.Fatalf("using the lab `herald lab up` made: %v", err)
+			t.Fatalf("using the lab %q made: %v", st.Owner, err)
 		}
-		t.Logf("using the lab `herald lab up` made in %s, and leaving it up", l.Dir())
+		t.Logf("using the lab %q made in %s, and leaving it up", st.Owner, l.Dir())
 		return l
 	}
 	if opts.ControlPlaneDir == "" {
@@ -83,12 +83,13 @@ func RequireComponents(t testing.TB, l *lab.Lab, names ...string) {
 	}
 }
 
-// RequireOwnLab stops the test when a developer's lab (made by `herald lab
-// up`) is up: tests that take the lab down or crash it must not touch it.
+// RequireOwnLab stops the test when a lab someone owns (Options.Owner: made
+// by `herald lab up`, or kept by a tool) is up: tests that take the lab down
+// or crash it must not touch it.
 func RequireOwnLab(t testing.TB) {
 	t.Helper()
-	if st, up := lab.Existing(lab.Options{}); up && st.Owner == lab.CLIOwner {
-		missing(t, "a lab made by `herald lab up` runs on this machine; `herald lab down` first (this test takes the lab down)")
+	if st, up := lab.Existing(lab.Options{}); up && st.Owner != "" {
+		missing(t, "a lab owned by %q runs on this machine; `herald lab down` first (this test takes the lab down)", st.Owner)
 	}
 }
 
