@@ -6,7 +6,7 @@ set -euo pipefail
 
 need=()
 have() { dpkg-query -W -f='${Status}' "$1" 2>/dev/null | grep -q 'install ok installed'; }
-for p in frr frr-pythontools etcd-server iproute2 arping ndisc6 tcpdump iputils-ping psmisc procps curl; do
+for p in frr frr-pythontools etcd-server iproute2 arping ndisc6 tcpdump iputils-ping psmisc procps curl jq; do
   have "$p" || need+=("$p")
 done
 if [ ${#need[@]} -eq 0 ]; then
