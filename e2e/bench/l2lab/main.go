@@ -20,6 +20,11 @@
 // the end unless -keep. Run as root from the module root after `make build`:
 //
 //	go run ./e2e/bench/l2lab -trials 10 -stability 2m
+//
+// Measured on the 2-core shared machine (2026-11-22, herald at 6acaedd):
+// link-cut failover p50 357 ms, max 496 ms; graceful move p50 46 ms, max
+// 57 ms; stability 2 min, 100 Services, 2 burners: 0 ownership changes, 0
+// membership changes.
 package main
 
 import (
