@@ -224,15 +224,30 @@ func (s *state) applyPools(ctx context.Context, pools []v1beta1.IPAddressPool) (
 	var converted []ipam.Pool
 	errs := map[string]error{}
 	var sig strings.Builder
+	s.mu.Lock()
+	if s.lastGoodPools == nil {
+		s.lastGoodPools = map[string]ipam.Pool{}
+	}
+	good := make(map[string]ipam.Pool, len(pools))
 	for i := range pools {
 		p, err := ToIPAMPool(&pools[i])
 		if err != nil {
 			errs[pools[i].Name] = err
+			// A pool edited into something unusable keeps serving its last
+			// good definition, so its Services keep their IPs until the
+			// operator fixes the selector.
+			if last, ok := s.lastGoodPools[pools[i].Name]; ok {
+				converted = append(converted, last)
+				good[pools[i].Name] = last
+			}
 			continue
 		}
 		converted = append(converted, p)
+		good[p.Name] = p
 		fmt.Fprintf(&sig, "%s/%d/%s;", pools[i].Name, pools[i].Generation, pools[i].UID)
 	}
+	s.lastGoodPools = good
+	s.mu.Unlock()
 	for name, err := range errs {
 		fmt.Fprintf(&sig, "!%s:%s;", name, err)
 	}

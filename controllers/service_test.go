@@ -379,6 +379,44 @@ func TestServices(t *testing.T) {
 		}
 	})
 
+	scenario(13, "a pool edited into a bad selector keeps its Services' IPs", func(t *testing.T, ns string) {
+		createPool(t, c, pool("p13", []string{v4(13)}, onlyNamespace(ns)))
+		mustCreate(t, c, lbService(ns, "kept", 80))
+		had := ingressIPs(waitService(t, c, ns, "kept", "an IP", hasIPs(1)))
+		var p v1beta1.IPAddressPool
+		if err := c.Get(ctx, client.ObjectKey{Namespace: testNS, Name: "p13"}, &p); err != nil {
+			t.Fatal(err)
+		}
+		// "In" with no values passes admission but is no label selector.
+		update(t, c, &p, func(p *v1beta1.IPAddressPool) {
+			p.Spec.ServiceAllocation.ServiceSelectors = []metav1.LabelSelector{{
+				MatchExpressions: []metav1.LabelSelectorRequirement{{Key: "app", Operator: metav1.LabelSelectorOpIn}},
+			}}
+		})
+		eventually(t, "the pool reports the bad selector", func() error {
+			var got v1beta1.IPAddressPool
+			if err := c.Get(ctx, client.ObjectKey{Namespace: testNS, Name: "p13"}, &got); err != nil {
+				return err
+			}
+			cond := meta.FindStatusCondition(got.Status.Conditions, ConditionPoolAccepted)
+			if cond == nil || cond.Status != metav1.ConditionFalse || !strings.Contains(cond.Message, "serviceSelectors[0]") {
+				return fmt.Errorf("condition %+v", cond)
+			}
+			return nil
+		})
+		// Nudge the Service so that its reconcile runs against the new pool set.
+		svc := waitService(t, c, ns, "kept", "an IP", hasIPs(1))
+		update(t, c, svc, func(s *corev1.Service) { s.Labels = map[string]string{"nudge": "1"} })
+		time.Sleep(2 * time.Second)
+		got := waitService(t, c, ns, "kept", "an IP", hasIPs(1))
+		if diff := cmp.Diff(had, ingressIPs(got)); diff != "" {
+			t.Errorf("the Service's IP changed after its pool's bad edit (-had +got):\n%s", diff)
+		}
+		if cond := meta.FindStatusCondition(got.Status.Conditions, ConditionIPAllocated); cond == nil || cond.Status != metav1.ConditionTrue {
+			t.Errorf("IPAllocated is %+v, want True", cond)
+		}
+	})
+
 	scenario(12, "other classes are not served", func(t *testing.T, ns string) {
 		createPool(t, c, pool("p12", []string{v4(12)}, onlyNamespace(ns)))
 		class := "example.com/other-lb"

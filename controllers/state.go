@@ -34,6 +34,9 @@ type state struct {
 	// poolsErrs the per-pool errors it gave.
 	poolsSig  string
 	poolsErrs map[string]error
+	// lastGoodPools is the last definition of each pool that converted
+	// cleanly; a pool whose edit does not convert keeps serving it.
+	lastGoodPools map[string]ipam.Pool
 
 	// svcEvents asks the Service reconciler to look at a Service again;
 	// poolEvents asks the pool reconciler to refresh pool status.
