@@ -41,9 +41,17 @@ test: deps control-plane build verify ## everything: unit, fuzz seeds, envtest, 
 test-unit: ## only the tests that need nothing from the machine
 	@$(GO) test -race -short ./...
 
-bench: deps control-plane build ## the benchmarks of e2e/bench; each prints a table
-	@$(GO) test -run '^$$' -bench . -benchmem ./ipam/ ./frrconfig/
-	@for b in $$(ls e2e/bench 2>/dev/null); do [ -d e2e/bench/$$b ] && { echo "==> e2e/bench/$$b"; $(GO) run ./e2e/bench/$$b; }; done
+bench: deps control-plane build ## the benchmarks (Go benchmarks, then e2e/bench commands); each prints a table
+	@echo "==> Go benchmarks: allocator, renderer/diff, planner"
+	@$(GO) test -run '^$$' -bench . -benchmem ./ipam/ ./frrconfig/ ./speaker/planner/
+	@echo "==> e2e/bench/alloc: controller vs the API server's own limit"
+	@$(GO) run ./e2e/bench/alloc -n 1000,5000
+	@echo "==> e2e/bench/frrapply: agent apply vs frr-reload.py on real FRR"
+	@$(GO) run ./e2e/bench/frrapply -sizes 1000 -changes 20 -reloads 3
+	@echo "==> e2e/bench/bgp: announce/withdraw latency, BFD failover, speaker RSS on the lab"
+	@$(GO) run ./e2e/bench/bgp
+	@echo "==> e2e/bench/l2lab: L2 failover, graceful move, stability on the lab"
+	@$(GO) run ./e2e/bench/l2lab
 
 demo: deps control-plane build ## bring up the lab and show a Service announced to a router
 	@hack/demo.sh
