@@ -135,12 +135,14 @@ func run(services, trials, scale int, keep, verbose bool) error {
 	rows = append(rows,
 		row(fmt.Sprintf("announce latency (%d Services)", len(ann)), ann, "p50 ≤ 150ms, p99 ≤ 400ms"),
 		row(fmt.Sprintf("withdraw latency (%d Services)", len(wd)), wd, "p50 ≤ 150ms, p99 ≤ 400ms"))
+	progress("%v", rows)
 	progress("cutting node3's LAN link %d times", trials)
 	fo, err := b.failover(ctx, trials)
 	if err != nil {
 		return err
 	}
 	rows = append(rows, row(fmt.Sprintf("BFD failover, 50ms×3 (%d trials)", len(fo)), fo, "p50 ≤ 250ms"))
+	progress("%v", rows[len(rows)-1])
 	if scale > 0 {
 		progress("announcing %d IPv6 Services for the speakers' peak RSS", scale)
 		rss, err := b.peakRSS(ctx, scale)
