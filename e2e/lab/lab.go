@@ -215,6 +215,13 @@ func (l *Lab) keepOrStart(name, netns string, env []string, args []string) (Proc
 			return p, false, nil
 		}
 		_ = killAll(context.Background(), 5*time.Second, func() []int { return livePIDs([]int{p.PID}) })
+	} else if pid := runningWith(labEnv(l.opts.Dir), args); pid > 0 {
+		// Someone restarted the component by hand or from a test (same
+		// command line and environment): adopt it rather than start a
+		// second copy that cannot bind the first one's ports.
+		p := Proc{Name: name, PID: pid, Netns: netns, Args: args, Log: p.Log}
+		l.state.Procs[name] = p
+		return p, false, writeState(l.opts.Dir, l.state)
 	}
 	env = append(env, labEnv(l.opts.Dir))
 	logPath := filepath.Join(l.opts.Dir, "logs", strings.ReplaceAll(name, "/", "-")+".log")

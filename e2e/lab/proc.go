@@ -7,6 +7,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"syscall"
@@ -106,6 +107,21 @@ func pidsWithEnv(kv string) []int {
 		}
 	}
 	return pids
+}
+
+// runningWith returns a live process of the lab (environment marker kv)
+// whose command line is exactly args, or 0.
+func runningWith(kv string, args []string) int {
+	for _, pid := range pidsWithEnv(kv) {
+		cmdline, err := os.ReadFile(filepath.Join("/proc", strconv.Itoa(pid), "cmdline"))
+		if err != nil || len(cmdline) == 0 {
+			continue
+		}
+		if slices.Equal(strings.Split(strings.TrimRight(string(cmdline), "\x00"), "\x00"), args) {
+			return pid
+		}
+	}
+	return 0
 }
 
 // killAll sends SIGTERM to every pid that pids returns, waits up to grace
