@@ -61,7 +61,7 @@ func TestBGP(t *testing.T) {
 // with the profile's intervals.
 func testSessionsAndBFD(t *testing.T, e *env) {
 	// base waited for the router's three Established sessions.
-	eventually(t, wait, "the router should have a BFD session per node, up, with the profile's intervals", func() string {
+	labtest.Eventually(t, wait, "the router should have a BFD session per node, up, with the profile's intervals", func() string {
 		var peers []struct {
 			Peer       string `json:"peer"`
 			Status     string `json:"status"`
@@ -85,7 +85,7 @@ func testSessionsAndBFD(t *testing.T, e *env) {
 		return ""
 	})
 	for _, n := range e.allNodes() {
-		eventually(t, wait, "NodeState "+n+" should show its session and BFD peer up", func() string {
+		labtest.Eventually(t, wait, "NodeState "+n+" should show its session and BFD peer up", func() string {
 			var st v1beta1.NodeState
 			if err := e.c.Get(context.Background(), client.ObjectKey{Name: n}, &st); err != nil {
 				return err.Error()
@@ -119,7 +119,7 @@ func testClusterECMP(t *testing.T, e *env) {
 func (e *env) waitStatusSays(t *testing.T, svc *corev1.Service, ip string, nodes ...string) {
 	t.Helper()
 	prefix := ip + "/32"
-	eventually(t, wait, fmt.Sprintf("NodeStates should announce %s from %v", prefix, nodes), func() string {
+	labtest.Eventually(t, wait, fmt.Sprintf("NodeStates should announce %s from %v", prefix, nodes), func() string {
 		var states v1beta1.NodeStateList
 		if err := e.c.List(context.Background(), &states); err != nil {
 			return err.Error()
@@ -138,7 +138,7 @@ func (e *env) waitStatusSays(t *testing.T, svc *corev1.Service, ip string, nodes
 		}
 		return ""
 	})
-	eventually(t, wait, "the Announced condition should name "+strings.Join(nodes, ", "), func() string {
+	labtest.Eventually(t, wait, "the Announced condition should name "+strings.Join(nodes, ", "), func() string {
 		var cur corev1.Service
 		if err := e.c.Get(context.Background(), client.ObjectKeyFromObject(svc), &cur); err != nil {
 			return err.Error()
@@ -162,23 +162,23 @@ func (e *env) waitStatusSays(t *testing.T, svc *corev1.Service, ip string, nodes
 // testCommunities: standard, large and aliased communities arrive at the
 // router on every node's path.
 func testCommunities(t *testing.T, e *env) {
-	e.apply(t, pool("e2e-comm", "192.0.2.64/28"))
-	e.apply(t, &v1beta1.Community{ObjectMeta: objMeta("e2e"), Spec: v1beta1.CommunitySpec{Communities: []v1beta1.CommunityAlias{
+	labtest.Apply(t, e.c, pool("e2e-comm", "192.0.2.64/28"))
+	labtest.Apply(t, e.c, &v1beta1.Community{ObjectMeta: objMeta("e2e"), Spec: v1beta1.CommunitySpec{Communities: []v1beta1.CommunityAlias{
 		{Name: "e2e-tag", Value: "64512:777"},
 		{Name: "e2e-large", Value: "large:64512:2:200"},
 	}}})
 	adv := advertisement("e2e-comm", "e2e-comm")
 	adv.Spec.Communities = []v1beta1.CommunityOrAlias{"64512:100", "large:64512:1:100", "e2e-tag", "e2e-large"}
-	e.apply(t, adv)
+	labtest.Apply(t, e.c, adv)
 	t.Cleanup(func() {
-		e.remove(t, adv)
-		e.remove(t, &v1beta1.Community{ObjectMeta: objMeta("e2e")})
-		e.remove(t, pool("e2e-comm"))
+		labtest.Remove(t, e.c, adv)
+		labtest.Remove(t, e.c, &v1beta1.Community{ObjectMeta: objMeta("e2e")})
+		labtest.Remove(t, e.c, pool("e2e-comm"))
 	})
 	_, ip := e.service(t, "e2e-comm", "e2e-comm", corev1.ServiceExternalTrafficPolicyCluster)
 	wantStd := []string{"64512:100", "64512:777"}
 	wantLarge := []string{"64512:1:100", "64512:2:200"}
-	eventually(t, wait, fmt.Sprintf("the router's three paths to %s should carry %v and large %v", ip, wantStd, wantLarge), func() string {
+	labtest.Eventually(t, wait, fmt.Sprintf("the router's three paths to %s should carry %v and large %v", ip, wantStd, wantLarge), func() string {
 		paths, err := e.paths(lab.RouterName, ip)
 		if err != nil {
 			return err.Error()
@@ -233,10 +233,10 @@ func testLocalFollowsPod(t *testing.T, e *env) {
 func testWithdrawEverywhere(t *testing.T, e *env) {
 	svc, ip := e.service(t, "e2e-withdraw", poolName, corev1.ServiceExternalTrafficPolicyCluster)
 	e.waitHops(t, ip, e.allNodes()...)
-	e.remove(t, svc)
+	labtest.Remove(t, e.c, svc)
 	e.waitHops(t, ip)
 	for _, name := range append([]string{lab.RouterName}, e.allNodes()...) {
-		eventually(t, wait, name+" should hold no BGP path to "+ip, func() string {
+		labtest.Eventually(t, wait, name+" should hold no BGP path to "+ip, func() string {
 			paths, err := e.paths(name, ip)
 			if err != nil {
 				return err.Error()
@@ -277,7 +277,7 @@ func testLinkCut(t *testing.T, e *env) {
 func testNodeSelector(t *testing.T, e *env) {
 	_, ip := e.service(t, "e2e-selector", poolName, corev1.ServiceExternalTrafficPolicyCluster)
 	e.waitHops(t, ip, e.allNodes()...)
-	e.apply(t, peer(peerName, "node1"))
+	labtest.Apply(t, e.c, peer(peerName, "node1"))
 	e.waitSessions(t, "node1")
 	e.waitHops(t, ip, "node1")
 }
@@ -289,7 +289,7 @@ func testLocalPrefIBGP(t *testing.T, e *env) {
 	ctx := context.Background()
 	node3 := e.nodeAddrs(t, "node3")[0]
 	// node3 leaves the eBGP peering before the router takes it as iBGP.
-	e.apply(t, peer(peerName, "node1", "node2"))
+	labtest.Apply(t, e.c, peer(peerName, "node1", "node2"))
 	e.waitSessions(t, "node1", "node2")
 	if err := e.lab.ConfigureRouter(ctx, fmt.Sprintf("router bgp %d", lab.RouterASN),
 		"neighbor "+node3+" remote-as internal",
@@ -304,15 +304,15 @@ func testLocalPrefIBGP(t *testing.T, e *env) {
 	}
 	ibgp := peer("router-ibgp", "node3")
 	ibgp.Spec.MyASN = lab.RouterASN
-	e.apply(t, ibgp)
-	e.apply(t, pool("e2e-lp", "192.0.2.80/28"))
+	labtest.Apply(t, e.c, ibgp)
+	labtest.Apply(t, e.c, pool("e2e-lp", "192.0.2.80/28"))
 	adv := advertisement("e2e-lp", "e2e-lp")
 	adv.Spec.LocalPref = 250
-	e.apply(t, adv)
+	labtest.Apply(t, e.c, adv)
 	t.Cleanup(func() {
-		e.remove(t, adv)
-		e.remove(t, pool("e2e-lp"))
-		e.remove(t, ibgp)
+		labtest.Remove(t, e.c, adv)
+		labtest.Remove(t, e.c, pool("e2e-lp"))
+		labtest.Remove(t, e.c, ibgp)
 		if err := e.lab.ConfigureRouter(ctx, fmt.Sprintf("router bgp %d", lab.RouterASN), "no neighbor "+node3); err != nil {
 			t.Errorf("removing the router's iBGP neighbor: %v", err)
 		}
@@ -320,7 +320,7 @@ func testLocalPrefIBGP(t *testing.T, e *env) {
 	e.waitSessions(t, e.allNodes()...)
 
 	_, ip := e.service(t, "e2e-lp", "e2e-lp", corev1.ServiceExternalTrafficPolicyCluster)
-	eventually(t, wait, "the router's iBGP path to "+ip+" from node3 should have local-pref 250", func() string {
+	labtest.Eventually(t, wait, "the router's iBGP path to "+ip+" from node3 should have local-pref 250", func() string {
 		paths, err := e.paths(lab.RouterName, ip)
 		if err != nil {
 			return err.Error()
@@ -347,7 +347,7 @@ func testPassword(t *testing.T, e *env) {
 	}
 	password := "e2e" + hex.EncodeToString(b)
 
-	e.apply(t, peer(peerName, "node1", "node3"))
+	labtest.Apply(t, e.c, peer(peerName, "node1", "node3"))
 	e.waitSessions(t, "node1", "node3")
 	if err := e.lab.ConfigureRouter(ctx, fmt.Sprintf("router bgp %d", lab.RouterASN),
 		"neighbor "+node2+" remote-as external",
@@ -366,13 +366,13 @@ func testPassword(t *testing.T, e *env) {
 		Type:       corev1.SecretTypeBasicAuth,
 		StringData: map[string]string{"password": password},
 	}
-	e.apply(t, secret)
+	labtest.Apply(t, e.c, secret)
 	withPW := peer("router-md5", "node2")
 	withPW.Spec.PasswordSecret = &corev1.SecretReference{Name: secret.Name, Namespace: ns}
-	e.apply(t, withPW)
+	labtest.Apply(t, e.c, withPW)
 	t.Cleanup(func() {
-		e.remove(t, withPW)
-		e.remove(t, secret)
+		labtest.Remove(t, e.c, withPW)
+		labtest.Remove(t, e.c, secret)
 		if err := e.lab.ConfigureRouter(ctx, fmt.Sprintf("router bgp %d", lab.RouterASN), "no neighbor "+node2); err != nil {
 			t.Errorf("removing the router's neighbor with a password: %v", err)
 		}

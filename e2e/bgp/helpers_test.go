@@ -10,7 +10,6 @@ import (
 
 	"github.com/go-logr/logr"
 	corev1 "k8s.io/api/core/v1"
-	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/util/intstr"
@@ -20,6 +19,7 @@ import (
 
 	v1beta1 "github.com/heraldlb/herald/api/v1beta1"
 	"github.com/heraldlb/herald/e2e/lab"
+	"github.com/heraldlb/herald/e2e/labtest"
 )
 
 // ns is herald's namespace in the lab; svcNS holds the tests' Services.
@@ -56,23 +56,6 @@ func newEnv(t *testing.T, l *lab.Lab) *env {
 		t.Fatalf("client of the lab's API server: %v", err)
 	}
 	return &env{lab: l, c: c}
-}
-
-// eventually calls f every 200 ms until it returns "" and fails t with
-// f's last answer after timeout.
-func eventually(t *testing.T, timeout time.Duration, what string, f func() string) {
-	t.Helper()
-	deadline := time.Now().Add(timeout)
-	var last string
-	for {
-		if last = f(); last == "" {
-			return
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("after %s, %s: %s", timeout, what, last)
-		}
-		time.Sleep(200 * time.Millisecond)
-	}
 }
 
 // vtyshJSON runs cmd on the FRR of name (router or nodeN) and decodes its
@@ -191,7 +174,7 @@ func (e *env) allNodes() []string {
 func (e *env) waitHops(t *testing.T, ip string, nodes ...string) {
 	t.Helper()
 	want := e.nodeAddrs(t, nodes...)
-	eventually(t, wait, fmt.Sprintf("the router's next hops for %s should be %v", ip, want), func() string {
+	labtest.Eventually(t, wait, fmt.Sprintf("the router's next hops for %s should be %v", ip, want), func() string {
 		got, err := e.nextHops(ip)
 		if err != nil {
 			return err.Error()
@@ -208,7 +191,7 @@ func (e *env) waitHops(t *testing.T, ip string, nodes ...string) {
 func (e *env) waitSessions(t *testing.T, nodes ...string) {
 	t.Helper()
 	want := e.nodeAddrs(t, nodes...)
-	eventually(t, wait, fmt.Sprintf("the router should have Established sessions with %v only", want), func() string {
+	labtest.Eventually(t, wait, fmt.Sprintf("the router should have Established sessions with %v only", want), func() string {
 		s, err := e.sessions()
 		if err != nil {
 			return err.Error()
@@ -225,32 +208,6 @@ func (e *env) waitSessions(t *testing.T, nodes ...string) {
 		}
 		return ""
 	})
-}
-
-// apply creates obj or updates it to obj's spec.
-func (e *env) apply(t *testing.T, obj client.Object) {
-	t.Helper()
-	ctx := context.Background()
-	cur := obj.DeepCopyObject().(client.Object)
-	err := e.c.Get(ctx, client.ObjectKeyFromObject(obj), cur)
-	switch {
-	case apierrors.IsNotFound(err):
-		err = e.c.Create(ctx, obj)
-	case err == nil:
-		obj.SetResourceVersion(cur.GetResourceVersion())
-		err = e.c.Update(ctx, obj)
-	}
-	if err != nil {
-		t.Fatalf("applying %T %s: %v", obj, obj.GetName(), err)
-	}
-}
-
-// remove deletes obj, absent or not.
-func (e *env) remove(t *testing.T, obj client.Object) {
-	t.Helper()
-	if err := e.c.Delete(context.Background(), obj); err != nil && !apierrors.IsNotFound(err) {
-		t.Errorf("deleting %T %s: %v", obj, obj.GetName(), err)
-	}
 }
 
 func objMeta(name string) metav1.ObjectMeta { return metav1.ObjectMeta{Name: name, Namespace: ns} }
@@ -317,12 +274,12 @@ func advertisement(name string, pools ...string) *v1beta1.BGPAdvertisement {
 // advertisement of the pool; then waits for the three sessions.
 func (e *env) base(t *testing.T) {
 	t.Helper()
-	e.apply(t, pool(poolName, "192.0.2.0/27"))
-	e.apply(t, &v1beta1.BFDProfile{ObjectMeta: objMeta(bfdName), Spec: v1beta1.BFDProfileSpec{
+	labtest.Apply(t, e.c, pool(poolName, "192.0.2.0/27"))
+	labtest.Apply(t, e.c, &v1beta1.BFDProfile{ObjectMeta: objMeta(bfdName), Spec: v1beta1.BFDProfileSpec{
 		ReceiveInterval: ptr(uint32(bfdInterval)), TransmitInterval: ptr(uint32(bfdInterval)), DetectMultiplier: ptr(uint32(bfdMult)),
 	}})
-	e.apply(t, peer(peerName))
-	e.apply(t, advertisement(advName, poolName))
+	labtest.Apply(t, e.c, peer(peerName))
+	labtest.Apply(t, e.c, advertisement(advName, poolName))
 	e.waitSessions(t, e.allNodes()...)
 }
 
@@ -344,7 +301,7 @@ func (e *env) reset(t *testing.T) {
 	}
 	for i := range svcs.Items {
 		if svcs.Items[i].Spec.Type == corev1.ServiceTypeLoadBalancer {
-			e.remove(t, &svcs.Items[i])
+			labtest.Remove(t, e.c, &svcs.Items[i])
 		}
 	}
 }
@@ -370,12 +327,12 @@ func (e *env) service(t *testing.T, name, pool string, policy corev1.ServiceExte
 	}
 	var ip string
 	t.Cleanup(func() {
-		e.remove(t, svc)
+		labtest.Remove(t, e.c, svc)
 		if ip != "" {
 			e.waitHops(t, ip)
 		}
 	})
-	eventually(t, wait, "Service "+name+" should get an address", func() string {
+	labtest.Eventually(t, wait, "Service "+name+" should get an address", func() string {
 		if err := e.c.Get(ctx, client.ObjectKeyFromObject(svc), svc); err != nil {
 			return err.Error()
 		}

@@ -12,7 +12,6 @@ import (
 
 	"github.com/go-logr/logr"
 	corev1 "k8s.io/api/core/v1"
-	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
@@ -24,6 +23,7 @@ import (
 	v1beta1 "github.com/heraldlb/herald/api/v1beta1"
 	"github.com/heraldlb/herald/controllers"
 	"github.com/heraldlb/herald/e2e/lab"
+	"github.com/heraldlb/herald/e2e/labtest"
 )
 
 const (
@@ -66,49 +66,6 @@ func newEnv(t *testing.T, l *lab.Lab) *env {
 	return &env{lab: l, c: c, macs: macs}
 }
 
-// eventually calls f every 200 ms until it returns "" and fails t with
-// f's last answer after timeout.
-func eventually(t *testing.T, timeout time.Duration, what string, f func() string) {
-	t.Helper()
-	deadline := time.Now().Add(timeout)
-	var last string
-	for {
-		if last = f(); last == "" {
-			return
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("after %s, %s: %s", timeout, what, last)
-		}
-		time.Sleep(200 * time.Millisecond)
-	}
-}
-
-// apply creates obj or updates it to obj's spec.
-func (e *env) apply(t *testing.T, obj client.Object) {
-	t.Helper()
-	ctx := context.Background()
-	cur := obj.DeepCopyObject().(client.Object)
-	err := e.c.Get(ctx, client.ObjectKeyFromObject(obj), cur)
-	switch {
-	case apierrors.IsNotFound(err):
-		err = e.c.Create(ctx, obj)
-	case err == nil:
-		obj.SetResourceVersion(cur.GetResourceVersion())
-		err = e.c.Update(ctx, obj)
-	}
-	if err != nil {
-		t.Fatalf("applying %T %s: %v", obj, obj.GetName(), err)
-	}
-}
-
-// remove deletes obj, absent or not.
-func (e *env) remove(t *testing.T, obj client.Object) {
-	t.Helper()
-	if err := e.c.Delete(context.Background(), obj); err != nil && !apierrors.IsNotFound(err) {
-		t.Errorf("deleting %T %s: %v", obj, obj.GetName(), err)
-	}
-}
-
 // reset deletes every herald object in herald's namespace and every
 // LoadBalancer Service of the tests' namespace, and waits until no node
 // answers for any address.
@@ -127,10 +84,10 @@ func (e *env) reset(t *testing.T) {
 	}
 	for i := range svcs.Items {
 		if svcs.Items[i].Spec.Type == corev1.ServiceTypeLoadBalancer {
-			e.remove(t, &svcs.Items[i])
+			labtest.Remove(t, e.c, &svcs.Items[i])
 		}
 	}
-	eventually(t, wait, "the NodeStates should list no L2 announcement", func() string {
+	labtest.Eventually(t, wait, "the NodeStates should list no L2 announcement", func() string {
 		owners, err := e.l2Owners()
 		if err != nil {
 			return err.Error()
@@ -146,11 +103,11 @@ func (e *env) reset(t *testing.T) {
 // on the nodes' LAN interface, and no BGP object.
 func (e *env) base(t *testing.T) {
 	t.Helper()
-	e.apply(t, &v1beta1.IPAddressPool{ObjectMeta: metav1.ObjectMeta{Name: pool4, Namespace: ns},
+	labtest.Apply(t, e.c, &v1beta1.IPAddressPool{ObjectMeta: metav1.ObjectMeta{Name: pool4, Namespace: ns},
 		Spec: v1beta1.IPAddressPoolSpec{Addresses: []v1beta1.AddressRange{"192.0.2.0/26"}}})
-	e.apply(t, &v1beta1.IPAddressPool{ObjectMeta: metav1.ObjectMeta{Name: pool6, Namespace: ns},
+	labtest.Apply(t, e.c, &v1beta1.IPAddressPool{ObjectMeta: metav1.ObjectMeta{Name: pool6, Namespace: ns},
 		Spec: v1beta1.IPAddressPoolSpec{Addresses: []v1beta1.AddressRange{"2001:db8:200::/120"}}})
-	e.apply(t, &v1beta1.L2Advertisement{ObjectMeta: metav1.ObjectMeta{Name: advName, Namespace: ns},
+	labtest.Apply(t, e.c, &v1beta1.L2Advertisement{ObjectMeta: metav1.ObjectMeta{Name: advName, Namespace: ns},
 		Spec: v1beta1.L2AdvertisementSpec{IPAddressPools: []string{pool4, pool6}, Interfaces: []v1beta1.InterfaceName{LANLink}}})
 }
 
@@ -173,7 +130,7 @@ func (e *env) service(t *testing.T, name, pool string, fam corev1.IPFamily, poli
 		t.Fatalf("creating Service %s: %v", name, err)
 	}
 	var ip netip.Addr
-	eventually(t, wait, "Service "+name+" should get an address", func() string {
+	labtest.Eventually(t, wait, "Service "+name+" should get an address", func() string {
 		if err := e.c.Get(ctx, client.ObjectKeyFromObject(svc), svc); err != nil {
 			return err.Error()
 		}
@@ -225,7 +182,7 @@ func not(old string) func(string) bool { return func(n string) bool { return n !
 func (e *env) waitOwner(t *testing.T, svc *corev1.Service, ip netip.Addr, ok func(string) bool) string {
 	t.Helper()
 	var node string
-	eventually(t, wait, fmt.Sprintf("exactly one NodeState and the Announced condition of %s should name the node answering for %s", svc.Name, ip), func() string {
+	labtest.Eventually(t, wait, fmt.Sprintf("exactly one NodeState and the Announced condition of %s should name the node answering for %s", svc.Name, ip), func() string {
 		owners, err := e.l2Owners()
 		if err != nil {
 			return err.Error()
@@ -308,7 +265,7 @@ func (e *env) waitAnswers(t *testing.T, ip netip.Addr, node string) {
 	if node != "" {
 		want = []string{node}
 	}
-	eventually(t, wait, fmt.Sprintf("probes from the client for %s should be answered by %v", ip, want), func() string {
+	labtest.Eventually(t, wait, fmt.Sprintf("probes from the client for %s should be answered by %v", ip, want), func() string {
 		var got []string
 		if ip.Is4() {
 			got = e.arping(t, ip)

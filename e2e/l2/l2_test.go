@@ -73,7 +73,7 @@ func testSpread(t *testing.T, e *env) {
 		svcs[i], ips[i] = e.service(t, fmt.Sprintf("l2-spread-%02d", i), pool4, corev1.IPv4Protocol, corev1.ServiceExternalTrafficPolicyCluster)
 	}
 	var owners map[netip.Addr][]string
-	eventually(t, wait, "the NodeStates should name exactly one node for each of the 30 IPs", func() string {
+	labtest.Eventually(t, wait, "the NodeStates should name exactly one node for each of the 30 IPs", func() string {
 		var err error
 		if owners, err = e.l2Owners(); err != nil {
 			return err.Error()
@@ -220,7 +220,7 @@ func testRestartedOwner(t *testing.T, e *env) {
 			others = append(others, n.Name)
 		}
 	}
-	e.apply(t, &v1beta1.L2Advertisement{ObjectMeta: metav1.ObjectMeta{Name: advName, Namespace: ns},
+	labtest.Apply(t, e.c, &v1beta1.L2Advertisement{ObjectMeta: metav1.ObjectMeta{Name: advName, Namespace: ns},
 		Spec: v1beta1.L2AdvertisementSpec{IPAddressPools: []string{pool4, pool6}, Interfaces: []v1beta1.InterfaceName{LANLink},
 			NodeSelectors: []metav1.LabelSelector{{MatchExpressions: []metav1.LabelSelectorRequirement{{
 				Key: "kubernetes.io/hostname", Operator: metav1.LabelSelectorOpIn, Values: others,
@@ -235,7 +235,7 @@ func testRestartedOwner(t *testing.T, e *env) {
 	}
 	back := time.Now()
 	// Give the restarted speaker time to start, join and read its config.
-	eventually(t, wait, "the restarted speaker of "+old+" should serve /readyz", func() string {
+	labtest.Eventually(t, wait, "the restarted speaker of "+old+" should serve /readyz", func() string {
 		out, err := e.lab.Exec(ctx, old, "sh", "-c", "ss -Hltn | grep -c ':7473 '")
 		if err != nil {
 			return fmt.Sprintf("%v %s", err, out)
