@@ -30,7 +30,7 @@ func commands() map[string]command {
 		"controller": {"allocate IPs to LoadBalancer Services", runController},
 		"speaker":    {"announce this node's Service IPs by BGP or L2", runSpeaker},
 		"frr-agent":  {"apply FRR configs beside FRR (speaker sidecar)", runFRRAgent},
-		"lab":        {"a cluster with routers on this machine: up, down, status, vtysh, exec", runLab},
+		"lab":        {"a cluster with routers on this machine: up, down, status, vtysh, exec, pod", runLab},
 		"version":    {"print the version", runVersion},
 	}
 }
