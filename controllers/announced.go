@@ -299,7 +299,18 @@ func (r *AnnouncedReconciler) write(ctx context.Context, svc *corev1.Service, co
 
 // snapshotFor is what planner.Explain needs for one Service.
 func (r *AnnouncedReconciler) snapshotFor(ctx context.Context, svc *corev1.Service) (planner.Snapshot, error) {
-	s := planner.Snapshot{Namespace: r.namespace, LBClass: r.lbClass, Services: []corev1.Service{*svc}}
+	s, err := loadSnapshot(ctx, r.client, r.api, r.namespace, r.lbClass, "the announced condition",
+		client.InNamespace(svc.Namespace), client.MatchingLabels{discoveryv1.LabelServiceName: svc.Name})
+	s.Services = []corev1.Service{*svc}
+	return s, err
+}
+
+// loadSnapshot lists what the planner reads besides Services: the
+// EndpointSlices that epsOpts select, Nodes, herald's objects in namespace
+// and, uncached through api, the peers' password Secrets. what names the
+// caller in errors.
+func loadSnapshot(ctx context.Context, c, api client.Reader, namespace, lbClass, what string, epsOpts ...client.ListOption) (planner.Snapshot, error) {
+	s := planner.Snapshot{Namespace: namespace, LBClass: lbClass}
 	var (
 		eps   discoveryv1.EndpointSliceList
 		nodes corev1.NodeList
@@ -310,22 +321,21 @@ func (r *AnnouncedReconciler) snapshotFor(ctx context.Context, svc *corev1.Servi
 		l2s   v1beta1.L2AdvertisementList
 		comms v1beta1.CommunityList
 	)
-	in := client.InNamespace(r.namespace)
+	in := client.InNamespace(namespace)
 	for _, l := range []struct {
 		list client.ObjectList
 		opts []client.ListOption
 	}{
-		{&eps, []client.ListOption{client.InNamespace(svc.Namespace), client.MatchingLabels{discoveryv1.LabelServiceName: svc.Name}}},
-		{&nodes, nil}, {&pools, []client.ListOption{in}}, {&peers, []client.ListOption{in}}, {&bfds, []client.ListOption{in}},
+		{&eps, epsOpts}, {&nodes, nil}, {&pools, []client.ListOption{in}}, {&peers, []client.ListOption{in}}, {&bfds, []client.ListOption{in}},
 		{&advs, []client.ListOption{in}}, {&l2s, []client.ListOption{in}}, {&comms, []client.ListOption{in}},
 	} {
-		if err := r.client.List(ctx, l.list, l.opts...); err != nil {
-			return s, fmt.Errorf("listing for the announced condition: %w", err)
+		if err := c.List(ctx, l.list, l.opts...); err != nil {
+			return s, fmt.Errorf("listing for %s: %w", what, err)
 		}
 	}
 	s.EndpointSlices, s.Nodes, s.Pools, s.Peers = eps.Items, nodes.Items, pools.Items, peers.Items
 	s.BFDProfiles, s.BGPAdvertisements, s.L2Advertisements, s.Communities = bfds.Items, advs.Items, l2s.Items, comms.Items
-	secrets, err := peerSecrets(ctx, r.api, r.namespace, peers.Items)
+	secrets, err := peerSecrets(ctx, api, namespace, peers.Items)
 	if err != nil {
 		return s, err
 	}

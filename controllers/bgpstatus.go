@@ -8,7 +8,6 @@ import (
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
-	discoveryv1 "k8s.io/api/discovery/v1"
 	"k8s.io/apimachinery/pkg/api/equality"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/meta"
@@ -181,38 +180,13 @@ func (r *BGPStatusReconciler) communityEvents(cs []v1beta1.Community, byObject m
 
 // snapshot lists everything the planner's validation reads.
 func (r *BGPStatusReconciler) snapshot(ctx context.Context) (planner.Snapshot, error) {
-	s := planner.Snapshot{Namespace: r.namespace, LBClass: r.lbClass}
-	var (
-		svcs  corev1.ServiceList
-		eps   discoveryv1.EndpointSliceList
-		nodes corev1.NodeList
-		pools v1beta1.IPAddressPoolList
-		peers v1beta1.BGPPeerList
-		bfds  v1beta1.BFDProfileList
-		advs  v1beta1.BGPAdvertisementList
-		l2s   v1beta1.L2AdvertisementList
-		comms v1beta1.CommunityList
-	)
-	in := client.InNamespace(r.namespace)
-	for _, l := range []struct {
-		list client.ObjectList
-		opts []client.ListOption
-	}{
-		{&svcs, nil}, {&eps, nil}, {&nodes, nil}, {&pools, []client.ListOption{in}}, {&peers, []client.ListOption{in}},
-		{&bfds, []client.ListOption{in}}, {&advs, []client.ListOption{in}}, {&l2s, []client.ListOption{in}}, {&comms, []client.ListOption{in}},
-	} {
-		if err := r.client.List(ctx, l.list, l.opts...); err != nil {
-			return s, fmt.Errorf("listing for validation: %w", err)
-		}
+	var svcs corev1.ServiceList
+	if err := r.client.List(ctx, &svcs); err != nil {
+		return planner.Snapshot{}, fmt.Errorf("listing for validation: %w", err)
 	}
-	s.Services, s.EndpointSlices, s.Nodes, s.Pools, s.Peers = svcs.Items, eps.Items, nodes.Items, pools.Items, peers.Items
-	s.BFDProfiles, s.BGPAdvertisements, s.L2Advertisements, s.Communities = bfds.Items, advs.Items, l2s.Items, comms.Items
-	secrets, err := peerSecrets(ctx, r.api, r.namespace, peers.Items)
-	if err != nil {
-		return s, err
-	}
-	s.Secrets = secrets
-	return s, nil
+	s, err := loadSnapshot(ctx, r.client, r.api, r.namespace, r.lbClass, "validation")
+	s.Services = svcs.Items
+	return s, err
 }
 
 // announcementInputChanged passes Service events that can change what is
