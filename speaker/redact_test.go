@@ -32,7 +32,7 @@ func TestApplyRedactsPasswords(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			s.apply(context.Background(), cfg)
+			s.record(s.applyOnce(context.Background(), cfg))
 			all := s.frr.Message + strings.Join(s.frr.RejectedLines, "\n")
 			if strings.Contains(all, pw) {
 				t.Errorf("the status shows the password: %q", all)

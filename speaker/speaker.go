@@ -2,12 +2,9 @@ package speaker
 
 import (
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
 	"errors"
-	"fmt"
-	"reflect"
-	"strings"
+	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/go-logr/logr"
@@ -74,18 +71,30 @@ type Speaker struct {
 	stateWanted chan struct{}
 	stateRead   chan AgentState
 
+	// gen numbers applies and invalid plans; the apply goroutine and
+	// Run's take numbers from it.
+	gen atomic.Int64
+	// queueMu guards queue, shared by offer (Run's goroutine) and
+	// applyLoop; wake wakes applyLoop when it is idle; outcomes carry each
+	// finished apply back to Run's goroutine.
+	queueMu  sync.Mutex
+	queue    *latest[*frrconfig.Config]
+	wake     chan struct{}
+	outcomes chan applyOutcome
+
 	// Owned by Run's goroutine.
-	gen        int64
-	lastGood   planner.LastGood
-	plan       planner.Result
-	attempted  *frrconfig.Config // last config sent to the agent
-	applied    *frrconfig.Config // last config the agent applied
-	retry      bool
-	frr        *v1beta1.FRRConfigStatus
-	state      AgentState
-	haveState  bool
-	written    *v1beta1.NodeStateStatus
-	problemSet map[string]bool
+	lastGood planner.LastGood
+	plan     planner.Result
+	// desired is the last config offered to the apply goroutine; applied
+	// the last one the agent applied; invalid the last invalid plan
+	// reported (nil once a valid one follows).
+	desired, applied, invalid *frrconfig.Config
+	retry                     bool
+	frr                       *v1beta1.FRRConfigStatus
+	state                     AgentState
+	haveState                 bool
+	written                   *v1beta1.NodeStateStatus
+	problemSet                map[string]bool
 	// followUps are the pending extra state reads after an apply.
 	followUps []time.Duration
 }
@@ -119,7 +128,9 @@ func New(cfg Config) (*Speaker, error) {
 	def(&cfg.RetryInterval, time.Second)
 	def(&cfg.WithdrawTimeout, 15*time.Second)
 	return &Speaker{cfg: cfg, trigger: make(chan struct{}, 1), rewrite: make(chan struct{}, 1),
-		stateWanted: make(chan struct{}, 1), stateRead: make(chan AgentState)}, nil
+		stateWanted: make(chan struct{}, 1), stateRead: make(chan AgentState),
+		queue: newLatest(cfg.RetryInterval, maxRetryInterval, sameConfig),
+		wake:  make(chan struct{}, 1), outcomes: make(chan applyOutcome, 1)}, nil
 }
 
 // Trigger tells the speaker something it reads changed. It never blocks.
@@ -140,7 +151,9 @@ func (s *Speaker) NodeStateDeleted() {
 }
 
 // Run plans and applies until ctx ends, then withdraws this node's prefixes
-// and returns.
+// and returns. Planning, L2 and the NodeState run in Run's goroutine; FRR
+// applies in their own (applyLoop), so that a slow apply delays neither
+// them nor the next plan, and the next apply is always the latest plan.
 func (s *Speaker) Run(ctx context.Context) error {
 	log := s.cfg.Log
 	state := time.NewTicker(s.cfg.StateInterval)
@@ -163,12 +176,31 @@ func (s *Speaker) Run(ctx context.Context) error {
 		stopReads()
 		<-reads
 	}()
+	applyCtx, stopApplies := context.WithCancel(ctx)
+	applies := make(chan struct{})
+	go func() {
+		defer close(applies)
+		s.applyLoop(applyCtx)
+	}()
+	defer stopApplies()
 	s.Trigger()
 	for {
 		select {
 		case <-ctx.Done():
+			stopApplies()
+			<-applies
+			// An outcome the loop handed over before it ended.
+			select {
+			case o := <-s.outcomes:
+				s.record(o)
+			default:
+			}
 			s.withdraw()
 			return nil
+		case o := <-s.outcomes:
+			s.record(o)
+			s.refreshState()
+			s.writeStatus(ctx)
 		case <-s.trigger:
 			if !s.coalesce(ctx) {
 				continue
@@ -228,7 +260,8 @@ func (s *Speaker) coalesce(ctx context.Context) bool {
 	}
 }
 
-// sync plans from the cache and applies what changed.
+// sync plans from the cache, gives L2 its IPs and hands a changed FRR
+// config to the apply goroutine.
 func (s *Speaker) sync(ctx context.Context) {
 	log := s.cfg.Log
 	snap, err := LoadSnapshot(ctx, s.cfg.Reader, s.cfg.Namespace, s.cfg.LBClass)
@@ -246,155 +279,31 @@ func (s *Speaker) sync(ctx context.Context) {
 		s.cfg.L2.SetServices(l2Services(res.L2))
 	}
 	s.retry = false
+	if m := s.cfg.Metrics; m != nil {
+		m.problems.Set(float64(len(res.Problems)))
+	}
 	if err := res.Config.Validate(); err != nil {
 		// The planner checks each object against the renderer's rules, so
 		// this is a planner bug; FRR keeps running the last config.
-		if s.attempted == nil || !reflect.DeepEqual(*s.attempted, res.Config) {
+		if s.invalid == nil || !sameConfig(s.invalid, &res.Config) {
 			c := res.Config
-			s.attempted = &c
-			s.gen++
-			s.frr = &v1beta1.FRRConfigStatus{Generation: s.gen, Result: v1beta1.FRRFailed, Time: metav1.Now(),
+			s.invalid = &c
+			gen := s.gen.Add(1)
+			s.frr = &v1beta1.FRRConfigStatus{Generation: gen, Result: v1beta1.FRRFailed, Time: metav1.Now(),
 				Message: redact(&res.Config, "the planned config is invalid, the last one keeps running: "+err.Error())}
-			log.Error(err, "the planned FRR config is invalid; not applying it", "generation", s.gen)
+			log.Error(err, "the planned FRR config is invalid; not applying it", "generation", gen)
 		}
 		s.writeStatus(ctx)
 		return
 	}
-	if s.attempted == nil || !reflect.DeepEqual(*s.attempted, res.Config) || s.frr == nil || s.frr.Result == v1beta1.FRRFailed {
-		s.apply(ctx, &res.Config)
-		s.refreshState()
+	// After an invalid plan the next valid one is offered even if it
+	// equals the last, so that the NodeState reports its apply.
+	if s.desired == nil || s.invalid != nil || !sameConfig(s.desired, &res.Config) {
+		c := res.Config
+		s.desired, s.invalid = &c, nil
+		s.offer(&c)
 	}
 	s.writeStatus(ctx)
-}
-
-// apply gives cfg to the agent and records the outcome.
-func (s *Speaker) apply(ctx context.Context, cfg *frrconfig.Config) {
-	log := s.cfg.Log
-	s.gen++
-	s.followUps = followUpDelays[:]
-	c := *cfg
-	s.attempted = &c
-	hash := configHash(cfg)
-	prefixes := 0
-	for _, r := range cfg.Routers {
-		prefixes += len(r.IPv4Networks) + len(r.IPv6Networks)
-	}
-	start := time.Now()
-	res, err := s.cfg.Agent.Apply(ctx, s.gen, cfg)
-	took := time.Since(start)
-	st := &v1beta1.FRRConfigStatus{Generation: s.gen, Hash: hash, Time: metav1.Now()}
-	if err != nil {
-		st.Result = v1beta1.FRRFailed
-		st.Message = redact(cfg, err.Error())
-		err = errors.New(st.Message)
-		s.retry = true
-		s.count("apply")
-		log.Error(err, "applying the FRR config", "generation", s.gen)
-	} else {
-		st.Result, st.Method, st.Message = res.Result, res.Method, redact(cfg, res.Message)
-		if res.Hash != "" {
-			st.Hash = res.Hash
-		}
-		st.RunningHash = res.RunningHash
-		if res.Duration > 0 {
-			took = res.Duration
-		}
-		st.Duration = &metav1.Duration{Duration: took.Round(time.Microsecond)}
-		for _, l := range res.Rejected {
-			st.RejectedLines = append(st.RejectedLines, redact(cfg, rejectedLine(l.Line, l.Text, l.Error)))
-		}
-		switch res.Result {
-		case v1beta1.FRRApplied:
-			s.applied = &c
-			if st.RunningHash == "" {
-				st.RunningHash = st.Hash
-			}
-			log.Info("applied the FRR config", "generation", s.gen, "method", res.Method, "duration", took, "prefixes", prefixes)
-		case v1beta1.FRRRejected:
-			log.Info("FRR rejected the config; the last good one keeps running", "generation", s.gen, "rejected", st.RejectedLines)
-		default:
-			s.retry = true
-			log.Info("the FRR config could not be applied", "generation", s.gen, "result", res.Result, "message", st.Message)
-		}
-	}
-	s.frr = st
-	if m := s.cfg.Metrics; m != nil {
-		m.applies.WithLabelValues(string(st.Result), string(st.Method)).Inc()
-		if st.Duration != nil {
-			m.applyDuration.WithLabelValues(string(st.Method)).Observe(st.Duration.Seconds())
-		}
-		m.generation.Set(float64(s.gen))
-		m.announcements.WithLabelValues("bgp").Set(float64(prefixes))
-		m.problems.Set(float64(len(s.plan.Problems)))
-	}
-}
-
-// redact replaces the config's passwords in text (the agent's messages
-// and rejected lines can quote frr.conf) so that no password reaches a log
-// or the NodeState.
-func redact(cfg *frrconfig.Config, text string) string {
-	for _, r := range cfg.Routers {
-		for _, n := range r.Neighbors {
-			if n.Password != "" {
-				text = strings.ReplaceAll(text, n.Password, "<redacted>")
-			}
-		}
-	}
-	return text
-}
-
-func rejectedLine(line int, text, msg string) string {
-	if line > 0 {
-		return fmt.Sprintf("line %d: %s: %s", line, text, msg)
-	}
-	if text != "" {
-		return text + ": " + msg
-	}
-	return msg
-}
-
-// withdraw applies the last config with no prefixes, so the routers drop
-// this node at once; sessions stay until the process ends.
-func (s *Speaker) withdraw() {
-	if s.attempted == nil {
-		return
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), s.cfg.WithdrawTimeout)
-	defer cancel()
-	cfg := Withdrawn(s.attempted)
-	if reflect.DeepEqual(cfg, *s.attempted) && s.frr != nil && s.frr.Result == v1beta1.FRRApplied {
-		return
-	}
-	s.apply(ctx, &cfg)
-	s.cfg.Log.Info("withdrew this node's prefixes before exiting", "result", s.frr.Result)
-}
-
-// Withdrawn returns cfg with every prefix removed: the same peers and
-// profiles, nothing announced.
-func Withdrawn(cfg *frrconfig.Config) frrconfig.Config {
-	out := *cfg
-	out.Routers = make([]frrconfig.Router, len(cfg.Routers))
-	for i, r := range cfg.Routers {
-		r.IPv4Networks, r.IPv6Networks = nil, nil
-		ns := make([]frrconfig.Neighbor, len(r.Neighbors))
-		for j, n := range r.Neighbors {
-			n.Advertise = nil
-			ns[j] = n
-		}
-		r.Neighbors = ns
-		out.Routers[i] = r
-	}
-	return out
-}
-
-// configHash is the hex SHA-256 of the rendered config.
-func configHash(cfg *frrconfig.Config) string {
-	text, err := frrconfig.Render(cfg)
-	if err != nil {
-		return ""
-	}
-	sum := sha256.Sum256(text)
-	return hex.EncodeToString(sum[:])
 }
 
 func (s *Speaker) count(call string) {
