@@ -3,7 +3,6 @@ package frrconfig
 import (
 	"bytes"
 	"fmt"
-	"net/netip"
 	"slices"
 	"strings"
 )
@@ -25,9 +24,12 @@ import (
 // announced reaches the peers when bgpd re-evaluates its outbound policy,
 // Config.RouteMapDelaySeconds later.
 //
-// The commands only add before they remove: prefix-lists and route-map
-// entries are created before the networks and neighbors that use them and
-// deleted after, so no prefix is announced without its attributes.
+// The commands only add before they remove: route-map entries are created
+// before the networks and neighbors that use them and deleted after, so no
+// prefix is announced without its attributes. Adding or removing a prefix
+// whose neighbors and attributes match those of another prefix (its class,
+// see the package documentation) is a single `network` command; a changed
+// community moves the prefix to another class with one `network` command.
 // Diff costs one pass over both configs plus the commands it returns.
 func Diff(old, new *Config) ([]string, error) {
 	if err := old.Validate(); err != nil {
@@ -47,11 +49,9 @@ func Diff(old, new *Config) ([]string, error) {
 type differ struct {
 	log          []string
 	bfdAdd       []string
-	plAdd        []string
 	rmAdd        []string
 	routers      []string
 	rmRemove     []string
-	plRemove     []string
 	bfdRemove    []string
 	templateErrs []error
 }
@@ -64,11 +64,9 @@ func (d *differ) commands() []string {
 		out = append(out, d.bfdAdd...)
 		out = append(out, "exit")
 	}
-	out = append(out, d.plAdd...)
 	out = append(out, d.rmAdd...)
 	out = append(out, d.routers...)
 	out = append(out, d.rmRemove...)
-	out = append(out, d.plRemove...)
 	if len(d.bfdRemove) > 0 {
 		out = append(out, "bfd")
 		out = append(out, d.bfdRemove...)
@@ -116,10 +114,8 @@ func (d *differ) run(old, new *Config) error {
 	for i := range old.Routers {
 		oldRouters[old.Routers[i].VRF] = &old.Routers[i]
 	}
-	newRouters := slices.Clone(new.Routers)
-	slices.SortFunc(newRouters, func(a, b Router) int { return strings.Compare(a.VRF, b.VRF) })
-	for i := range newRouters {
-		newR := &newRouters[i]
+	for i := range new.Routers {
+		newR := &new.Routers[i]
 		oldR := oldRouters[newR.VRF]
 		if oldR == nil {
 			return needsReload("a BGP router was added in VRF %q", newR.VRF)
@@ -127,10 +123,18 @@ func (d *differ) run(old, new *Config) error {
 		if oldR.ASN != newR.ASN || oldR.RouterID != newR.RouterID {
 			return needsReload("router in VRF %q changed its ASN or router-id", newR.VRF)
 		}
-		if err := d.diffRouter(oldR, newR); err != nil {
+	}
+	op, np := buildPlan(old), buildPlan(new)
+	oldPlans := map[string]*routerPlan{}
+	for _, rp := range op.Routers {
+		oldPlans[rp.VRF] = rp
+	}
+	for _, rp := range np.Routers { // by VRF
+		if err := d.diffRouter(oldPlans[rp.VRF], rp); err != nil {
 			return err
 		}
 	}
+	d.diffRouteMaps(op.RouteMaps, np.RouteMaps)
 	if len(d.templateErrs) > 0 {
 		return fmt.Errorf("printing commands: %w", d.templateErrs[0])
 	}
@@ -201,78 +205,48 @@ type routerCommands struct {
 	afRemove [2][]string
 }
 
-func (d *differ) diffRouter(oldR, newR *Router) error {
+// diffRouter changes one router's neighbors and networks. Neighbors'
+// route-maps are diffed with all the others by diffRouteMaps.
+func (d *differ) diffRouter(oldR, newR *routerPlan) error {
 	var rc routerCommands
-	for f, nets := range [2][2][]netip.Prefix{{oldR.IPv4Networks, newR.IPv4Networks}, {oldR.IPv6Networks, newR.IPv6Networks}} {
-		added, removed := prefixDelta(nets[0], nets[1])
-		for _, p := range added {
-			rc.af[f] = append(rc.af[f], "network "+p.String())
-		}
-		for _, p := range removed {
-			rc.afRemove[f] = append(rc.afRemove[f], "no network "+p.String())
-		}
+	for f := range 2 {
+		d.diffNetworks(&rc, family(f), networksOf(oldR, family(f)), networksOf(newR, family(f)))
 	}
-	oldNbrs := map[string]*Neighbor{}
-	for i := range oldR.Neighbors {
-		oldNbrs[oldR.Neighbors[i].name()] = &oldR.Neighbors[i]
+	oldNbrs := map[string]*neighborPlan{}
+	for _, n := range oldR.Neighbors {
+		oldNbrs[n.Name] = n
 	}
 	newNames := map[string]bool{}
 	var added []*neighborPlan
-	newNbrs := slices.Clone(newR.Neighbors)
-	slices.SortFunc(newNbrs, func(a, b Neighbor) int { return strings.Compare(a.name(), b.name()) })
-	for i := range newNbrs {
-		nn := &newNbrs[i]
-		newNames[nn.name()] = true
-		np := neighborOf(newR, nn)
-		on := oldNbrs[nn.name()]
+	for _, nn := range newR.Neighbors {
+		newNames[nn.Name] = true
+		on := oldNbrs[nn.Name]
 		if on == nil {
-			added = append(added, np)
-			rm, pls := outboundPolicy(np.OutMap, nn.Advertise)
-			for _, pl := range pls {
-				d.addPrefixList(pl)
-			}
-			d.rmAdd = append(d.rmAdd, d.lines("routeMapEntry", &rmEntry{Map: np.InMap, Action: "deny", Seq: 1})...)
-			for _, e := range rm.Entries {
-				d.rmAdd = append(d.rmAdd, d.lines("routeMapEntry", e)...)
-			}
+			added = append(added, nn)
 			continue
 		}
-		op := neighborOf(oldR, on)
-		if !sameSession(op, np) {
-			return needsReload("neighbor %s in VRF %q changed its session settings", np.Name, newR.VRF)
+		if !sameSession(on, nn) {
+			return needsReload("neighbor %s in VRF %q changed its session settings", nn.Name, newR.VRF)
 		}
-		if op.Families != np.Families {
-			return needsReload("neighbor %s in VRF %q changed its address families", np.Name, newR.VRF)
-		}
-		if err := d.diffPolicy(np.OutMap, on.Advertise, nn.Advertise); err != nil {
-			return fmt.Errorf("neighbor %s in VRF %q: %w", np.Name, newR.VRF, err)
+		if on.Families != nn.Families {
+			return needsReload("neighbor %s in VRF %q changed its address families", nn.Name, newR.VRF)
 		}
 	}
-	var removed []*neighborPlan
-	for i := range oldR.Neighbors {
-		if on := &oldR.Neighbors[i]; !newNames[on.name()] {
-			removed = append(removed, neighborOf(oldR, on))
+	for _, on := range oldR.Neighbors { // in FRR's order
+		if newNames[on.Name] {
+			continue
 		}
-	}
-	slices.SortFunc(removed, compareNeighbors)
-	slices.SortFunc(added, compareNeighbors)
-	for _, op := range removed {
-		if op.Interface {
-			rc.top = append(rc.top, "no neighbor "+op.Name+" interface")
+		if on.Interface {
+			rc.top = append(rc.top, "no neighbor "+on.Name+" interface")
 		} else {
-			rc.top = append(rc.top, "no neighbor "+op.Name)
-		}
-		d.rmRemove = append(d.rmRemove, "no route-map "+op.InMap, "no route-map "+op.OutMap)
-		_, pls := outboundPolicy(op.OutMap, oldNbrs[op.Name].Advertise)
-		for _, pl := range pls {
-			d.plRemove = append(d.plRemove, "no "+pl.Family.Keyword()+" prefix-list "+pl.Name)
+			rc.top = append(rc.top, "no neighbor "+on.Name)
 		}
 	}
-	for _, np := range added {
-		rc.top = append(rc.top, d.lines("neighbor", np)...)
+	for _, nn := range added {
+		rc.top = append(rc.top, d.lines("neighbor", nn)...)
 		for f := range 2 {
-			if np.Families[f] {
-				rc.af[f] = append(rc.af[f], d.lines("afNeighbor", np)...)
+			if nn.Families[f] {
+				rc.af[f] = append(rc.af[f], d.lines("afNeighbor", nn)...)
 			}
 		}
 	}
@@ -298,6 +272,45 @@ func (d *differ) diffRouter(oldR, newR *Router) error {
 	return nil
 }
 
+// networksOf returns a router's networks of one family, in table order.
+func networksOf(r *routerPlan, f family) []network {
+	for _, af := range r.AFs {
+		if af.Family == f {
+			return af.Networks
+		}
+	}
+	return nil
+}
+
+// diffNetworks adds the new networks, points the networks that changed
+// class at their new route-map (FRR updates a network in place when it is
+// given again with another route-map) and removes the networks gone.
+func (d *differ) diffNetworks(rc *routerCommands, f family, old, new []network) {
+	line := func(n network) string {
+		if n.RouteMap == "" {
+			return "network " + n.Prefix
+		}
+		return "network " + n.Prefix + " route-map " + n.RouteMap
+	}
+	i, j := 0, 0
+	for i < len(old) || j < len(new) {
+		switch {
+		case j == len(new) || (i < len(old) && comparePrefixes(old[i].pfx, new[j].pfx) < 0):
+			rc.afRemove[f] = append(rc.afRemove[f], "no network "+old[i].Prefix)
+			i++
+		case i == len(old) || comparePrefixes(new[j].pfx, old[i].pfx) < 0:
+			rc.af[f] = append(rc.af[f], line(new[j]))
+			j++
+		default:
+			if old[i].RouteMap != new[j].RouteMap {
+				rc.af[f] = append(rc.af[f], line(new[j]))
+			}
+			i++
+			j++
+		}
+	}
+}
+
 // sameSession reports whether two neighbors have the same session settings.
 func sameSession(a, b *neighborPlan) bool {
 	ta, tb := Timers{}, Timers{}
@@ -314,134 +327,50 @@ func sameSession(a, b *neighborPlan) bool {
 		a.GracefulRestart == b.GracefulRestart
 }
 
-// prefixDelta returns the prefixes only in new and only in old, sorted.
-func prefixDelta(old, new []netip.Prefix) (added, removed []netip.Prefix) {
-	if slices.Equal(old, new) {
-		return nil, nil
+// diffRouteMaps adds route-maps and entries that are new, replaces entries
+// that changed (FRR applies route-map changes after the route-map delay,
+// so the replaced entry is never seen missing) and removes what is gone:
+// whole route-maps when no entry is left, else single entries.
+func (d *differ) diffRouteMaps(old, new []*routeMap) {
+	oldByName := make(map[string]*routeMap, len(old))
+	for _, m := range old {
+		oldByName[m.Name] = m
 	}
-	if !slices.IsSortedFunc(old, comparePrefixes) {
-		old = slices.Clone(old)
-		slices.SortFunc(old, comparePrefixes)
-	}
-	if !slices.IsSortedFunc(new, comparePrefixes) {
-		new = slices.Clone(new)
-		slices.SortFunc(new, comparePrefixes)
-	}
-	i, j := 0, 0
-	for i < len(old) || j < len(new) {
-		switch {
-		case j == len(new) || (i < len(old) && comparePrefixes(old[i], new[j]) < 0):
-			removed = append(removed, old[i])
-			i++
-		case i == len(old) || comparePrefixes(new[j], old[i]) < 0:
-			added = append(added, new[j])
-			j++
-		default:
-			i++
-			j++
-		}
-	}
-	return added, removed
-}
-
-func (d *differ) addPrefixList(pl *prefixList) {
-	d.plAdd = append(d.plAdd, d.lines("prefixList", pl)...)
-}
-
-func sameAdvertisements(a, b []Advertisement) bool {
-	return slices.EqualFunc(a, b, func(x, y Advertisement) bool {
-		return x.Prefix == y.Prefix && sameAttrs(&x, &y)
-	})
-}
-
-// diffPolicy changes a neighbor's outbound route-map and prefix-lists.
-func (d *differ) diffPolicy(outMap string, oldAdv, newAdv []Advertisement) error {
-	if sameAdvertisements(oldAdv, newAdv) {
-		return nil
-	}
-	type numbered struct {
-		g   *group
-		seq uint32
-	}
-	index := func(adv []Advertisement) (map[string]numbered, map[uint32]string) {
-		groups := groupsOf(adv)
-		seqs := groupSeqs(groups)
-		byKey := make(map[string]numbered, len(groups))
-		bySeq := make(map[uint32]string, len(groups))
-		for i, g := range groups {
-			byKey[g.key] = numbered{g, seqs[i]}
-			bySeq[seqs[i]] = g.key
-		}
-		return byKey, bySeq
-	}
-	oldGroups, oldSeqs := index(oldAdv)
-	newGroups, _ := index(newAdv)
-	keys := make([]string, 0, len(oldGroups)+len(newGroups))
-	for k := range oldGroups {
-		keys = append(keys, k)
-	}
-	for k := range newGroups {
-		if _, ok := oldGroups[k]; !ok {
-			keys = append(keys, k)
-		}
-	}
-	slices.Sort(keys)
-	for _, k := range keys {
-		o, inOld := oldGroups[k]
-		n, inNew := newGroups[k]
-		if inNew && (!inOld || o.seq != n.seq) {
-			if other, used := oldSeqs[n.seq]; used && other != k {
-				return needsReload("route-map %s reuses seq %d for other attributes", outMap, n.seq)
+	newNames := make(map[string]bool, len(new))
+	for _, m := range new {
+		newNames[m.Name] = true
+		om := oldByName[m.Name]
+		var oldEntries map[uint32]*rmEntry
+		if om != nil {
+			oldEntries = make(map[uint32]*rmEntry, len(om.Entries))
+			for _, e := range om.Entries {
+				oldEntries[e.Seq] = e
 			}
 		}
-		switch {
-		case inOld && inNew && o.seq == n.seq:
-			if !slices.Equal(o.g.prefixes, n.g.prefixes) {
-				d.diffPrefixList(familyOf(n.g.prefixes[0]), prefixListName(outMap, n.seq), numberPrefixes(o.g), numberPrefixes(n.g))
+		kept := make(map[uint32]bool, len(m.Entries))
+		for _, e := range m.Entries {
+			kept[e.Seq] = true
+			oe := oldEntries[e.Seq]
+			if oe != nil && *oe == *e {
+				continue
 			}
-			continue
-		case inOld:
-			pl := prefixListOf(prefixListName(outMap, o.seq), o.g)
-			d.rmRemove = append(d.rmRemove, fmt.Sprintf("no route-map %s permit %d", outMap, o.seq))
-			d.plRemove = append(d.plRemove, "no "+pl.Family.Keyword()+" prefix-list "+pl.Name)
-		}
-		if inNew {
-			e := groupEntry(outMap, n.seq, n.g)
-			d.addPrefixList(prefixListOf(e.PrefixList, n.g))
+			if oe != nil {
+				d.rmAdd = append(d.rmAdd, fmt.Sprintf("no route-map %s %s %d", oe.Map, oe.Action, oe.Seq))
+			}
 			d.rmAdd = append(d.rmAdd, d.lines("routeMapEntry", e)...)
 		}
-	}
-	return nil
-}
-
-// diffPrefixList changes one prefix-list's entries, walking both lists in
-// seq order. An entry whose seq a new entry takes over is removed just
-// before the new one is added (FRR keys entries by seq); the others are
-// removed after the routers changed.
-func (d *differ) diffPrefixList(f family, name string, old, new []seqPrefix) {
-	removeLine := func(e seqPrefix) string {
-		return fmt.Sprintf("no %s prefix-list %s seq %d permit %s", f.Keyword(), name, e.seq, e.prefix)
-	}
-	add := func(e seqPrefix) {
-		one := &prefixList{Family: f, Keyword: f.Keyword(), Name: name, Entries: []plEntry{{Seq: e.seq, Prefix: e.prefix.String()}}}
-		d.plAdd = append(d.plAdd, d.lines("prefixList", one)...)
-	}
-	i, j := 0, 0
-	for i < len(old) || j < len(new) {
-		switch {
-		case j == len(new) || (i < len(old) && old[i].seq < new[j].seq):
-			d.plRemove = append(d.plRemove, removeLine(old[i]))
-			i++
-		case i == len(old) || new[j].seq < old[i].seq:
-			add(new[j])
-			j++
-		default:
-			if old[i].prefix != new[j].prefix {
-				d.plAdd = append(d.plAdd, removeLine(old[i]))
-				add(new[j])
+		if om == nil {
+			continue
+		}
+		for _, oe := range om.Entries {
+			if !kept[oe.Seq] {
+				d.rmRemove = append(d.rmRemove, fmt.Sprintf("no route-map %s %s %d", oe.Map, oe.Action, oe.Seq))
 			}
-			i++
-			j++
+		}
+	}
+	for _, m := range old {
+		if !newNames[m.Name] {
+			d.rmRemove = append(d.rmRemove, "no route-map "+m.Name)
 		}
 	}
 }

@@ -57,11 +57,28 @@ func diffCases() []diffCase {
 			nbr(c, 0).Advertise = append(nbr(c, 0).Advertise, Advertisement{Prefix: pfx("192.0.2.4/32"), Communities: []string{"65000:1"}})
 			nbr(c, 1).Advertise = append(nbr(c, 1).Advertise, Advertisement{Prefix: pfx("192.0.2.4/32"), LocalPref: u32(100)})
 		}, want: []string{
-			"ip prefix-list 198.51.100.1-out-52920 seq 1073742340 permit 192.0.2.4/32",
-			"ip prefix-list 198.51.100.2-out-26217 seq 1073742340 permit 192.0.2.4/32",
+			// 192.0.2.4 joins the class of 192.0.2.1 and .2: one line.
 			"router bgp 64512",
 			"address-family ipv4 unicast",
-			"network 192.0.2.4/32",
+			"network 192.0.2.4/32 route-map herald-class-2277418257",
+			"exit-address-family",
+			"exit",
+		}},
+		{name: "prefix added with new attributes", change: func(c *Config) {
+			c.Routers[0].IPv4Networks = append(c.Routers[0].IPv4Networks, pfx("192.0.2.4/32"))
+			nbr(c, 0).Advertise = append(nbr(c, 0).Advertise, Advertisement{Prefix: pfx("192.0.2.4/32"), Communities: []string{"65000:9"}})
+		}, want: []string{
+			// A new class: its route-map and the neighbor's entry first.
+			"route-map 198.51.100.1-out permit 45380",
+			"match tag 3119594847",
+			"set community 65000:9",
+			"exit",
+			"route-map herald-class-3119594847 permit 1",
+			"set tag 3119594847",
+			"exit",
+			"router bgp 64512",
+			"address-family ipv4 unicast",
+			"network 192.0.2.4/32 route-map herald-class-3119594847",
 			"exit-address-family",
 			"exit",
 		}},
@@ -75,8 +92,6 @@ func diffCases() []diffCase {
 			"no network 192.0.2.2/32",
 			"exit-address-family",
 			"exit",
-			"no ip prefix-list 198.51.100.1-out-52920 seq 1073742338 permit 192.0.2.2/32",
-			"no ip prefix-list 198.51.100.2-out-26217 seq 1073742338 permit 192.0.2.2/32",
 		}},
 		{name: "communities moved to an existing group", change: func(c *Config) {
 			nbr(c, 0).Advertise[2] = Advertisement{Prefix: pfx("192.0.2.3/32"), Communities: []string{"65000:1"}}
@@ -105,16 +120,9 @@ func diffCases() []diffCase {
 			})
 		}},
 		{name: "neighbor removed", change: func(c *Config) {
+			// Every class held the neighbor: each prefix moves to a new
+			// class, the one nobody else receives loses its route-map.
 			c.Routers[0].Neighbors = c.Routers[0].Neighbors[1:]
-		}, want: []string{
-			"router bgp 64512",
-			"no neighbor 198.51.100.1",
-			"exit",
-			"no route-map 198.51.100.1-in",
-			"no route-map 198.51.100.1-out",
-			"no ip prefix-list 198.51.100.1-out-52920",
-			"no ip prefix-list 198.51.100.1-out-31188",
-			"no ipv6 prefix-list 198.51.100.1-out-32669",
 		}},
 		{name: "unnumbered neighbor removed", change: func(c *Config) {
 			c.Routers[0].Neighbors = c.Routers[0].Neighbors[:2]
@@ -134,23 +142,20 @@ func diffCases() []diffCase {
 			"exit", "exit",
 			"bfd", "no profile spare", "exit",
 		}},
-		{name: "colliding prefix takes over a seq", before: func(c *Config) {
-			c.Routers[0].IPv4Networks = append(c.Routers[0].IPv4Networks, pfx("192.0.2.0/32"))
-			nbr(c, 0).Advertise = append(nbr(c, 0).Advertise, Advertisement{Prefix: pfx("192.0.2.0/32"), Communities: []string{"65000:1"}})
+		{name: "prefix leaves every neighbor but stays a network", before: func(c *Config) {
+			c.Routers[0].IPv4Networks = append(c.Routers[0].IPv4Networks, pfx("192.0.2.5/32"))
+			nbr(c, 1).Advertise = append(nbr(c, 1).Advertise, Advertisement{Prefix: pfx("192.0.2.5/32"), LocalPref: u32(50)})
 		}, change: func(c *Config) {
-			c.Routers[0].IPv4Networks = append(c.Routers[0].IPv4Networks, pfx("192.0.2.0/24"))
-			nbr(c, 0).Advertise = append(nbr(c, 0).Advertise, Advertisement{Prefix: pfx("192.0.2.0/24"), Communities: []string{"65000:1"}})
+			nbr(c, 1).Advertise = nbr(c, 1).Advertise[:2]
 		}, want: []string{
-			// 192.0.2.0/24 sorts first and takes the home of 192.0.2.0/32,
-			// which moves to the next free seq.
-			"no ip prefix-list 198.51.100.1-out-52920 seq 1073742336 permit 192.0.2.0/32",
-			"ip prefix-list 198.51.100.1-out-52920 seq 1073742336 permit 192.0.2.0/24",
-			"ip prefix-list 198.51.100.1-out-52920 seq 1073742339 permit 192.0.2.0/32",
+			// The network loses its route-map, then the class goes.
 			"router bgp 64512",
 			"address-family ipv4 unicast",
-			"network 192.0.2.0/24",
+			"network 192.0.2.5/32",
 			"exit-address-family",
 			"exit",
+			"no route-map 198.51.100.2-out permit 15684",
+			"no route-map herald-class-299440529",
 		}},
 		{name: "log level", change: func(c *Config) { c.LogLevel = "debugging" }, want: []string{"log stdout"}},
 		{name: "route-map delay", change: func(c *Config) { c.RouteMapDelaySeconds = 1 }, want: []string{"bgp route-map delay-timer 1"}},

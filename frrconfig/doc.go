@@ -16,8 +16,8 @@
 // left out, as FRR leaves them out (port 179, BFD 300 ms / 3 / 50 ms / TTL
 // 254, `log stdout debugging`); communities sorted by value with FRR's names
 // for the well-known ones. After Normalize, which drops FRR's own header
-// lines and orders top-level objects by name (FRR prints route-maps,
-// prefix-lists and BFD profiles in creation order), the running config of
+// lines and orders top-level objects by name (FRR prints route-maps and BFD
+// profiles in creation order), the running config of
 // FRR booted from Render(c), or brought there by Diff, equals Render(c).
 //
 // Every string that reaches the file is either a parsed value printed back
@@ -25,29 +25,39 @@
 // strict pattern (names, passwords, remote-as, log level): no value can add
 // a line or a word (FuzzRender).
 //
-// # Names and sequence numbers
+// # Classes, tags and sequence numbers
 //
 // Each neighbor gets two route-maps, `<key>-in` (a single `deny 1` entry:
 // herald never accepts routes) and `<key>-out`, where key is the neighbor's
-// address or interface, followed by `@<vrf>` for a router in a VRF. The
-// outbound route-map holds one `permit` entry per (address family, set of
-// attributes) — the attributes being standard communities, large communities
-// and local-pref — matching the prefix-list `<key>-out-<seq>`, and a final
-// `deny 65535`.
+// address or interface, followed by `@<vrf>` for a router in a VRF.
 //
-// Sequence numbers are derived from what they number, not from their rank,
-// so inserting one prefix changes one line and not every line after it:
-//   - a prefix-list entry's home seq is, for IPv4, the address modulo 2^31
-//     (so IPv4 lists print in address order), and for IPv6 a 31-bit FNV-1a
-//     hash of address and length; FRR compares seqs as signed 32-bit numbers,
-//     hence 31 bits;
-//   - a route-map entry's home seq is a 16-bit FNV-1a hash of its family and
-//     attributes, in 1–65534.
+// Which neighbor receives a prefix, and with which attributes (standard
+// communities, large communities, local-pref), is decided by the prefix's
+// class: the prefixes of a router that the same neighbors receive with the
+// same attributes form one class. A class has a tag, and a route-map
+// `herald-class-<tag>` with a single `set tag <tag>` entry; each network
+// line names the route-map of its class (`network P route-map
+// herald-class-<tag>`), so bgpd tags the route when it originates it. The
+// tag is a local attribute: BGP never sends it. Every neighbor's outbound
+// route-map has one `permit` entry per class it receives, matching the tag
+// (`match tag <tag>`) and setting that neighbor's attributes, and a final
+// `deny 65535`. A prefix no neighbor receives has a plain network line.
 //
-// When two members of one list share a home, the one that sorts first keeps
-// it and the other takes the next free number after it. Homes are given out
-// before any collision is resolved, so a collision moves only the colliding
-// entry, never a run of its neighbours. Entries in a prefix-list are exact
-// matches and route-map entries match disjoint prefix sets, so their order
-// never changes what is announced.
+// So the change that happens all the time, a Service's prefix added or
+// removed, is one network line: FRR 8.4 edits prefix-lists and route-maps
+// through its northbound layer at tens of milliseconds a line once they hold
+// thousands of entries, while a network line costs bgpd well under a
+// millisecond. A prefix whose attributes change moves to another class by
+// one network line naming the other route-map; FRR updates the network in
+// place and re-announces it at once.
+//
+// Numbers are derived from what they number, not from their rank, so one
+// more class does not renumber the others: a class's tag is a 32-bit FNV-1a
+// hash of its key (VRF, receiving neighbors, their attributes), in
+// 1–4294967295; an outbound route-map entry's seq is a 16-bit FNV-1a hash of
+// the class key, in 1–65534. When two members of one list share a home, the
+// one that sorts first keeps it and the other takes the next free number
+// after it. Homes are given out before any collision is resolved, so a
+// collision moves only the colliding entry. Route-map entries match
+// distinct tags, so their order never changes what is announced.
 package frrconfig

@@ -2,6 +2,7 @@ package frrconfig
 
 import (
 	"cmp"
+	"encoding/binary"
 	"net/netip"
 	"slices"
 	"strconv"
@@ -16,9 +17,8 @@ type plan struct {
 	LogLevel      string // empty when FRR would print plain `log stdout`
 	RouteMapDelay uint16 // 0 when FRR's default
 	Routers       []*routerPlan
-	PrefixLists   []*prefixList // IPv4 lists then IPv6 lists, each by name
-	RouteMaps     []*routeMap   // by name
-	BFDProfiles   []*bfdPlan    // by name
+	RouteMaps     []*routeMap // by name: neighbors' and classes'
+	BFDProfiles   []*bfdPlan  // by name
 }
 
 type routerPlan struct {
@@ -51,8 +51,17 @@ type neighborPlan struct {
 
 type afPlan struct {
 	Family    family
-	Networks  []string        // in table order
+	Networks  []network       // in table order
 	Neighbors []*neighborPlan // activated in this family
+}
+
+// network is one `network` line: a prefix and the route-map that tags it
+// with its class; RouteMap is empty for a prefix no neighbor receives.
+type network struct {
+	Prefix   string
+	RouteMap string
+	pfx      netip.Prefix
+	class    *class
 }
 
 // family is an address family: ipv4 or ipv6 unicast.
@@ -71,31 +80,11 @@ func (f family) Name() string {
 	return "ipv6 unicast"
 }
 
-// Keyword is the family's word in prefix-list and match commands.
-func (f family) Keyword() string {
-	if f == ipv4 {
-		return "ip"
-	}
-	return "ipv6"
-}
-
 func familyOf(p netip.Prefix) family {
 	if p.Addr().Is4() {
 		return ipv4
 	}
 	return ipv6
-}
-
-type prefixList struct {
-	Family  family
-	Keyword string // Family.Keyword()
-	Name    string
-	Entries []plEntry // by seq
-}
-
-type plEntry struct {
-	Seq    uint32
-	Prefix string
 }
 
 type routeMap struct {
@@ -107,8 +96,8 @@ type rmEntry struct {
 	Map              string
 	Action           string // permit or deny
 	Seq              uint32
-	Family           family
-	PrefixList       string // empty: no match line
+	MatchTag         uint32 // 0: no match line
+	SetTag           uint32 // 0: no set line
 	Communities      string // space-separated, FRR's order; empty: no set line
 	LargeCommunities string
 	LocalPref        string
@@ -165,7 +154,7 @@ func buildPlan(c *Config) *plan {
 		})
 	}
 	slices.SortFunc(p.BFDProfiles, func(a, b *bfdPlan) int { return strings.Compare(a.Name, b.Name) })
-	var lists4, lists6 []*prefixList
+	var classes []*class
 	for i := range c.Routers {
 		r := &c.Routers[i]
 		rp := &routerPlan{ASN: r.ASN, VRF: r.VRF}
@@ -173,21 +162,13 @@ func buildPlan(c *Config) *plan {
 			rp.RouterID = r.RouterID.String()
 		}
 		for j := range r.Neighbors {
-			n := &r.Neighbors[j]
-			np := neighborOf(r, n)
+			np := neighborOf(r, &r.Neighbors[j])
 			rp.Neighbors = append(rp.Neighbors, np)
 			p.RouteMaps = append(p.RouteMaps, &routeMap{Name: np.InMap, Entries: []*rmEntry{{Map: np.InMap, Action: "deny", Seq: 1}}})
-			rm, pls := outboundPolicy(np.OutMap, n.Advertise)
-			p.RouteMaps = append(p.RouteMaps, rm)
-			for _, pl := range pls {
-				if pl.Family == ipv4 {
-					lists4 = append(lists4, pl)
-				} else {
-					lists6 = append(lists6, pl)
-				}
-			}
 		}
 		slices.SortFunc(rp.Neighbors, compareNeighbors)
+		rc, byPrefix := classesOf(r)
+		classes = append(classes, rc...)
 		for _, f := range []family{ipv4, ipv6} {
 			nets := r.IPv4Networks
 			if f == ipv6 {
@@ -197,9 +178,10 @@ func buildPlan(c *Config) *plan {
 				nets = slices.Clone(nets)
 				slices.SortFunc(nets, comparePrefixes)
 			}
-			af := &afPlan{Family: f, Networks: make([]string, len(nets))}
-			for i, p := range nets {
-				af.Networks[i] = p.String()
+			af := &afPlan{Family: f, Networks: make([]network, len(nets))}
+			for i, pf := range nets {
+				af.Networks[i].Prefix, af.Networks[i].pfx = pf.String(), pf
+				af.Networks[i].class = byPrefix[pf]
 			}
 			for _, np := range rp.Neighbors {
 				if np.Families[f] {
@@ -212,11 +194,17 @@ func buildPlan(c *Config) *plan {
 		}
 		p.Routers = append(p.Routers, rp)
 	}
+	p.RouteMaps = append(p.RouteMaps, policyMaps(p.Routers, classes)...)
+	for _, rp := range p.Routers {
+		for _, af := range rp.AFs {
+			for i := range af.Networks {
+				if cl := af.Networks[i].class; cl != nil {
+					af.Networks[i].RouteMap = cl.name
+				}
+			}
+		}
+	}
 	slices.SortFunc(p.Routers, func(a, b *routerPlan) int { return strings.Compare(a.VRF, b.VRF) })
-	byName := func(a, b *prefixList) int { return strings.Compare(a.Name, b.Name) }
-	slices.SortFunc(lists4, byName)
-	slices.SortFunc(lists6, byName)
-	p.PrefixLists = append(lists4, lists6...)
 	slices.SortFunc(p.RouteMaps, func(a, b *routeMap) int { return strings.Compare(a.Name, b.Name) })
 	return p
 }
@@ -304,7 +292,12 @@ type attrs struct {
 }
 
 func (a attrs) key() string {
-	return strconv.Itoa(int(a.family)) + "|" + a.communities + "|" + a.largeCommunities + "|" + a.localPref
+	return strconv.Itoa(int(a.family)) + "|" + a.policyKey()
+}
+
+// policyKey is the attributes without the family: what a route-map entry sets.
+func (a attrs) policyKey() string {
+	return a.communities + "|" + a.largeCommunities + "|" + a.localPref
 }
 
 // attrsOf puts an advertisement's attributes in FRR's form: standard
@@ -416,11 +409,6 @@ func groupsOf(adv []Advertisement) []*group {
 		g.prefixes = append(g.prefixes, adv[i].Prefix)
 	}
 	slices.SortFunc(groups, func(a, b *group) int { return strings.Compare(a.key, b.key) })
-	for _, g := range groups {
-		if !slices.IsSortedFunc(g.prefixes, comparePrefixes) {
-			slices.SortFunc(g.prefixes, comparePrefixes)
-		}
-	}
 	return groups
 }
 
@@ -431,73 +419,124 @@ func sameAttrs(x, y *Advertisement) bool {
 		(x.LocalPref == nil) == (y.LocalPref == nil) && (x.LocalPref == nil || *x.LocalPref == *y.LocalPref)
 }
 
-// groupSeqs numbers a neighbor's groups in its outbound route-map.
-func groupSeqs(groups []*group) []uint32 {
-	return assignSeqs(len(groups), func(i int) uint32 { return routeMapHome(groups[i].key) }, maxRouteMapSeq)
+// class is a set of networks of one router that every neighbor treats
+// alike: the same neighbors receive them, each with the same attributes.
+// Its route-map tags the networks (`set tag`, a local attribute BGP never
+// sends), and each receiving neighbor's outbound route-map has one entry
+// that matches the tag and sets that neighbor's attributes.
+type class struct {
+	key     string // VRF, then each member's key, NUL-separated
+	members []classMember
+	tag     uint32
+	name    string // the route-map, classMapPrefix + tag
 }
 
-// prefixSeqs numbers the entries of one prefix-list.
-func prefixSeqs(prefixes []netip.Prefix) []uint32 {
-	return assignSeqs(len(prefixes), func(i int) uint32 { return prefixHome(prefixes[i]) }, maxPrefixSeq)
+// classMember is one neighbor receiving a class, with its attributes.
+type classMember struct {
+	outMap string
+	attrs  attrs
 }
 
-func prefixListName(outMap string, seq uint32) string {
-	return outMap + "-" + strconv.FormatUint(uint64(seq), 10)
+// classMapPrefix starts the name of every class route-map. Neighbors'
+// route-maps end in -in or -out, so the names never meet.
+const classMapPrefix = "herald-class-"
+
+// classesOf finds the classes of a router's networks and the class of each
+// advertised network.
+func classesOf(r *Router) ([]*class, map[netip.Prefix]*class) {
+	nbrs := make([]*Neighbor, len(r.Neighbors))
+	for i := range r.Neighbors {
+		nbrs[i] = &r.Neighbors[i]
+	}
+	slices.SortFunc(nbrs, func(a, b *Neighbor) int { return strings.Compare(a.name(), b.name()) })
+	// Each (neighbor, attributes) pair is a member; a network's class is
+	// the list of its members, in neighbor order.
+	var members []classMember
+	var memberKeys []string
+	perPrefix := map[netip.Prefix][]int32{}
+	for _, n := range nbrs {
+		outMap := neighborOf(r, n).OutMap
+		byAttrs := map[string]int32{}
+		for _, g := range groupsOf(n.Advertise) {
+			k := g.attrs.policyKey()
+			id, ok := byAttrs[k]
+			if !ok {
+				id = int32(len(members))
+				byAttrs[k] = id
+				members = append(members, classMember{outMap: outMap, attrs: g.attrs})
+				memberKeys = append(memberKeys, outMap+"="+k)
+			}
+			for _, pf := range g.prefixes {
+				perPrefix[pf] = append(perPrefix[pf], id)
+			}
+		}
+	}
+	var classes []*class
+	byIDs := map[string]*class{}
+	byPrefix := make(map[netip.Prefix]*class, len(perPrefix))
+	var buf []byte
+	for pf, ids := range perPrefix {
+		buf = buf[:0]
+		for _, id := range ids {
+			buf = binary.LittleEndian.AppendUint32(buf, uint32(id))
+		}
+		cl, ok := byIDs[string(buf)]
+		if !ok {
+			keys := make([]string, 0, len(ids)+1)
+			keys = append(keys, r.VRF)
+			cl = &class{}
+			for _, id := range ids {
+				keys = append(keys, memberKeys[id])
+				cl.members = append(cl.members, members[id])
+			}
+			cl.key = strings.Join(keys, "\x00")
+			byIDs[string(buf)] = cl
+			classes = append(classes, cl)
+		}
+		byPrefix[pf] = cl
+	}
+	return classes, byPrefix
 }
 
-// outboundPolicy builds a neighbor's outbound route-map and its prefix-lists.
-func outboundPolicy(outMap string, adv []Advertisement) (*routeMap, []*prefixList) {
-	groups := groupsOf(adv)
-	seqs := groupSeqs(groups)
-	rm := &routeMap{Name: outMap}
-	var lists []*prefixList
-	for i, g := range groups {
-		e := groupEntry(outMap, seqs[i], g)
+// policyMaps numbers the classes of all routers, and returns their
+// route-maps and every neighbor's outbound route-map.
+func policyMaps(routers []*routerPlan, classes []*class) []*routeMap {
+	slices.SortFunc(classes, func(a, b *class) int { return strings.Compare(a.key, b.key) })
+	tags := assignSeqs(len(classes), func(i int) uint32 { return tagHome(classes[i].key) }, maxTag)
+	var maps []*routeMap
+	entries := map[string][]*class{} // outMap → classes it receives, in key order
+	for i, cl := range classes {
+		cl.tag = tags[i]
+		cl.name = classMapPrefix + strconv.FormatUint(uint64(cl.tag), 10)
+		maps = append(maps, &routeMap{Name: cl.name, Entries: []*rmEntry{{Map: cl.name, Action: "permit", Seq: 1, SetTag: cl.tag}}})
+		for _, m := range cl.members {
+			entries[m.outMap] = append(entries[m.outMap], cl)
+		}
+	}
+	for _, rp := range routers {
+		for _, np := range rp.Neighbors {
+			maps = append(maps, outMap(np.OutMap, entries[np.OutMap]))
+		}
+	}
+	return maps
+}
+
+// outMap builds a neighbor's outbound route-map: one entry per class it
+// receives, then the final deny.
+func outMap(name string, classes []*class) *routeMap {
+	rm := &routeMap{Name: name}
+	seqs := assignSeqs(len(classes), func(i int) uint32 { return routeMapHome(classes[i].key) }, maxRouteMapSeq)
+	for i, cl := range classes {
+		e := &rmEntry{Map: name, Action: "permit", Seq: seqs[i], MatchTag: cl.tag}
+		for _, m := range cl.members {
+			if m.outMap == name {
+				e.Communities, e.LargeCommunities, e.LocalPref = m.attrs.communities, m.attrs.largeCommunities, m.attrs.localPref
+				break
+			}
+		}
 		rm.Entries = append(rm.Entries, e)
-		lists = append(lists, prefixListOf(e.PrefixList, g))
 	}
-	rm.Entries = append(rm.Entries, &rmEntry{Map: outMap, Action: "deny", Seq: denySeq})
+	rm.Entries = append(rm.Entries, &rmEntry{Map: name, Action: "deny", Seq: denySeq})
 	slices.SortFunc(rm.Entries, func(a, b *rmEntry) int { return cmp.Compare(a.Seq, b.Seq) })
-	return rm, lists
-}
-
-func groupEntry(outMap string, seq uint32, g *group) *rmEntry {
-	return &rmEntry{
-		Map:              outMap,
-		Action:           "permit",
-		Seq:              seq,
-		Family:           g.attrs.family,
-		PrefixList:       prefixListName(outMap, seq),
-		Communities:      g.attrs.communities,
-		LargeCommunities: g.attrs.largeCommunities,
-		LocalPref:        g.attrs.localPref,
-	}
-}
-
-// seqPrefix is a prefix-list entry before printing.
-type seqPrefix struct {
-	seq    uint32
-	prefix netip.Prefix
-}
-
-// numberPrefixes returns a group's prefixes with their seqs, by seq.
-func numberPrefixes(g *group) []seqPrefix {
-	seqs := prefixSeqs(g.prefixes)
-	out := make([]seqPrefix, len(g.prefixes))
-	for i, p := range g.prefixes {
-		out[i] = seqPrefix{seq: seqs[i], prefix: p}
-	}
-	if !slices.IsSortedFunc(out, func(a, b seqPrefix) int { return cmp.Compare(a.seq, b.seq) }) {
-		slices.SortFunc(out, func(a, b seqPrefix) int { return cmp.Compare(a.seq, b.seq) })
-	}
-	return out
-}
-
-func prefixListOf(name string, g *group) *prefixList {
-	f := g.attrs.family
-	pl := &prefixList{Family: f, Keyword: f.Keyword(), Name: name}
-	for _, e := range numberPrefixes(g) {
-		pl.Entries = append(pl.Entries, plEntry{Seq: e.seq, Prefix: e.prefix.String()})
-	}
-	return pl
+	return rm
 }

@@ -12,9 +12,7 @@ var templateFS embed.FS
 
 // templates holds the parsed templates; they are parsed once and never
 // changed, so concurrent Render calls share them safely.
-var templates = template.Must(template.New("frr").Funcs(template.FuncMap{
-	"sub": func(a, b int) int { return a - b },
-}).ParseFS(templateFS, "templates/frr.conf.tmpl"))
+var templates = template.Must(template.New("frr").ParseFS(templateFS, "templates/frr.conf.tmpl"))
 
 // Render validates c and returns frr.conf in the form FRR 8.4 prints it in
 // `show running-config`. The output depends only on c: lists are sorted,

@@ -2,36 +2,23 @@ package frrconfig
 
 import (
 	"hash/fnv"
-	"net/netip"
 	"slices"
 )
 
-// Sequence-number ranges. FRR compares prefix-list seqs as signed 32-bit
-// numbers, so they stay below 2^31; route-map seqs are 1–65535, and 65535
-// is the final deny of every outbound route-map.
+// Number ranges: route tags are 1–4294967295; route-map seqs are
+// 1–65535, and 65535 is the final deny of every outbound route-map.
 const (
-	maxPrefixSeq   = 1<<31 - 1
+	maxTag         = 1<<32 - 1
 	maxRouteMapSeq = 65534
 	denySeq        = 65535
 )
 
-// prefixHome is a prefix-list entry's preferred seq: for IPv4 the address
-// modulo 2^31 (so lists print in address order), for IPv6 an FNV-1a hash of
-// address and length; both in 1..maxPrefixSeq.
-func prefixHome(p netip.Prefix) uint32 {
-	if p.Addr().Is4() {
-		b := p.Addr().As4()
-		h := (uint32(b[0])<<24 | uint32(b[1])<<16 | uint32(b[2])<<8 | uint32(b[3])) & maxPrefixSeq
-		if h == 0 {
-			h = 1
-		}
-		return h
-	}
-	b := p.Addr().As16()
+// tagHome is a class's preferred tag, an FNV-1a hash of its key in
+// 1..maxTag.
+func tagHome(key string) uint32 {
 	f := fnv.New32a()
-	_, _ = f.Write(b[:])
-	_, _ = f.Write([]byte{byte(p.Bits())})
-	return f.Sum32()%maxPrefixSeq + 1
+	_, _ = f.Write([]byte(key))
+	return max(f.Sum32(), 1)
 }
 
 // routeMapHome is a route-map entry's preferred seq, an FNV-1a hash of the
@@ -72,9 +59,10 @@ func assignSeqs(n int, home func(i int) uint32, max uint32) []uint32 {
 	for _, i := range losers {
 		s := seqs[i]
 		for {
-			s++
-			if s > max {
+			if s >= max {
 				s = 1
+			} else {
+				s++
 			}
 			if _, used := taken[s]; !used {
 				break
