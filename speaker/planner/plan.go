@@ -256,7 +256,11 @@ func (w *world) plan(node string) Result {
 	}
 
 	announces, _ := nodeAnnounces(nodeObj)
-	services := slices.Clone(w.snap.Services)
+	// Pointers into the snapshot, sorted: no copy of every Service.
+	services := make([]*corev1.Service, len(w.snap.Services))
+	for i := range w.snap.Services {
+		services[i] = &w.snap.Services[i]
+	}
 	sort.Slice(services, func(i, j int) bool {
 		if services[i].Namespace != services[j].Namespace {
 			return services[i].Namespace < services[j].Namespace
@@ -273,8 +277,7 @@ func (w *world) plan(node string) Result {
 			}
 			advNode[i] = ok
 		}
-		for si := range services {
-			svc := &services[si]
+		for _, svc := range services {
 			if !served(svc, w.snap.LBClass) {
 				continue
 			}
@@ -310,15 +313,14 @@ func (w *world) plan(node string) Result {
 
 	// Assemble the model.
 	res := Result{LastGood: w.lastGood}
-	v4 := make([]map[netip.Prefix]bool, len(cfg.Routers))
-	v6 := make([]map[netip.Prefix]bool, len(cfg.Routers))
-	for i := range cfg.Routers {
-		v4[i], v6[i] = map[netip.Prefix]bool{}, map[netip.Prefix]bool{}
-	}
+	// Each router's networks: every neighbor's prefixes, sorted and
+	// compacted below.
+	v4 := make([][]netip.Prefix, len(cfg.Routers))
+	v6 := make([][]netip.Prefix, len(cfg.Routers))
 	for _, n := range neighbors {
 		nb := n.peer.Neighbor
-		nb.Advertise = nil
-		var prefixes []netip.Prefix
+		nb.Advertise = make([]frrconfig.Advertisement, 0, len(n.adv))
+		prefixes := make([]netip.Prefix, 0, len(n.adv))
 		for pfx, at := range n.adv {
 			ad := frrconfig.Advertisement{Prefix: pfx, Communities: sortedKeys(at.comms), LargeCommunities: sortedKeys(at.large)}
 			if n.peer.IBGP && at.localPref != nil {
@@ -328,10 +330,13 @@ func (w *world) plan(node string) Result {
 			nb.Advertise = append(nb.Advertise, ad)
 			prefixes = append(prefixes, pfx)
 			if pfx.Addr().Is4() {
-				v4[n.router][pfx] = true
+				v4[n.router] = append(v4[n.router], pfx)
 			} else {
-				v6[n.router][pfx] = true
+				v6[n.router] = append(v6[n.router], pfx)
 			}
+		}
+		if len(nb.Advertise) == 0 {
+			nb.Advertise, prefixes = nil, nil
 		}
 		sort.Slice(nb.Advertise, func(i, j int) bool { return lessPrefix(nb.Advertise[i].Prefix, nb.Advertise[j].Prefix) })
 		sort.Slice(prefixes, func(i, j int) bool { return lessPrefix(prefixes[i], prefixes[j]) })
@@ -367,13 +372,20 @@ func (w *world) plan(node string) Result {
 func (n *neighborState) add(prefix netip.Prefix, a *Advertisement, probs *problems, node string) {
 	at := n.adv[prefix]
 	if at == nil {
-		at = &attrs{comms: map[string]bool{}, large: map[string]bool{}}
+		at = &attrs{}
 		n.adv[prefix] = at
 	}
+	// The sets are made only for prefixes that get communities.
 	for _, c := range a.Communities {
+		if at.comms == nil {
+			at.comms = map[string]bool{}
+		}
 		at.comms[c] = true
 	}
 	for _, c := range a.LargeCommunities {
+		if at.large == nil {
+			at.large = map[string]bool{}
+		}
 		at.large[c] = true
 	}
 	if a.Spec.LocalPref == 0 || !n.peer.IBGP {
@@ -407,21 +419,17 @@ func lessPrefix(a, b netip.Prefix) bool {
 	return a.Bits() < b.Bits()
 }
 
-func sortedPrefixes(m map[netip.Prefix]bool) []netip.Prefix {
-	if len(m) == 0 {
+func sortedPrefixes(ps []netip.Prefix) []netip.Prefix {
+	if len(ps) == 0 {
 		return nil
 	}
-	out := make([]netip.Prefix, 0, len(m))
-	for p := range m {
-		out = append(out, p)
-	}
-	sort.Slice(out, func(i, j int) bool { return lessPrefix(out[i], out[j]) })
-	return out
+	sort.Slice(ps, func(i, j int) bool { return lessPrefix(ps[i], ps[j]) })
+	return slices.Compact(ps)
 }
 
 // planL2 lists the Layer 2 IPs, the nodes eligible for each and this node's
 // interfaces for it.
-func (w *world) planL2(node string, services []corev1.Service, probs *problems) []L2Service {
+func (w *world) planL2(node string, services []*corev1.Service, probs *problems) []L2Service {
 	if len(w.snap.L2Advertisements) == 0 {
 		return nil
 	}
@@ -452,8 +460,7 @@ func (w *world) planL2(node string, services []corev1.Service, probs *problems) 
 		}
 	}
 	byIP := map[netip.Addr]*L2Service{}
-	for si := range services {
-		svc := &services[si]
+	for _, svc := range services {
 		if !served(svc, w.snap.LBClass) {
 			continue
 		}
