@@ -12,11 +12,15 @@
 // the routers drop this node's next hops at once rather than after the hold
 // time, and lets the Layer 2 node give its IPs up.
 //
-// FRR's state (sessions, BFD peers, advertised prefixes) is read in a
-// goroutine of its own, on a ticker and shortly after each apply, so that a
-// slow read never delays an announcement. A failed apply (agent unreachable)
-// is retried with a backoff from 1s to 10s; a config FRR rejected is not
-// retried until the model changes; passwords are redacted from whatever the
+// FRR applies run in a goroutine of their own, latest wins: planning, Layer
+// 2 and NodeState writes never wait for an apply; a model planned while an
+// apply is in flight replaces any model still waiting, so the next apply is
+// always the newest and at most one is in flight. FRR's state (sessions, BFD
+// peers, advertised prefixes) is read in another goroutine, on a ticker and
+// shortly after each apply, so that a slow read never delays an
+// announcement. A failed apply (agent unreachable) is retried with a backoff
+// from 1s to 10s unless a newer model supersedes it; a config FRR rejected
+// is not retried until the model changes; passwords are redacted from whatever the
 // agent says before it reaches a log or the NodeState.
 //
 // Metrics (registered by NewMetrics on an injected registry):

@@ -1,0 +1,109 @@
+package speaker
+
+import (
+	"context"
+	"net/netip"
+	"testing"
+	"time"
+
+	"github.com/go-logr/logr/testr"
+	"sigs.k8s.io/controller-runtime/pkg/client/fake"
+
+	v1beta1 "github.com/heraldlb/herald/api/v1beta1"
+	"github.com/heraldlb/herald/frrconfig"
+)
+
+// gatedAgent is a fakeAgent whose applies wait for a token on gate, so a
+// test holds an apply in flight.
+type gatedAgent struct {
+	*fakeAgent
+	started chan int64 // the generation of each apply, when it starts
+	gate    chan struct{}
+}
+
+func (g *gatedAgent) Apply(ctx context.Context, gen int64, cfg *frrconfig.Config) (ApplyResult, error) {
+	g.started <- gen
+	select {
+	case <-g.gate:
+	case <-ctx.Done():
+		return ApplyResult{}, ctx.Err()
+	}
+	return g.fakeAgent.Apply(ctx, gen, cfg)
+}
+
+// modelWith is a config announcing the given IPv4 host routes.
+func modelWith(ips ...string) *frrconfig.Config {
+	r := frrconfig.Router{ASN: 64512}
+	for _, ip := range ips {
+		r.IPv4Networks = append(r.IPv4Networks, netip.PrefixFrom(netip.MustParseAddr(ip), 32))
+	}
+	return &frrconfig.Config{Routers: []frrconfig.Router{r}}
+}
+
+// TestApplyLoop: configs offered while an apply is in flight replace each
+// other, only the newest is applied next, and every outcome reaches Run's
+// side with its generation.
+func TestApplyLoop(t *testing.T) {
+	c := fake.NewClientBuilder().WithScheme(Scheme()).Build()
+	agent := &gatedAgent{fakeAgent: &fakeAgent{}, started: make(chan int64, 10), gate: make(chan struct{})}
+	s, err := New(Config{Node: "node1", Reader: c, Client: c, Agent: agent, Log: testr.New(t)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		s.applyLoop(ctx)
+	}()
+	defer func() {
+		cancel()
+		<-done
+	}()
+	wait := func(what string) applyOutcome {
+		t.Helper()
+		select {
+		case o := <-s.outcomes:
+			return o
+		case <-time.After(10 * time.Second):
+			t.Fatalf("no outcome for %s", what)
+		}
+		return applyOutcome{}
+	}
+	started := func(want int64) {
+		t.Helper()
+		select {
+		case gen := <-agent.started:
+			if gen != want {
+				t.Fatalf("apply of generation %d started, want %d", gen, want)
+			}
+		case <-time.After(10 * time.Second):
+			t.Fatalf("apply of generation %d did not start", want)
+		}
+	}
+
+	s.offer(modelWith("192.0.2.1"))
+	started(1)
+	// Offers while generation 1 is in flight never block, and only the
+	// last of them is applied.
+	s.offer(modelWith("192.0.2.1", "192.0.2.2"))
+	s.offer(modelWith("192.0.2.1", "192.0.2.2", "192.0.2.3"))
+	agent.gate <- struct{}{}
+	if o := wait("generation 1"); o.status.Generation != 1 || o.status.Result != v1beta1.FRRApplied || len(o.cfg.Routers[0].IPv4Networks) != 1 {
+		t.Fatalf("outcome %+v, want generation 1 applied with one prefix", o.status)
+	}
+	started(2)
+	agent.gate <- struct{}{}
+	o := wait("generation 2")
+	if n := len(o.cfg.Routers[0].IPv4Networks); o.status.Generation != 2 || n != 3 {
+		t.Fatalf("generation %d applied %d prefixes, want generation 2 with the newest config (3)", o.status.Generation, n)
+	}
+	if n := agent.count(); n != 2 {
+		t.Errorf("%d applies, want 2 (the middle config was replaced before it started)", n)
+	}
+	select {
+	case gen := <-agent.started:
+		t.Errorf("apply of generation %d started with nothing offered", gen)
+	default:
+	}
+}
