@@ -268,3 +268,30 @@ func TestFamilyWords(t *testing.T) {
 		}
 	}
 }
+
+func TestRouteMapCommands(t *testing.T) {
+	tests := []struct {
+		name string
+		cmds []string
+		want []string
+	}{
+		{"networks only", []string{"router bgp 64512", "address-family ipv4 unicast", "network 192.0.2.1/32 route-map herald-class-7", "exit-address-family", "exit"}, nil},
+		{"entries keep their tag lines, not bgpd's set lines", []string{
+			"route-map 198.51.100.1-out permit 10", "match tag 7", "set community 65000:1", "set large-community 1:2:3", "set local-preference 200", "exit",
+			"route-map herald-class-7 permit 1", "set tag 7", "exit",
+			"router bgp 64512", "address-family ipv4 unicast", "network 192.0.2.1/32 route-map herald-class-7", "exit-address-family", "exit",
+			"no route-map 198.51.100.1-out permit 11", "no route-map herald-class-8",
+		}, []string{
+			"route-map 198.51.100.1-out permit 10", "match tag 7", "exit",
+			"route-map herald-class-7 permit 1", "set tag 7", "exit",
+			"no route-map 198.51.100.1-out permit 11", "no route-map herald-class-8",
+		}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			if diff := cmp.Diff(tc.want, routeMapCommands(tc.cmds)); diff != "" {
+				t.Errorf("routeMapCommands (-want +got):\n%s", diff)
+			}
+		})
+	}
+}

@@ -7,7 +7,9 @@
 //   - POST /v1/apply takes an ApplyRequest — a whole frrconfig.Config or a
 //     rendered frr.conf, with a generation number — and answers, once FRR runs
 //     it or refused it, with a Result: which method applied it (incremental
-//     vtysh commands from frrconfig.Diff, a full frr-reload.py --reload, or
+//     commands from frrconfig.Diff, sent over a long-lived connection to
+//     bgpd's vty socket as vtysh sends them (package vty), with the route-map
+//     lines also sent to zebra; a full frr-reload.py --reload; or
 //     none when FRR already ran it), how long it took, and the lines FRR
 //     rejected. The file is checked by FRR itself (`vtysh -C -f`) before
 //     anything changes; after applying, FRR's running config must equal the

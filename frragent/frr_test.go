@@ -102,6 +102,7 @@ func newLab(t *testing.T) *lab {
 		Vtysh:         vtysh.Exec("vtysh", l.node.Name()),
 		Reload:        frragent.FRRReload(filepath.Join(testenv.FRRDir, "frr-reload.py"), "vtysh", l.node.Name()),
 		ConfigPath:    filepath.Join(dir, "frr.conf"),
+		VtyDir:        frrproc.RunDir(l.node.Name()),
 		CheckInterval: 500 * time.Millisecond,
 		Registerer:    l.reg,
 	})

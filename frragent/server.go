@@ -171,7 +171,7 @@ func (a *Agent) checkBGP(ctx context.Context) {
 	if a.lastGood() != last {
 		return
 	}
-	out, err := a.vtysh(ctx, "-d", "bgpd", "-c", "show bgp vrf all summary json")
+	out, err := a.show(ctx, "bgpd", "show bgp vrf all summary json")
 	if err != nil {
 		return // bgpd is down; watchfrr restarts it
 	}

@@ -38,6 +38,11 @@ func Diff(old, new *Config) ([]string, error) {
 	if err := new.Validate(); err != nil {
 		return nil, fmt.Errorf("diffing frr configs: new config: %w", err)
 	}
+	return DiffPlans(&Plan{cfg: old, p: buildPlan(old)}, &Plan{cfg: new, p: buildPlan(new)})
+}
+
+// DiffPlans is Diff for two configs already planned by NewPlan.
+func DiffPlans(old, new *Plan) ([]string, error) {
 	d := &differ{}
 	if err := d.run(old, new); err != nil {
 		return nil, fmt.Errorf("diffing frr configs: %w", err)
@@ -98,7 +103,8 @@ func needsReload(format string, args ...any) error {
 	return fmt.Errorf("%s: %w", fmt.Sprintf(format, args...), ErrNeedsReload)
 }
 
-func (d *differ) run(old, new *Config) error {
+func (d *differ) run(oldPlan, newPlan *Plan) error {
+	old, new := oldPlan.cfg, newPlan.cfg
 	oldLevel, newLevel := buildLogLevel(old), buildLogLevel(new)
 	if oldLevel != newLevel {
 		d.log = append(d.log, strings.TrimSpace("log stdout "+newLevel))
@@ -124,7 +130,7 @@ func (d *differ) run(old, new *Config) error {
 			return needsReload("router in VRF %q changed its ASN or router-id", newR.VRF)
 		}
 	}
-	op, np := buildPlan(old), buildPlan(new)
+	op, np := oldPlan.p, newPlan.p
 	oldPlans := map[string]*routerPlan{}
 	for _, rp := range op.Routers {
 		oldPlans[rp.VRF] = rp

@@ -3,7 +3,9 @@ package frrconfig
 import (
 	"bytes"
 	"cmp"
+	"fmt"
 	"slices"
+	"strconv"
 	"strings"
 )
 
@@ -82,7 +84,11 @@ func stanzaKey(first string) (int, string) {
 	case word(0) == "ipv6" && word(1) == "prefix-list":
 		return 4, word(2)
 	case word(0) == "route-map":
-		return 5, word(1)
+		// entries by seq: FRR evaluates them in that order whatever order
+		// a daemon prints them in (the merged view of several daemons
+		// need not keep it)
+		seq, _ := strconv.ParseUint(word(3), 10, 32)
+		return 5, fmt.Sprintf("%s %010d", word(1), seq)
 	case word(0) == "bfd":
 		return 6, ""
 	}

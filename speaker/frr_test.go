@@ -82,6 +82,7 @@ func frrPair(t *testing.T) (*frrproc.Instance, string) {
 		Vtysh:      vtysh.Exec("vtysh", node.Name()),
 		Reload:     frragent.FRRReload(filepath.Join(testenv.FRRDir, "frr-reload.py"), "vtysh", node.Name()),
 		ConfigPath: filepath.Join(dir, "frr.conf"),
+		VtyDir:     frrproc.RunDir(node.Name()),
 		Registerer: prometheus.NewRegistry(),
 	})
 	if err != nil {

@@ -8,6 +8,7 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"path/filepath"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -25,6 +26,7 @@ func runFRRAgent(ctx context.Context, args []string) error {
 	socket := fs.String("socket", "/var/run/herald/frr-agent.sock", "unix socket to serve the API on (created with mode 0600)")
 	pathspace := fs.String("pathspace", "", "FRR pathspace (vtysh -N NAME) of the FRR instance; empty for FRR's default")
 	vtyshPath := fs.String("vtysh", "vtysh", "vtysh binary")
+	vtyDir := fs.String("vty-dir", "/var/run/frr", "folder of FRR's daemon vty sockets (bgpd.vty); the pathspace's subfolder is added when --pathspace is set; empty runs vtysh for every command")
 	frrConf := fs.String("frr-conf", "/etc/frr/frr.conf", "frr.conf written (0600) once a config is applied")
 	reload := fs.String("frr-reload", "/usr/lib/frr/frr-reload.py", "FRR's frr-reload.py")
 	check := fs.Duration("check-interval", 2*time.Second, "how often to check that bgpd still runs the config")
@@ -42,6 +44,7 @@ func runFRRAgent(ctx context.Context, args []string) error {
 		Vtysh:         vtysh.Exec(*vtyshPath, *pathspace),
 		Reload:        frragent.FRRReload(*reload, *vtyshPath, *pathspace),
 		ConfigPath:    *frrConf,
+		VtyDir:        vtySocketDir(*vtyDir, *pathspace),
 		CheckInterval: *check,
 		Registerer:    reg,
 		Log:           log,
@@ -70,4 +73,13 @@ func runFRRAgent(ctx context.Context, args []string) error {
 		return err
 	}
 	return nil
+}
+
+// vtySocketDir is where an FRR instance keeps its vty sockets: dir, or its
+// pathspace's subfolder (FRR's -N), or "" when dir is empty.
+func vtySocketDir(dir, pathspace string) string {
+	if dir == "" || pathspace == "" {
+		return dir
+	}
+	return filepath.Join(dir, pathspace)
 }

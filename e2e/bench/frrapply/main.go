@@ -202,6 +202,7 @@ func measure(ctx context.Context, n, changes, reloads int) (string, error) {
 		Vtysh:      vtysh.Exec("vtysh", e.node.Name()),
 		Reload:     frragent.FRRReload(reloadScript, "vtysh", e.node.Name()),
 		ConfigPath: filepath.Join(dir, "frr.conf"),
+		VtyDir:     frrproc.RunDir(e.node.Name()),
 		Log: funcr.New(func(prefix, args string) {
 			if strings.Contains(args, "reloading") || strings.Contains(args, "differs") {
 				fmt.Fprintln(os.Stderr, prefix, args)
