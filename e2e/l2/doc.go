@@ -14,8 +14,8 @@
 // owner's LAN link moves the IP to a new MAC, and a restarted old owner
 // stays silent for what it lost. Every case also checks, from a tcpdump
 // capture on the client's interface, that no IP was ever answered by two
-// nodes at once (in the link-cut case, up to the takeover; the old owner's
-// return is checked from NodeStates and arping only). Nothing is faked: the speakers are `herald speaker`
+// nodes at once, the old owner's return after a link cut included. Nothing
+// is faked: the speakers are `herald speaker`
 // processes in the lab's node namespaces. They need root, FRR, the test
 // control plane and a built bin/herald (`make build`; $HERALD_BIN
 // overrides it).

@@ -172,18 +172,17 @@ func testLinkCut(t *testing.T, e *env) {
 	})
 	next := e.waitOwner(t, svc, ip, not(old))
 	e.waitAnswers(t, ip, next)
-	// old, then next: one move, no moment where both answer.
-	stop(map[netip.Addr]int{ip: 2})
 	if err := e.lab.RestoreLink(ctx, old); err != nil {
 		t.Fatal(err)
 	}
 	restored = true
-	// Back on the LAN, the old owner is the better one again for this IP
-	// and takes it back. (Not checked from a capture: on the loaded lab a
-	// third node was once seen sending a gratuitous burst for the IP while
-	// the old owner rejoined — a speaker/l2 issue reported to the lead.)
+	// Back on the LAN, the old owner is the better one again for this IP:
+	// it takes it back, with no moment where two nodes answer (while it
+	// rejoins, the others' views of membership may disagree for a moment).
 	e.waitOwner(t, svc, ip, is(old))
 	e.waitAnswers(t, ip, old)
+	// old, next, and old again when it took the IP back.
+	stop(map[netip.Addr]int{ip: 3})
 }
 
 func testRestartedOwner(t *testing.T, e *env) {

@@ -2,6 +2,7 @@ package lab
 
 import (
 	"context"
+	"crypto/rand"
 	"fmt"
 	"net/http"
 	"os"
@@ -10,6 +11,11 @@ import (
 	"regexp"
 	"strings"
 	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/kubernetes"
 )
 
 // HeraldNamespace is the Kubernetes namespace herald's components use in
@@ -207,4 +213,27 @@ func tail(path string, n int) string {
 		lines = lines[len(lines)-n:]
 	}
 	return strings.Join(lines, "\n")
+}
+
+// MemberlistSecret is the Secret whose "key" encrypts the speakers' Layer 2
+// membership traffic: the speaker's --memberlist-secret default, in
+// HeraldNamespace.
+const MemberlistSecret = "herald-memberlist"
+
+// ensureMemberlistSecret creates MemberlistSecret with a random 32-byte key
+// unless it exists (a lab kept up keeps its key: running speakers read it
+// at start).
+func ensureMemberlistSecret(ctx context.Context, c kubernetes.Interface) error {
+	key := make([]byte, 32)
+	if _, err := rand.Read(key); err != nil {
+		return fmt.Errorf("a memberlist key: %w", err)
+	}
+	sec := &corev1.Secret{
+		ObjectMeta: metav1.ObjectMeta{Name: MemberlistSecret, Namespace: HeraldNamespace},
+		Data:       map[string][]byte{"key": key},
+	}
+	if _, err := c.CoreV1().Secrets(HeraldNamespace).Create(ctx, sec, metav1.CreateOptions{}); err != nil && !apierrors.IsAlreadyExists(err) {
+		return fmt.Errorf("creating Secret %s/%s: %w", HeraldNamespace, MemberlistSecret, err)
+	}
+	return nil
 }

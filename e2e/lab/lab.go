@@ -282,6 +282,9 @@ func (l *Lab) controlPlane(ctx context.Context) error {
 	if _, err := l.client.CoreV1().Namespaces().Create(ctx, ns, metav1.CreateOptions{}); err != nil && !apierrors.IsAlreadyExists(err) {
 		return fmt.Errorf("creating namespace %s: %w", HeraldNamespace, err)
 	}
+	if err := ensureMemberlistSecret(ctx, l.client); err != nil {
+		return err
+	}
 	crds, err := installCRDs(waitCtx, l.cfg, l.opts.CRDDir)
 	if err != nil {
 		return err

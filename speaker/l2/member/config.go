@@ -62,6 +62,16 @@ type Config struct {
 	// AloneAfter is how long a node that sees no other node alive waits
 	// before it becomes ready anyway (the first node of a cluster).
 	AloneAfter time.Duration
+	// Silence is how long a node declared dead must have been silent to
+	// this node — no ack to its probes or to the direct pings this node
+	// sends it meanwhile — before this node stops counting it. A node
+	// really gone has been silent longer than that when memberlist declares
+	// it dead (a failed probe plus the suspicion timeout), so failover pays
+	// nothing; a node declared dead on another's stale word (a partitioned
+	// node coming back with its view of the others dead) keeps answering
+	// pings and refutes, and its IPs do not move. 0 counts a node dead at
+	// once.
+	Silence time.Duration
 
 	// OnChange is called with the live nodes (sorted; this node only when
 	// ready) each time that set changes, from one goroutine at a time.
@@ -85,7 +95,10 @@ type Config struct {
 //     SuspicionMaxTimeoutMult times longer (about 1 s), ample time for the
 //     suspected node to refute: a fixed 200 ms timeout, tried first, let a
 //     node starved for a few hundred milliseconds be declared dead;
-//   - suspected nodes still count as live: only death moves IPs;
+//   - suspected nodes still count as live: only death moves IPs, and only
+//     once the dead node has been silent to this node for Silence
+//     (250 ms, under the 280 ms a failed probe plus the minimum suspicion
+//     timeout take), so a node that is still heard from keeps its IPs;
 //   - Lifeguard's awareness (AwarenessMaxMultiplier 8) stretches the probe
 //     round of a node that misses acks or has to refute (a starved node) up
 //     to 8×, instead of letting it accuse others; an unloaded cluster keeps
@@ -109,6 +122,7 @@ func DefaultConfig() Config {
 		Settle:                  time.Second,
 		Handoff:                 150 * time.Millisecond,
 		AloneAfter:              5 * time.Second,
+		Silence:                 250 * time.Millisecond,
 		Log:                     logr.Discard(),
 	}
 }
@@ -155,6 +169,9 @@ func (c Config) Validate() error {
 	}
 	if c.ProbeTimeout >= c.ProbeInterval && c.ProbeInterval > 0 {
 		errs = append(errs, fmt.Errorf("member config: ProbeTimeout %v must be shorter than ProbeInterval %v", c.ProbeTimeout, c.ProbeInterval))
+	}
+	if c.Silence < 0 || c.Settle < 0 || c.Handoff < 0 || c.AloneAfter < 0 {
+		errs = append(errs, errors.New("member config: Silence, Settle, Handoff and AloneAfter must not be negative"))
 	}
 	if c.SuspicionMult < 1 || c.SuspicionMaxTimeoutMult < 1 || c.AwarenessMaxMultiplier < 1 {
 		errs = append(errs, errors.New("member config: SuspicionMult, SuspicionMaxTimeoutMult and AwarenessMaxMultiplier must be at least 1 (start from DefaultConfig)"))

@@ -6,6 +6,7 @@ import (
 	"io"
 	"log"
 	"net"
+	"net/netip"
 	"slices"
 	"strconv"
 	"strings"
@@ -30,6 +31,7 @@ type Member struct {
 	// lock): the *Node values memberlist hands out change under its lock.
 	nodesMu sync.Mutex
 	nodes   map[string]nodeInfo
+	pings   sync.WaitGroup // direct pings of nodes declared dead
 
 	mu          sync.Mutex
 	wantReady   bool      // what SetReady last said
@@ -73,6 +75,7 @@ func New(cfg Config) (*Member, error) {
 	mc.DeadNodeReclaimTime = 5 * time.Second // a speaker restarted on a new address may take its name back
 	mc.Delegate = delegate{m}
 	mc.Events = events{m}
+	mc.Ping = pings{m}
 	mc.Logger = log.New(logWriter{cfg.Log.WithName("memberlist")}, "", 0)
 	if len(cfg.Keys) > 0 {
 		kr, err := memberlist.NewKeyring(cfg.Keys, cfg.Keys[0])
@@ -111,6 +114,7 @@ func (m *Member) Run(ctx context.Context) {
 		}
 	}()
 	defer func() { <-joined }()
+	defer m.pings.Wait()
 	tick := time.NewTicker(50 * time.Millisecond)
 	defer tick.Stop()
 	for {
@@ -119,10 +123,49 @@ func (m *Member) Run(ctx context.Context) {
 			return
 		case <-tick.C:
 			m.updateReady()
+			m.pingDead()
 		case <-m.changed:
 			m.updateReady()
 		}
 		m.notify()
+	}
+}
+
+// pingDead pings, directly, each node declared dead that has not been
+// silent for Silence yet, one ping in flight per node: an ack means the node
+// is alive (a dead message on another node's stale word), and it keeps
+// counting until it refutes. A node really gone does not ack, and stops
+// counting once it has been silent for Silence.
+func (m *Member) pingDead() {
+	now := time.Now()
+	m.nodesMu.Lock()
+	defer m.nodesMu.Unlock()
+	for name, n := range m.nodes {
+		if !n.dead || n.pinging || now.Sub(n.heard) >= m.cfg.Silence {
+			continue
+		}
+		ap, err := netip.ParseAddrPort(n.addr)
+		if err != nil {
+			continue
+		}
+		n.pinging = true
+		m.nodes[name] = n
+		m.pings.Add(1)
+		go func() {
+			defer m.pings.Done()
+			_, err := m.list.Ping(name, net.UDPAddrFromAddrPort(ap))
+			m.nodesMu.Lock()
+			defer m.nodesMu.Unlock()
+			cur, ok := m.nodes[name]
+			if !ok {
+				return
+			}
+			cur.pinging = false
+			if err == nil && cur.dead {
+				cur.heard = time.Now()
+			}
+			m.nodes[name] = cur
+		}()
 	}
 }
 
@@ -143,8 +186,8 @@ func (m *Member) SetReady(ready bool) {
 // Live returns the nodes alive and ready, sorted; this node only once it has
 // been ready for Handoff (so that the others, told it is ready, stop
 // answering for its IPs before it starts). Suspected nodes still count: only
-// a node declared dead, or one that left or said it is not ready, stops
-// counting.
+// a node that left or said it is not ready stops counting at once; one
+// declared dead, once it has been silent to this node for Silence.
 func (m *Member) Live() []string {
 	m.mu.Lock()
 	selfReady := m.ready && !m.leaving && time.Since(m.readyAt) >= m.cfg.Handoff
@@ -153,9 +196,10 @@ func (m *Member) Live() []string {
 	if selfReady {
 		out = append(out, m.cfg.Name)
 	}
+	now := time.Now()
 	m.nodesMu.Lock()
 	for name, n := range m.nodes {
-		if name != m.cfg.Name && n.ready {
+		if name != m.cfg.Name && n.ready && (!n.dead || now.Sub(n.heard) < m.cfg.Silence) {
 			out = append(out, name)
 		}
 	}
@@ -168,18 +212,33 @@ func (m *Member) Live() []string {
 type nodeInfo struct {
 	addr  string
 	ready bool
+	// dead: memberlist declared it dead (or it left; a leaving node says
+	// it is not ready first). The entry stays so that Live can count it
+	// until it has been silent for Silence.
+	dead bool
+	// heard is the last sign of life: its alive or metadata message, an
+	// ack to this node's probe or ping.
+	heard   time.Time
+	pinging bool
 }
 
 // Leave says this node is going: it stops counting itself at once, and the
-// others stop counting it as soon as the leave message reaches them (one
-// gossip interval), without waiting for failure detection. Then it shuts
-// memberlist down.
+// others stop counting it as soon as its "not ready" metadata reaches them
+// (one gossip interval), without waiting for failure detection; then it
+// leaves, and shuts memberlist down. (The metadata goes first because
+// memberlist tells the others' events a node left the way it tells them a
+// node died, and a dead node counts until it has been silent for Silence.)
 func (m *Member) Leave(timeout time.Duration) error {
 	m.mu.Lock()
 	m.leaving = true
+	m.ready = false
 	m.mu.Unlock()
 	m.notify()
-	err := m.list.Leave(timeout)
+	start := time.Now()
+	if err := m.list.UpdateNode(timeout / 2); err != nil {
+		m.cfg.Log.V(1).Info("broadcasting not ready before leaving", "error", err.Error())
+	}
+	err := m.list.Leave(max(timeout-time.Since(start), timeout/2))
 	if serr := m.list.Shutdown(); err == nil {
 		err = serr
 	}
@@ -202,7 +261,9 @@ func (m *Member) join() {
 	alive := map[string]bool{}
 	m.nodesMu.Lock()
 	for _, n := range m.nodes {
-		alive[n.addr] = true
+		if !n.dead {
+			alive[n.addr] = true
+		}
 	}
 	m.nodesMu.Unlock()
 	var todo []string
@@ -223,8 +284,8 @@ func (m *Member) join() {
 func (m *Member) updateReady() {
 	others := 0
 	m.nodesMu.Lock()
-	for name := range m.nodes {
-		if name != m.cfg.Name {
+	for name, n := range m.nodes {
+		if name != m.cfg.Name && !n.dead {
 			others++
 		}
 	}
@@ -303,16 +364,35 @@ func (e events) NotifyJoin(n *memberlist.Node)   { e.put(n) }
 func (e events) NotifyUpdate(n *memberlist.Node) { e.put(n) }
 func (e events) NotifyLeave(n *memberlist.Node) {
 	e.m.nodesMu.Lock()
-	delete(e.m.nodes, n.Name)
+	if cur, ok := e.m.nodes[n.Name]; ok {
+		cur.dead = true
+		e.m.nodes[n.Name] = cur
+	}
 	e.m.nodesMu.Unlock()
 	e.signal()
 }
 
 func (e events) put(n *memberlist.Node) {
 	e.m.nodesMu.Lock()
-	e.m.nodes[n.Name] = nodeInfo{addr: n.Address(), ready: len(n.Meta) > 0 && n.Meta[0] == metaReady}
+	pinging := e.m.nodes[n.Name].pinging
+	e.m.nodes[n.Name] = nodeInfo{addr: n.Address(), ready: len(n.Meta) > 0 && n.Meta[0] == metaReady,
+		heard: time.Now(), pinging: pinging}
 	e.m.nodesMu.Unlock()
 	e.signal()
+}
+
+// pings records acks to this node's probes as signs of life.
+type pings struct{ m *Member }
+
+func (pings) AckPayload() []byte { return nil }
+
+func (p pings) NotifyPingComplete(other *memberlist.Node, _ time.Duration, _ []byte) {
+	p.m.nodesMu.Lock()
+	defer p.m.nodesMu.Unlock()
+	if cur, ok := p.m.nodes[other.Name]; ok {
+		cur.heard = time.Now()
+		p.m.nodes[other.Name] = cur
+	}
 }
 
 func (e events) signal() {

@@ -3,6 +3,8 @@ package member
 import (
 	"bytes"
 	"context"
+	"net"
+	"net/netip"
 	"slices"
 	"strings"
 	"sync"
@@ -10,6 +12,7 @@ import (
 	"time"
 
 	"github.com/google/go-cmp/cmp"
+	"github.com/hashicorp/memberlist"
 )
 
 func TestValidate(t *testing.T) {
@@ -154,4 +157,52 @@ func TestAloneNodeBecomesReady(t *testing.T) {
 	if got := m.Live(); !cmp.Equal([]string{"node-a"}, got) {
 		t.Errorf("Live() = %v", got)
 	}
+}
+
+// TestDeadOnHearsay: a node declared dead while this node still hears from
+// it (another node's stale view, as after a partition heals) keeps counting;
+// one that is silent stops counting after Silence.
+func TestDeadOnHearsay(t *testing.T) {
+	key := bytes.Repeat([]byte{7}, 32)
+	a, la := start(t, "node-a", key)
+	b, _ := start(t, "node-b", key, a.Addr())
+	both := []string{"node-a", "node-b"}
+	eventually(t, "node-a to see both live", func() bool { return cmp.Equal(both, la.get()) })
+
+	t.Run("alive node declared dead keeps counting", func(t *testing.T) {
+		// node-y runs, but node-a's memberlist does not know it: only
+		// node-a's direct pings reach it, as after a dead message
+		// (memberlist stops probing a node it holds dead).
+		y, _ := start(t, "node-y", key)
+		ap := netip.MustParseAddrPort(y.Addr())
+		events{a}.NotifyJoin(&memberlist.Node{Name: "node-y", Addr: ap.Addr().AsSlice(), Port: ap.Port(), Meta: []byte{metaReady}})
+		events{a}.NotifyLeave(&memberlist.Node{Name: "node-y"})
+		want := []string{"node-a", "node-b", "node-y"}
+		for deadline := time.Now().Add(4 * a.cfg.Silence); time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
+			if got := a.Live(); !cmp.Equal(want, got) {
+				t.Fatalf("node-a's Live() = %v while node-y answers pings, want %v", got, want)
+			}
+		}
+		if err := y.Shutdown(); err != nil {
+			t.Fatal(err)
+		}
+		eventually(t, "node-a to drop node-y once silent", func() bool { return cmp.Equal(both, a.Live()) })
+	})
+
+	t.Run("silent node declared dead stops counting after Silence", func(t *testing.T) {
+		// node-z at a port nobody answers on.
+		events{a}.NotifyJoin(&memberlist.Node{Name: "node-z", Addr: net.ParseIP("127.0.0.1"), Port: 9, Meta: []byte{metaReady}})
+		events{a}.NotifyLeave(&memberlist.Node{Name: "node-z"})
+		if got := a.Live(); !slices.Contains(got, "node-z") {
+			t.Errorf("node-a's Live() = %v right after node-z, heard from just now, was declared dead; want it counted until silent for %v", got, a.cfg.Silence)
+		}
+		eventually(t, "node-a to drop node-z", func() bool { return !slices.Contains(a.Live(), "node-z") })
+	})
+
+	t.Run("crash: dropped once silent", func(t *testing.T) {
+		if err := b.Shutdown(); err != nil {
+			t.Fatal(err)
+		}
+		eventually(t, "node-a to drop node-b", func() bool { return cmp.Equal([]string{"node-a"}, la.get()) })
+	})
 }
