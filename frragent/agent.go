@@ -69,6 +69,11 @@ type Options struct {
 	// bgpd's socket, as vtysh does, instead of starting vtysh twice (30 ms
 	// each); when empty they run vtysh.
 	VtyDir string
+	// DryRun checks configuration text with FRR's own parser without
+	// changing anything, as `vtysh -C` does (vtysh.DryRun's Check, which
+	// keeps a vtysh started ahead of need); nil runs `vtysh -C -f` on a
+	// file through Vtysh.
+	DryRun func(ctx context.Context, text []byte) (string, error)
 	// Registerer receives the agent's metrics; nil registers nothing.
 	Registerer prometheus.Registerer
 	// Log receives what the agent does; the zero logger discards it.
@@ -83,6 +88,7 @@ type Agent struct {
 	configPath    string
 	checkInterval time.Duration
 	vtyDir        string
+	dryRunFn      func(ctx context.Context, text []byte) (string, error)
 	metrics       *metrics
 	log           logr.Logger
 
@@ -127,6 +133,7 @@ func New(opts Options) (*Agent, error) {
 		configPath:    opts.ConfigPath,
 		checkInterval: opts.CheckInterval,
 		vtyDir:        opts.VtyDir,
+		dryRunFn:      opts.DryRun,
 		metrics:       m,
 		log:           opts.Log,
 	}, nil
@@ -222,24 +229,14 @@ func (a *Agent) apply(ctx context.Context, req ApplyRequest) (res Result) {
 	// Let FRR check what will reach it before anything changes: the
 	// commands of an incremental apply (the rest of the file is what FRR
 	// runs already), else the whole file.
-	cand, err := a.writeTemp(".frr-candidate-*.conf", text)
-	if err != nil {
-		res.Error = err.Error()
-		return res
-	}
-	defer os.Remove(cand)
-	checkFile := cand
+	checkText := text
 	if res.Method == MethodIncremental {
-		if checkFile, err = a.writeTemp(".frr-commands-*.conf", []byte(strings.Join(cmds, "\n")+"\n")); err != nil {
-			res.Error = err.Error()
-			return res
-		}
-		defer os.Remove(checkFile)
+		checkText = []byte(strings.Join(cmds, "\n") + "\n")
 	}
-	if out, err := a.vtysh(ctx, "-C", "-f", checkFile); err != nil {
+	if out, err := a.dryRun(ctx, checkText); err != nil {
 		res.Error = "FRR rejected the config (vtysh --dryrun)"
 		res.Rejected = vtysh.ParseRejected(out, vtysh.Output(err))
-		if checkFile != cand {
+		if res.Method == MethodIncremental {
 			// name the lines of the rendered file, not of the commands
 			lines := strings.Split(string(text), "\n")
 			for i := range res.Rejected {
@@ -279,6 +276,12 @@ func (a *Agent) apply(ctx context.Context, req ApplyRequest) (res Result) {
 		res.Method = MethodReload
 	}
 
+	cand, err := a.writeTemp(".frr-candidate-*.conf", text)
+	if err != nil {
+		res.Error = err.Error()
+		return res
+	}
+	defer os.Remove(cand)
 	if rejected, err := a.reloadAndVerify(ctx, cand, next); err != nil {
 		res.Error = err.Error()
 		res.Rejected = rejected
@@ -339,6 +342,20 @@ func (a *Agent) applyCommands(ctx context.Context, cmds []string, next *applied,
 		}
 	}
 	return true, ""
+}
+
+// dryRun checks text with FRR's parser, changing nothing: Options.DryRun
+// when set, else vtysh -C on a file.
+func (a *Agent) dryRun(ctx context.Context, text []byte) (string, error) {
+	if a.dryRunFn != nil {
+		return a.dryRunFn(ctx, text)
+	}
+	file, err := a.writeTemp(".frr-check-*.conf", text)
+	if err != nil {
+		return "", err
+	}
+	defer os.Remove(file)
+	return a.vtysh(ctx, "-C", "-f", file)
 }
 
 // conn returns the connection to a daemon's vty socket, dialing it when

@@ -103,6 +103,7 @@ func newLab(t *testing.T) *lab {
 		Reload:        frragent.FRRReload(filepath.Join(testenv.FRRDir, "frr-reload.py"), "vtysh", l.node.Name()),
 		ConfigPath:    filepath.Join(dir, "frr.conf"),
 		VtyDir:        frrproc.RunDir(l.node.Name()),
+		DryRun:        dryRun(t, l.node.Name()),
 		CheckInterval: 500 * time.Millisecond,
 		Registerer:    l.reg,
 	})
@@ -529,4 +530,11 @@ func (c counterOf) Collect(ch chan<- prometheus.Metric) {
 		}
 	}
 	ch <- prometheus.MustNewConstMetric(prometheus.NewDesc("herald_frr_apply_total", "", nil, nil), prometheus.CounterValue, 0)
+}
+
+// dryRun is FRR's dry run for the pathspace, closed when the test ends.
+func dryRun(t *testing.T, pathspace string) func(context.Context, []byte) (string, error) {
+	d := vtysh.NewDryRun("vtysh", pathspace)
+	t.Cleanup(func() { d.Close() })
+	return d.Check
 }

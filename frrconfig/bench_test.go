@@ -83,8 +83,18 @@ func BenchmarkDiff(b *testing.B) {
 		old, new *Config
 	}{{"add-one-prefix", old, added}, {"remove-one-prefix", added, old}} {
 		b.Run(bc.name, func(b *testing.B) {
+			// what the frr-agent does: the running config's plan is kept,
+			// the new config is planned and rendered, then diffed
+			oldPlan, err := NewPlan(bc.old)
+			if err != nil {
+				b.Fatal(err)
+			}
 			loop(b, func() {
-				cmds, err := Diff(bc.old, bc.new)
+				newPlan, err := NewPlan(bc.new)
+				if err != nil {
+					b.Fatal(err)
+				}
+				cmds, err := DiffPlans(oldPlan, newPlan)
 				if err != nil {
 					b.Fatal(err)
 				}

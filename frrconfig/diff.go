@@ -294,15 +294,15 @@ func networksOf(r *routerPlan, f family) []network {
 func (d *differ) diffNetworks(rc *routerCommands, f family, old, new []network) {
 	line := func(n network) string {
 		if n.RouteMap == "" {
-			return "network " + n.Prefix
+			return "network " + n.pfx.String()
 		}
-		return "network " + n.Prefix + " route-map " + n.RouteMap
+		return "network " + n.pfx.String() + " route-map " + n.RouteMap
 	}
 	i, j := 0, 0
 	for i < len(old) || j < len(new) {
 		switch {
 		case j == len(new) || (i < len(old) && comparePrefixes(old[i].pfx, new[j].pfx) < 0):
-			rc.afRemove[f] = append(rc.afRemove[f], "no network "+old[i].Prefix)
+			rc.afRemove[f] = append(rc.afRemove[f], "no network "+old[i].pfx.String())
 			i++
 		case i == len(old) || comparePrefixes(new[j].pfx, old[i].pfx) < 0:
 			rc.af[f] = append(rc.af[f], line(new[j]))

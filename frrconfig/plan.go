@@ -55,12 +55,31 @@ type afPlan struct {
 	Neighbors []*neighborPlan // activated in this family
 }
 
+// NetworkLines prints the network lines, each preceded by a newline. They
+// are printed in Go, not by a template range: a node may announce tens of
+// thousands, and text/template's reflection would be most of Render's cost.
+func (af *afPlan) NetworkLines() string {
+	n := 0
+	for _, nw := range af.Networks {
+		n += len("\n  network ") + len("ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff/128") + len(" route-map ") + len(nw.RouteMap)
+	}
+	b := make([]byte, 0, n)
+	for _, nw := range af.Networks {
+		b = append(b, "\n  network "...)
+		b = nw.pfx.AppendTo(b)
+		if nw.RouteMap != "" {
+			b = append(b, " route-map "...)
+			b = append(b, nw.RouteMap...)
+		}
+	}
+	return string(b)
+}
+
 // network is one `network` line: a prefix and the route-map that tags it
 // with its class; RouteMap is empty for a prefix no neighbor receives.
 type network struct {
-	Prefix   string
-	RouteMap string
 	pfx      netip.Prefix
+	RouteMap string
 	class    *class
 }
 
@@ -180,7 +199,7 @@ func buildPlan(c *Config) *plan {
 			}
 			af := &afPlan{Family: f, Networks: make([]network, len(nets))}
 			for i, pf := range nets {
-				af.Networks[i].Prefix, af.Networks[i].pfx = pf.String(), pf
+				af.Networks[i].pfx = pf
 				af.Networks[i].class = byPrefix[pf]
 			}
 			for _, np := range rp.Neighbors {
@@ -450,10 +469,15 @@ func classesOf(r *Router) ([]*class, map[netip.Prefix]*class) {
 	}
 	slices.SortFunc(nbrs, func(a, b *Neighbor) int { return strings.Compare(a.name(), b.name()) })
 	// Each (neighbor, attributes) pair is a member; a network's class is
-	// the list of its members, in neighbor order.
+	// the list of its members, in neighbor order. A prefix has at most one
+	// member per neighbor, so the lists live in one flat slice.
 	var members []classMember
 	var memberKeys []string
-	perPrefix := map[netip.Prefix][]int32{}
+	index := make(map[netip.Prefix]int32, len(r.IPv4Networks)+len(r.IPv6Networks))
+	var prefixes []netip.Prefix
+	stride := len(nbrs)
+	var ids []int32
+	var counts []uint16
 	for _, n := range nbrs {
 		outMap := neighborOf(r, n).OutMap
 		byAttrs := map[string]int32{}
@@ -467,25 +491,34 @@ func classesOf(r *Router) ([]*class, map[netip.Prefix]*class) {
 				memberKeys = append(memberKeys, outMap+"="+k)
 			}
 			for _, pf := range g.prefixes {
-				perPrefix[pf] = append(perPrefix[pf], id)
+				pi, seen := index[pf]
+				if !seen {
+					pi = int32(len(prefixes))
+					index[pf] = pi
+					prefixes = append(prefixes, pf)
+					ids = append(ids, make([]int32, stride)...)
+					counts = append(counts, 0)
+				}
+				ids[int(pi)*stride+int(counts[pi])] = id
+				counts[pi]++
 			}
 		}
 	}
 	var classes []*class
 	byIDs := map[string]*class{}
-	byPrefix := make(map[netip.Prefix]*class, len(perPrefix))
-	var buf []byte
-	for pf, ids := range perPrefix {
+	byPrefix := make(map[netip.Prefix]*class, len(prefixes))
+	buf := make([]byte, 0, 4*stride)
+	for pi, pf := range prefixes {
 		buf = buf[:0]
-		for _, id := range ids {
+		for _, id := range ids[pi*stride : pi*stride+int(counts[pi])] {
 			buf = binary.LittleEndian.AppendUint32(buf, uint32(id))
 		}
 		cl, ok := byIDs[string(buf)]
 		if !ok {
-			keys := make([]string, 0, len(ids)+1)
+			keys := make([]string, 0, int(counts[pi])+1)
 			keys = append(keys, r.VRF)
 			cl = &class{}
-			for _, id := range ids {
+			for _, id := range ids[pi*stride : pi*stride+int(counts[pi])] {
 				keys = append(keys, memberKeys[id])
 				cl.members = append(cl.members, members[id])
 			}

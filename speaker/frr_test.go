@@ -78,11 +78,14 @@ func frrPair(t *testing.T) (*frrproc.Instance, string) {
 	}
 	router, node := start(routerNS, speakerRouterConf), start(nodeNS, "")
 	dir := t.TempDir()
+	dryRun := vtysh.NewDryRun("vtysh", node.Name())
+	t.Cleanup(func() { dryRun.Close() })
 	agent, err := frragent.New(frragent.Options{
 		Vtysh:      vtysh.Exec("vtysh", node.Name()),
 		Reload:     frragent.FRRReload(filepath.Join(testenv.FRRDir, "frr-reload.py"), "vtysh", node.Name()),
 		ConfigPath: filepath.Join(dir, "frr.conf"),
 		VtyDir:     frrproc.RunDir(node.Name()),
+		DryRun:     dryRun.Check,
 		Registerer: prometheus.NewRegistry(),
 	})
 	if err != nil {

@@ -40,11 +40,14 @@ func runFRRAgent(ctx context.Context, args []string) error {
 	}
 	log := zap.New(zap.UseDevMode(*dev)).WithName("frr-agent")
 	reg := prometheus.NewRegistry()
+	dryRun := vtysh.NewDryRun(*vtyshPath, *pathspace)
+	defer dryRun.Close()
 	agent, err := frragent.New(frragent.Options{
 		Vtysh:         vtysh.Exec(*vtyshPath, *pathspace),
 		Reload:        frragent.FRRReload(*reload, *vtyshPath, *pathspace),
 		ConfigPath:    *frrConf,
 		VtyDir:        vtySocketDir(*vtyDir, *pathspace),
+		DryRun:        dryRun.Check,
 		CheckInterval: *check,
 		Registerer:    reg,
 		Log:           log,

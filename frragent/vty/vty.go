@@ -85,13 +85,14 @@ func (c *Conn) Run(ctx context.Context, command string) (string, error) {
 	if c.conn == nil {
 		return "", fmt.Errorf("vty %s: connection closed", c.path)
 	}
-	stop := context.AfterFunc(ctx, func() { _ = c.conn.SetDeadline(time.Now()) })
+	nc := c.conn
+	stop := context.AfterFunc(ctx, func() { _ = nc.SetDeadline(time.Now()) })
 	defer stop()
 	deadline, _ := ctx.Deadline()
-	if err := c.conn.SetDeadline(deadline); err != nil {
+	if err := nc.SetDeadline(deadline); err != nil {
 		return "", c.broken(err)
 	}
-	if _, err := c.conn.Write(append([]byte(command), 0)); err != nil {
+	if _, err := nc.Write(append([]byte(command), 0)); err != nil {
 		return "", c.broken(err)
 	}
 	out, status, err := c.readReply()

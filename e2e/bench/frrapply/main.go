@@ -198,11 +198,14 @@ func measure(ctx context.Context, n, changes, reloads int) (string, error) {
 	}
 	defer os.RemoveAll(dir)
 	reloadScript := "/usr/lib/frr/frr-reload.py"
+	dryRun := vtysh.NewDryRun("vtysh", e.node.Name())
+	defer dryRun.Close()
 	agent, err := frragent.New(frragent.Options{
 		Vtysh:      vtysh.Exec("vtysh", e.node.Name()),
 		Reload:     frragent.FRRReload(reloadScript, "vtysh", e.node.Name()),
 		ConfigPath: filepath.Join(dir, "frr.conf"),
 		VtyDir:     frrproc.RunDir(e.node.Name()),
+		DryRun:     dryRun.Check,
 		Log: funcr.New(func(prefix, args string) {
 			if strings.Contains(args, "reloading") || strings.Contains(args, "differs") {
 				fmt.Fprintln(os.Stderr, prefix, args)

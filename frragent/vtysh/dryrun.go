@@ -1,0 +1,105 @@
+package vtysh
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"io"
+	"os/exec"
+	"sync"
+)
+
+// DryRun checks configuration text with vtysh's dry run (`vtysh -C -f
+// /dev/stdin`): vtysh parses every line with FRR's own command tree and
+// changes nothing. Starting vtysh costs tens of milliseconds (it builds the
+// command tree of every daemon), so a DryRun keeps one vtysh started ahead
+// of need, waiting on its standard input: a check only feeds it the text
+// and reads the verdict, and the next vtysh starts in the background.
+//
+// A DryRun is safe for concurrent use; checks run one at a time.
+type DryRun struct {
+	binary string
+	args   []string
+
+	mu   sync.Mutex
+	next *dryRunProc // started ahead, or nil
+}
+
+type dryRunProc struct {
+	cmd            *exec.Cmd
+	stdin          io.WriteCloser
+	stdout, stderr bytes.Buffer
+	startErr       error
+}
+
+// NewDryRun returns a DryRun for the vtysh binary (a path, or a name looked
+// up in PATH), with `-N pathspace` when pathspace is not empty, and starts
+// the first vtysh.
+func NewDryRun(binary, pathspace string) *DryRun {
+	d := &DryRun{binary: binary}
+	if pathspace != "" {
+		d.args = []string{"-N", pathspace}
+	}
+	d.args = append(d.args, "-C", "-f", "/dev/stdin")
+	d.next = d.start()
+	return d
+}
+
+func (d *DryRun) start() *dryRunProc {
+	p := &dryRunProc{cmd: exec.Command(d.binary, d.args...)}
+	p.cmd.Stdout, p.cmd.Stderr = &p.stdout, &p.stderr
+	if p.stdin, p.startErr = p.cmd.StdinPipe(); p.startErr == nil {
+		p.startErr = p.cmd.Start()
+	}
+	return p
+}
+
+// Check runs the dry run on text and returns what vtysh printed. When vtysh
+// refuses a line, the error is an *Error holding both outputs, as Func's
+// (ParseRejected reads the refused lines from them).
+func (d *DryRun) Check(ctx context.Context, text []byte) (string, error) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	p := d.next
+	if p == nil {
+		p = d.start()
+	}
+	d.next = nil
+	defer func() { d.next = d.start() }()
+	args := d.args[len(d.args)-3:]
+	if p.startErr != nil {
+		return "", &Error{Args: args, Err: fmt.Errorf("starting %s: %w", d.binary, p.startErr)}
+	}
+	stop := context.AfterFunc(ctx, func() { _ = p.cmd.Process.Kill() })
+	defer stop()
+	_, werr := p.stdin.Write(text)
+	cerr := p.stdin.Close()
+	err := p.cmd.Wait()
+	if err == nil && werr != nil {
+		err = werr
+	}
+	if err == nil && cerr != nil {
+		err = cerr
+	}
+	if err != nil {
+		if ctx.Err() != nil {
+			err = fmt.Errorf("%w (%w)", ctx.Err(), err)
+		}
+		return p.stdout.String(), &Error{Args: args, Stdout: p.stdout.String(), Stderr: p.stderr.String(), Err: err}
+	}
+	return p.stdout.String(), nil
+}
+
+// Close stops the vtysh started ahead.
+func (d *DryRun) Close() error {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	p := d.next
+	d.next = nil
+	if p == nil || p.startErr != nil {
+		return nil
+	}
+	_ = p.stdin.Close() // vtysh reads an empty file and exits
+	_ = p.cmd.Wait()
+	return nil
+}
