@@ -105,3 +105,11 @@ func BenchmarkDiff(b *testing.B) {
 		})
 	}
 }
+
+func BenchmarkNormalize(b *testing.B) {
+	text, err := Render(bigConfig(20000))
+	if err != nil {
+		b.Fatal(err)
+	}
+	loop(b, func() { Normalize(text) })
+}

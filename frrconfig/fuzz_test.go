@@ -31,7 +31,7 @@ var frrLine = regexp.MustCompile(`^(?:` + strings.Join([]string{
 	`  neighbor \S+ activate`,
 	`  neighbor \S+ route-map \S+ (?:in|out)`,
 	` exit-address-family`,
-		`route-map \S+ (?:permit|deny) \d+`,
+	`route-map \S+ (?:permit|deny) \d+`,
 	` match tag \d+`,
 	` set tag \d+`,
 	` set community (?:\d+:\d+|no-export|no-advertise|local-AS|no-peer|blackhole|graceful-shutdown)(?: (?:\d+:\d+|no-export|no-advertise|local-AS|no-peer|blackhole|graceful-shutdown))*`,

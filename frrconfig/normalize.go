@@ -1,7 +1,6 @@
 package frrconfig
 
 import (
-	"bytes"
 	"cmp"
 	"fmt"
 	"slices"
@@ -18,34 +17,42 @@ import (
 // and top-level objects are ordered by kind and name: FRR prints route-maps,
 // prefix-lists and BFD profiles in the order they were created, so a config
 // reached by Diff prints them in another order than the same config loaded
-// from a file. Order inside an object (a route-map's entries by seq, a
-// router's lines) is kept: there FRR's order is canonical.
+// from a file. A route-map's entries are ordered by seq, the order FRR
+// evaluates them in (the merged view of several daemons need not print
+// them so). Order inside an object (a router's lines, an entry's match and
+// set lines) is kept: there FRR's order is canonical.
 func Normalize(text []byte) []string {
-	var stanzas [][]string
-	for raw := range bytes.Lines(text) {
-		line := strings.TrimRight(string(raw), " \t\r\n")
-		trimmed := strings.TrimSpace(line)
-		if trimmed == "" || strings.HasPrefix(trimmed, "!") || frrOwnLine(line) {
-			continue
-		}
-		indented := line[0] == ' '
-		if (indented || line == "exit") && len(stanzas) > 0 {
-			stanzas[len(stanzas)-1] = append(stanzas[len(stanzas)-1], line)
-			continue
-		}
-		stanzas = append(stanzas, []string{line})
+	type stanza struct {
+		rank  int
+		key   string
+		lines []string
 	}
-	slices.SortStableFunc(stanzas, func(a, b []string) int {
-		ra, ka := stanzaKey(a[0])
-		rb, kb := stanzaKey(b[0])
-		return cmp.Or(cmp.Compare(ra, rb), strings.Compare(ka, kb))
-	})
-	var out []string
-	for _, s := range stanzas {
-		if s[0] == "bfd" {
-			s = sortBFDProfiles(s)
+	var stanzas []stanza
+	n := 0
+	for raw := range strings.Lines(string(text)) { // one copy; lines share it
+		line := strings.TrimRight(raw, " \t\r\n")
+		trimmed := strings.TrimLeft(line, " \t")
+		if trimmed == "" || trimmed[0] == '!' || frrOwnLine(line) {
+			continue
 		}
-		out = append(out, s...)
+		n++
+		if (line[0] == ' ' || line == "exit") && len(stanzas) > 0 {
+			last := &stanzas[len(stanzas)-1]
+			last.lines = append(last.lines, line)
+			continue
+		}
+		rank, key := stanzaKey(line)
+		stanzas = append(stanzas, stanza{rank: rank, key: key, lines: []string{line}})
+	}
+	slices.SortStableFunc(stanzas, func(a, b stanza) int {
+		return cmp.Or(cmp.Compare(a.rank, b.rank), strings.Compare(a.key, b.key))
+	})
+	out := make([]string, 0, n)
+	for _, s := range stanzas {
+		if s.lines[0] == "bfd" {
+			s.lines = sortBFDProfiles(s.lines)
+		}
+		out = append(out, s.lines...)
 	}
 	return out
 }
