@@ -1,23 +1,32 @@
 package l2
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
 	"net"
 	"net/netip"
 
 	"github.com/mdlayher/ndp"
+	"github.com/mdlayher/packet"
 	"golang.org/x/net/ipv6"
 	"golang.org/x/sys/unix"
 )
 
-// icmpv6Conn is an NDPConn on a raw ICMPv6 socket bound to one interface's
-// link-local address, built like ndp.Listen but with IPV6_FREEBIND so that
-// advertisements can be sent from the Service IP.
+// icmpv6Conn is an NDPConn that sends advertisements and joins groups on a
+// raw ICMPv6 socket bound to one interface's link-local address (built like
+// ndp.Listen but with IPV6_FREEBIND so that advertisements can be sent from
+// the Service IP), and reads solicitations from a packet socket. The ICMPv6
+// socket would only see solicitations sent to a multicast group it joined
+// or to its own address: the kernel drops a unicast solicitation to a
+// Service IP (the neighbor unreachability detection of a client that knows
+// the MAC) before any IP socket, since the IP is not one of its own. The
+// packet socket sees both, before the IP layer.
 type icmpv6Conn struct {
 	ifi      *net.Interface
 	ip       *net.IPConn
 	pc       *ipv6.PacketConn
+	raw      *packet.Conn
 	self     netip.Addr
 	freebind bool
 	buf      []byte
@@ -32,11 +41,20 @@ func listenICMPv6(ifi *net.Interface) (*icmpv6Conn, error) {
 	if err != nil {
 		return nil, fmt.Errorf("opening NDP socket on %s: %w", ifi.Name, err)
 	}
-	conn := &icmpv6Conn{ifi: ifi, ip: c, pc: ipv6.NewPacketConn(c), self: ll, buf: make([]byte, max(ifi.MTU, 1280))}
+	raw, err := packet.Listen(ifi, packet.Raw, 0x86dd, nil)
+	if err != nil {
+		c.Close()
+		return nil, fmt.Errorf("opening NDP packet socket on %s: %w", ifi.Name, err)
+	}
+	snap := max(ifi.MTU, 1280) + ethHeaderLen
+	conn := &icmpv6Conn{ifi: ifi, ip: c, pc: ipv6.NewPacketConn(c), raw: raw, self: ll, buf: make([]byte, snap)}
+	// The ICMPv6 socket only sends: it reads nothing.
 	var f ipv6.ICMPFilter
 	f.SetAll(true)
-	f.Accept(ipv6.ICMPTypeNeighborSolicitation)
+	filter, err := nsFilter(uint32(snap))
 	setup := []error{
+		err,
+		raw.SetBPF(filter),
 		conn.pc.SetHopLimit(ndp.HopLimit),
 		conn.pc.SetMulticastHopLimit(ndp.HopLimit),
 		conn.pc.SetChecksum(true, 2),
@@ -44,6 +62,7 @@ func listenICMPv6(ifi *net.Interface) (*icmpv6Conn, error) {
 	}
 	if err := errors.Join(setup...); err != nil {
 		c.Close()
+		raw.Close()
 		return nil, fmt.Errorf("setting up NDP socket on %s: %w", ifi.Name, err)
 	}
 	if rc, err := c.SyscallConn(); err == nil {
@@ -73,21 +92,19 @@ func linkLocal(ifi *net.Interface) (netip.Addr, error) {
 	return netip.Addr{}, fmt.Errorf("no IPv6 link-local address on %s yet (IPv6 disabled, or duplicate address detection still running)", ifi.Name)
 }
 
+// ReadFrom returns the next valid Neighbor Solicitation, multicast or
+// unicast, from another host.
 func (c *icmpv6Conn) ReadFrom() (ndp.Message, *ipv6.ControlMessage, netip.Addr, error) {
 	for {
-		n, cm, src, err := c.pc.ReadFrom(c.buf)
+		n, _, err := c.raw.ReadFrom(c.buf)
 		if err != nil {
 			return nil, nil, netip.Addr{}, err
 		}
-		ip, _ := netip.AddrFromSlice(src.(*net.IPAddr).IP)
-		if ip == c.self {
-			continue
+		ns, src, ok := parseNSFrame(c.buf[:n])
+		if !ok || src == c.self || bytes.Equal(c.buf[6:12], c.ifi.HardwareAddr) {
+			continue // malformed, not a solicitation, or ours
 		}
-		m, err := ndp.ParseMessage(c.buf[:n])
-		if err != nil {
-			continue // malformed or not NDP: not for us
-		}
-		return m, cm, ip.WithZone(c.ifi.Name), nil
+		return ns, nil, src.WithZone(c.ifi.Name), nil
 	}
 }
 
@@ -111,4 +128,4 @@ func (c *icmpv6Conn) LeaveGroup(g netip.Addr) error {
 	return c.pc.LeaveGroup(c.ifi, &net.IPAddr{IP: g.AsSlice()})
 }
 
-func (c *icmpv6Conn) Close() error { return c.ip.Close() }
+func (c *icmpv6Conn) Close() error { return errors.Join(c.raw.Close(), c.ip.Close()) }

@@ -48,8 +48,10 @@ type NDPResponder struct {
 }
 
 // ListenNDP opens an ICMPv6 socket on ifi (needs CAP_NET_RAW and a
-// link-local address on ifi) receiving only Neighbor Solicitations, and
-// returns a responder on it answering for no IP yet. Advertisements are sent
+// link-local address on ifi) to send and join groups, and a packet socket
+// receiving Neighbor Solicitations, multicast and unicast alike (a unicast
+// solicitation to a Service IP never reaches an IP socket: the IP is not
+// the node's own), and returns a responder on them answering for no IP yet. Advertisements are sent
 // from the advertised IP itself, as the kernel does for its own addresses
 // (some tools, ndisc6 among them, ignore advertisements for a global target
 // coming from a link-local address); on kernels without IPV6_FREEBIND they

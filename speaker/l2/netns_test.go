@@ -187,6 +187,19 @@ func TestLayer2InNamespaces(t *testing.T) {
 		}
 	}
 
+	// A unicast solicitation (a client confirming a neighbor it knows) is
+	// answered too, though the kernel drops it before any IP socket.
+	t.Run("unicast NS to the Service IP answered", func(t *testing.T) {
+		ip := "2001:db8:200::11"
+		state, err := c.lab.ClientNUD(ip, c.ownerMAC(ip, all))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if state != "REACHABLE" {
+			t.Errorf("client's entry for %s after its unicast solicitations to the owner's MAC: %s, want REACHABLE", ip, state)
+		}
+	})
+
 	// The IP to move and its owner.
 	moved := "192.0.2.10"
 	o := slices.Index(all, owner.Owner(netip.MustParseAddr(moved), all))

@@ -11,6 +11,7 @@ import (
 	"regexp"
 	"slices"
 	"strings"
+	"time"
 )
 
 // Lab is a switch, n nodes and a client, each in its own namespace.
@@ -207,4 +208,38 @@ func runAll(cmds ...[]string) error {
 		}
 	}
 	return nil
+}
+
+// ClientNUD makes the client confirm that mac still answers for the IPv6
+// address ip the way a kernel does for a neighbor it has used: a stale
+// entry, a packet sent, then unicast Neighbor Solicitations to ip at mac
+// (neighbor unreachability detection). It returns the entry's final state:
+// REACHABLE if an advertisement came back, FAILED if none did.
+func (l *Lab) ClientNUD(ip, mac string) (string, error) {
+	if err := runAll(
+		[]string{"ip", "netns", "exec", l.Client.NS, "sysctl", "-qw", "net.ipv6.neigh.eth0.delay_first_probe_time=1"},
+		[]string{"ip", "-n", l.Client.NS, "-6", "neigh", "replace", ip, "lladdr", mac, "dev", "eth0", "nud", "stale"},
+	); err != nil {
+		return "", err
+	}
+	// No echo reply comes (the nodes only answer NDP for the IP); the packet
+	// moves the entry to DELAY, then PROBE.
+	_, _ = l.ClientExec("ping", "-6", "-c", "1", "-W", "1", ip)
+	var state string
+	for try := 0; try < 60; try++ {
+		out, err := exec.Command("ip", "-n", l.Client.NS, "-6", "neigh", "show", ip, "dev", "eth0").CombinedOutput()
+		if err != nil {
+			return "", fmt.Errorf("reading the client's neighbor table: %w: %s", err, out)
+		}
+		f := strings.Fields(string(out))
+		if len(f) == 0 {
+			return "", fmt.Errorf("the client has no neighbor entry for %s", ip)
+		}
+		state = f[len(f)-1]
+		if state == "REACHABLE" || state == "FAILED" {
+			break
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	return state, nil
 }
