@@ -32,9 +32,9 @@ type Router struct {
 	// IPv4Networks are the IPv4 prefixes this router originates
 	// (`network` in `address-family ipv4 unicast`). Which neighbor receives
 	// which of them is decided by Neighbor.Advertise.
-	IPv4Networks []netip.Prefix `json:"ipv4Networks,omitempty"`
+	IPv4Networks Prefixes `json:"ipv4Networks,omitempty"`
 	// IPv6Networks are the IPv6 prefixes this router originates.
-	IPv6Networks []netip.Prefix `json:"ipv6Networks,omitempty"`
+	IPv6Networks Prefixes `json:"ipv6Networks,omitempty"`
 	// Neighbors are the BGP peers of this router.
 	Neighbors []Neighbor `json:"neighbors,omitempty"`
 }
@@ -78,7 +78,7 @@ type Neighbor struct {
 	// Advertise lists the prefixes this neighbor may receive, each with its
 	// attributes; every prefix must be one of the router's networks, at most
 	// once per neighbor. Anything else is filtered out.
-	Advertise []Advertisement `json:"advertise,omitempty"`
+	Advertise Advertisements `json:"advertise,omitempty"`
 }
 
 // Timers are a neighbor's BGP keepalive and hold times in seconds.
