@@ -3,6 +3,7 @@ package vtysh
 import (
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"os/exec"
@@ -14,16 +15,22 @@ import (
 // changes nothing. Starting vtysh costs tens of milliseconds (it builds the
 // command tree of every daemon), so a DryRun keeps one vtysh started ahead
 // of need, waiting on its standard input: a check only feeds it the text
-// and reads the verdict, and the next vtysh starts in the background.
+// and reads the verdict, and another vtysh starts in its place. Two wait,
+// so that checks in quick succession do not wait for a vtysh still
+// starting.
 //
 // A DryRun is safe for concurrent use; checks run one at a time.
 type DryRun struct {
 	binary string
 	args   []string
 
-	mu   sync.Mutex
-	next *dryRunProc // started ahead, or nil
+	mu     sync.Mutex
+	ready  []*dryRunProc // started ahead, oldest first
+	closed bool
 }
+
+// dryRunsAhead is how many vtysh wait for a check.
+const dryRunsAhead = 2
 
 type dryRunProc struct {
 	cmd            *exec.Cmd
@@ -41,7 +48,9 @@ func NewDryRun(binary, pathspace string) *DryRun {
 		d.args = []string{"-N", pathspace}
 	}
 	d.args = append(d.args, "-C", "-f", "/dev/stdin")
-	d.next = d.start()
+	for range dryRunsAhead {
+		d.ready = append(d.ready, d.start())
+	}
 	return d
 }
 
@@ -60,12 +69,16 @@ func (d *DryRun) start() *dryRunProc {
 func (d *DryRun) Check(ctx context.Context, text []byte) (string, error) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
-	p := d.next
-	if p == nil {
+	if d.closed {
+		return "", errors.New("vtysh dry run: checked after Close")
+	}
+	var p *dryRunProc
+	if len(d.ready) > 0 {
+		p, d.ready = d.ready[0], d.ready[1:]
+	} else {
 		p = d.start()
 	}
-	d.next = nil
-	defer func() { d.next = d.start() }()
+	defer func() { d.ready = append(d.ready, d.start()) }()
 	args := d.args[len(d.args)-3:]
 	if p.startErr != nil {
 		return "", &Error{Args: args, Err: fmt.Errorf("starting %s: %w", d.binary, p.startErr)}
@@ -94,12 +107,12 @@ func (d *DryRun) Check(ctx context.Context, text []byte) (string, error) {
 func (d *DryRun) Close() error {
 	d.mu.Lock()
 	defer d.mu.Unlock()
-	p := d.next
-	d.next = nil
-	if p == nil || p.startErr != nil {
-		return nil
+	for _, p := range d.ready {
+		if p.startErr == nil {
+			_ = p.stdin.Close() // vtysh reads an empty file and exits
+			_ = p.cmd.Wait()
+		}
 	}
-	_ = p.stdin.Close() // vtysh reads an empty file and exits
-	_ = p.cmd.Wait()
+	d.ready, d.closed = nil, true
 	return nil
 }

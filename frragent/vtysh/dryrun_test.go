@@ -37,6 +37,9 @@ func TestDryRun(t *testing.T) {
 	if err := d.Close(); err != nil {
 		t.Errorf("Close: %v", err)
 	}
+	if _, err := d.Check(ctx, good); err == nil {
+		t.Error("Check worked after Close")
+	}
 }
 
 func TestDryRunNoBinary(t *testing.T) {
