@@ -42,6 +42,7 @@ func withTimers(specs []l2lab.NodeSpec) []l2lab.NodeSpec {
 		specs[i].ProbeInterval, specs[i].ProbeTimeout = timers.ProbeInterval, timers.ProbeTimeout
 		specs[i].SuspicionMult, specs[i].SuspicionMaxTimeoutMult = timers.SuspicionMult, timers.SuspicionMaxTimeoutMult
 		specs[i].AwarenessMaxMultiplier = timers.AwarenessMaxMultiplier
+		specs[i].Silence = timers.Silence
 		specs[i].Nice = timers.Nice
 	}
 	return specs
@@ -57,6 +58,7 @@ func main() {
 	flag.IntVar(&timers.SuspicionMult, "suspicion-mult", 0, "memberlist suspicion multiplier (0: default)")
 	flag.IntVar(&timers.SuspicionMaxTimeoutMult, "suspicion-max-mult", 0, "memberlist suspicion max timeout multiplier (0: default)")
 	flag.IntVar(&timers.AwarenessMaxMultiplier, "awareness-max", 0, "memberlist awareness max multiplier (0: default)")
+	flag.DurationVar(&timers.Silence, "silence", 0, "how long a node declared dead must be silent before its IPs move (0: default; negative: none, the IPs move at once)")
 	flag.IntVar(&timers.Nice, "node-nice", 0, "run the node processes at this niceness (e.g. -10: the CPU share a CPU request gives a speaker)")
 	flag.Parse()
 	if err := run(*trials, *stability); err != nil {

@@ -305,6 +305,7 @@ func (b *bench) owners(ctx context.Context) (map[netip.Addr][]string, error) {
 // client's probes are answered by that node's MAC, and returns the node.
 func (b *bench) settled(ctx context.Context, p *l2.Prober, ip netip.Addr) (string, error) {
 	var owner string
+	var lastErr error
 	err := poll(ctx, settle, func() (bool, error) {
 		o, err := b.owners(ctx)
 		if err != nil {
@@ -314,17 +315,20 @@ func (b *bench) settled(ctx context.Context, p *l2.Prober, ip netip.Addr) (strin
 			return false, nil
 		}
 		owner = o[ip][0]
+		// The NodeStates lag the speakers: a node that has just handed the
+		// IP back (a restarted owner taking it again) may still list it.
+		// Replies from the node they name, else ask them again.
+		p.Drain()
+		if _, lastErr = p.WaitFor(b.macOf(owner), time.Now(), 5*time.Second); lastErr != nil {
+			return false, nil
+		}
 		return true, nil
 	})
 	if err != nil {
-		return "", fmt.Errorf("waiting for one owner of %s in the NodeStates: %w", ip, err)
+		return "", fmt.Errorf("waiting for one owner of %s in the NodeStates answering ARP (last: %v): %w", ip, lastErr, err)
 	}
 	// Two seconds of replies from the owner alone.
 	mac := b.macOf(owner)
-	p.Drain()
-	if _, err := p.WaitFor(mac, time.Now(), settle); err != nil {
-		return "", err
-	}
 	for deadline := time.Now().Add(2 * time.Second); time.Now().Before(deadline); {
 		select {
 		case r := <-p.Replies():

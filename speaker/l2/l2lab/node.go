@@ -43,6 +43,9 @@ type NodeSpec struct {
 	// Timers, when set, replace member.DefaultConfig's.
 	ProbeInterval, ProbeTimeout                                    time.Duration
 	SuspicionMult, SuspicionMaxTimeoutMult, AwarenessMaxMultiplier int
+	// Silence, when set, replaces member.DefaultConfig's (a negative value
+	// stands for 0: a node declared dead stops counting at once).
+	Silence time.Duration
 }
 
 // NodeSpecs returns the specs of every node of l, all eligible for every IP.
@@ -143,6 +146,9 @@ func runNode(spec NodeSpec, log logr.Logger) error {
 	}
 	if spec.AwarenessMaxMultiplier > 0 {
 		mc.AwarenessMaxMultiplier = spec.AwarenessMaxMultiplier
+	}
+	if spec.Silence != 0 {
+		mc.Silence = max(spec.Silence, 0)
 	}
 	n, err := l2.NewNode(l2.NodeConfig{
 		Member:    mc,

@@ -59,6 +59,12 @@ type Config struct {
 	// counts itself, so that the node answering for its IPs until then has
 	// stopped (a gap of Handoff rather than two nodes answering at once).
 	Handoff time.Duration
+	// HandoffWait is the longest a node that has said it is ready waits
+	// for every other live node to ack one of its probes saying it counts
+	// this node (and so no longer answers for this node's IPs) before it
+	// counts itself anyway (a node that does not say, e.g. of an older
+	// version). 0 does not wait for the others.
+	HandoffWait time.Duration
 	// AloneAfter is how long a node that sees no other node alive waits
 	// before it becomes ready anyway (the first node of a cluster).
 	AloneAfter time.Duration
@@ -121,6 +127,7 @@ func DefaultConfig() Config {
 		RejoinInterval:          500 * time.Millisecond,
 		Settle:                  time.Second,
 		Handoff:                 150 * time.Millisecond,
+		HandoffWait:             2 * time.Second,
 		AloneAfter:              5 * time.Second,
 		Silence:                 250 * time.Millisecond,
 		Log:                     logr.Discard(),
@@ -170,8 +177,8 @@ func (c Config) Validate() error {
 	if c.ProbeTimeout >= c.ProbeInterval && c.ProbeInterval > 0 {
 		errs = append(errs, fmt.Errorf("member config: ProbeTimeout %v must be shorter than ProbeInterval %v", c.ProbeTimeout, c.ProbeInterval))
 	}
-	if c.Silence < 0 || c.Settle < 0 || c.Handoff < 0 || c.AloneAfter < 0 {
-		errs = append(errs, errors.New("member config: Silence, Settle, Handoff and AloneAfter must not be negative"))
+	if c.Silence < 0 || c.Settle < 0 || c.Handoff < 0 || c.HandoffWait < 0 || c.AloneAfter < 0 {
+		errs = append(errs, errors.New("member config: Silence, Settle, Handoff, HandoffWait and AloneAfter must not be negative"))
 	}
 	if c.SuspicionMult < 1 || c.SuspicionMaxTimeoutMult < 1 || c.AwarenessMaxMultiplier < 1 {
 		errs = append(errs, errors.New("member config: SuspicionMult, SuspicionMaxTimeoutMult and AwarenessMaxMultiplier must be at least 1 (start from DefaultConfig)"))

@@ -2,7 +2,9 @@ package member
 
 import (
 	"context"
+	"encoding/binary"
 	"fmt"
+	"hash/fnv"
 	"io"
 	"log"
 	"net"
@@ -33,14 +35,20 @@ type Member struct {
 	nodes   map[string]nodeInfo
 	pings   sync.WaitGroup // direct pings of nodes declared dead
 
-	mu          sync.Mutex
-	wantReady   bool      // what SetReady last said
-	readySince  time.Time // when wantReady last became true
-	ready       bool      // what the metadata says
-	readyAt     time.Time // when ready last became true
-	leaving     bool
-	lastLive    []string
-	lastChanged bool
+	mu         sync.Mutex
+	wantReady  bool      // what SetReady last said
+	readySince time.Time // when wantReady last became true
+	ready      bool      // what the metadata says
+	readyAt    time.Time // when ready last became true
+	// countedSince is readyAt once this node has counted itself since then.
+	countedSince time.Time
+	leaving      bool
+	lastLive     []string
+	lastChanged  bool
+	// applied is the live set OnChange last returned from (the IPs it
+	// implies are answered as it says), as ackPayload encodes it: sent in
+	// acks, so that a node becoming ready learns when the others count it.
+	applied []byte
 }
 
 // New creates the memberlist (binding its port) and tries the peers once;
@@ -183,27 +191,44 @@ func (m *Member) SetReady(ready bool) {
 	m.notify()
 }
 
-// Live returns the nodes alive and ready, sorted; this node only once it has
-// been ready for Handoff (so that the others, told it is ready, stop
-// answering for its IPs before it starts). Suspected nodes still count: only
-// a node that left or said it is not ready stops counting at once; one
-// declared dead, once it has been silent to this node for Silence.
+// Live returns the nodes alive and ready, sorted. This node counts only once
+// it has been ready for Handoff and every other live node has acked a probe
+// saying it counts this node (so that the nodes answering for its IPs until
+// then have stopped), or HandoffWait has passed. Suspected nodes still
+// count: only a node that left or said it is not ready stops counting at
+// once; one declared dead, once it has been silent to this node for
+// Silence.
 func (m *Member) Live() []string {
 	m.mu.Lock()
-	selfReady := m.ready && !m.leaving && time.Since(m.readyAt) >= m.cfg.Handoff
+	readyAt := m.readyAt
+	selfReady := m.ready && !m.leaving && time.Since(readyAt) >= m.cfg.Handoff
+	counted := m.countedSince.Equal(readyAt)
 	m.mu.Unlock()
 	var out []string
-	if selfReady {
-		out = append(out, m.cfg.Name)
-	}
+	unconfirmed := false
 	now := time.Now()
 	m.nodesMu.Lock()
 	for name, n := range m.nodes {
 		if name != m.cfg.Name && n.ready && (!n.dead || now.Sub(n.heard) < m.cfg.Silence) {
 			out = append(out, name)
+			if !n.countsMe.After(readyAt) {
+				unconfirmed = true
+			}
 		}
 	}
 	m.nodesMu.Unlock()
+	if selfReady && (counted || !unconfirmed || time.Since(readyAt) >= m.cfg.HandoffWait) {
+		out = append(out, m.cfg.Name)
+		if !counted {
+			// Counted from now until it is next not ready: a node joining
+			// later does not make it wait again.
+			m.mu.Lock()
+			if m.readyAt.Equal(readyAt) {
+				m.countedSince = readyAt
+			}
+			m.mu.Unlock()
+		}
+	}
 	slices.Sort(out)
 	return out
 }
@@ -220,6 +245,9 @@ type nodeInfo struct {
 	// ack to this node's probe or ping.
 	heard   time.Time
 	pinging bool
+	// countsMe is when its last ack said it counts this node (zero if that
+	// ack said it does not).
+	countsMe time.Time
 }
 
 // Leave says this node is going: it stops counting itself at once, and the
@@ -333,6 +361,37 @@ func (m *Member) notify() {
 	if !same && m.cfg.OnChange != nil {
 		m.cfg.OnChange(live)
 	}
+	payload := ackPayload(live)
+	m.mu.Lock()
+	m.applied = payload
+	m.mu.Unlock()
+}
+
+// ackPayload encodes a live set for acks: the FNV-1a hash of each name, 4
+// bytes each, so that a large cluster's set fits in a UDP packet.
+func ackPayload(live []string) []byte {
+	out := make([]byte, 0, 4*len(live))
+	for _, n := range live {
+		out = binary.BigEndian.AppendUint32(out, nameHash(n))
+	}
+	return out
+}
+
+// payloadCounts reports whether an ack payload counts node.
+func payloadCounts(payload []byte, node string) bool {
+	h := nameHash(node)
+	for ; len(payload) >= 4; payload = payload[4:] {
+		if binary.BigEndian.Uint32(payload) == h {
+			return true
+		}
+	}
+	return false
+}
+
+func nameHash(n string) uint32 {
+	h := fnv.New32a()
+	h.Write([]byte(n))
+	return h.Sum32()
 }
 
 const (
@@ -374,23 +433,34 @@ func (e events) NotifyLeave(n *memberlist.Node) {
 
 func (e events) put(n *memberlist.Node) {
 	e.m.nodesMu.Lock()
-	pinging := e.m.nodes[n.Name].pinging
+	prev := e.m.nodes[n.Name]
 	e.m.nodes[n.Name] = nodeInfo{addr: n.Address(), ready: len(n.Meta) > 0 && n.Meta[0] == metaReady,
-		heard: time.Now(), pinging: pinging}
+		heard: time.Now(), pinging: prev.pinging, countsMe: prev.countsMe}
 	e.m.nodesMu.Unlock()
 	e.signal()
 }
 
-// pings records acks to this node's probes as signs of life.
+// pings records acks to this node's probes as signs of life, and whether
+// the acking node counts this one; its own acks carry the live set it
+// applied.
 type pings struct{ m *Member }
 
-func (pings) AckPayload() []byte { return nil }
+func (p pings) AckPayload() []byte {
+	p.m.mu.Lock()
+	defer p.m.mu.Unlock()
+	return slices.Clone(p.m.applied)
+}
 
-func (p pings) NotifyPingComplete(other *memberlist.Node, _ time.Duration, _ []byte) {
+func (p pings) NotifyPingComplete(other *memberlist.Node, _ time.Duration, payload []byte) {
 	p.m.nodesMu.Lock()
 	defer p.m.nodesMu.Unlock()
 	if cur, ok := p.m.nodes[other.Name]; ok {
-		cur.heard = time.Now()
+		now := time.Now()
+		cur.heard = now
+		cur.countsMe = time.Time{}
+		if payloadCounts(payload, p.m.cfg.Name) {
+			cur.countsMe = now
+		}
 		p.m.nodes[other.Name] = cur
 	}
 }

@@ -79,6 +79,12 @@ func eventually(t *testing.T, what string, cond func() bool) {
 // start runs a member on 127.0.0.1 with a free port until the test ends.
 func start(t *testing.T, name string, key []byte, peers ...string) (*Member, *liveLog) {
 	t.Helper()
+	return startWith(t, name, key, func(*Config) {}, peers...)
+}
+
+// startWith is start with mod applied to the config.
+func startWith(t *testing.T, name string, key []byte, mod func(*Config), peers ...string) (*Member, *liveLog) {
+	t.Helper()
 	c := DefaultConfig()
 	c.Name = name
 	c.BindAddr = "127.0.0.1"
@@ -89,6 +95,7 @@ func start(t *testing.T, name string, key []byte, peers ...string) (*Member, *li
 	c.AloneAfter = 300 * time.Millisecond
 	l := &liveLog{}
 	c.OnChange = l.set
+	mod(&c)
 	m, err := New(c)
 	if err != nil {
 		t.Fatal(err)
@@ -109,7 +116,8 @@ func TestMembership(t *testing.T) {
 	key := bytes.Repeat([]byte{7}, 32)
 	a, la := start(t, "node-a", key)
 	b, lb := start(t, "node-b", key, a.Addr())
-	c, lc := start(t, "node-c", key, a.Addr(), b.Addr())
+	// node-c without Handoff: only the others' acks hold it back.
+	c, lc := startWith(t, "node-c", key, func(c *Config) { c.Handoff = 0 }, a.Addr(), b.Addr())
 	all := []string{"node-a", "node-b", "node-c"}
 	for _, l := range []*liveLog{la, lb, lc} {
 		eventually(t, "every node to see all three live", func() bool { return cmp.Equal(all, l.get()) })
@@ -122,7 +130,12 @@ func TestMembership(t *testing.T) {
 		}
 		eventually(t, "node-a to drop node-c", func() bool { return cmp.Equal([]string{"node-a", "node-b"}, la.get()) })
 		c.SetReady(true)
-		eventually(t, "node-a to count node-c again", func() bool { return cmp.Equal(all, la.get()) })
+		// node-c counts itself only once the others said, in their acks,
+		// that they count it: by then they have applied it.
+		eventually(t, "node-c to count itself again", func() bool { return slices.Contains(c.Live(), "node-c") })
+		if a, b := la.get(), lb.get(); !cmp.Equal(all, a) || !cmp.Equal(all, b) {
+			t.Errorf("when node-c counted itself again, node-a had applied %v and node-b %v, want both %v", a, b, all)
+		}
 	})
 
 	t.Run("wrong key cannot join", func(t *testing.T) {
@@ -205,4 +218,16 @@ func TestDeadOnHearsay(t *testing.T) {
 		}
 		eventually(t, "node-a to drop node-b", func() bool { return cmp.Equal([]string{"node-a"}, la.get()) })
 	})
+}
+
+func TestAckPayload(t *testing.T) {
+	p := ackPayload([]string{"node-a", "node-c"})
+	for node, want := range map[string]bool{"node-a": true, "node-b": false, "node-c": true} {
+		if got := payloadCounts(p, node); got != want {
+			t.Errorf("payloadCounts(ackPayload([node-a node-c]), %s) = %v, want %v", node, got, want)
+		}
+	}
+	if payloadCounts(nil, "node-a") {
+		t.Error("an empty payload (a node of an older version) counts node-a")
+	}
 }
