@@ -53,9 +53,18 @@ const serviceIPIndex = "heraldlb.io/status-ip"
 // date from the NodeStates.
 type AnnouncedReconciler struct {
 	client client.Client
+	ann    *announcer
+	events recorder.EventRecorder
+}
+
+// announcer computes a Service's Announced condition from the cluster as
+// the cache shows it. The AnnouncedReconciler and the Service reconciler
+// share it: the Service reconciler writes the condition in the same status
+// patch as new IPs, so a new Service costs one write, not two.
+type announcer struct {
+	client client.Reader
 	// api reads password Secrets uncached (the controller caches none).
 	api       client.Reader
-	events    recorder.EventRecorder
 	namespace string
 	lbClass   string
 }
@@ -73,8 +82,7 @@ func SetupStatusReconcilers(mgr manager.Manager, opts Options) error {
 // SetupAnnounced adds the AnnouncedReconciler to mgr. ctx is used while
 // registering the Service IP index.
 func SetupAnnounced(ctx context.Context, mgr manager.Manager, opts Options) error {
-	r := &AnnouncedReconciler{client: mgr.GetClient(), api: mgr.GetAPIReader(), events: mgr.GetEventRecorder("herald-controller"),
-		namespace: opts.Namespace, lbClass: opts.LBClass}
+	r := &AnnouncedReconciler{client: mgr.GetClient(), ann: newAnnouncer(mgr, opts), events: mgr.GetEventRecorder("herald-controller")}
 	err := mgr.GetFieldIndexer().IndexField(ctx, &corev1.Service{}, serviceIPIndex, func(o client.Object) []string {
 		var out []string
 		for _, ip := range StatusIPs(o.(*corev1.Service)) {
@@ -213,13 +221,28 @@ func (r *AnnouncedReconciler) Reconcile(ctx context.Context, req reconcile.Reque
 		}
 		return reconcile.Result{}, fmt.Errorf("getting service %s: %w", req, err)
 	}
-	ips := StatusIPs(&svc)
-	if !Serves(&svc, r.lbClass) || len(ips) == 0 || !svc.DeletionTimestamp.IsZero() {
-		return reconcile.Result{}, r.write(ctx, &svc, nil)
+	cond, err := r.ann.condition(ctx, &svc)
+	if err != nil {
+		return reconcile.Result{}, err
+	}
+	return reconcile.Result{}, r.write(ctx, &svc, cond)
+}
+
+// newAnnouncer is the announcer of mgr's cache for opts.
+func newAnnouncer(mgr manager.Manager, opts Options) *announcer {
+	return &announcer{client: mgr.GetClient(), api: mgr.GetAPIReader(), namespace: opts.Namespace, lbClass: opts.LBClass}
+}
+
+// condition is the Announced condition svc should carry, or nil when it
+// should carry none (not herald's, no IPs, being deleted).
+func (a *announcer) condition(ctx context.Context, svc *corev1.Service) (*metav1.Condition, error) {
+	ips := StatusIPs(svc)
+	if !Serves(svc, a.lbClass) || len(ips) == 0 || !svc.DeletionTimestamp.IsZero() {
+		return nil, nil
 	}
 	var states v1beta1.NodeStateList
-	if err := r.client.List(ctx, &states); err != nil {
-		return reconcile.Result{}, fmt.Errorf("listing node states: %w", err)
+	if err := a.client.List(ctx, &states); err != nil {
+		return nil, fmt.Errorf("listing node states: %w", err)
 	}
 	seen := Announcements(ips, states.Items)
 	cond := metav1.Condition{Type: ConditionAnnounced, ObservedGeneration: svc.Generation, Status: metav1.ConditionTrue, Reason: ReasonAnnounced}
@@ -233,11 +256,11 @@ func (r *AnnouncedReconciler) Reconcile(ctx context.Context, req reconcile.Reque
 		}
 	}
 	if len(missing) > 0 {
-		snap, err := r.snapshotFor(ctx, &svc)
+		snap, err := a.snapshotFor(ctx, svc)
 		if err != nil {
-			return reconcile.Result{}, err
+			return nil, err
 		}
-		expected := planner.Explain(&snap, req.String())
+		expected := planner.Explain(&snap, keyOf(svc))
 		cond.Status = metav1.ConditionFalse
 		var notes []string
 		for _, ip := range missing {
@@ -258,24 +281,15 @@ func (r *AnnouncedReconciler) Reconcile(ctx context.Context, req reconcile.Reque
 	if len(cond.Message) > 32000 {
 		cond.Message = cond.Message[:32000] + "..."
 	}
-	return reconcile.Result{}, r.write(ctx, &svc, &cond)
+	return &cond, nil
 }
 
 // write sets (or with nil removes) the condition, with an event when it
 // changes.
 func (r *AnnouncedReconciler) write(ctx context.Context, svc *corev1.Service, cond *metav1.Condition) error {
 	updated := svc.DeepCopy()
-	old := meta.FindStatusCondition(svc.Status.Conditions, ConditionAnnounced)
-	if cond == nil {
-		if old == nil {
-			return nil
-		}
-		meta.RemoveStatusCondition(&updated.Status.Conditions, ConditionAnnounced)
-	} else {
-		if old != nil && old.Status == cond.Status && old.Reason == cond.Reason && old.Message == cond.Message && old.ObservedGeneration == cond.ObservedGeneration {
-			return nil
-		}
-		meta.SetStatusCondition(&updated.Status.Conditions, *cond)
+	if !setAnnounced(&updated.Status.Conditions, cond) {
+		return nil
 	}
 	// Service status conditions merge by type in a strategic-merge patch, so
 	// this patch carries only the Announced condition and cannot conflict
@@ -287,19 +301,40 @@ func (r *AnnouncedReconciler) write(ctx context.Context, svc *corev1.Service, co
 		}
 		return fmt.Errorf("patching the announced condition of service %s: %w", keyOf(svc), err)
 	}
-	if cond != nil && (old == nil || old.Reason != cond.Reason || old.Status != cond.Status) {
-		kind := corev1.EventTypeNormal
-		if cond.Status != metav1.ConditionTrue {
-			kind = corev1.EventTypeWarning
-		}
-		r.events.Eventf(svc, nil, kind, cond.Reason, "Announce", "%s", cond.Message)
-	}
+	announcedEvent(r.events, svc, meta.FindStatusCondition(svc.Status.Conditions, ConditionAnnounced), cond)
 	return nil
 }
 
+// setAnnounced sets cond as the Announced condition of conds, or removes it
+// when cond is nil; it reports whether conds changed.
+func setAnnounced(conds *[]metav1.Condition, cond *metav1.Condition) bool {
+	old := meta.FindStatusCondition(*conds, ConditionAnnounced)
+	if cond == nil {
+		return meta.RemoveStatusCondition(conds, ConditionAnnounced)
+	}
+	if old != nil && old.Status == cond.Status && old.Reason == cond.Reason && old.Message == cond.Message && old.ObservedGeneration == cond.ObservedGeneration {
+		return false
+	}
+	meta.SetStatusCondition(conds, *cond)
+	return true
+}
+
+// announcedEvent records an event when the Announced condition moved from
+// old to cond (its status or reason changed), once the change is written.
+func announcedEvent(events recorder.EventRecorder, svc *corev1.Service, old, cond *metav1.Condition) {
+	if cond == nil || (old != nil && old.Reason == cond.Reason && old.Status == cond.Status) {
+		return
+	}
+	kind := corev1.EventTypeNormal
+	if cond.Status != metav1.ConditionTrue {
+		kind = corev1.EventTypeWarning
+	}
+	events.Eventf(svc, nil, kind, cond.Reason, "Announce", "%s", cond.Message)
+}
+
 // snapshotFor is what planner.Explain needs for one Service.
-func (r *AnnouncedReconciler) snapshotFor(ctx context.Context, svc *corev1.Service) (planner.Snapshot, error) {
-	s, err := loadSnapshot(ctx, r.client, r.api, r.namespace, r.lbClass, "the announced condition",
+func (a *announcer) snapshotFor(ctx context.Context, svc *corev1.Service) (planner.Snapshot, error) {
+	s, err := loadSnapshot(ctx, a.client, a.api, a.namespace, a.lbClass, "the announced condition",
 		client.InNamespace(svc.Namespace), client.MatchingLabels{discoveryv1.LabelServiceName: svc.Name})
 	s.Services = []corev1.Service{*svc}
 	return s, err
@@ -308,7 +343,9 @@ func (r *AnnouncedReconciler) snapshotFor(ctx context.Context, svc *corev1.Servi
 // loadSnapshot lists what the planner reads besides Services: the
 // EndpointSlices that epsOpts select, Nodes, herald's objects in namespace
 // and, uncached through api, the peers' password Secrets. what names the
-// caller in errors.
+// caller in errors. EndpointSlices and Nodes are the cache's own objects,
+// not copies: the planner only reads them, and a cluster has many. herald's
+// objects are copies, which the caller may change (their status).
 func loadSnapshot(ctx context.Context, c, api client.Reader, namespace, lbClass, what string, epsOpts ...client.ListOption) (planner.Snapshot, error) {
 	s := planner.Snapshot{Namespace: namespace, LBClass: lbClass}
 	var (
@@ -326,7 +363,7 @@ func loadSnapshot(ctx context.Context, c, api client.Reader, namespace, lbClass,
 		list client.ObjectList
 		opts []client.ListOption
 	}{
-		{&eps, epsOpts}, {&nodes, nil}, {&pools, []client.ListOption{in}}, {&peers, []client.ListOption{in}}, {&bfds, []client.ListOption{in}},
+		{&eps, append(epsOpts, client.UnsafeDisableDeepCopy)}, {&nodes, []client.ListOption{client.UnsafeDisableDeepCopy}}, {&pools, []client.ListOption{in}}, {&peers, []client.ListOption{in}}, {&bfds, []client.ListOption{in}},
 		{&advs, []client.ListOption{in}}, {&l2s, []client.ListOption{in}}, {&comms, []client.ListOption{in}},
 	} {
 		if err := c.List(ctx, l.list, l.opts...); err != nil {

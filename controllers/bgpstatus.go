@@ -13,6 +13,7 @@ import (
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/client-go/util/workqueue"
 	"sigs.k8s.io/controller-runtime/pkg/builder"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/controller"
@@ -39,6 +40,12 @@ const ReasonAccepted = "Accepted"
 // reconciler does not watch (a password Secret) changes.
 const bgpStatusResync = time.Minute
 
+// bgpStatusServiceDelay is how long a Service change waits before it
+// triggers a validation, so that a burst of Services (thousands created at
+// once) costs one validation of every object per delay rather than one per
+// Service, each listing every Service.
+const bgpStatusServiceDelay = time.Second
+
 // BGPStatusReconciler writes the planner's cross-object problems (the same
 // checks the speakers apply) to the status of the objects they are about,
 // with an event when an object's problems change. It reconciles one key:
@@ -61,9 +68,24 @@ type BGPStatusReconciler struct {
 func SetupBGPStatus(mgr manager.Manager, opts Options) error {
 	r := &BGPStatusReconciler{client: mgr.GetClient(), api: mgr.GetAPIReader(), events: mgr.GetEventRecorder("herald-controller"),
 		namespace: opts.Namespace, lbClass: opts.LBClass, community: map[string]string{}}
+	req := reconcile.Request{NamespacedName: types.NamespacedName{Namespace: opts.Namespace, Name: "bgp-status"}}
 	key := handler.EnqueueRequestsFromMapFunc(func(context.Context, client.Object) []reconcile.Request {
-		return []reconcile.Request{{NamespacedName: types.NamespacedName{Namespace: opts.Namespace, Name: "bgp-status"}}}
+		return []reconcile.Request{req}
 	})
+	later := func(_ context.Context, q workqueue.TypedRateLimitingInterface[reconcile.Request]) {
+		q.AddAfter(req, bgpStatusServiceDelay)
+	}
+	serviceKey := handler.Funcs{
+		CreateFunc: func(ctx context.Context, _ event.TypedCreateEvent[client.Object], q workqueue.TypedRateLimitingInterface[reconcile.Request]) {
+			later(ctx, q)
+		},
+		UpdateFunc: func(ctx context.Context, _ event.TypedUpdateEvent[client.Object], q workqueue.TypedRateLimitingInterface[reconcile.Request]) {
+			later(ctx, q)
+		},
+		DeleteFunc: func(ctx context.Context, _ event.TypedDeleteEvent[client.Object], q workqueue.TypedRateLimitingInterface[reconcile.Request]) {
+			later(ctx, q)
+		},
+	}
 	err := builder.ControllerManagedBy(mgr).
 		Named("bgpstatus").
 		Watches(&v1beta1.BGPPeer{}, key, builder.WithPredicates(predicate.GenerationChangedPredicate{})).
@@ -73,7 +95,7 @@ func SetupBGPStatus(mgr manager.Manager, opts Options) error {
 		Watches(&v1beta1.Community{}, key).
 		Watches(&v1beta1.IPAddressPool{}, key, builder.WithPredicates(predicate.GenerationChangedPredicate{})).
 		Watches(&corev1.Node{}, key, builder.WithPredicates(predicate.LabelChangedPredicate{})).
-		Watches(&corev1.Service{}, key, builder.WithPredicates(announcementInputChanged{})).
+		Watches(&corev1.Service{}, serviceKey, builder.WithPredicates(announcementInputChanged{})).
 		WithOptions(controller.Options{MaxConcurrentReconciles: 1}).
 		Complete(r)
 	if err != nil {
@@ -178,10 +200,13 @@ func (r *BGPStatusReconciler) communityEvents(cs []v1beta1.Community, byObject m
 	}
 }
 
-// snapshot lists everything the planner's validation reads.
+// snapshot lists everything the planner's validation reads. The Services
+// are the cache's own objects, not copies (the planner only reads them):
+// copying thousands of Services per validation was most of the controller's
+// CPU and garbage while Services arrived in bulk.
 func (r *BGPStatusReconciler) snapshot(ctx context.Context) (planner.Snapshot, error) {
 	var svcs corev1.ServiceList
-	if err := r.client.List(ctx, &svcs); err != nil {
+	if err := r.client.List(ctx, &svcs, client.UnsafeDisableDeepCopy); err != nil {
 		return planner.Snapshot{}, fmt.Errorf("listing for validation: %w", err)
 	}
 	s, err := loadSnapshot(ctx, r.client, r.api, r.namespace, r.lbClass, "validation")

@@ -39,6 +39,9 @@ type ServiceReconciler struct {
 	client client.Client
 	events recorder.EventRecorder
 	st     *state
+	// announce computes the Announced condition written in the same patch
+	// as changed IPs (the AnnouncedReconciler keeps it up to date after).
+	announce *announcer
 }
 
 // Reconcile brings one Service's allocation and status up to date.
@@ -117,15 +120,15 @@ func (r *ServiceReconciler) Reconcile(ctx context.Context, req reconcile.Request
 		r.st.metrics.allocations.Inc()
 		r.st.refreshPools()
 	}
-	condChanged, err := r.writeStatus(ctx, &svc, ingressFor(ips), &cond, false)
+	condChanged, announced, err := r.writeStatus(ctx, &svc, ingressFor(ips), &cond, false)
 	if err != nil {
 		return reconcile.Result{}, err
 	}
 	switch {
 	case warning && condChanged:
-		r.events.Eventf(&svc, nil, corev1.EventTypeWarning, cond.Reason, "Allocate", "%s", cond.Message)
+		r.events.Eventf(&svc, nil, corev1.EventTypeWarning, cond.Reason, "Allocate", "%s", cond.Message+announcedNote(announced))
 	case !warning && (changed || condChanged):
-		r.events.Eventf(&svc, nil, corev1.EventTypeNormal, ReasonAllocated, "Allocate", "%s", cond.Message)
+		r.events.Eventf(&svc, nil, corev1.EventTypeNormal, ReasonAllocated, "Allocate", "%s", cond.Message+announcedNote(announced))
 	}
 	log.FromContext(ctx).V(1).Info("reconciled", "service", key, "ips", ips, "reason", cond.Reason)
 	return reconcile.Result{}, nil
@@ -175,7 +178,7 @@ func (r *ServiceReconciler) unserve(ctx context.Context, svc *corev1.Service) er
 			keep = append(keep, in)
 		}
 	}
-	if _, err := r.writeStatus(ctx, svc, keep, nil, true); err != nil {
+	if _, _, err := r.writeStatus(ctx, svc, keep, nil, true); err != nil {
 		return err
 	}
 	if len(had) > 0 {
@@ -187,8 +190,14 @@ func (r *ServiceReconciler) unserve(ctx context.Context, svc *corev1.Service) er
 
 // writeStatus patches the Service's ingress and herald's condition (removing
 // it when remove is set) when they differ from what is there. It reports
-// whether the condition changed.
-func (r *ServiceReconciler) writeStatus(ctx context.Context, svc *corev1.Service, ingress []corev1.LoadBalancerIngress, cond *metav1.Condition, remove bool) (bool, error) {
+// whether the condition changed and, when the ingress changed, the
+// Announced condition written with it (nil when none or when the
+// AnnouncedReconciler does not run).
+//
+// That Announced condition has no event of its own: the caller's event
+// about the new IPs carries it (announcedNote), so a new Service costs one
+// status write and one event.
+func (r *ServiceReconciler) writeStatus(ctx context.Context, svc *corev1.Service, ingress []corev1.LoadBalancerIngress, cond *metav1.Condition, remove bool) (bool, *metav1.Condition, error) {
 	updated := svc.DeepCopy()
 	updated.Status.LoadBalancer.Ingress = ingress
 	condChanged := false
@@ -198,18 +207,48 @@ func (r *ServiceReconciler) writeStatus(ctx context.Context, svc *corev1.Service
 		condChanged = meta.SetStatusCondition(&updated.Status.Conditions, *cond)
 	}
 	if equality.Semantic.DeepEqual(svc.Status, updated.Status) {
-		return false, nil
+		return false, nil, nil
+	}
+	// New IPs (or none, or a Service herald no longer serves) change what
+	// is announced: the Announced condition for them goes in this patch
+	// rather than in a second one by the AnnouncedReconciler, which rechecks
+	// it when this write reaches its cache and corrects it if the cluster
+	// moved meanwhile.
+	// The IPs do not wait on it: when it cannot be computed, the
+	// AnnouncedReconciler writes it on its own.
+	var announced *metav1.Condition
+	if r.announce != nil && (remove || !equality.Semantic.DeepEqual(svc.Status.LoadBalancer.Ingress, updated.Status.LoadBalancer.Ingress)) {
+		var err error
+		if announced, err = r.announce.condition(ctx, updated); err != nil {
+			log.FromContext(ctx).Error(err, "computing the Announced condition to write with the IPs; left to the announced reconciler", "service", keyOf(svc))
+			announced = nil
+		} else {
+			setAnnounced(&updated.Status.Conditions, announced)
+		}
 	}
 	// A strategic merge patch: conditions merge by type, so herald's
-	// condition never overwrites one another controller wrote meanwhile
-	// (the Announced condition); ingress is atomic and replaced whole.
+	// conditions never overwrite one another controller wrote meanwhile;
+	// ingress is atomic and replaced whole.
 	if err := r.client.Status().Patch(ctx, updated, client.StrategicMergeFrom(svc)); err != nil {
 		if apierrors.IsNotFound(err) {
-			return false, nil // deleted meanwhile: the delete event releases it
+			return false, nil, nil // deleted meanwhile: the delete event releases it
 		}
-		return false, fmt.Errorf("patching status of service %s: %w", keyOf(svc), err)
+		return false, nil, fmt.Errorf("patching status of service %s: %w", keyOf(svc), err)
 	}
-	return condChanged, nil
+	return condChanged, announced, nil
+}
+
+// announcedNote is what an event about new IPs adds about their
+// announcement, from the Announced condition written with them.
+func announcedNote(announced *metav1.Condition) string {
+	switch {
+	case announced == nil:
+		return ""
+	case announced.Status == metav1.ConditionTrue:
+		return "; announced: " + announced.Message
+	default:
+		return "; " + announced.Message
+	}
 }
 
 // namespaceLabels returns a namespace's labels from the cache, for pools'

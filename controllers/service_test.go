@@ -11,9 +11,11 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/rest"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	v1beta1 "github.com/heraldlb/herald/api/v1beta1"
+	"github.com/heraldlb/herald/speaker/planner"
 )
 
 // v4 and v6 give each scenario its own documentation addresses.
@@ -417,6 +419,46 @@ func TestServices(t *testing.T) {
 		}
 	})
 
+	scenario(14, "IPs and the Announced condition arrive in one write, and leave in one", func(t *testing.T, ns string) {
+		createPool(t, c, pool("p14", []string{v4(14)}, onlyNamespace(ns)))
+		versions := watchServiceStatus(t, cfg, ns, "one")
+		mustCreate(t, c, lbService(ns, "one", 80))
+		first := nextStatus(t, versions, "the first status with an IP", func(s *corev1.Service) bool {
+			return len(s.Status.LoadBalancer.Ingress) > 0
+		})
+		// No advertisement selects p14: the condition says so from the start.
+		ann := meta.FindStatusCondition(first.Status.Conditions, ConditionAnnounced)
+		if ann == nil || ann.Status != metav1.ConditionFalse || ann.Reason != planner.ReasonNoAdvertisement || !strings.Contains(ann.Message, "pool p14") {
+			t.Errorf("the first status with IPs %v has Announced %+v, want False %s naming pool p14", ingressIPs(first), ann, planner.ReasonNoAdvertisement)
+		}
+		if cond := meta.FindStatusCondition(first.Status.Conditions, ConditionIPAllocated); cond == nil || cond.Status != metav1.ConditionTrue {
+			t.Errorf("the first status with IPs has IPAllocated %+v, want True", cond)
+		}
+		// One event tells both: the IPs and why they are not announced.
+		eventually(t, "the Allocated event says why the IP is not announced", func() error {
+			var list corev1.EventList
+			if err := c.List(ctx, &list, client.InNamespace(ns)); err != nil {
+				return err
+			}
+			for _, e := range list.Items {
+				if e.InvolvedObject.Name == "one" && e.Reason == ReasonAllocated && strings.Contains(e.Message, "not announced") && strings.Contains(e.Message, "pool p14") {
+					return nil
+				}
+			}
+			return fmt.Errorf("no such event among %d in %s", len(list.Items), ns)
+		})
+		update(t, c, first, func(s *corev1.Service) {
+			s.Spec.Type = corev1.ServiceTypeClusterIP
+			s.Spec.AllocateLoadBalancerNodePorts = nil
+		})
+		gone := nextStatus(t, versions, "the first status without IPAllocated", func(s *corev1.Service) bool {
+			return meta.FindStatusCondition(s.Status.Conditions, ConditionIPAllocated) == nil
+		})
+		if len(gone.Status.LoadBalancer.Ingress) != 0 || len(gone.Status.Conditions) != 0 {
+			t.Errorf("the first status without IPAllocated keeps ingress %v and conditions %+v, want none", ingressIPs(gone), gone.Status.Conditions)
+		}
+	})
+
 	scenario(12, "other classes are not served", func(t *testing.T, ns string) {
 		createPool(t, c, pool("p12", []string{v4(12)}, onlyNamespace(ns)))
 		class := "example.com/other-lb"
@@ -452,5 +494,58 @@ func TestLBClass(t *testing.T) {
 	}
 	if len(s.Status.LoadBalancer.Ingress) != 0 || len(s.Status.Conditions) != 0 {
 		t.Errorf("the class controller served a Service with no class: %+v", s.Status)
+	}
+}
+
+// watchServiceStatus watches one Service from before it exists and sends
+// every version of it the API server stores, in order, until the test ends.
+func watchServiceStatus(t *testing.T, cfg *rest.Config, ns, name string) <-chan *corev1.Service {
+	t.Helper()
+	wc, err := client.NewWithWatch(cfg, client.Options{Scheme: Scheme()})
+	if err != nil {
+		t.Fatalf("making a watching client: %v", err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	w, err := wc.Watch(ctx, &corev1.ServiceList{}, client.InNamespace(ns), client.MatchingFields{"metadata.name": name})
+	if err != nil {
+		cancel()
+		t.Fatalf("watching service %s/%s: %v", ns, name, err)
+	}
+	out := make(chan *corev1.Service, 64)
+	go func() {
+		defer close(out)
+		for ev := range w.ResultChan() {
+			if svc, ok := ev.Object.(*corev1.Service); ok {
+				select {
+				case out <- svc:
+				case <-ctx.Done():
+					return
+				}
+			}
+		}
+	}()
+	t.Cleanup(func() {
+		cancel()
+		w.Stop()
+	})
+	return out
+}
+
+// nextStatus reads versions until one satisfies ok and returns it.
+func nextStatus(t *testing.T, versions <-chan *corev1.Service, what string, ok func(*corev1.Service) bool) *corev1.Service {
+	t.Helper()
+	timeout := time.After(30 * time.Second)
+	for {
+		select {
+		case svc, open := <-versions:
+			if !open {
+				t.Fatalf("%s: the watch ended", what)
+			}
+			if ok(svc) {
+				return svc
+			}
+		case <-timeout:
+			t.Fatalf("%s: not seen within 30s", what)
+		}
 	}
 }

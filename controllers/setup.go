@@ -70,8 +70,10 @@ func slimObject(obj any) (any, error) {
 	return obj, nil
 }
 
-// Setup adds the Service and pool reconcilers to mgr, registering the
-// allocator metrics on reg. Both reconcilers run only in the elected leader.
+// Setup adds herald's controller to mgr: the Service and pool reconcilers,
+// registering the allocator metrics on reg, and the status reconcilers of
+// SetupStatusReconcilers, whose Announced condition the Service reconciler
+// writes with new IPs. All run only in the elected leader.
 func Setup(mgr manager.Manager, opts Options, reg prometheus.Registerer) error {
 	if opts.Namespace == "" {
 		return fmt.Errorf("setting up the controllers: no namespace for herald's pools")
@@ -86,7 +88,7 @@ func Setup(mgr manager.Manager, opts Options, reg prometheus.Registerer) error {
 	st := newState(opts, mgr.GetAPIReader(), m)
 	events := mgr.GetEventRecorder("herald-controller")
 
-	svc := &ServiceReconciler{client: mgr.GetClient(), events: events, st: st}
+	svc := &ServiceReconciler{client: mgr.GetClient(), events: events, st: st, announce: newAnnouncer(mgr, opts)}
 	err = builder.ControllerManagedBy(mgr).
 		Named("service").
 		For(&corev1.Service{}).
@@ -107,5 +109,5 @@ func Setup(mgr manager.Manager, opts Options, reg prometheus.Registerer) error {
 	if err != nil {
 		return fmt.Errorf("setting up the pool controller: %w", err)
 	}
-	return nil
+	return SetupStatusReconcilers(mgr, opts)
 }

@@ -28,6 +28,7 @@ type controllerFlags struct {
 	kubeconfig  string
 	metricsAddr string
 	healthAddr  string
+	pprofAddr   string
 	leaderElect bool
 	qps         float64
 	burst       int
@@ -49,6 +50,7 @@ func parseControllerFlags(args []string) (controllerFlags, error) {
 	fs.StringVar(&f.kubeconfig, "kubeconfig", os.Getenv("KUBECONFIG"), "kubeconfig file; empty uses the in-cluster config")
 	fs.StringVar(&f.metricsAddr, "metrics-addr", ":7472", "address of the Prometheus /metrics endpoint; 0 disables it")
 	fs.StringVar(&f.healthAddr, "health-addr", ":7473", "address of /healthz and /readyz; 0 disables them")
+	fs.StringVar(&f.pprofAddr, "pprof-addr", "", "address of Go's /debug/pprof endpoints (heap, CPU profiles); empty disables them")
 	fs.BoolVar(&f.leaderElect, "leader-elect", true, "elect a leader among replicas with a Lease in --namespace; only the leader allocates")
 	fs.Float64Var(&f.qps, "kube-api-qps", 300, "steady queries per second to the API server")
 	fs.IntVar(&f.burst, "kube-api-burst", 600, "burst of queries to the API server")
@@ -121,6 +123,7 @@ func runController(ctx context.Context, args []string) error {
 	mopts.Logger = logger
 	mopts.Metrics = metricsserver.Options{BindAddress: f.metricsAddr}
 	mopts.HealthProbeBindAddress = f.healthAddr
+	mopts.PprofBindAddress = f.pprofAddr
 	mopts.LeaderElection = f.leaderElect
 	mopts.LeaderElectionID = "herald-controller"
 	mopts.LeaderElectionNamespace = f.namespace
@@ -133,9 +136,6 @@ func runController(ctx context.Context, args []string) error {
 		return fmt.Errorf("creating the manager: %w", err)
 	}
 	if err := controllers.Setup(mgr, opts, metrics.Registry); err != nil {
-		return err
-	}
-	if err := controllers.SetupStatusReconcilers(mgr, opts); err != nil {
 		return err
 	}
 	if f.healthAddr != "0" {
