@@ -102,6 +102,11 @@ func (n *Node) Status() []Announced { return n.ann.Status() }
 // Owned returns the IPs this node owns.
 func (n *Node) Owned() []netip.Addr { return n.coord.Owned() }
 
+// SetMemberKeys changes the keys encrypting membership traffic while the
+// node runs (see member.Member.SetKeys): call it when the Secret holding
+// them changes.
+func (n *Node) SetMemberKeys(keys [][]byte) error { return n.mem.SetKeys(keys) }
+
 // Live returns the live, ready nodes as this node sees them.
 func (n *Node) Live() []string { return n.mem.Live() }
 

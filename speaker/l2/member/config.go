@@ -30,6 +30,10 @@ type Config struct {
 	// all are accepted. Each must be 16, 24 or 32 bytes (AES-128/192/256).
 	// No keys means plain text, which only tests should use.
 	Keys [][]byte
+	// KeyGrace paces a key change (see Member.SetKeys): the new key is
+	// sent with KeyGrace after it is given, old keys are dropped KeyGrace
+	// later.
+	KeyGrace time.Duration
 
 	// ProbeInterval is how often a node probes another; ProbeTimeout how
 	// long it waits for a direct ack before asking others to probe.
@@ -128,6 +132,7 @@ func DefaultConfig() Config {
 		Settle:                  time.Second,
 		Handoff:                 150 * time.Millisecond,
 		HandoffWait:             2 * time.Second,
+		KeyGrace:                10 * time.Second,
 		AloneAfter:              5 * time.Second,
 		Silence:                 250 * time.Millisecond,
 		Log:                     logr.Discard(),
@@ -177,8 +182,8 @@ func (c Config) Validate() error {
 	if c.ProbeTimeout >= c.ProbeInterval && c.ProbeInterval > 0 {
 		errs = append(errs, fmt.Errorf("member config: ProbeTimeout %v must be shorter than ProbeInterval %v", c.ProbeTimeout, c.ProbeInterval))
 	}
-	if c.Silence < 0 || c.Settle < 0 || c.Handoff < 0 || c.HandoffWait < 0 || c.AloneAfter < 0 {
-		errs = append(errs, errors.New("member config: Silence, Settle, Handoff, HandoffWait and AloneAfter must not be negative"))
+	if c.Silence < 0 || c.Settle < 0 || c.Handoff < 0 || c.HandoffWait < 0 || c.AloneAfter < 0 || c.KeyGrace < 0 {
+		errs = append(errs, errors.New("member config: Silence, Settle, Handoff, HandoffWait, AloneAfter and KeyGrace must not be negative"))
 	}
 	if c.SuspicionMult < 1 || c.SuspicionMaxTimeoutMult < 1 || c.AwarenessMaxMultiplier < 1 {
 		errs = append(errs, errors.New("member config: SuspicionMult, SuspicionMaxTimeoutMult and AwarenessMaxMultiplier must be at least 1 (start from DefaultConfig)"))

@@ -1,8 +1,10 @@
 package member
 
 import (
+	"bytes"
 	"context"
 	"encoding/binary"
+	"errors"
 	"fmt"
 	"hash/fnv"
 	"io"
@@ -49,6 +51,9 @@ type Member struct {
 	// implies are answered as it says), as ackPayload encodes it: sent in
 	// acks, so that a node becoming ready learns when the others count it.
 	applied []byte
+
+	keyring  *memberlist.Keyring // nil: plain text
+	rotation *rotation
 }
 
 // New creates the memberlist (binding its port) and tries the peers once;
@@ -91,6 +96,7 @@ func New(cfg Config) (*Member, error) {
 			return nil, fmt.Errorf("member config: keys: %w", err)
 		}
 		mc.Keyring = kr
+		m.keyring = kr
 	}
 	list, err := memberlist.Create(mc)
 	if err != nil {
@@ -132,10 +138,89 @@ func (m *Member) Run(ctx context.Context) {
 		case <-tick.C:
 			m.updateReady()
 			m.pingDead()
+			m.rotate()
 		case <-m.changed:
 			m.updateReady()
 		}
 		m.notify()
+	}
+}
+
+// ErrPlainText is returned by SetKeys on a member started without keys:
+// memberlist cannot start encrypting while it runs.
+var ErrPlainText = errors.New("membership runs in plain text: restart with keys to encrypt it")
+
+// rotation is a key change under way.
+type rotation struct {
+	keys          [][]byte // keys[0] is the new primary
+	useAt, dropAt time.Time
+	used          bool
+}
+
+// SetKeys replaces the keys (as Config.Keys: the first sends, all are
+// accepted) without a restart, in steps that keep a cluster whose members
+// learn the new keys a little apart (each speaker reads the Secret itself)
+// talking: every key listed is accepted at once; the first is sent with
+// after KeyGrace, by when every member should accept it; keys not listed
+// stop being accepted after another KeyGrace, by when every member sends
+// with the new one.
+func (m *Member) SetKeys(keys [][]byte) error {
+	if m.keyring == nil {
+		return ErrPlainText
+	}
+	if len(keys) == 0 {
+		return errors.New("member keys: none given; membership cannot stop encrypting while it runs")
+	}
+	for i, k := range keys {
+		if l := len(k); l != 16 && l != 24 && l != 32 {
+			return fmt.Errorf("member keys: key %d is %d bytes; memberlist keys must be 16, 24 or 32 bytes (AES-128/192/256)", i, l)
+		}
+	}
+	cur := m.keyring.GetKeys()
+	if bytes.Equal(m.keyring.GetPrimaryKey(), keys[0]) && len(cur) == len(keys) &&
+		!slices.ContainsFunc(keys, func(k []byte) bool {
+			return !slices.ContainsFunc(cur, func(c []byte) bool { return bytes.Equal(c, k) })
+		}) {
+		return nil // nothing changes
+	}
+	for _, k := range keys {
+		if err := m.keyring.AddKey(k); err != nil {
+			return fmt.Errorf("member keys: %w", err)
+		}
+	}
+	now := time.Now()
+	m.mu.Lock()
+	m.rotation = &rotation{keys: slices.Clone(keys), useAt: now.Add(m.cfg.KeyGrace), dropAt: now.Add(2 * m.cfg.KeyGrace)}
+	m.mu.Unlock()
+	m.cfg.Log.Info("membership keys changing", "sendWithNewKeyIn", m.cfg.KeyGrace, "keys", len(keys))
+	return nil
+}
+
+// rotate moves a key change along (see SetKeys).
+func (m *Member) rotate() {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	r := m.rotation
+	if r == nil {
+		return
+	}
+	now := time.Now()
+	if !r.used && !now.Before(r.useAt) {
+		if err := m.keyring.UseKey(r.keys[0]); err != nil {
+			m.cfg.Log.Error(err, "sending with the new membership key")
+		}
+		r.used = true
+	}
+	if r.used && !now.Before(r.dropAt) {
+		for _, k := range m.keyring.GetKeys() {
+			if !slices.ContainsFunc(r.keys, func(x []byte) bool { return bytes.Equal(x, k) }) {
+				if err := m.keyring.RemoveKey(k); err != nil {
+					m.cfg.Log.Error(err, "dropping an old membership key")
+				}
+			}
+		}
+		m.rotation = nil
+		m.cfg.Log.Info("membership keys changed")
 	}
 }
 

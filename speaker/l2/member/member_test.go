@@ -3,6 +3,7 @@ package member
 import (
 	"bytes"
 	"context"
+	"errors"
 	"net"
 	"net/netip"
 	"slices"
@@ -229,5 +230,56 @@ func TestAckPayload(t *testing.T) {
 	}
 	if payloadCounts(nil, "node-a") {
 		t.Error("an empty payload (a node of an older version) counts node-a")
+	}
+}
+
+// TestSetKeys changes the key of a running cluster, one member after the
+// other: they keep seeing each other throughout, a member with only the new
+// key joins afterwards, one with only the old key cannot.
+func TestSetKeys(t *testing.T) {
+	oldKey, newKey := bytes.Repeat([]byte{7}, 32), bytes.Repeat([]byte{9}, 32)
+	grace := func(c *Config) { c.KeyGrace = time.Second }
+	a, la := startWith(t, "node-a", oldKey, grace)
+	b, lb := startWith(t, "node-b", oldKey, grace, a.Addr())
+	both := []string{"node-a", "node-b"}
+	eventually(t, "both to see each other", func() bool { return cmp.Equal(both, la.get()) && cmp.Equal(both, lb.get()) })
+
+	if err := a.SetKeys([][]byte{newKey}); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(500 * time.Millisecond) // node-b reads the Secret a little later
+	if err := b.SetKeys([][]byte{newKey}); err != nil {
+		t.Fatal(err)
+	}
+	for deadline := time.Now().Add(4 * a.cfg.KeyGrace); time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
+		if !cmp.Equal(both, la.get()) || !cmp.Equal(both, lb.get()) {
+			t.Fatalf("during the key change node-a sees %v, node-b %v; want both %v throughout", la.get(), lb.get(), both)
+		}
+	}
+	for _, m := range []*Member{a, b} {
+		if got := m.keyring.GetKeys(); len(got) != 1 || !bytes.Equal(got[0], newKey) {
+			t.Errorf("%s keeps %d keys after the change, want the new one alone", m.cfg.Name, len(got))
+		}
+	}
+
+	_, lc := start(t, "node-c", newKey, a.Addr())
+	eventually(t, "node-c, with the new key, to join", func() bool { return slices.Contains(la.get(), "node-c") && slices.Contains(lc.get(), "node-a") })
+	start(t, "node-x", oldKey, a.Addr())
+	time.Sleep(500 * time.Millisecond)
+	if got := la.get(); slices.Contains(got, "node-x") {
+		t.Errorf("node-a sees %v after a node with the old key tried to join, want no node-x", got)
+	}
+}
+
+func TestSetKeysPlainText(t *testing.T) {
+	c := DefaultConfig()
+	c.Name, c.BindAddr, c.BindPort = "node-a", "127.0.0.1", 0
+	m, err := New(c)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer m.Shutdown()
+	if err := m.SetKeys([][]byte{bytes.Repeat([]byte{7}, 32)}); !errors.Is(err, ErrPlainText) {
+		t.Errorf("SetKeys on a plain-text member = %v, want ErrPlainText", err)
 	}
 }
