@@ -1,6 +1,7 @@
 package frrconfig
 
 import (
+	"bytes"
 	"encoding/json"
 	"fmt"
 	"net/netip"
@@ -12,14 +13,14 @@ import (
 // Prefixes is a list of prefixes. Its JSON form is one string of
 // space-separated prefixes ("192.0.2.1/32 192.0.2.2/32"), not an array of
 // strings: a node may announce tens of thousands, and encoding/json spends
-// far more on an array element than netip.ParsePrefix on a word. A JSON
-// array of prefix strings is read too.
+// far more on an array element than netip.ParsePrefix on a word. It is a
+// TextMarshaler rather than a json.Marshaler because encoding/json copies a
+// text through quickly but scans a Marshaler's output once more.
 type Prefixes []netip.Prefix
 
-// MarshalJSON implements json.Marshaler.
-func (ps Prefixes) MarshalJSON() ([]byte, error) {
-	b := make([]byte, 0, 2+len(ps)*20)
-	b = append(b, '"')
+// MarshalText implements encoding.TextMarshaler.
+func (ps Prefixes) MarshalText() ([]byte, error) {
+	b := make([]byte, 0, len(ps)*20)
 	for i, p := range ps {
 		if !p.IsValid() {
 			return nil, fmt.Errorf("prefix %d of %d is not valid", i+1, len(ps))
@@ -27,33 +28,15 @@ func (ps Prefixes) MarshalJSON() ([]byte, error) {
 		if i > 0 {
 			b = append(b, ' ')
 		}
-		b = p.AppendTo(b) // digits, hex, '.', ':', '/': nothing to escape
+		b = p.AppendTo(b)
 	}
-	return append(b, '"'), nil
+	return b, nil
 }
 
-// UnmarshalJSON implements json.Unmarshaler.
-func (ps *Prefixes) UnmarshalJSON(b []byte) error {
-	if string(b) == "null" {
-		*ps = nil
-		return nil
-	}
-	if len(b) > 0 && b[0] == '[' {
-		var list []netip.Prefix
-		if err := json.Unmarshal(b, &list); err != nil {
-			return err
-		}
-		*ps = list
-		return nil
-	}
-	var s string
-	if len(b) >= 2 && b[0] == '"' && b[len(b)-1] == '"' && !slices.Contains(b[1:len(b)-1], '\\') && !slices.Contains(b[1:len(b)-1], '"') {
-		s = string(b[1 : len(b)-1]) // nothing escaped: read the words in place
-	} else if err := json.Unmarshal(b, &s); err != nil {
-		return fmt.Errorf("prefixes: want a string of space-separated prefixes: %w", err)
-	}
-	out := make(Prefixes, 0, strings.Count(s, " ")+1)
-	for w := range strings.FieldsSeq(s) {
+// UnmarshalText implements encoding.TextUnmarshaler.
+func (ps *Prefixes) UnmarshalText(b []byte) error {
+	out := make(Prefixes, 0, bytes.Count(b, []byte{' '})+1)
+	for w := range strings.FieldsSeq(string(b)) {
 		p, err := netip.ParsePrefix(w)
 		if err != nil {
 			return fmt.Errorf("prefixes: %w", err)
@@ -134,12 +117,13 @@ func (as Advertisements) MarshalJSON() ([]byte, error) {
 		if i > 0 {
 			out = append(out, ',')
 		}
-		out = append(out, `{"prefixes":`...)
-		ps, err := g.Prefixes.MarshalJSON()
+		out = append(out, `{"prefixes":"`...)
+		ps, err := g.Prefixes.MarshalText()
 		if err != nil {
 			return nil, err
 		}
-		out = append(out, ps...)
+		out = append(out, ps...) // digits, hex, '.', ':', '/' and spaces: nothing to escape
+		out = append(out, '"')
 		for _, f := range []struct {
 			name string
 			list []string

@@ -21,6 +21,7 @@ import (
 	"os/exec"
 	"os/signal"
 	"path/filepath"
+	"runtime/pprof"
 	"slices"
 	"strconv"
 	"strings"
@@ -39,7 +40,20 @@ func main() {
 	sizes := flag.String("sizes", "1000,5000,20000", "numbers of prefixes already advertised, comma-separated")
 	changes := flag.Int("changes", 50, "one-prefix additions (and as many removals) applied by the agent per size")
 	reloads := flag.Int("reloads", 10, "one-prefix additions (and removals) applied by frr-reload.py per size")
+	cpuProfile := flag.String("cpuprofile", "", "write a CPU profile of the whole run (agent and client) to this file")
 	flag.Parse()
+	if *cpuProfile != "" {
+		f, err := os.Create(*cpuProfile)
+		if err != nil {
+			fmt.Fprintf(os.Stderr, "frrapply: -cpuprofile: %v\n", err)
+			os.Exit(2)
+		}
+		if err := pprof.StartCPUProfile(f); err != nil {
+			fmt.Fprintf(os.Stderr, "frrapply: -cpuprofile: %v\n", err)
+			os.Exit(2)
+		}
+		defer pprof.StopCPUProfile()
+	}
 	var ns []int
 	for _, s := range strings.Split(*sizes, ",") {
 		n, err := strconv.Atoi(strings.TrimSpace(s))
