@@ -37,9 +37,15 @@ const ConditionPoolAccepted = "Accepted"
 // counts moved (many Services allocated at once).
 const poolStatusInterval = time.Second
 
-// poolsRequestName is the one request the pool reconciler handles: the pool
-// set is validated as a whole (overlaps are between pools).
+// poolsRequestName is the request of every pool change: the pool set is
+// validated as a whole (overlaps are between pools).
 const poolsRequestName = "ipaddresspools"
+
+// poolsRefreshName is the request asking for fresh pool status after
+// allocations moved the counts. Apart from the pool changes' request, it
+// waits out poolStatusInterval before anything else, so that thousands of
+// allocations do not each cost a list of the pools from the API server.
+const poolsRefreshName = "ipaddresspools-refresh"
 
 // poolsKey maps every event to the single pool-set request.
 func poolsKey(ns string) handler.MapFunc {
@@ -49,9 +55,9 @@ func poolsKey(ns string) handler.MapFunc {
 }
 
 // poolTrigger is the object carried by the events asking for a pool status
-// refresh; only its existence matters.
+// refresh; it is enqueued as the poolsRefreshName request.
 func poolTrigger(ns string) client.Object {
-	return &v1beta1.IPAddressPool{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: poolsRequestName}}
+	return &v1beta1.IPAddressPool{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: poolsRefreshName}}
 }
 
 // PoolReconciler feeds the allocator the pool set and keeps the pools'
@@ -66,9 +72,17 @@ type PoolReconciler struct {
 }
 
 // Reconcile applies the pool set to the allocator and writes pool status.
-func (r *PoolReconciler) Reconcile(ctx context.Context, _ reconcile.Request) (reconcile.Result, error) {
+func (r *PoolReconciler) Reconcile(ctx context.Context, req reconcile.Request) (reconcile.Result, error) {
 	if err := r.st.restore(ctx); err != nil {
 		return reconcile.Result{}, err
+	}
+	if req.Name == poolsRefreshName {
+		r.mu.Lock()
+		wait := poolStatusInterval - time.Since(r.lastStatus)
+		r.mu.Unlock()
+		if wait > 0 {
+			return reconcile.Result{RequeueAfter: wait}, nil
+		}
 	}
 	// The pool set comes from the API server: a pool missing from a lagging
 	// cache would look deleted and move its Services' IPs.

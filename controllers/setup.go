@@ -103,7 +103,7 @@ func Setup(mgr manager.Manager, opts Options, reg prometheus.Registerer) error {
 	err = builder.ControllerManagedBy(mgr).
 		Named("ipaddresspool").
 		Watches(&v1beta1.IPAddressPool{}, handler.EnqueueRequestsFromMapFunc(poolsKey(opts.Namespace))).
-		WatchesRawSource(source.Channel(st.poolEvents, handler.EnqueueRequestsFromMapFunc(poolsKey(opts.Namespace)))).
+		WatchesRawSource(source.Channel(st.poolEvents, &handler.EnqueueRequestForObject{})).
 		WithOptions(controller.Options{MaxConcurrentReconciles: 1}).
 		Complete(pools)
 	if err != nil {
