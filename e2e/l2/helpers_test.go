@@ -24,6 +24,7 @@ import (
 	"github.com/heraldlb/herald/controllers"
 	"github.com/heraldlb/herald/e2e/lab"
 	"github.com/heraldlb/herald/e2e/labtest"
+	"github.com/heraldlb/herald/speaker/l2/owner"
 )
 
 const (
@@ -329,4 +330,37 @@ func (e *env) capture(t *testing.T) func(maxRuns map[netip.Addr]int) []Answer {
 		}
 		return answers
 	}
+}
+
+// warmUp waits until the speakers of a lab just brought up agree that all
+// three are live: six Services, each listed in the NodeStates by its
+// rendezvous owner among every node. Until then a Service may move once, to
+// a node that became ready later, and a case's capture would see it move.
+func (e *env) warmUp(t *testing.T) {
+	t.Helper()
+	e.reset(t)
+	e.base(t)
+	var all []string
+	for _, n := range e.lab.Plan().Nodes {
+		all = append(all, n.Name)
+	}
+	var ips []netip.Addr
+	for i := range 6 {
+		_, ip := e.service(t, fmt.Sprintf("l2-warmup-%d", i), pool4, corev1.IPv4Protocol, corev1.ServiceExternalTrafficPolicyCluster)
+		ips = append(ips, ip)
+	}
+	labtest.Eventually(t, wait, "each warm-up IP to be answered by its owner among all of "+strings.Join(all, ", "), func() string {
+		owners, err := e.l2Owners()
+		if err != nil {
+			return err.Error()
+		}
+		for _, ip := range ips {
+			want := []string{owner.Owner(ip, all) + "/" + LANLink}
+			if !slices.Equal(owners[ip], want) {
+				return fmt.Sprintf("%s: NodeStates list %v, want %v", ip, owners[ip], want)
+			}
+		}
+		return ""
+	})
+	e.reset(t)
 }

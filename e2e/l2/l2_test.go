@@ -25,6 +25,7 @@ func TestL2(t *testing.T) {
 	l := labtest.Up(t, lab.Options{})
 	labtest.RequireComponents(t, l, lab.Controller, lab.Speaker)
 	e := newEnv(t, l)
+	e.warmUp(t)
 	for _, tc := range []struct {
 		name string
 		run  func(*testing.T, *env)

@@ -25,10 +25,14 @@ type NodeConfig struct {
 
 // Node is Layer 2 mode on one node, wired together: membership says who is
 // live, the coordinator picks the IPs this node owns, the announcer answers
-// for them. A node whose default interfaces are all down says it is not
-// ready, so that the others take its IPs over. (An IP whose Service names
-// interfaces that are all down on the owner is not moved: the others cannot
-// see this node's interfaces.)
+// for them. A node that cannot answer for one of the Services it is
+// eligible for — the interfaces the Service names are down here, or, for a
+// Service naming none, every default interface is — says it is not ready,
+// so that the others take its IPs over, and comes back through the ready
+// handshake (member.Member.Live) once its interfaces are back: never
+// answering at once on a link that returns while another node answers in
+// its place. (A Service naming only interfaces this node does not have is
+// not this node's to answer on, and does not make it not ready.)
 type Node struct {
 	cfg   NodeConfig
 	ann   *Announcer
@@ -71,17 +75,29 @@ func (n *Node) onLinks(links []Link) {
 	n.mem.SetReady(up)
 }
 
-// usable reports whether this node has an interface it may answer on: one
-// chosen by default, or one named by a Service; n.mu is held.
+// usable reports whether this node can answer for every Service it is
+// eligible for (see Node), and has an interface to answer on at all (a
+// default one, or one a Service names). n.mu is held.
 func (n *Node) usable() bool {
-	if len(SelectInterfaces(n.links, nil, n.ann.cfg.Exclude)) > 0 {
-		return true
-	}
+	def := len(SelectInterfaces(n.links, nil, n.ann.cfg.Exclude)) > 0
 	var named []string
 	for _, s := range n.services {
 		named = append(named, s.Interfaces...)
+		if !slices.Contains(s.Nodes, n.cfg.Member.Name) {
+			continue
+		}
+		if len(s.Interfaces) == 0 {
+			if !def {
+				return false
+			}
+			continue
+		}
+		present := slices.ContainsFunc(n.links, func(l Link) bool { return slices.Contains(s.Interfaces, l.Name) })
+		if present && len(SelectInterfaces(n.links, s.Interfaces, nil)) == 0 {
+			return false
+		}
 	}
-	return len(named) > 0 && len(SelectInterfaces(n.links, named, nil)) > 0
+	return def || (len(named) > 0 && len(SelectInterfaces(n.links, named, nil)) > 0)
 }
 
 // SetServices replaces the Services announced in Layer 2 mode.

@@ -93,3 +93,38 @@ func TestNode(t *testing.T) {
 		t.Errorf("node-a sees %v live after node-b left", got)
 	}
 }
+
+// TestNodeNamedInterfaceDown: a node whose Services name an interface that
+// goes down gives its IPs up though another interface (management) stays
+// up, and takes them back only through the ready handshake.
+func TestNodeNamedInterfaceDown(t *testing.T) {
+	a := startNode(t, "node-a")
+	b := startNode(t, "node-b", a.mem.Addr())
+	for _, n := range []*testNode{a, b} {
+		n.host.mu.Lock()
+		n.host.links = append(n.host.links, Link{Name: "mgmt0", Index: 3, Flags: net.FlagUp | net.FlagRunning | net.FlagBroadcast,
+			HardwareAddr: net.HardwareAddr{2, 0, 0, 0, 1, 1}, MTU: 1500})
+		n.host.mu.Unlock()
+	}
+	nodes := []string{"node-a", "node-b"}
+	var svcs []Service
+	ip := netip.MustParseAddr("192.0.2.1")
+	for range 10 {
+		svcs = append(svcs, Service{IP: ip, Nodes: nodes, Interfaces: []string{"lan0"}})
+		ip = ip.Next()
+	}
+	a.SetServices(svcs)
+	b.SetServices(svcs)
+	owned := func(n *testNode) int { return len(n.Status()) }
+	eventually(t, "the 10 IPs split between the nodes", func() bool {
+		return owned(a)+owned(b) == 10 && owned(a) > 0 && owned(b) > 0
+	})
+
+	a.host.setFlags("lan0", net.FlagUp|net.FlagBroadcast)
+	eventually(t, "node-b to own all 10 IPs", func() bool { return owned(b) == 10 })
+	if got := a.Owned(); len(got) != 0 {
+		t.Errorf("node-a, its lan0 down, still owns %v (mgmt0 is up but no Service names it)", got)
+	}
+	a.host.setFlags("lan0", net.FlagUp|net.FlagRunning|net.FlagBroadcast)
+	eventually(t, "the split to come back", func() bool { return owned(a) > 0 && owned(a)+owned(b) == 10 })
+}
