@@ -10,8 +10,10 @@
 //     at the switch → the router's kernel route no longer through that node
 //     (the same `ip monitor route` event, not a poll: a loop spawning `ip`
 //     would compete for the CPU with the router's FRR it times), over
-//     -trials trials. Timed from before the `ip link set down` command, so
-//     the figure includes that command's start-up. What it measures is BFD
+//     -trials trials. Timed from the switch port going down, as `ip monitor
+//     link` in the LAN namespace reports it (both ends are events read the
+//     same way; the `ip link set down` command's own start-up is not
+//     failover time). What it measures is BFD
 //     (3 × 50 ms after the last packet heard) plus the router's FRR: bgpd
 //     clears the peer's routes (10 ms work-queue hold) and runs best path
 //     (50 ms hold, fixed in FRR's source), zebra programs the kernel (10 ms
@@ -76,11 +78,13 @@ func main() {
 	}
 }
 
-// bench is the lab, a client of its API server and the router's FIB watch.
+// bench is the lab, a client of its API server, the router's FIB watch
+// and the switch's link watch.
 type bench struct {
-	lab *lab.Lab
-	c   client.Client
-	fib *fibWatch
+	lab   *lab.Lab
+	c     client.Client
+	fib   *fibWatch
+	links *linkWatch
 }
 
 func run(services, trials, scale int, keep, verbose bool) error {
@@ -128,7 +132,11 @@ func run(services, trials, scale int, keep, verbose bool) error {
 	if err != nil {
 		return err
 	}
-	b := &bench{lab: l, c: c, fib: fib}
+	links, err := watchLinks(ctx, l.Plan().LAN)
+	if err != nil {
+		return err
+	}
+	b := &bench{lab: l, c: c, fib: fib, links: links}
 	if err := b.setup(ctx); err != nil {
 		return err
 	}
@@ -370,6 +378,10 @@ func (b *bench) failover(ctx context.Context, trials int) ([]time.Duration, erro
 		if err := b.lab.CutLink(ctx, "node3"); err != nil {
 			return out, err
 		}
+		cut, err := b.links.waitDown(ctx, node.LANPort, start, 10*time.Second)
+		if err != nil {
+			return out, err
+		}
 		at, err := b.fib.waitRoute(ctx, ip, start, 30*time.Second, func(r string) bool {
 			return strings.Contains(r, " via ") && !strings.Contains(r, victim)
 		})
@@ -383,7 +395,7 @@ func (b *bench) failover(ctx context.Context, trials int) ([]time.Duration, erro
 		if err != nil {
 			return out, err
 		}
-		out = append(out, at.Sub(start))
+		out = append(out, at.Sub(cut))
 	}
 	return out, b.c.Delete(ctx, svc)
 }
@@ -626,4 +638,79 @@ func (w *fibWatch) count6() int {
 		}
 	}
 	return n
+}
+
+// linkWatch follows a namespace's links with `ip -o monitor link`,
+// recording when each last went administratively down.
+type linkWatch struct {
+	mu      sync.Mutex
+	down    map[string]time.Time
+	isDown  map[string]bool
+	changed chan struct{}
+}
+
+// watchLinks starts `ip -o -n netns monitor link` until ctx ends.
+func watchLinks(ctx context.Context, netns string) (*linkWatch, error) {
+	cmd := exec.CommandContext(ctx, "ip", "-o", "-n", netns, "monitor", "link")
+	out, err := cmd.StdoutPipe()
+	if err != nil {
+		return nil, err
+	}
+	if err := cmd.Start(); err != nil {
+		return nil, fmt.Errorf("starting ip monitor link in %s: %w", netns, err)
+	}
+	w := &linkWatch{down: map[string]time.Time{}, isDown: map[string]bool{}, changed: make(chan struct{})}
+	go func() {
+		defer func() { _ = cmd.Wait() }()
+		sc := bufio.NewScanner(out)
+		for sc.Scan() {
+			w.line(time.Now(), sc.Text())
+		}
+	}()
+	return w, nil
+}
+
+// line records one line of `ip -o monitor link`: "4: n3@if5:
+// <BROADCAST,MULTICAST> mtu 1500 master lan state DOWN ...". A link whose
+// flags lack UP is down; the first such line after it was up is when.
+func (w *linkWatch) line(at time.Time, l string) {
+	f := strings.Fields(l)
+	if len(f) < 3 || f[0] == "Deleted" || !strings.HasPrefix(f[2], "<") {
+		return
+	}
+	name, _, _ := strings.Cut(strings.TrimSuffix(f[1], ":"), "@")
+	up := slices.Contains(strings.Split(strings.Trim(f[2], "<>"), ","), "UP")
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	switch {
+	case up:
+		w.isDown[name] = false
+	case !w.isDown[name]:
+		w.isDown[name] = true
+		w.down[name] = at
+	}
+	close(w.changed)
+	w.changed = make(chan struct{})
+}
+
+// waitDown returns when link name went down at or after since.
+func (w *linkWatch) waitDown(ctx context.Context, name string, since time.Time, timeout time.Duration) (time.Time, error) {
+	timer := time.NewTimer(timeout)
+	defer timer.Stop()
+	for {
+		w.mu.Lock()
+		at, ok := w.down[name]
+		ch := w.changed
+		w.mu.Unlock()
+		if ok && !at.Before(since) {
+			return at, nil
+		}
+		select {
+		case <-ch:
+		case <-timer.C:
+			return time.Time{}, fmt.Errorf("ip monitor link did not report %s down within %s", name, timeout)
+		case <-ctx.Done():
+			return time.Time{}, ctx.Err()
+		}
+	}
 }
