@@ -55,7 +55,7 @@ func parseControllerFlags(args []string) (controllerFlags, error) {
 	fs.Float64Var(&f.qps, "kube-api-qps", 300, "steady queries per second to the API server")
 	fs.IntVar(&f.burst, "kube-api-burst", 600, "burst of queries to the API server")
 	fs.IntVar(&f.workers, "workers", 16, "Services reconciled in parallel")
-	fs.Int64Var(&f.memLimitMiB, "gc-memory-limit", 80, "soft memory limit for Go's garbage collector, in MiB (0: none; GOMEMLIMIT, when set, wins)")
+	fs.Int64Var(&f.memLimitMiB, "gc-memory-limit", 56, "soft memory limit for Go's garbage collector, in MiB (0: none; GOMEMLIMIT, when set, wins); the process's resident set adds ~40 MB of mapped program code to it")
 	fs.StringVar(&f.logLevel, "log-level", "info", "debug, info or error")
 	fs.BoolVar(&f.development, "log-development", false, "human-readable logs instead of JSON")
 	if err := fs.Parse(args); err != nil {
@@ -102,7 +102,10 @@ func runController(ctx context.Context, args []string) error {
 	if f.memLimitMiB > 0 && os.Getenv("GOMEMLIMIT") == "" {
 		// A soft limit: the collector runs more often near it, which keeps
 		// the peak resident set down when thousands of Services arrive at
-		// once; the process is never stopped for exceeding it.
+		// once; the process is never stopped for exceeding it. It counts
+		// Go's own memory only: with 5000 Services the live heap is ~23 MB
+		// and the binary's mapped code ~40 MB of the resident set, so 56 MiB
+		// keeps the peak under 100 MB with the heap still free to double.
 		debug.SetMemoryLimit(f.memLimitMiB << 20)
 	}
 
