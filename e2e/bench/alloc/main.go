@@ -13,7 +13,11 @@
 //     watch records when each gets its IP.
 //
 // It prints a table: time until all have IPs, services/s, p50/p99
-// create→IP latency, duplicate IPs, and herald's peak RSS (VmHWM).
+// create→IP latency, duplicate IPs, herald's peak RSS (VmHWM) and CPU time,
+// the API server's and etcd's CPU time per Service (server/svc: what each
+// phase's requests cost them, steadier than the rates when other work
+// loads the machine), and the machine's 1-minute load average as each
+// phase ended (figures taken under a high load are not comparable).
 //
 //	go run ./e2e/bench/alloc -n 1000,5000
 package main
@@ -24,6 +28,7 @@ import (
 	"flag"
 	"fmt"
 	"net/netip"
+	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -63,6 +68,14 @@ type result struct {
 	duplicates int
 	missing    int
 	rssKB      int64
+	// cpu is the controller's CPU time (user + system) over its whole run.
+	cpu time.Duration
+	// load is the machine's 1-minute load average when the phase ended.
+	load string
+	// serverCPU is the CPU time the API server and etcd spent from the
+	// first create until every Service had its IP: the work the phase cost
+	// them, which other load on the machine barely changes.
+	serverCPU time.Duration
 }
 
 func main() {
@@ -95,16 +108,16 @@ func main() {
 	var rows []result
 	for _, n := range counts {
 		fmt.Fprintf(os.Stderr, "==> N=%d: API server limit (create + status patch with precomputed IPs, %d clients)\n", n, *clients)
-		lim, err := withAPIServer(root, func(cfg *rest.Config, _ []byte) (result, error) {
-			return runLimit(ctx, cfg, n, *clients)
+		lim, err := withAPIServer(root, func(cfg *rest.Config, _ []byte, serverCPU func() time.Duration) (result, error) {
+			return runLimit(ctx, cfg, serverCPU, n, *clients)
 		})
 		if err != nil {
 			fail(fmt.Errorf("limit phase, N=%d: %w", n, err))
 		}
 		rows = append(rows, lim)
 		fmt.Fprintf(os.Stderr, "==> N=%d: herald controller (%d clients creating)\n", n, *clients)
-		her, err := withAPIServer(root, func(cfg *rest.Config, kubeconfig []byte) (result, error) {
-			return runHerald(ctx, cfg, kubeconfig, *herald, strings.Fields(*extra), n, *clients)
+		her, err := withAPIServer(root, func(cfg *rest.Config, kubeconfig []byte, serverCPU func() time.Duration) (result, error) {
+			return runHerald(ctx, cfg, serverCPU, kubeconfig, *herald, strings.Fields(*extra), n, *clients)
 		})
 		if err != nil {
 			fail(fmt.Errorf("herald phase, N=%d: %w", n, err))
@@ -140,7 +153,7 @@ func moduleRoot() (string, error) {
 // CRDs, a service CIDR large enough for thousands of Services (documentation
 // ranges; the benchmark's Services are IPv6 single-stack), and stops it
 // afterwards.
-func withAPIServer(root string, f func(*rest.Config, []byte) (result, error)) (result, error) {
+func withAPIServer(root string, f func(*rest.Config, []byte, func() time.Duration) (result, error)) (result, error) {
 	assets := os.Getenv("KUBEBUILDER_ASSETS")
 	if assets == "" {
 		assets = filepath.Join(root, "bin")
@@ -161,7 +174,68 @@ func withAPIServer(root string, f func(*rest.Config, []byte) (result, error)) (r
 	}
 	defer func() { _ = env.Stop() }()
 	cfg.QPS, cfg.Burst = 5000, 10000
-	return f(cfg, env.KubeConfig)
+	server, err := serverProcesses(cfg.Host)
+	if err != nil {
+		return result{}, err
+	}
+	return f(cfg, env.KubeConfig, func() time.Duration {
+		var sum time.Duration
+		for _, pid := range server {
+			if t, err := cpuTime(pid); err == nil {
+				sum += t
+			}
+		}
+		return sum
+	})
+}
+
+// serverProcesses finds the kube-apiserver serving host (by its
+// --secure-port) and the etcd it uses (by its client URL), among the
+// processes of the machine, where other test API servers may run.
+func serverProcesses(host string) ([]int, error) {
+	u, err := url.Parse(host)
+	if err != nil {
+		return nil, fmt.Errorf("parsing the API server's address %q: %w", host, err)
+	}
+	cmdlines := map[int][]string{}
+	dirs, _ := os.ReadDir("/proc")
+	for _, d := range dirs {
+		pid, err := strconv.Atoi(d.Name())
+		if err != nil {
+			continue
+		}
+		b, err := os.ReadFile(filepath.Join("/proc", d.Name(), "cmdline"))
+		if err != nil {
+			continue
+		}
+		cmdlines[pid] = strings.Split(strings.TrimRight(string(b), "\x00"), "\x00")
+	}
+	find := func(bin, flag, value string) (int, []string) {
+		for pid, args := range cmdlines {
+			if len(args) == 0 || filepath.Base(args[0]) != bin {
+				continue
+			}
+			for i, a := range args {
+				if a == flag+"="+value || (a == flag && i+1 < len(args) && args[i+1] == value) {
+					return pid, args
+				}
+			}
+		}
+		return 0, nil
+	}
+	api, apiArgs := find("kube-apiserver", "--secure-port", u.Port())
+	if api == 0 {
+		return nil, fmt.Errorf("no kube-apiserver process with --secure-port=%s", u.Port())
+	}
+	out := []int{api}
+	for _, a := range apiArgs {
+		if etcdURL, ok := strings.CutPrefix(a, "--etcd-servers="); ok {
+			if etcd, _ := find("etcd", "--listen-client-urls", strings.Split(etcdURL, ",")[0]); etcd != 0 {
+				out = append(out, etcd)
+			}
+		}
+	}
+	return out, nil
 }
 
 func newService(name string) *corev1.Service {
@@ -217,7 +291,7 @@ func fanOut(n, clients int, work func(i int) error) error {
 
 // runLimit is the API server's own limit: create, then patch status with a
 // precomputed IP, as a perfect controller with no latency would.
-func runLimit(ctx context.Context, cfg *rest.Config, n, clients int) (result, error) {
+func runLimit(ctx context.Context, cfg *rest.Config, serverCPU func() time.Duration, n, clients int) (result, error) {
 	cs, err := kubernetes.NewForConfig(cfg)
 	if err != nil {
 		return result{}, err
@@ -232,6 +306,7 @@ func runLimit(ctx context.Context, cfg *rest.Config, n, clients int) (result, er
 		return result{}, err
 	}
 	defer w.stop()
+	cpu0 := serverCPU()
 	start := time.Now()
 	err = fanOut(n, clients, func(i int) error {
 		name := fmt.Sprintf("svc-%05d", i)
@@ -252,12 +327,13 @@ func runLimit(ctx context.Context, cfg *rest.Config, n, clients int) (result, er
 	if err != nil {
 		return result{}, err
 	}
+	used := serverCPU() - cpu0
 	total := last.Sub(start)
 	dups, missing, err := checkIPs(ctx, cs, n)
 	if err != nil {
 		return result{}, err
 	}
-	r := result{phase: "API server limit", n: n, total: total, duplicates: dups, missing: missing}
+	r := result{phase: "API server limit", n: n, total: total, duplicates: dups, missing: missing, load: loadAverage(), serverCPU: used}
 	r.p50, r.p99 = percentiles(lat)
 	return r, nil
 }
@@ -349,7 +425,7 @@ func (w *ipWatch) wait() ([]time.Duration, time.Time, error) {
 
 // runHerald runs `herald controller` as its own process and measures how
 // long Services wait for their IPs.
-func runHerald(ctx context.Context, cfg *rest.Config, kubeconfig []byte, bin string, extra []string, n, clients int) (result, error) {
+func runHerald(ctx context.Context, cfg *rest.Config, serverCPU func() time.Duration, kubeconfig []byte, bin string, extra []string, n, clients int) (result, error) {
 	cs, err := kubernetes.NewForConfig(cfg)
 	if err != nil {
 		return result{}, err
@@ -404,6 +480,7 @@ func runHerald(ctx context.Context, cfg *rest.Config, kubeconfig []byte, bin str
 		return result{}, err
 	}
 
+	cpu0 := serverCPU()
 	start := time.Now()
 	err = fanOut(n, clients, func(i int) error {
 		name := fmt.Sprintf("svc-%05d", i)
@@ -420,7 +497,12 @@ func runHerald(ctx context.Context, cfg *rest.Config, kubeconfig []byte, bin str
 	if err != nil {
 		return result{}, err
 	}
+	used := serverCPU() - cpu0
 	rss, err := peakRSS(cmd.Process.Pid)
+	if err != nil {
+		return result{}, err
+	}
+	cpu, err := cpuTime(cmd.Process.Pid)
 	if err != nil {
 		return result{}, err
 	}
@@ -428,7 +510,7 @@ func runHerald(ctx context.Context, cfg *rest.Config, kubeconfig []byte, bin str
 	if err != nil {
 		return result{}, err
 	}
-	r := result{phase: "herald", n: n, total: last.Sub(start), duplicates: dups, missing: missing, rssKB: rss}
+	r := result{phase: "herald", n: n, total: last.Sub(start), duplicates: dups, missing: missing, rssKB: rss, cpu: cpu, load: loadAverage(), serverCPU: used}
 	r.p50, r.p99 = percentiles(lat)
 	return r, nil
 }
@@ -496,6 +578,48 @@ func peakRSS(pid int) (int64, error) {
 	return 0, errors.New("no VmHWM in /proc/PID/status")
 }
 
+// cpuTime reads the process's CPU time so far (utime + stime).
+func cpuTime(pid int) (time.Duration, error) {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		return 0, fmt.Errorf("reading the controller's CPU time: %w", err)
+	}
+	// Fields after the command name, which is in parentheses and may hold
+	// spaces: state is field 3, utime 14, stime 15.
+	s := string(b)
+	i := strings.LastIndexByte(s, ')')
+	if i < 0 {
+		return 0, errors.New("unexpected /proc/PID/stat")
+	}
+	f := strings.Fields(s[i+1:])
+	if len(f) < 13 {
+		return 0, errors.New("short /proc/PID/stat")
+	}
+	var ticks int64
+	for _, v := range f[11:13] {
+		t, err := strconv.ParseInt(v, 10, 64)
+		if err != nil {
+			return 0, fmt.Errorf("parsing /proc/PID/stat: %w", err)
+		}
+		ticks += t
+	}
+	// USER_HZ is 100 on every Linux this runs on.
+	return time.Duration(ticks) * 10 * time.Millisecond, nil
+}
+
+// loadAverage is the 1-minute load average, for the report: figures
+// taken while it is high (other work on the machine) are not comparable.
+func loadAverage() string {
+	b, err := os.ReadFile("/proc/loadavg")
+	if err != nil {
+		return "?"
+	}
+	if f := strings.Fields(string(b)); len(f) > 0 {
+		return f[0]
+	}
+	return "?"
+}
+
 func percentiles(d []time.Duration) (p50, p99 time.Duration) {
 	if len(d) == 0 {
 		return 0, 0
@@ -507,8 +631,8 @@ func percentiles(d []time.Duration) (p50, p99 time.Duration) {
 }
 
 func printTable(rows []result) {
-	fmt.Printf("%-18s %6s %10s %10s %9s %9s %5s %7s %9s %8s\n",
-		"phase", "N", "all IPs", "svc/s", "p50", "p99", "dups", "missing", "peak RSS", "vs limit")
+	fmt.Printf("%-18s %6s %10s %10s %9s %9s %5s %7s %9s %8s %11s %8s %5s\n",
+		"phase", "N", "all IPs", "svc/s", "p50", "p99", "dups", "missing", "peak RSS", "CPU", "server/svc", "vs limit", "load")
 	limit := map[int]float64{}
 	for _, r := range rows {
 		rate := float64(r.n) / r.total.Seconds()
@@ -518,11 +642,14 @@ func printTable(rows []result) {
 		} else if l := limit[r.n]; l > 0 {
 			vs = fmt.Sprintf("%.0f%%", 100*rate/l)
 		}
+		cpu := "-"
 		if r.rssKB > 0 {
 			rss = fmt.Sprintf("%.1f MB", float64(r.rssKB)/1024)
+			cpu = r.cpu.Round(10 * time.Millisecond).String()
 		}
-		fmt.Printf("%-18s %6d %10s %10.0f %9s %9s %5d %7d %9s %8s\n", r.phase, r.n,
+		perSvc := (r.serverCPU / time.Duration(r.n)).Round(10 * time.Microsecond)
+		fmt.Printf("%-18s %6d %10s %10.0f %9s %9s %5d %7d %9s %8s %11s %8s %5s\n", r.phase, r.n,
 			r.total.Round(time.Millisecond), rate, r.p50.Round(time.Millisecond), r.p99.Round(time.Millisecond),
-			r.duplicates, r.missing, rss, vs)
+			r.duplicates, r.missing, rss, cpu, perSvc, vs, r.load)
 	}
 }
