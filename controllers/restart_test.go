@@ -139,14 +139,19 @@ func TestRestart(t *testing.T) {
 		}()
 	}
 
-	// Kill the first controller a third of the way in, note what it gave,
-	// and start the second while creation goes on.
+	// Kill the first controller a third of the way in, once it has given
+	// the first Service its IPs (its caches take a moment to sync, during
+	// which hundreds of Services may be created), note what it gave, and
+	// start the second while creation goes on.
 	waitCount := func(k int64) {
 		for created.Load() < k {
 			time.Sleep(5 * time.Millisecond)
 		}
 	}
 	waitCount(n / 3)
+	waitService(t, c, "apps", "svc-0000", "the first controller's first IPs", func(s *corev1.Service) bool {
+		return len(s.Status.LoadBalancer.Ingress) > 0
+	})
 	if err := first.Process.Kill(); err != nil {
 		t.Fatalf("killing the first controller: %v", err)
 	}
