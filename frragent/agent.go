@@ -164,7 +164,7 @@ func (a *Agent) record(res Result) {
 	a.mu.Lock()
 	a.lastResult = &res
 	a.mu.Unlock()
-	kv := []any{"generation", res.Generation, "method", res.Method, "duration", res.Duration, "commands", res.Commands}
+	kv := []any{"generation", res.Generation, "method", res.Method, "duration", res.Duration, "commands", res.Commands, "phases", res.Phases}
 	if res.Success {
 		a.log.Info("applied FRR config", kv...)
 	} else {

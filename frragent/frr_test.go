@@ -538,3 +538,28 @@ func dryRun(t *testing.T, pathspace string) func(context.Context, []byte) (strin
 	t.Cleanup(func() { d.Close() })
 	return d.Check
 }
+
+// TestAgentRemovesLastBFDProfile applies a config with a BFD profile, then
+// the same without BFD: bfdd keeps printing an empty bfd node, which must
+// not make the agent think FRR runs another config (the lab saw the agent
+// reload every 10 s after its BGPPeers lost their BFD profile).
+func TestAgentRemovesLastBFDProfile(t *testing.T) {
+	l := newLab(t)
+	ctx := context.Background()
+	with := nodeConfig([]frrconfig.Advertisement{{Prefix: pfx("192.0.2.10/32")}}, nil, 200)
+	if res, err := l.client.Apply(ctx, 1, with); err != nil || !res.Success {
+		t.Fatalf("applying the config with BFD: %+v, %v", res, err)
+	}
+	without := nodeConfig([]frrconfig.Advertisement{{Prefix: pfx("192.0.2.10/32")}}, nil, 200)
+	without.BFDProfiles = nil
+	without.Routers[0].Neighbors[0].BFD, without.Routers[0].Neighbors[0].BFDProfile = false, ""
+	res, err := l.client.Apply(ctx, 2, without)
+	if err != nil || !res.Success {
+		t.Fatalf("applying the config without BFD: %+v, %v", res, err)
+	}
+	l.checkRunning(t, without)
+	l.waitRIB(t, "ipv4", map[string]route{"192.0.2.10/32": {LocalPref: 100}})
+	if res, err := l.client.Apply(ctx, 2, without); err != nil || !res.Success || res.Method != frragent.MethodNone {
+		t.Fatalf("re-applying the config without BFD: %+v, %v; want success by none", res, err)
+	}
+}

@@ -157,6 +157,18 @@ func diffCases() []diffCase {
 			"no route-map 198.51.100.2-out permit 15684",
 			"no route-map herald-class-299440529",
 		}},
+		{name: "neighbor bfd turned off", change: func(c *Config) {
+			nbr(c, 0).BFD, nbr(c, 0).BFDProfile = false, ""
+		}, want: []string{"router bgp 64512", "no neighbor 198.51.100.1 bfd", "exit"}},
+		{name: "neighbor bfd profile changed", change: func(c *Config) {
+			nbr(c, 0).BFDProfile = "spare"
+		}, want: []string{"router bgp 64512", "no neighbor 198.51.100.1 bfd", "neighbor 198.51.100.1 bfd", "neighbor 198.51.100.1 bfd profile spare", "exit"}},
+		{name: "neighbor bfd turned on with the last profile removed", before: func(c *Config) {
+			nbr(c, 0).BFD, nbr(c, 0).BFDProfile = false, ""
+		}, change: func(c *Config) {
+			nbr(c, 1).BFD = true
+			c.BFDProfiles = c.BFDProfiles[:0]
+		}},
 		{name: "log level", change: func(c *Config) { c.LogLevel = "debugging" }, want: []string{"log stdout"}},
 		{name: "route-map delay", change: func(c *Config) { c.RouteMapDelaySeconds = 1 }, want: []string{"bgp route-map delay-timer 1"}},
 		{name: "route-map delay back to default", before: func(c *Config) { c.RouteMapDelaySeconds = 2 },
@@ -208,7 +220,6 @@ func TestDiffNeedsReload(t *testing.T) {
 		{"password", func(c *Config) { c.Routers[0].Neighbors[0].Password = "new" }},
 		{"remote-as", func(c *Config) { c.Routers[0].Neighbors[0].RemoteAS = "external" }},
 		{"timers", func(c *Config) { c.Routers[0].Neighbors[0].Timers = &Timers{Keepalive: 1, Hold: 3} }},
-		{"bfd profile of a neighbor", func(c *Config) { c.Routers[0].Neighbors[0].BFDProfile = "" }},
 		{"address family of a neighbor", func(c *Config) {
 			c.Routers[0].Neighbors[1].Advertise = append(c.Routers[0].Neighbors[1].Advertise, adv("2001:db8:200::1/128"))
 		}},

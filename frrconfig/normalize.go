@@ -13,7 +13,8 @@ import (
 // configurations are compared line by line: comment lines (`!`), blank
 // lines, trailing spaces and the lines FRR adds on its own (the `Building
 // configuration...` banner, `frr version`, `hostname`, `end`, zebra's
-// `[no] ip(v6) forwarding`, `service integrated-vtysh-config`) are dropped,
+// `[no] ip(v6) forwarding`, `service integrated-vtysh-config`, an empty
+// `bfd` stanza) are dropped,
 // and top-level objects are ordered by kind and name: FRR prints route-maps,
 // prefix-lists and BFD profiles in the order they were created, so a config
 // reached by Diff prints them in another order than the same config loaded
@@ -49,6 +50,9 @@ func Normalize(text []byte) []string {
 	})
 	out := make([]string, 0, n)
 	for _, s := range stanzas {
+		if len(s.lines) == 2 && s.lines[0] == "bfd" && s.lines[1] == "exit" {
+			continue // bfdd prints the bfd node on its own once its last profile is gone
+		}
 		if s.lines[0] == "bfd" {
 			s.lines = sortBFDProfiles(s.lines)
 		}

@@ -37,6 +37,17 @@ func TestNormalize(t *testing.T) {
 				"bfd", " profile fast", " exit", " profile slow", "  receive-interval 1000", " exit", "exit",
 			},
 		},
+		{
+			// bfdd keeps printing the bfd node once its last profile is gone
+			name: "drops an empty bfd stanza",
+			in:   "log stdout informational\n!\nbfd\nexit\n!\nend\n",
+			want: []string{"log stdout informational"},
+		},
+		{
+			name: "route-map entries by seq",
+			in:   "route-map a permit 20\nexit\nroute-map a deny 65535\nexit\nroute-map a permit 3\n match tag 1\nexit\n",
+			want: []string{"route-map a permit 3", " match tag 1", "exit", "route-map a permit 20", "exit", "route-map a deny 65535", "exit"},
+		},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
