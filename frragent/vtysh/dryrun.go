@@ -63,6 +63,22 @@ func (d *DryRun) start() *dryRunProc {
 	return p
 }
 
+// refill starts one vtysh and adds it to those waiting, or stops it when
+// the DryRun was closed meanwhile.
+func (d *DryRun) refill() {
+	p := d.start()
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if !d.closed {
+		d.ready = append(d.ready, p)
+		return
+	}
+	if p.startErr == nil {
+		_ = p.stdin.Close()
+		_ = p.cmd.Wait()
+	}
+}
+
 // Check runs the dry run on text and returns what vtysh printed. When vtysh
 // refuses a line, the error is an *Error holding both outputs, as Func's
 // (ParseRejected reads the refused lines from them).
@@ -78,7 +94,7 @@ func (d *DryRun) Check(ctx context.Context, text []byte) (string, error) {
 	} else {
 		p = d.start()
 	}
-	defer func() { d.ready = append(d.ready, d.start()) }()
+	go d.refill() // another vtysh starts while this one checks
 	args := d.args[len(d.args)-3:]
 	if p.startErr != nil {
 		return "", &Error{Args: args, Err: fmt.Errorf("starting %s: %w", d.binary, p.startErr)}
