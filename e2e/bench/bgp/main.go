@@ -527,25 +527,31 @@ type fibWatch struct {
 
 // watchFIB starts `ip -n netns monitor route` until ctx ends.
 func watchFIB(ctx context.Context, netns string) (*fibWatch, error) {
-	// -o: one line per message, multipath next hops included.
-	cmd := exec.CommandContext(ctx, "ip", "-o", "-n", netns, "monitor", "route")
-	out, err := cmd.StdoutPipe()
-	if err != nil {
-		return nil, err
-	}
-	if err := cmd.Start(); err != nil {
-		return nil, fmt.Errorf("starting ip monitor route in %s: %w", netns, err)
-	}
 	w := &fibWatch{added: map[string]time.Time{}, deleted: map[string]time.Time{}, present: map[string]bool{},
 		last: map[string]string{}, lastAt: map[string]time.Time{}, changed: make(chan struct{})}
+	return w, ipMonitor(ctx, netns, "route", w.line)
+}
+
+// ipMonitor starts `ip -o -n netns monitor object` until ctx ends and hands
+// each line to line with the time it was read. -o prints one line per
+// message, multipath next hops included.
+func ipMonitor(ctx context.Context, netns, object string, line func(at time.Time, l string)) error {
+	cmd := exec.CommandContext(ctx, "ip", "-o", "-n", netns, "monitor", object)
+	out, err := cmd.StdoutPipe()
+	if err != nil {
+		return err
+	}
+	if err := cmd.Start(); err != nil {
+		return fmt.Errorf("starting ip monitor %s in %s: %w", object, netns, err)
+	}
 	go func() {
 		defer func() { _ = cmd.Wait() }()
 		sc := bufio.NewScanner(out)
 		for sc.Scan() {
-			w.line(time.Now(), sc.Text())
+			line(time.Now(), sc.Text())
 		}
 	}()
-	return w, nil
+	return nil
 }
 
 // line records one line of `ip monitor route`: "192.0.2.5 nhid 40 proto
@@ -656,23 +662,8 @@ type linkWatch struct {
 
 // watchLinks starts `ip -o -n netns monitor link` until ctx ends.
 func watchLinks(ctx context.Context, netns string) (*linkWatch, error) {
-	cmd := exec.CommandContext(ctx, "ip", "-o", "-n", netns, "monitor", "link")
-	out, err := cmd.StdoutPipe()
-	if err != nil {
-		return nil, err
-	}
-	if err := cmd.Start(); err != nil {
-		return nil, fmt.Errorf("starting ip monitor link in %s: %w", netns, err)
-	}
 	w := &linkWatch{down: map[string]time.Time{}, isDown: map[string]bool{}, changed: make(chan struct{})}
-	go func() {
-		defer func() { _ = cmd.Wait() }()
-		sc := bufio.NewScanner(out)
-		for sc.Scan() {
-			w.line(time.Now(), sc.Text())
-		}
-	}()
-	return w, nil
+	return w, ipMonitor(ctx, netns, "link", w.line)
 }
 
 // line records one line of `ip -o monitor link`: "4: n3@if5:
