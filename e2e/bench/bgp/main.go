@@ -596,42 +596,46 @@ func (w *fibWatch) waitDeleted(ctx context.Context, ip string, since time.Time, 
 }
 
 func (w *fibWatch) wait(ctx context.Context, ip string, since time.Time, timeout time.Duration, m map[string]time.Time, what string) (time.Time, error) {
-	timer := time.NewTimer(timeout)
-	defer timer.Stop()
-	for {
-		w.mu.Lock()
+	return w.until(ctx, timeout, func() (time.Time, bool) {
 		at, ok := m[ip]
-		ch := w.changed
-		w.mu.Unlock()
-		if ok && !at.Before(since) {
-			return at, nil
-		}
-		select {
-		case <-ch:
-		case <-timer.C:
-			return time.Time{}, fmt.Errorf("the router's route to %s was not %s within %s", ip, what, timeout)
-		case <-ctx.Done():
-			return time.Time{}, ctx.Err()
-		}
-	}
+		return at, ok && !at.Before(since)
+	}, func() error {
+		return fmt.Errorf("the router's route to %s was not %s within %s", ip, what, timeout)
+	})
 }
 
 // waitRoute returns when a message at or after since gave ip's route next
 // hops for which ok holds.
 func (w *fibWatch) waitRoute(ctx context.Context, ip string, since time.Time, timeout time.Duration, ok func(string) bool) (time.Time, error) {
+	var last string
+	return w.until(ctx, timeout, func() (time.Time, bool) {
+		last = w.last[ip]
+		at := w.lastAt[ip]
+		return at, last != "" && !at.Before(since) && ok(last)
+	}, func() error {
+		return fmt.Errorf("no message changed the router's route to %s as expected within %s (last: %q)", ip, timeout, last)
+	})
+}
+
+// until returns the time cond gives once it holds, checking it (under the
+// lock) at every message until timeout; late gives the timeout's error.
+func (w *fibWatch) until(ctx context.Context, timeout time.Duration, cond func() (time.Time, bool), late func() error) (time.Time, error) {
 	timer := time.NewTimer(timeout)
 	defer timer.Stop()
 	for {
 		w.mu.Lock()
-		r, at, ch := w.last[ip], w.lastAt[ip], w.changed
+		at, done := cond()
+		ch := w.changed
 		w.mu.Unlock()
-		if r != "" && !at.Before(since) && ok(r) {
+		if done {
 			return at, nil
 		}
 		select {
 		case <-ch:
 		case <-timer.C:
-			return time.Time{}, fmt.Errorf("no message changed the router's route to %s as expected within %s (last: %q)", ip, timeout, r)
+			w.mu.Lock()
+			defer w.mu.Unlock()
+			return time.Time{}, late()
 		case <-ctx.Done():
 			return time.Time{}, ctx.Err()
 		}
