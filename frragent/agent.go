@@ -92,8 +92,10 @@ type Agent struct {
 	metrics       *metrics
 	log           logr.Logger
 
-	applyMu sync.Mutex           // one apply (or re-apply) at a time
-	conns   map[string]*vty.Conn // connections to daemons' vty sockets, dialed when needed, dropped when broken; guarded by applyMu
+	applyMu sync.Mutex // one apply (or re-apply) at a time
+	// conns are the applies' connections to the daemons' vty sockets;
+	// stateConns State's, so that a state read never waits for an apply.
+	conns, stateConns vtyConns
 
 	mu         sync.Mutex // guards the fields below
 	last       *applied
@@ -133,6 +135,8 @@ func New(opts Options) (*Agent, error) {
 		configPath:    opts.ConfigPath,
 		checkInterval: opts.CheckInterval,
 		vtyDir:        opts.VtyDir,
+		conns:         vtyConns{dir: opts.VtyDir},
+		stateConns:    vtyConns{dir: opts.VtyDir},
 		dryRunFn:      opts.DryRun,
 		metrics:       m,
 		log:           opts.Log,
@@ -228,28 +232,18 @@ func (a *Agent) apply(ctx context.Context, req ApplyRequest) (res Result) {
 
 	// Let FRR check what will reach it before anything changes: the
 	// commands of an incremental apply (the rest of the file is what FRR
-	// runs already), else the whole file.
-	checkText := text
-	if res.Method == MethodIncremental {
-		checkText = []byte(strings.Join(cmds, "\n") + "\n")
-	}
-	if out, err := a.dryRun(ctx, checkText); err != nil {
-		res.Error = "FRR rejected the config (vtysh --dryrun)"
-		res.Rejected = vtysh.ParseRejected(out, vtysh.Output(err))
-		if res.Method == MethodIncremental {
-			// name the lines of the rendered file, not of the commands
-			lines := strings.Split(string(text), "\n")
-			for i := range res.Rejected {
-				res.Rejected[i].Line = lineOf(lines, res.Rejected[i].Text)
-			}
+	// runs already), else the whole file. Commands that only add or remove
+	// networks are not checked: each is one prefix the model parsed, FRR
+	// answers each on its own, and a refused one leads to the full reload
+	// below, which checks the whole file. Skipping the dry run there spares
+	// the commonest apply (a Service came or went) a vtysh start, tens of
+	// milliseconds of CPU on every node at once.
+	if res.Method != MethodIncremental || !networksOnly(cmds) {
+		if !a.check(ctx, text, cmds, &res) {
+			return res
 		}
-		if len(res.Rejected) == 0 {
-			res.Error = fmt.Sprintf("checking the config with vtysh --dryrun: %v", err)
-		}
-		res.Rendered = string(text)
-		return res
+		phase(&res, "check", &t)
 	}
-	phase(&res, "check", &t)
 
 	if last == nil {
 		// The agent (re)started while FRR kept running: adopt what runs
@@ -358,31 +352,47 @@ func (a *Agent) dryRun(ctx context.Context, text []byte) (string, error) {
 	return a.vtysh(ctx, "-C", "-f", file)
 }
 
-// conn returns the connection to a daemon's vty socket, dialing it when
-// there is none. Callers hold applyMu.
-func (a *Agent) conn(ctx context.Context, daemon string) (*vty.Conn, error) {
-	if c := a.conns[daemon]; c != nil {
-		return c, nil
+// check runs FRR's dry run on what will reach FRR: an incremental apply's
+// commands, else the whole text. When FRR refuses a line it fills res with
+// the rejected lines (numbered as in text) and returns false.
+func (a *Agent) check(ctx context.Context, text []byte, cmds []string, res *Result) bool {
+	checkText := text
+	if res.Method == MethodIncremental {
+		checkText = []byte(strings.Join(cmds, "\n") + "\n")
 	}
-	c, err := vty.Dial(ctx, vty.SocketPath(a.vtyDir, daemon))
-	if err != nil {
-		return nil, err
+	out, err := a.dryRun(ctx, checkText)
+	if err == nil {
+		return true
 	}
-	if a.conns == nil {
-		a.conns = map[string]*vty.Conn{}
+	res.Error = "FRR rejected the config (vtysh --dryrun)"
+	res.Rejected = vtysh.ParseRejected(out, vtysh.Output(err))
+	if res.Method == MethodIncremental {
+		// name the lines of the rendered file, not of the commands
+		lines := strings.Split(string(text), "\n")
+		for i := range res.Rejected {
+			res.Rejected[i].Line = lineOf(lines, res.Rejected[i].Text)
+		}
 	}
-	a.conns[daemon] = c
-	return c, nil
+	if len(res.Rejected) == 0 {
+		res.Error = fmt.Sprintf("checking the config with vtysh --dryrun: %v", err)
+	}
+	res.Rendered = string(text)
+	return false
 }
 
-// drop forgets a daemon's connection when err broke it (a refused command
-// leaves it usable).
-func (a *Agent) drop(daemon string, err error) {
-	var refused *vty.CommandError
-	if c := a.conns[daemon]; c != nil && !errors.As(err, &refused) {
-		c.Close()
-		delete(a.conns, daemon)
+// networksOnly reports whether Diff's commands only add or remove
+// networks, in the router and address-family blocks that hold them.
+func networksOnly(cmds []string) bool {
+	for _, c := range cmds {
+		switch {
+		case strings.HasPrefix(c, "network "), strings.HasPrefix(c, "no network "),
+			strings.HasPrefix(c, "router bgp "), strings.HasPrefix(c, "address-family "),
+			c == "exit-address-family", c == "exit":
+		default:
+			return false
+		}
 	}
+	return true
 }
 
 // routeMapCommands picks out of Diff's commands those vtysh sends to zebra
@@ -426,56 +436,58 @@ func (a *Agent) runOnBGPD(ctx context.Context, cmds []string) error {
 
 // runConfig runs configuration commands on one daemon's vty socket.
 func (a *Agent) runConfig(ctx context.Context, daemon string, cmds []string) error {
-	c, err := a.conn(ctx, daemon)
+	c, err := a.conns.get(ctx, daemon)
 	if err != nil {
 		return err
 	}
 	if _, err := c.Run(ctx, "configure terminal"); err != nil {
-		a.drop(daemon, err)
+		a.conns.drop(daemon, err)
 		var refused *vty.CommandError
 		if errors.As(err, &refused) {
 			return err
 		}
-		if c, err = a.conn(ctx, daemon); err != nil {
+		if c, err = a.conns.get(ctx, daemon); err != nil {
 			return err
 		}
 		if _, err := c.Run(ctx, "configure terminal"); err != nil {
-			a.drop(daemon, err)
+			a.conns.drop(daemon, err)
 			return err
 		}
 	}
 	for _, cmd := range cmds {
 		if _, err := c.Run(ctx, cmd); err != nil {
-			a.drop(daemon, err)
+			a.conns.drop(daemon, err)
 			if _, endErr := c.Run(ctx, "end"); endErr != nil {
-				a.drop(daemon, endErr)
+				a.conns.drop(daemon, endErr)
 			}
 			return fmt.Errorf("%s: %w", daemon, err)
 		}
 	}
 	if _, err := c.Run(ctx, "end"); err != nil {
-		a.drop(daemon, err)
+		a.conns.drop(daemon, err)
 		return fmt.Errorf("%s: %w", daemon, err)
 	}
 	return nil
 }
 
-// show runs a show command on one daemon: over bgpd's vty socket when
-// Options.VtyDir is set and the daemon is bgpd, else with vtysh. Callers
-// hold applyMu.
+// show runs a show command on one daemon: over the daemon's vty socket
+// when Options.VtyDir is set, else with vtysh. Applies use it (it shares
+// their connections); State uses stateShow.
 func (a *Agent) show(ctx context.Context, daemon, command string) (string, error) {
-	if daemon != "bgpd" || a.vtyDir == "" {
+	if a.vtyDir == "" {
 		return a.vtysh(ctx, "-d", daemon, "-c", command)
 	}
-	c, err := a.conn(ctx, daemon)
-	if err != nil {
-		return "", err
+	return a.conns.show(ctx, daemon, command)
+}
+
+// stateShow is show on State's own connections: a state read costs no
+// vtysh process (tens of milliseconds of CPU each) and never waits for an
+// apply.
+func (a *Agent) stateShow(ctx context.Context, daemon, command string) (string, error) {
+	if a.vtyDir == "" {
+		return a.vtysh(ctx, "-d", daemon, "-c", command)
 	}
-	out, err := c.Run(ctx, command)
-	if err != nil {
-		a.drop(daemon, err)
-	}
-	return out, err
+	return a.stateConns.show(ctx, daemon, command)
 }
 
 // verifyDaemon compares one daemon's running config with want (for bfdd,

@@ -27,8 +27,10 @@ type fakeFRR struct {
 	running     string
 	applyResult string   // running config after an incremental apply
 	dryRunErr   string   // vtysh -C prints this on stderr and fails when set
+	applyErr    string   // an incremental apply fails with this when set
 	commands    []string // last incremental commands
 	reloads     int
+	dryRuns     int
 }
 
 func (f *fakeFRR) vtysh(_ context.Context, args ...string) (string, error) {
@@ -36,6 +38,7 @@ func (f *fakeFRR) vtysh(_ context.Context, args ...string) (string, error) {
 	defer f.mu.Unlock()
 	switch {
 	case len(args) == 3 && args[0] == "-C":
+		f.dryRuns++
 		if f.dryRunErr != "" {
 			return "", &vtysh.Error{Args: args, Stderr: f.dryRunErr, Err: errors.New("exit status 2")}
 		}
@@ -44,6 +47,9 @@ func (f *fakeFRR) vtysh(_ context.Context, args ...string) (string, error) {
 		f.commands = nil
 		for i := 3; i < len(args)-2; i += 2 {
 			f.commands = append(f.commands, args[i])
+		}
+		if f.applyErr != "" {
+			return "", &vtysh.Error{Args: args, Stdout: f.applyErr, Err: errors.New("exit status 1")}
 		}
 		f.running = f.applyResult
 		return "", nil
@@ -103,12 +109,17 @@ type summary struct {
 	Success  bool
 	Rejected []vtysh.RejectedLine
 	Reloads  int
+	DryRuns  int
 	FileIs   string
 }
 
 func TestApply(t *testing.T) {
 	c1 := testConfig("192.0.2.10/32")
 	c2 := testConfig("192.0.2.10/32", "192.0.2.11/32")
+	// c3 gives the new prefix its own communities: a new class, so
+	// route-map commands as well as a network one.
+	c3 := testConfig("192.0.2.10/32", "192.0.2.11/32")
+	c3.Routers[0].Neighbors[0].Advertise[1].Communities = []string{"64500:2"}
 	for _, tc := range []struct {
 		name string
 		// prepare sets the fake up after c1 was applied (by a reload).
@@ -117,32 +128,46 @@ func TestApply(t *testing.T) {
 		want    summary
 	}{
 		{
-			name:    "incremental: FRR runs the rendered file after the commands",
+			name:    "networks only: applied without a dry run",
 			prepare: func(f *fakeFRR) { f.applyResult = render(t, c2) },
 			next:    c2,
-			want:    summary{Method: MethodIncremental, Success: true, Reloads: 1, FileIs: "c2"},
+			want:    summary{Method: MethodIncremental, Success: true, Reloads: 1, DryRuns: 1, FileIs: "c2"},
+		},
+		{
+			name:    "new class: dry run, then incremental",
+			prepare: func(f *fakeFRR) { f.applyResult = render(t, c3) },
+			next:    c3,
+			want:    summary{Method: MethodIncremental, Success: true, Reloads: 1, DryRuns: 2, FileIs: "c3"},
 		},
 		{
 			name:    "incremental result differs: full reload",
 			prepare: func(f *fakeFRR) { f.applyResult = render(t, c1) },
 			next:    c2,
-			want:    summary{Method: MethodReload, Success: true, Reloads: 2, FileIs: "c2"},
+			want:    summary{Method: MethodReload, Success: true, Reloads: 2, DryRuns: 1, FileIs: "c2"},
+		},
+		{
+			name: "a network refused by FRR: full reload",
+			prepare: func(f *fakeFRR) {
+				f.applyErr = "% Inconsistent address and mask"
+			},
+			next: c2,
+			want: summary{Method: MethodReload, Success: true, Reloads: 2, DryRuns: 1, FileIs: "c2"},
 		},
 		{
 			name: "rejected by the dry run: nothing changes",
 			prepare: func(f *fakeFRR) {
-				f.dryRunErr = "line 3: % Unknown command[25]:   network 192.0.2.11/32\n"
+				f.dryRunErr = "line 3: % Unknown command[25]:   route-map herald-class-1 permit 1\n"
 			},
-			next: c2,
+			next: c3,
 			want: summary{Method: MethodIncremental, Rejected: []vtysh.RejectedLine{
-				{Line: lineOf(strings.Split(render(t, c2), "\n"), "network 192.0.2.11/32"), Text: "network 192.0.2.11/32", Error: "% Unknown command"},
-			}, Reloads: 1, FileIs: "c1"},
+				{Line: lineOf(strings.Split(render(t, c3), "\n"), "route-map herald-class-1 permit 1"), Text: "route-map herald-class-1 permit 1", Error: "% Unknown command"},
+			}, Reloads: 1, DryRuns: 2, FileIs: "c1"},
 		},
 		{
 			name:    "same config: nothing to do",
 			prepare: func(f *fakeFRR) {},
 			next:    c1,
-			want:    summary{Method: MethodNone, Success: true, Reloads: 1, FileIs: "c1"},
+			want:    summary{Method: MethodNone, Success: true, Reloads: 1, DryRuns: 1, FileIs: "c1"},
 		},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -158,8 +183,8 @@ func TestApply(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			fileIs := map[string]string{render(t, c1): "c1", render(t, c2): "c2"}[string(b)]
-			got := summary{Method: res.Method, Success: res.Success, Rejected: res.Rejected, Reloads: f.reloads, FileIs: fileIs}
+			fileIs := map[string]string{render(t, c1): "c1", render(t, c2): "c2", render(t, c3): "c3"}[string(b)]
+			got := summary{Method: res.Method, Success: res.Success, Rejected: res.Rejected, Reloads: f.reloads, DryRuns: f.dryRuns, FileIs: fileIs}
 			if diff := cmp.Diff(tc.want, got); diff != "" {
 				t.Errorf("Apply mismatch (-want +got):\n%s\nresult: %+v", diff, res)
 			}
@@ -291,6 +316,29 @@ func TestRouteMapCommands(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			if diff := cmp.Diff(tc.want, routeMapCommands(tc.cmds)); diff != "" {
 				t.Errorf("routeMapCommands (-want +got):\n%s", diff)
+			}
+		})
+	}
+}
+
+func TestNetworksOnly(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		cmds []string
+		want bool
+	}{
+		{"a network added", []string{"router bgp 64512", "address-family ipv4 unicast", "network 192.0.2.1/32 route-map herald-class-7", "exit-address-family", "exit"}, true},
+		{"networks added and removed in two families", []string{"router bgp 64512 vrf red",
+			"address-family ipv4 unicast", "no network 192.0.2.2/32", "exit-address-family",
+			"address-family ipv6 unicast", "network 2001:db8::1/128 route-map herald-class-9", "exit-address-family", "exit"}, true},
+		{"a new class", []string{"route-map herald-class-8 permit 1", "set tag 8", "exit",
+			"router bgp 64512", "address-family ipv4 unicast", "network 192.0.2.1/32 route-map herald-class-8", "exit-address-family", "exit"}, false},
+		{"a neighbor line", []string{"router bgp 64512", "neighbor 198.51.100.1 bfd", "exit"}, false},
+		{"a bfd profile", []string{"bfd", "profile fast", "exit", "exit"}, false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			if got := networksOnly(tc.cmds); got != tc.want {
+				t.Errorf("networksOnly(%q) = %v, want %v", tc.cmds, got, tc.want)
 			}
 		})
 	}

@@ -9,7 +9,8 @@ import (
 )
 
 // State reads FRR's BGP sessions, BFD peers and the prefixes advertised to
-// each established neighbor.
+// each established neighbor: from bgpd's and bfdd's vty sockets when
+// Options.VtyDir is set, else with vtysh.
 func (a *Agent) State(ctx context.Context) (State, error) {
 	var st State
 	a.mu.Lock()
@@ -22,14 +23,14 @@ func (a *Agent) State(ctx context.Context) (State, error) {
 	}
 	a.mu.Unlock()
 
-	out, err := a.vtysh(ctx, "-c", "show bgp vrf all summary json")
+	out, err := a.stateShow(ctx, "bgpd", "show bgp vrf all summary json")
 	if err != nil {
 		return st, fmt.Errorf("reading bgp sessions: %w", err)
 	}
 	if st.Sessions, err = vtysh.ParseBGPSummary([]byte(out)); err != nil {
 		return st, err
 	}
-	out, err = a.vtysh(ctx, "-c", "show bfd peers json")
+	out, err = a.stateShow(ctx, "bfdd", "show bfd peers json")
 	if err != nil {
 		return st, fmt.Errorf("reading bfd peers: %w", err)
 	}
@@ -46,7 +47,7 @@ func (a *Agent) State(ctx context.Context) (State, error) {
 			if !ok {
 				continue
 			}
-			out, err := a.vtysh(ctx, "-c", fmt.Sprintf("show bgp vrf %s %s neighbors %s advertised-routes json", s.VRF, afi, s.Peer))
+			out, err := a.stateShow(ctx, "bgpd", fmt.Sprintf("show bgp vrf %s %s neighbors %s advertised-routes json", s.VRF, afi, s.Peer))
 			if err != nil {
 				return st, fmt.Errorf("reading routes advertised to %s (vrf %s): %w", s.Peer, s.VRF, err)
 			}

@@ -203,7 +203,8 @@ func absDur(d time.Duration) time.Duration {
 	return d
 }
 
-// writeStatus writes the NodeState when its status changed.
+// writeStatus writes the NodeState when its status changed, at most once
+// per StatusInterval: a change sooner is written when the interval ends.
 func (s *Speaker) writeStatus(ctx context.Context) {
 	var l2s []l2.Announced
 	if s.cfg.L2 != nil {
@@ -216,6 +217,13 @@ func (s *Speaker) writeStatus(ctx context.Context) {
 	if s.written != nil && equality.Semantic.DeepEqual(*s.written, st) {
 		return
 	}
+	if due := s.wroteAt.Add(s.cfg.StatusInterval); time.Now().Before(due) {
+		if s.statusDue.IsZero() {
+			s.statusDue = due
+		}
+		return
+	}
+	s.wroteAt = time.Now()
 	if err := s.putStatus(ctx, st); err != nil {
 		s.cfg.Log.Error(err, "writing the NodeState", "node", s.cfg.Node)
 		s.retry = true
@@ -224,21 +232,30 @@ func (s *Speaker) writeStatus(ctx context.Context) {
 	s.written = &st
 }
 
+// putStatus writes st as the NodeState's status. It reads the NodeState
+// (creating it when missing) only when no write of its own gave it the
+// current version: the cache lags behind the speaker's own writes, and a
+// write from a stale copy would be refused as a conflict.
 func (s *Speaker) putStatus(ctx context.Context, st v1beta1.NodeStateStatus) error {
-	var ns v1beta1.NodeState
-	err := s.cfg.Client.Get(ctx, client.ObjectKey{Name: s.cfg.Node}, &ns)
-	if apierrors.IsNotFound(err) {
-		ns = v1beta1.NodeState{ObjectMeta: metav1.ObjectMeta{Name: s.cfg.Node}}
-		if err = s.cfg.Client.Create(ctx, &ns); err != nil && !apierrors.IsAlreadyExists(err) {
+	ns := s.object
+	s.object = nil
+	if ns == nil {
+		ns = &v1beta1.NodeState{}
+		err := s.cfg.Client.Get(ctx, client.ObjectKey{Name: s.cfg.Node}, ns)
+		if apierrors.IsNotFound(err) {
+			ns = &v1beta1.NodeState{ObjectMeta: metav1.ObjectMeta{Name: s.cfg.Node}}
+			if err = s.cfg.Client.Create(ctx, ns); apierrors.IsAlreadyExists(err) {
+				err = s.cfg.Client.Get(ctx, client.ObjectKey{Name: s.cfg.Node}, ns)
+			}
+		}
+		if err != nil {
 			return err
 		}
-		if apierrors.IsAlreadyExists(err) {
-			err = s.cfg.Client.Get(ctx, client.ObjectKey{Name: s.cfg.Node}, &ns)
-		}
-	}
-	if err != nil {
-		return err
 	}
 	ns.Status = st
-	return s.cfg.Client.Status().Update(ctx, &ns)
+	if err := s.cfg.Client.Status().Update(ctx, ns); err != nil {
+		return err
+	}
+	s.object = ns
+	return nil
 }

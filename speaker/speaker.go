@@ -48,6 +48,13 @@ type Config struct {
 	// (default 5s); L2Interval how often the L2 status is looked at
 	// (default 500ms).
 	StateInterval, L2Interval time.Duration
+	// StatusInterval is the least time between two NodeState writes
+	// (default 1s): a change within it is written when it ends, with
+	// whatever changed meanwhile. Applies and FRR's state reads come in
+	// bursts (a Service changes every node's config, then each node's
+	// advertised prefixes); one write per burst spares the API server a
+	// write per step on every node.
+	StatusInterval time.Duration
 	// RetryInterval is how soon an apply that failed (agent unreachable)
 	// is tried again (default 1s); it doubles up to 10s while failures
 	// last.
@@ -94,7 +101,13 @@ type Speaker struct {
 	state                     AgentState
 	haveState                 bool
 	written                   *v1beta1.NodeStateStatus
-	problemSet                map[string]bool
+	// object is the NodeState as last written (its resourceVersion the
+	// API server's answer), nil when it must be read again; wroteAt is
+	// when; statusDue when a write held back by StatusInterval is due
+	// (zero: none).
+	object             *v1beta1.NodeState
+	wroteAt, statusDue time.Time
+	problemSet         map[string]bool
 	// followUps are the pending extra state reads after an apply.
 	followUps []time.Duration
 }
@@ -125,6 +138,7 @@ func New(cfg Config) (*Speaker, error) {
 	def(&cfg.MaxDelay, 50*time.Millisecond)
 	def(&cfg.StateInterval, 5*time.Second)
 	def(&cfg.L2Interval, 500*time.Millisecond)
+	def(&cfg.StatusInterval, time.Second)
 	def(&cfg.RetryInterval, time.Second)
 	def(&cfg.WithdrawTimeout, 15*time.Second)
 	return &Speaker{cfg: cfg, trigger: make(chan struct{}, 1), rewrite: make(chan struct{}, 1),
@@ -164,7 +178,7 @@ func (s *Speaker) Run(ctx context.Context) error {
 		defer t.Stop()
 		l2tick = t.C
 	}
-	var retry, follow <-chan time.Time
+	var retry, follow, status <-chan time.Time
 	delay := s.cfg.RetryInterval
 	readCtx, stopReads := context.WithCancel(ctx)
 	reads := make(chan struct{})
@@ -217,11 +231,17 @@ func (s *Speaker) Run(ctx context.Context) error {
 		case <-l2tick:
 			s.writeStatus(ctx)
 		case <-s.rewrite:
-			s.written = nil
+			s.written, s.object = nil, nil
+			s.writeStatus(ctx)
+		case <-status:
+			status, s.statusDue = nil, time.Time{}
 			s.writeStatus(ctx)
 		case <-follow:
 			follow = nil
 			s.refreshState()
+		}
+		if status == nil && !s.statusDue.IsZero() {
+			status = time.After(time.Until(s.statusDue))
 		}
 		if follow == nil && len(s.followUps) > 0 {
 			follow = time.After(s.followUps[0])

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -213,15 +214,31 @@ func TestSpeaker(t *testing.T) {
 	})
 
 	t.Run("a burst of changes is coalesced", func(t *testing.T) {
-		before := agent.count()
-		// Services created and given IPs as fast as the API server takes
-		// them: the speaker applies far fewer configs than changes.
+		// 20 Services, then their IPs all at once, as a controller
+		// catching up writes them: the speaker applies far fewer configs
+		// than changes.
+		var svcs []*corev1.Service
 		for i := 0; i < 20; i++ {
-			lbService(t, c, fmt.Sprintf("burst%d", i), fmt.Sprintf("192.0.2.%d", 20+i))
+			svc := &corev1.Service{ObjectMeta: metav1.ObjectMeta{Name: fmt.Sprintf("burst%d", i), Namespace: "default"},
+				Spec: corev1.ServiceSpec{Type: corev1.ServiceTypeLoadBalancer, Ports: []corev1.ServicePort{{Port: 80}}}}
+			mustCreate(t, c, svc)
+			svc.Status.LoadBalancer.Ingress = []corev1.LoadBalancerIngress{{IP: fmt.Sprintf("192.0.2.%d", 20+i)}}
+			svcs = append(svcs, svc)
 		}
+		time.Sleep(200 * time.Millisecond) // Services with no IP change nothing
+		before := agent.count()
+		var wg sync.WaitGroup
+		for _, svc := range svcs {
+			wg.Go(func() {
+				if err := c.Status().Update(context.Background(), svc); err != nil {
+					t.Errorf("setting the status of service %s: %v", svc.Name, err)
+				}
+			})
+		}
+		wg.Wait()
 		eventually(t, "22 prefixes", func() bool { return len(agent.advertised("198.51.100.1")) == 22 })
 		n := agent.count() - before
-		t.Logf("20 services (40 writes) gave %d applies", n)
+		t.Logf("20 IPs written at once gave %d applies", n)
 		if n >= 20 {
 			t.Errorf("%d applies for 20 services, want them coalesced", n)
 		}
