@@ -35,6 +35,7 @@ import (
 	"encoding/json"
 	"flag"
 	"fmt"
+	"math"
 	"os"
 	"os/exec"
 	"slices"
@@ -50,6 +51,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/util/intstr"
+	"k8s.io/apimachinery/pkg/watch"
 	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	ctrllog "sigs.k8s.io/controller-runtime/pkg/log"
@@ -71,23 +73,27 @@ func main() {
 	scale := flag.Int("scale", 1000, "IPv6 Services announced for the peak RSS row (0: skip)")
 	keep := flag.Bool("keep", false, "leave the lab up at the end")
 	verbose := flag.Bool("v", false, "log the lab's progress")
+	trace := flag.Bool("trace", false, "print each Service's announce times")
 	flag.Parse()
-	if err := run(*services, *trials, *scale, *keep, *verbose); err != nil {
+	if err := run(*services, *trials, *scale, *keep, *verbose, *trace); err != nil {
 		fmt.Fprintf(os.Stderr, "bgp bench: %v\n", err)
 		os.Exit(1)
 	}
 }
 
-// bench is the lab, a client of its API server, the router's FIB watch
-// and the switch's link watch.
+// bench is the lab, a client of its API server, the Service watch, the
+// router's FIB watch and the switch's link watch.
 type bench struct {
 	lab   *lab.Lab
 	c     client.Client
+	svcs  *svcWatch
 	fib   *fibWatch
 	links *linkWatch
+	// trace prints each Service's times as they come.
+	trace bool
 }
 
-func run(services, trials, scale int, keep, verbose bool) error {
+func run(services, trials, scale int, keep, verbose, trace bool) error {
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	opts := lab.Options{}
@@ -124,7 +130,11 @@ func run(services, trials, scale int, keep, verbose bool) error {
 	if err := v1beta1.AddToScheme(s); err != nil {
 		return err
 	}
-	c, err := client.New(l.RESTConfig(), client.Options{Scheme: s})
+	c, err := client.NewWithWatch(l.RESTConfig(), client.Options{Scheme: s})
+	if err != nil {
+		return err
+	}
+	svcs, err := watchServices(ctx, c)
 	if err != nil {
 		return err
 	}
@@ -136,7 +146,7 @@ func run(services, trials, scale int, keep, verbose bool) error {
 	if err != nil {
 		return err
 	}
-	b := &bench{lab: l, c: c, fib: fib, links: links}
+	b := &bench{lab: l, c: c, svcs: svcs, fib: fib, links: links, trace: trace}
 	if err := b.setup(ctx); err != nil {
 		return err
 	}
@@ -188,7 +198,11 @@ func row(name string, d []time.Duration, target string) []string {
 		return []string{name, "-", "-", target}
 	}
 	slices.Sort(d)
-	q := func(p float64) time.Duration { return d[min(len(d)-1, int(p*float64(len(d))))] }
+	// nearest rank: the smallest sample with at least p of them at or
+	// below it (p99 of 100 samples is the 99th, not the largest)
+	q := func(p float64) time.Duration {
+		return d[max(0, min(len(d)-1, int(math.Ceil(p*float64(len(d))))-1))]
+	}
 	return []string{name, q(0.5).Round(time.Millisecond).String(),
 		fmt.Sprintf("%s (max %s)", q(0.99).Round(time.Millisecond), d[len(d)-1].Round(time.Millisecond)), target}
 }
@@ -320,6 +334,9 @@ func (b *bench) latency(ctx context.Context, n int) (announce, assigned, withdra
 			return nil, nil, nil, err
 		}
 		announce = append(announce, at.Sub(start))
+		if b.trace {
+			progress("%s: assigned %v announced %v", svc.Name, assigned[len(assigned)-1].Round(time.Millisecond), at.Sub(start).Round(time.Millisecond))
+		}
 		ips = append(ips, ip)
 	}
 	// Let the last announcements reach every node's path before deleting.
@@ -338,22 +355,92 @@ func (b *bench) latency(ctx context.Context, n int) (announce, assigned, withdra
 	return announce, assigned, withdraw, nil
 }
 
-// waitIP waits for svc's first ingress address.
+// waitIP waits for svc's first ingress address, as the Service watch saw it
+// arrive (a watch, not a poll: a GET every few milliseconds would load the
+// API server the lab's controller and speakers share).
 func (b *bench) waitIP(ctx context.Context, svc *corev1.Service) (string, error) {
-	deadline := time.Now().Add(30 * time.Second)
+	timer := time.NewTimer(30 * time.Second)
+	defer timer.Stop()
 	for {
-		var cur corev1.Service
-		if err := b.c.Get(ctx, client.ObjectKeyFromObject(svc), &cur); err != nil {
-			return "", err
+		ip, ch := b.svcs.address(svc.Name)
+		if ip != "" {
+			return ip, nil
 		}
-		if len(cur.Status.LoadBalancer.Ingress) > 0 {
-			return cur.Status.LoadBalancer.Ingress[0].IP, nil
+		select {
+		case <-ch:
+		case <-timer.C:
+			return "", fmt.Errorf("service %s got no address in 30s", svc.Name)
+		case <-ctx.Done():
+			return "", ctx.Err()
 		}
-		if time.Now().After(deadline) {
-			return "", fmt.Errorf("service %s got no address in 30s: %+v", svc.Name, cur.Status)
-		}
-		time.Sleep(2 * time.Millisecond)
 	}
+}
+
+// svcWatch follows the LoadBalancer Services of svcNS with a watch,
+// recording each one's first ingress address.
+type svcWatch struct {
+	mu      sync.Mutex
+	ip      map[string]string
+	changed chan struct{}
+}
+
+// watchServices watches svcNS's Services until ctx ends, starting a new
+// watch when the API server ends one.
+func watchServices(ctx context.Context, c client.WithWatch) (*svcWatch, error) {
+	w := &svcWatch{ip: map[string]string{}, changed: make(chan struct{})}
+	start := func() (watch.Interface, error) {
+		return c.Watch(ctx, &corev1.ServiceList{}, client.InNamespace(svcNS))
+	}
+	wi, err := start()
+	if err != nil {
+		return nil, fmt.Errorf("watching Services: %w", err)
+	}
+	go func() {
+		for {
+			for ev := range wi.ResultChan() {
+				if svc, ok := ev.Object.(*corev1.Service); ok {
+					w.event(ev.Type, svc)
+				}
+			}
+			if ctx.Err() != nil {
+				return
+			}
+			for {
+				if wi, err = start(); err == nil || ctx.Err() != nil {
+					break
+				}
+				time.Sleep(100 * time.Millisecond)
+			}
+			if err != nil {
+				return
+			}
+		}
+	}()
+	return w, nil
+}
+
+// event records one watch event.
+func (w *svcWatch) event(t watch.EventType, svc *corev1.Service) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	switch {
+	case t == watch.Deleted:
+		delete(w.ip, svc.Name)
+	case len(svc.Status.LoadBalancer.Ingress) > 0:
+		w.ip[svc.Name] = svc.Status.LoadBalancer.Ingress[0].IP
+	default:
+		return
+	}
+	close(w.changed)
+	w.changed = make(chan struct{})
+}
+
+// address returns name's address ("" if none yet) and a channel closed at
+// the next change.
+func (w *svcWatch) address(name string) (string, <-chan struct{}) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.ip[name], w.changed
 }
 
 // failover cuts node3's LAN link trials times with a Service announced by
