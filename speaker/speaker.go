@@ -41,8 +41,11 @@ type Config struct {
 	// Metrics are registered by NewMetrics; nil records nothing.
 	Metrics *Metrics
 	// Quiet is how long the speaker waits for more changes after one
-	// arrives (default 10ms); MaxDelay bounds the wait from the first
-	// change (default 50ms).
+	// arrives (default 3ms: the events of one change, such as a Service
+	// and its EndpointSlice, come together; changes that come while FRR
+	// applies are merged by the apply goroutine, which applies only the
+	// latest plan); MaxDelay bounds the wait from the first change
+	// (default 50ms).
 	Quiet, MaxDelay time.Duration
 	// StateInterval is how often FRR's state is read between applies
 	// (default 5s); L2Interval how often the L2 status is looked at
@@ -134,7 +137,7 @@ func New(cfg Config) (*Speaker, error) {
 			*d = v
 		}
 	}
-	def(&cfg.Quiet, 10*time.Millisecond)
+	def(&cfg.Quiet, 3*time.Millisecond)
 	def(&cfg.MaxDelay, 50*time.Millisecond)
 	def(&cfg.StateInterval, 5*time.Second)
 	def(&cfg.L2Interval, 500*time.Millisecond)
