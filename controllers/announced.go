@@ -241,7 +241,9 @@ func (a *announcer) condition(ctx context.Context, svc *corev1.Service) (*metav1
 		return nil, nil
 	}
 	var states v1beta1.NodeStateList
-	if err := a.client.List(ctx, &states); err != nil {
+	// The cache's own objects, not copies: they are only read here, and
+	// each holds every prefix its node announces.
+	if err := a.client.List(ctx, &states, client.UnsafeDisableDeepCopy); err != nil {
 		return nil, fmt.Errorf("listing node states: %w", err)
 	}
 	seen := Announcements(ips, states.Items)
@@ -295,7 +297,11 @@ func (r *AnnouncedReconciler) write(ctx context.Context, svc *corev1.Service, co
 	// this patch carries only the Announced condition and cannot conflict
 	// with the service reconciler's IPAllocated write (no optimistic lock,
 	// no retry storm when both write the same Service at once).
-	if err := r.client.Status().Patch(ctx, updated, client.StrategicMergeFrom(svc)); err != nil {
+	patch, err := serviceStatusPatch(svc, updated)
+	if err != nil {
+		return err
+	}
+	if err := r.client.Status().Patch(ctx, updated, patch); err != nil {
 		if apierrors.IsNotFound(err) {
 			return nil
 		}

@@ -229,7 +229,11 @@ func (r *ServiceReconciler) writeStatus(ctx context.Context, svc *corev1.Service
 	// A strategic merge patch: conditions merge by type, so herald's
 	// conditions never overwrite one another controller wrote meanwhile;
 	// ingress is atomic and replaced whole.
-	if err := r.client.Status().Patch(ctx, updated, client.StrategicMergeFrom(svc)); err != nil {
+	patch, err := serviceStatusPatch(svc, updated)
+	if err != nil {
+		return false, nil, err
+	}
+	if err := r.client.Status().Patch(ctx, updated, patch); err != nil {
 		if apierrors.IsNotFound(err) {
 			return false, nil, nil // deleted meanwhile: the delete event releases it
 		}

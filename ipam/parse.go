@@ -34,7 +34,7 @@ func ParseRange(entry string) (Range, error) {
 		if m := p.Masked(); m != p {
 			return Range{}, fmt.Errorf("%q has host bits set: write %s", entry, m)
 		}
-		return Range{First: p.Addr(), Last: lastOf(p)}, nil
+		return Range{First: p.Addr(), Last: LastOf(p)}, nil
 	case strings.Contains(s, "-"):
 		a, b, _ := strings.Cut(s, "-")
 		first, err := parseAddr(entry, strings.TrimSpace(a))
@@ -141,7 +141,7 @@ func (r Range) String() string {
 	bits := r.First.BitLen()
 	for l := 0; l <= bits; l++ {
 		p := netip.PrefixFrom(r.First, l)
-		if p.Masked().Addr() == r.First && lastOf(p) == r.Last {
+		if p.Masked().Addr() == r.First && LastOf(p) == r.Last {
 			return p.String()
 		}
 	}
@@ -198,19 +198,27 @@ func addrInt(a netip.Addr) *big.Int {
 	return new(big.Int).SetBytes(b[:])
 }
 
-// lastOf returns the last address of a masked prefix.
-func lastOf(p netip.Prefix) netip.Addr {
+// LastOf returns the last address of prefix p (its host bits all set).
+func LastOf(p netip.Prefix) netip.Addr {
 	p = p.Masked()
 	if p.Addr().Is4() {
 		b := p.Addr().As4()
-		for i := p.Bits(); i < 32; i++ {
-			b[i/8] |= 0x80 >> (i % 8)
-		}
+		setHostBits(b[:], p.Bits())
 		return netip.AddrFrom4(b)
 	}
 	b := p.Addr().As16()
-	for i := p.Bits(); i < 128; i++ {
-		b[i/8] |= 0x80 >> (i % 8)
-	}
+	setHostBits(b[:], p.Bits())
 	return netip.AddrFrom16(b)
+}
+
+// setHostBits sets the bits of b after the first bits ones.
+func setHostBits(b []byte, bits int) {
+	i := bits / 8
+	if r := bits % 8; r != 0 {
+		b[i] |= 0xff >> r
+		i++
+	}
+	for ; i < len(b); i++ {
+		b[i] = 0xff
+	}
 }

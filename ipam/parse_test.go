@@ -155,3 +155,23 @@ func FuzzParseRange(f *testing.F) {
 		}
 	})
 }
+
+func TestLastOf(t *testing.T) {
+	for _, tc := range []struct{ prefix, want string }{
+		{"192.0.2.0/24", "192.0.2.255"},
+		{"192.0.2.7/32", "192.0.2.7"},
+		{"192.0.2.64/26", "192.0.2.127"},
+		{"192.0.2.0/23", "192.0.3.255"},
+		{"0.0.0.0/0", "255.255.255.255"},
+		{"198.51.100.1/7", "199.255.255.255"},
+		{"2001:db8::/32", "2001:db8:ffff:ffff:ffff:ffff:ffff:ffff"},
+		{"2001:db8::1/128", "2001:db8::1"},
+		{"2001:db8::/127", "2001:db8::1"},
+		{"2001:db8:200::/116", "2001:db8:200::fff"},
+		{"::/0", "ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff"},
+	} {
+		if got := LastOf(netip.MustParsePrefix(tc.prefix)); got.String() != tc.want {
+			t.Errorf("LastOf(%s) = %s, want %s", tc.prefix, got, tc.want)
+		}
+	}
+}

@@ -64,28 +64,17 @@ func lowestMask(r ipam.Range) int {
 	for l := 0; l <= bits; l++ {
 		start := netip.PrefixFrom(r.First, l).Masked().Addr()
 		if start != r.First {
-			next := lastOf(netip.PrefixFrom(start, l)).Next()
+			next := ipam.LastOf(netip.PrefixFrom(start, l)).Next()
 			if !next.IsValid() {
 				continue
 			}
 			start = next
 		}
-		if lastOf(netip.PrefixFrom(start, l)).Compare(r.Last) <= 0 {
+		if ipam.LastOf(netip.PrefixFrom(start, l)).Compare(r.Last) <= 0 {
 			return l
 		}
 	}
 	return bits
-}
-
-// lastOf is the last address of prefix p.
-func lastOf(p netip.Prefix) netip.Addr {
-	a := p.Masked().Addr()
-	b := a.AsSlice()
-	for i := p.Bits(); i < len(b)*8; i++ {
-		b[i/8] |= 1 << (7 - uint(i%8))
-	}
-	out, _ := netip.AddrFromSlice(b)
-	return out
 }
 
 // served reports whether the planner's class serves svc.

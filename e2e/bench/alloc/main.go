@@ -3,7 +3,9 @@
 // limit for the same work.
 //
 // For each N (default 1000 and 5000) it runs two phases, each on a fresh test
-// API server (envtest with the binaries of bin/ or $KUBEBUILDER_ASSETS):
+// API server (envtest with the binaries of bin/ or $KUBEBUILDER_ASSETS; etcd
+// keeps its data in /dev/shm, so that the disk's fsync latency does not set
+// the pace):
 //
 //   - limit: 8 concurrent clients create N Services and each patches the
 //     Service's status with a precomputed IP — the best any controller could
@@ -18,6 +20,10 @@
 // phase's requests cost them, steadier than the rates when other work
 // loads the machine), and the machine's 1-minute load average as each
 // phase ended (figures taken under a high load are not comparable).
+//
+// With -rounds R each N runs the two phases R times, alternating, and the
+// median of herald's ratios to the limit of its own round is printed: the
+// machine's speed drifts between runs by more than the difference measured.
 //
 //	go run ./e2e/bench/alloc -n 1000,5000
 package main
@@ -61,8 +67,11 @@ const (
 )
 
 type result struct {
-	phase      string
-	n          int
+	phase string
+	n     int
+	// round numbers the limit and herald phases run one after the other
+	// (-rounds): herald is compared with the limit of its own round.
+	round      int
 	total      time.Duration
 	p50, p99   time.Duration
 	duplicates int
@@ -83,6 +92,8 @@ func main() {
 	clients := flag.Int("clients", 8, "concurrent clients creating Services")
 	herald := flag.String("herald", "", "the herald binary (default bin/herald at the module root)")
 	extra := flag.String("controller-args", "", "extra flags for `herald controller`, space-separated")
+	rounds := flag.Int("rounds", 1, "limit and herald phases run this many times each, alternating, per N")
+	requests := flag.Bool("requests", false, "print, after each phase, the API server's request counts by verb and resource")
 	flag.Parse()
 	ctrllog.SetLogger(logr.Discard())
 
@@ -107,22 +118,34 @@ func main() {
 	ctx := context.Background()
 	var rows []result
 	for _, n := range counts {
-		fmt.Fprintf(os.Stderr, "==> N=%d: API server limit (create + status patch with precomputed IPs, %d clients)\n", n, *clients)
-		lim, err := withAPIServer(root, func(cfg *rest.Config, _ []byte, serverCPU func() time.Duration) (result, error) {
-			return runLimit(ctx, cfg, serverCPU, n, *clients)
-		})
-		if err != nil {
-			fail(fmt.Errorf("limit phase, N=%d: %w", n, err))
+		for round := 1; round <= max(1, *rounds); round++ {
+			fmt.Fprintf(os.Stderr, "==> N=%d, round %d: API server limit (create + status patch with precomputed IPs, %d clients)\n", n, round, *clients)
+			lim, err := withAPIServer(root, func(cfg *rest.Config, _ []byte, serverCPU func() time.Duration) (result, error) {
+				r, err := runLimit(ctx, cfg, serverCPU, n, *clients)
+				if err == nil && *requests {
+					printRequests(ctx, cfg, fmt.Sprintf("limit, N=%d", n))
+				}
+				return r, err
+			})
+			if err != nil {
+				fail(fmt.Errorf("limit phase, N=%d: %w", n, err))
+			}
+			lim.round = round
+			rows = append(rows, lim)
+			fmt.Fprintf(os.Stderr, "==> N=%d, round %d: herald controller (%d clients creating)\n", n, round, *clients)
+			her, err := withAPIServer(root, func(cfg *rest.Config, kubeconfig []byte, serverCPU func() time.Duration) (result, error) {
+				r, err := runHerald(ctx, cfg, serverCPU, kubeconfig, *herald, strings.Fields(*extra), n, *clients)
+				if err == nil && *requests {
+					printRequests(ctx, cfg, fmt.Sprintf("herald, N=%d", n))
+				}
+				return r, err
+			})
+			if err != nil {
+				fail(fmt.Errorf("herald phase, N=%d: %w", n, err))
+			}
+			her.round = round
+			rows = append(rows, her)
 		}
-		rows = append(rows, lim)
-		fmt.Fprintf(os.Stderr, "==> N=%d: herald controller (%d clients creating)\n", n, *clients)
-		her, err := withAPIServer(root, func(cfg *rest.Config, kubeconfig []byte, serverCPU func() time.Duration) (result, error) {
-			return runHerald(ctx, cfg, serverCPU, kubeconfig, *herald, strings.Fields(*extra), n, *clients)
-		})
-		if err != nil {
-			fail(fmt.Errorf("herald phase, N=%d: %w", n, err))
-		}
-		rows = append(rows, her)
 	}
 	printTable(rows)
 }
@@ -163,6 +186,13 @@ func withAPIServer(root string, f func(*rest.Config, []byte, func() time.Duratio
 		CRDDirectoryPaths:        []string{filepath.Join(root, "config", "crd")},
 		ErrorIfCRDPathMissing:    true,
 		AttachControlPlaneOutput: os.Getenv("BENCH_DEBUG") != "",
+	}
+	// etcd keeps its data in memory: on this machine's disk the fsync
+	// latency, which sets the pace of every write, varied threefold from
+	// one run to the next, and with it both phases' figures.
+	if dir, err := os.MkdirTemp("/dev/shm", "herald-bench-etcd-"); err == nil {
+		defer os.RemoveAll(dir)
+		env.ControlPlane.Etcd = &envtest.Etcd{DataDir: dir}
 	}
 	api := env.ControlPlane.GetAPIServer()
 	api.Configure().Set("service-cluster-ip-range", "198.51.100.0/24,2001:db8:1::/108")
@@ -630,17 +660,26 @@ func percentiles(d []time.Duration) (p50, p99 time.Duration) {
 	return at(0.50), at(0.99)
 }
 
+// printTable prints one row per phase, herald's compared with the limit of
+// its round, then, with several rounds, the median of herald's ratios per N.
 func printTable(rows []result) {
-	fmt.Printf("%-18s %6s %10s %10s %9s %9s %5s %7s %9s %8s %11s %8s %5s\n",
-		"phase", "N", "all IPs", "svc/s", "p50", "p99", "dups", "missing", "peak RSS", "CPU", "server/svc", "vs limit", "load")
-	limit := map[int]float64{}
+	fmt.Printf("%-18s %6s %5s %10s %10s %9s %9s %5s %7s %9s %8s %11s %8s %5s\n",
+		"phase", "N", "round", "all IPs", "svc/s", "p50", "p99", "dups", "missing", "peak RSS", "CPU", "server/svc", "vs limit", "load")
+	type key struct{ n, round int }
+	limit := map[key]float64{}
+	ratios := map[int][]float64{}
+	var ns []int
 	for _, r := range rows {
 		rate := float64(r.n) / r.total.Seconds()
 		vs, rss := "", "-"
 		if r.phase == "API server limit" {
-			limit[r.n] = rate
-		} else if l := limit[r.n]; l > 0 {
+			limit[key{r.n, r.round}] = rate
+		} else if l := limit[key{r.n, r.round}]; l > 0 {
 			vs = fmt.Sprintf("%.0f%%", 100*rate/l)
+			if len(ratios[r.n]) == 0 {
+				ns = append(ns, r.n)
+			}
+			ratios[r.n] = append(ratios[r.n], rate/l)
 		}
 		cpu := "-"
 		if r.rssKB > 0 {
@@ -648,8 +687,68 @@ func printTable(rows []result) {
 			cpu = r.cpu.Round(10 * time.Millisecond).String()
 		}
 		perSvc := (r.serverCPU / time.Duration(r.n)).Round(10 * time.Microsecond)
-		fmt.Printf("%-18s %6d %10s %10.0f %9s %9s %5d %7d %9s %8s %11s %8s %5s\n", r.phase, r.n,
+		fmt.Printf("%-18s %6d %5d %10s %10.0f %9s %9s %5d %7d %9s %8s %11s %8s %5s\n", r.phase, r.n, r.round,
 			r.total.Round(time.Millisecond), rate, r.p50.Round(time.Millisecond), r.p99.Round(time.Millisecond),
 			r.duplicates, r.missing, rss, cpu, perSvc, vs, r.load)
+	}
+	for _, n := range ns {
+		rs := ratios[n]
+		if len(rs) < 2 {
+			continue
+		}
+		sort.Float64s(rs)
+		fmt.Printf("N=%d: herald at %.0f%% of the limit, median of %d rounds (lowest %.0f%%, highest %.0f%%)\n",
+			n, 100*rs[len(rs)/2], len(rs), 100*rs[0], 100*rs[len(rs)-1])
+	}
+}
+
+// printRequests prints on standard error the API server's
+// apiserver_request_total counters, summed by verb, resource and
+// subresource, most first: what a phase asked of the server.
+func printRequests(ctx context.Context, cfg *rest.Config, phase string) {
+	cs, err := kubernetes.NewForConfig(cfg)
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "requests (%s): %v\n", phase, err)
+		return
+	}
+	body, err := cs.CoreV1().RESTClient().Get().AbsPath("/metrics").DoRaw(ctx)
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "requests (%s): reading /metrics: %v\n", phase, err)
+		return
+	}
+	counts := map[string]float64{}
+	for _, line := range strings.Split(string(body), "\n") {
+		rest, ok := strings.CutPrefix(line, "apiserver_request_total{")
+		if !ok {
+			continue
+		}
+		labels, value, ok := strings.Cut(rest, "} ")
+		if !ok {
+			continue
+		}
+		v, err := strconv.ParseFloat(value, 64)
+		if err != nil {
+			continue
+		}
+		l := map[string]string{}
+		for _, kv := range strings.Split(labels, ",") {
+			if k, val, ok := strings.Cut(kv, "="); ok {
+				l[k] = strings.Trim(val, `"`)
+			}
+		}
+		key := l["verb"] + " " + l["resource"]
+		if l["subresource"] != "" {
+			key += "/" + l["subresource"]
+		}
+		counts[key+" "+l["code"]] += v
+	}
+	keys := make([]string, 0, len(counts))
+	for k := range counts {
+		keys = append(keys, k)
+	}
+	sort.Slice(keys, func(i, j int) bool { return counts[keys[i]] > counts[keys[j]] })
+	fmt.Fprintf(os.Stderr, "requests (%s), verb resource code:\n", phase)
+	for _, k := range keys[:min(len(keys), 15)] {
+		fmt.Fprintf(os.Stderr, "  %8.0f  %s\n", counts[k], k)
 	}
 }
