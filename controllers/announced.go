@@ -340,7 +340,7 @@ func announcedEvent(events recorder.EventRecorder, svc *corev1.Service, old, con
 
 // snapshotFor is what planner.Explain needs for one Service.
 func (a *announcer) snapshotFor(ctx context.Context, svc *corev1.Service) (planner.Snapshot, error) {
-	s, err := loadSnapshot(ctx, a.client, a.api, a.namespace, a.lbClass, "the announced condition",
+	s, err := loadSnapshot(ctx, a.client, a.api, a.namespace, a.lbClass, "the announced condition", true,
 		client.InNamespace(svc.Namespace), client.MatchingLabels{discoveryv1.LabelServiceName: svc.Name})
 	s.Services = []corev1.Service{*svc}
 	return s, err
@@ -351,8 +351,10 @@ func (a *announcer) snapshotFor(ctx context.Context, svc *corev1.Service) (plann
 // and, uncached through api, the peers' password Secrets. what names the
 // caller in errors. EndpointSlices and Nodes are the cache's own objects,
 // not copies: the planner only reads them, and a cluster has many. herald's
-// objects are copies, which the caller may change (their status).
-func loadSnapshot(ctx context.Context, c, api client.Reader, namespace, lbClass, what string, epsOpts ...client.ListOption) (planner.Snapshot, error) {
+// objects are copies, which the caller may change (their status), unless
+// readOnly: then they are the cache's own too (the Announced condition
+// reads them for every new IP).
+func loadSnapshot(ctx context.Context, c, api client.Reader, namespace, lbClass, what string, readOnly bool, epsOpts ...client.ListOption) (planner.Snapshot, error) {
 	s := planner.Snapshot{Namespace: namespace, LBClass: lbClass}
 	var (
 		eps   discoveryv1.EndpointSliceList
@@ -364,13 +366,16 @@ func loadSnapshot(ctx context.Context, c, api client.Reader, namespace, lbClass,
 		l2s   v1beta1.L2AdvertisementList
 		comms v1beta1.CommunityList
 	)
-	in := client.InNamespace(namespace)
+	in := []client.ListOption{client.InNamespace(namespace)}
+	if readOnly {
+		in = append(in, client.UnsafeDisableDeepCopy)
+	}
 	for _, l := range []struct {
 		list client.ObjectList
 		opts []client.ListOption
 	}{
-		{&eps, append(epsOpts, client.UnsafeDisableDeepCopy)}, {&nodes, []client.ListOption{client.UnsafeDisableDeepCopy}}, {&pools, []client.ListOption{in}}, {&peers, []client.ListOption{in}}, {&bfds, []client.ListOption{in}},
-		{&advs, []client.ListOption{in}}, {&l2s, []client.ListOption{in}}, {&comms, []client.ListOption{in}},
+		{&eps, append(epsOpts, client.UnsafeDisableDeepCopy)}, {&nodes, []client.ListOption{client.UnsafeDisableDeepCopy}}, {&pools, in}, {&peers, in}, {&bfds, in},
+		{&advs, in}, {&l2s, in}, {&comms, in},
 	} {
 		if err := c.List(ctx, l.list, l.opts...); err != nil {
 			return s, fmt.Errorf("listing for %s: %w", what, err)

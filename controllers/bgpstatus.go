@@ -209,7 +209,7 @@ func (r *BGPStatusReconciler) snapshot(ctx context.Context) (planner.Snapshot, e
 	if err := r.client.List(ctx, &svcs, client.UnsafeDisableDeepCopy); err != nil {
 		return planner.Snapshot{}, fmt.Errorf("listing for validation: %w", err)
 	}
-	s, err := loadSnapshot(ctx, r.client, r.api, r.namespace, r.lbClass, "validation")
+	s, err := loadSnapshot(ctx, r.client, r.api, r.namespace, r.lbClass, "validation", false)
 	s.Services = svcs.Items
 	return s, err
 }

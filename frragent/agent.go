@@ -27,8 +27,11 @@ type Reloader func(ctx context.Context, file string) (output string, err error)
 
 // FRRReload returns a Reloader running FRR's frr-reload.py script with the
 // vtysh binary at vtyshPath (frr-reload.py wants its folder) and, when not
-// empty, the FRR pathspace.
-func FRRReload(script, vtyshPath, pathspace string) Reloader {
+// empty, the FRR pathspace. rundir, when not empty, is the folder for the
+// script's temporary command files (its --rundir, /var/run/frr by default):
+// give the agent a folder of its own, and the files of a run stopped before
+// it removed them (a timeout kills it) are removed after the run.
+func FRRReload(script, vtyshPath, pathspace, rundir string) Reloader {
 	return func(ctx context.Context, file string) (string, error) {
 		args := []string{"--reload", "--stdout", "--log-level", "warning"}
 		if vtyshPath != "" {
@@ -40,12 +43,25 @@ func FRRReload(script, vtyshPath, pathspace string) Reloader {
 		if pathspace != "" {
 			args = append(args, "--pathspace", pathspace)
 		}
+		if rundir != "" {
+			args = append(args, "--rundir", rundir)
+			defer removeReloadFiles(rundir)
+		}
 		args = append(args, file)
 		out, err := exec.CommandContext(ctx, script, args...).CombinedOutput()
 		if err != nil {
 			return string(out), fmt.Errorf("%s --reload %s: %w", script, file, err)
 		}
 		return string(out), nil
+	}
+}
+
+// removeReloadFiles removes the command files frr-reload.py leaves in
+// rundir when it is stopped mid-run (reload-XXXXXX.txt).
+func removeReloadFiles(rundir string) {
+	files, _ := filepath.Glob(filepath.Join(rundir, "reload-*.txt"))
+	for _, f := range files {
+		_ = os.Remove(f)
 	}
 }
 

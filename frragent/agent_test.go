@@ -9,6 +9,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/google/go-cmp/cmp"
 	"github.com/prometheus/client_golang/prometheus"
@@ -341,5 +342,31 @@ func TestNetworksOnly(t *testing.T) {
 				t.Errorf("networksOnly(%q) = %v, want %v", tc.cmds, got, tc.want)
 			}
 		})
+	}
+}
+
+// TestFRRReloadRemovesLeftovers: a reload stopped by its context leaves
+// frr-reload.py's command file behind in --rundir; the Reloader removes it.
+func TestFRRReloadRemovesLeftovers(t *testing.T) {
+	dir := t.TempDir()
+	rundir := filepath.Join(dir, "run")
+	if err := os.Mkdir(rundir, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	// A stand-in for frr-reload.py: writes its command file to --rundir,
+	// as the script does before it runs vtysh, then hangs.
+	script := filepath.Join(dir, "frr-reload.py")
+	body := "#!/bin/sh\nwhile [ $# -gt 0 ]; do if [ \"$1\" = --rundir ]; then shift; echo 'router bgp 64512' > \"$1/reload-ABC123.txt\"; fi; shift; done\nexec sleep 30\n"
+	if err := os.WriteFile(script, []byte(body), 0o700); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 500*time.Millisecond)
+	defer cancel()
+	if _, err := FRRReload(script, "", "", rundir)(ctx, filepath.Join(dir, "frr.conf")); err == nil {
+		t.Fatal("a reload killed by its context succeeded")
+	}
+	left, _ := filepath.Glob(filepath.Join(rundir, "*"))
+	if len(left) > 0 {
+		t.Errorf("left in --rundir after the reload: %v", left)
 	}
 }

@@ -100,7 +100,7 @@ func newLab(t *testing.T) *lab {
 	var err error
 	l.agent, err = frragent.New(frragent.Options{
 		Vtysh:         vtysh.Exec("vtysh", l.node.Name()),
-		Reload:        frragent.FRRReload(filepath.Join(testenv.FRRDir, "frr-reload.py"), "vtysh", l.node.Name()),
+		Reload:        frragent.FRRReload(filepath.Join(testenv.FRRDir, "frr-reload.py"), "vtysh", l.node.Name(), dir),
 		ConfigPath:    filepath.Join(dir, "frr.conf"),
 		VtyDir:        frrproc.RunDir(l.node.Name()),
 		DryRun:        dryRun(t, l.node.Name()),

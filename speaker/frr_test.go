@@ -82,7 +82,7 @@ func frrPair(t *testing.T) (*frrproc.Instance, string) {
 	t.Cleanup(func() { dryRun.Close() })
 	agent, err := frragent.New(frragent.Options{
 		Vtysh:      vtysh.Exec("vtysh", node.Name()),
-		Reload:     frragent.FRRReload(filepath.Join(testenv.FRRDir, "frr-reload.py"), "vtysh", node.Name()),
+		Reload:     frragent.FRRReload(filepath.Join(testenv.FRRDir, "frr-reload.py"), "vtysh", node.Name(), dir),
 		ConfigPath: filepath.Join(dir, "frr.conf"),
 		VtyDir:     frrproc.RunDir(node.Name()),
 		DryRun:     dryRun.Check,

@@ -42,9 +42,16 @@ func runFRRAgent(ctx context.Context, args []string) error {
 	reg := prometheus.NewRegistry()
 	dryRun := vtysh.NewDryRun(*vtyshPath, *pathspace)
 	defer dryRun.Close()
+	// frr-reload.py's command files go to a folder of the agent's own, so
+	// that those of a run stopped by a timeout can be removed.
+	rundir, err := os.MkdirTemp("", "herald-frr-reload-")
+	if err != nil {
+		return fmt.Errorf("creating a folder for frr-reload.py's files: %w", err)
+	}
+	defer os.RemoveAll(rundir)
 	agent, err := frragent.New(frragent.Options{
 		Vtysh:         vtysh.Exec(*vtyshPath, *pathspace),
-		Reload:        frragent.FRRReload(*reload, *vtyshPath, *pathspace),
+		Reload:        frragent.FRRReload(*reload, *vtyshPath, *pathspace, rundir),
 		ConfigPath:    *frrConf,
 		VtyDir:        vtySocketDir(*vtyDir, *pathspace),
 		DryRun:        dryRun.Check,

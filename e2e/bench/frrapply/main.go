@@ -216,7 +216,7 @@ func measure(ctx context.Context, n, changes, reloads int) (string, error) {
 	defer dryRun.Close()
 	agent, err := frragent.New(frragent.Options{
 		Vtysh:      vtysh.Exec("vtysh", e.node.Name()),
-		Reload:     frragent.FRRReload(reloadScript, "vtysh", e.node.Name()),
+		Reload:     frragent.FRRReload(reloadScript, "vtysh", e.node.Name(), dir),
 		ConfigPath: filepath.Join(dir, "frr.conf"),
 		VtyDir:     frrproc.RunDir(e.node.Name()),
 		DryRun:     dryRun.Check,
