@@ -710,7 +710,7 @@ func (w *fibWatch) wait(ctx context.Context, ip string, since time.Time, timeout
 		at, ok := m[ip]
 		return at, ok && !at.Before(since)
 	}, func() error {
-		return fmt.Errorf("the router's route to %s was not %s within %s", ip, what, timeout)
+		return fmt.Errorf("the router's route to %s was not %s within %s (present: %v, its last message: %q)", ip, what, timeout, w.present[ip], w.last[ip])
 	})
 }
 
