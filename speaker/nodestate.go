@@ -20,7 +20,8 @@ import (
 )
 
 // readState reads FRR's state whenever asked, off the planning loop (a read
-// runs several vtysh commands and must not delay the next apply), and hands
+// is several commands to the agent's FRR and must not delay the next
+// apply), and hands
 // each result to the loop. It ends with ctx.
 func (s *Speaker) readState(ctx context.Context) {
 	for {

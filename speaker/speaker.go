@@ -120,8 +120,9 @@ const maxRetryInterval = 10 * time.Second
 
 // followUpDelays are when FRR's state is read again after an apply, so that
 // sessions and advertised prefixes show in NodeState without waiting for
-// StateInterval. Two, not more: each read runs several vtysh commands that
-// compete with the applies for FRR and the CPU.
+// StateInterval. Two, not more: each read asks bgpd for its sessions and
+// every established neighbor's advertised routes, work that competes with
+// the applies for bgpd.
 var followUpDelays = [...]time.Duration{500 * time.Millisecond, 2500 * time.Millisecond}
 
 // New returns a Speaker; Run starts it.

@@ -39,23 +39,21 @@ func watchServices(ctx context.Context, c client.WithWatch) (*svcWatch, error) {
 		return nil, fmt.Errorf("watching Services: %w", err)
 	}
 	go func() {
-		for {
+		for ctx.Err() == nil {
 			for ev := range wi.ResultChan() {
 				if svc, ok := ev.Object.(*corev1.Service); ok {
 					w.event(ev.Type, svc)
 				}
 			}
-			if ctx.Err() != nil {
-				return
-			}
-			for {
-				if wi, err = start(); err == nil || ctx.Err() != nil {
+			// A new watch begins with every Service as added: nothing
+			// is missed while it restarts.
+			for ctx.Err() == nil {
+				next, err := start()
+				if err == nil {
+					wi = next
 					break
 				}
 				time.Sleep(100 * time.Millisecond)
-			}
-			if err != nil {
-				return
 			}
 		}
 	}()
