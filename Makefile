@@ -45,7 +45,7 @@ bench: deps control-plane build ## the benchmarks (Go benchmarks, then e2e/bench
 	@echo "==> Go benchmarks: allocator, renderer/diff, planner"
 	@$(GO) test -run '^$$' -bench . -benchmem ./ipam/ ./frrconfig/ ./speaker/planner/
 	@echo "==> e2e/bench/alloc: controller vs the API server's own limit"
-	@$(GO) run ./e2e/bench/alloc -n 1000,5000
+	@$(GO) run ./e2e/bench/alloc -n 1000,5000 -rounds 3
 	@echo "==> e2e/bench/frrapply: agent apply vs frr-reload.py on real FRR"
 	@$(GO) run ./e2e/bench/frrapply -sizes 1000 -changes 20 -reloads 3
 	@echo "==> e2e/bench/bgp: announce/withdraw latency, BFD failover, speaker RSS on the lab"
