@@ -14,6 +14,7 @@ import (
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/client-go/tools/events"
 	"k8s.io/client-go/util/workqueue"
 	"sigs.k8s.io/controller-runtime/pkg/builder"
 	"sigs.k8s.io/controller-runtime/pkg/client"
@@ -24,7 +25,6 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/manager"
 	"sigs.k8s.io/controller-runtime/pkg/predicate"
 	"sigs.k8s.io/controller-runtime/pkg/reconcile"
-	"sigs.k8s.io/controller-runtime/pkg/recorder"
 
 	v1beta1 "github.com/heraldlb/herald/api/v1beta1"
 	"github.com/heraldlb/herald/speaker/planner"
@@ -54,7 +54,7 @@ const serviceIPIndex = "heraldlb.io/status-ip"
 type AnnouncedReconciler struct {
 	client client.Client
 	ann    *announcer
-	events recorder.EventRecorder
+	events events.EventRecorder
 }
 
 // announcer computes a Service's Announced condition from the cluster as
@@ -73,16 +73,26 @@ type announcer struct {
 // BGPStatusReconciler to mgr; like the allocator, they run in the elected
 // leader only.
 func SetupStatusReconcilers(mgr manager.Manager, opts Options) error {
-	if err := SetupAnnounced(context.Background(), mgr, opts); err != nil {
+	events, err := newEventRecorder(mgr)
+	if err != nil {
 		return err
 	}
-	return SetupBGPStatus(mgr, opts)
+	return setupStatusReconcilers(mgr, opts, newAnnouncer(mgr, opts), events)
 }
 
-// SetupAnnounced adds the AnnouncedReconciler to mgr. ctx is used while
+// setupStatusReconcilers adds the status reconcilers with the announcer
+// and the event recorder they share with the Service reconciler.
+func setupStatusReconcilers(mgr manager.Manager, opts Options, ann *announcer, events events.EventRecorder) error {
+	if err := setupAnnounced(context.Background(), mgr, ann, events); err != nil {
+		return err
+	}
+	return setupBGPStatus(mgr, opts, events)
+}
+
+// setupAnnounced adds the AnnouncedReconciler to mgr. ctx is used while
 // registering the Service IP index.
-func SetupAnnounced(ctx context.Context, mgr manager.Manager, opts Options) error {
-	r := &AnnouncedReconciler{client: mgr.GetClient(), ann: newAnnouncer(mgr, opts), events: mgr.GetEventRecorder("herald-controller")}
+func setupAnnounced(ctx context.Context, mgr manager.Manager, ann *announcer, events events.EventRecorder) error {
+	r := &AnnouncedReconciler{client: mgr.GetClient(), ann: ann, events: events}
 	err := mgr.GetFieldIndexer().IndexField(ctx, &corev1.Service{}, serviceIPIndex, func(o client.Object) []string {
 		var out []string
 		for _, ip := range StatusIPs(o.(*corev1.Service)) {
@@ -327,7 +337,7 @@ func setAnnounced(conds *[]metav1.Condition, cond *metav1.Condition) bool {
 
 // announcedEvent records an event when the Announced condition moved from
 // old to cond (its status or reason changed), once the change is written.
-func announcedEvent(events recorder.EventRecorder, svc *corev1.Service, old, cond *metav1.Condition) {
+func announcedEvent(events events.EventRecorder, svc *corev1.Service, old, cond *metav1.Condition) {
 	if cond == nil || (old != nil && old.Reason == cond.Reason && old.Status == cond.Status) {
 		return
 	}

@@ -13,6 +13,7 @@ import (
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/client-go/tools/events"
 	"k8s.io/client-go/util/workqueue"
 	"sigs.k8s.io/controller-runtime/pkg/builder"
 	"sigs.k8s.io/controller-runtime/pkg/client"
@@ -22,7 +23,6 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/manager"
 	"sigs.k8s.io/controller-runtime/pkg/predicate"
 	"sigs.k8s.io/controller-runtime/pkg/reconcile"
-	"sigs.k8s.io/controller-runtime/pkg/recorder"
 
 	v1beta1 "github.com/heraldlb/herald/api/v1beta1"
 	"github.com/heraldlb/herald/speaker/planner"
@@ -54,7 +54,7 @@ const bgpStatusServiceDelay = time.Second
 type BGPStatusReconciler struct {
 	client    client.Client
 	api       client.Reader
-	events    recorder.EventRecorder
+	events    events.EventRecorder
 	namespace string
 	lbClass   string
 
@@ -64,9 +64,9 @@ type BGPStatusReconciler struct {
 	community map[string]string
 }
 
-// SetupBGPStatus adds the BGPStatusReconciler to mgr.
-func SetupBGPStatus(mgr manager.Manager, opts Options) error {
-	r := &BGPStatusReconciler{client: mgr.GetClient(), api: mgr.GetAPIReader(), events: mgr.GetEventRecorder("herald-controller"),
+// setupBGPStatus adds the BGPStatusReconciler to mgr.
+func setupBGPStatus(mgr manager.Manager, opts Options, events events.EventRecorder) error {
+	r := &BGPStatusReconciler{client: mgr.GetClient(), api: mgr.GetAPIReader(), events: events,
 		namespace: opts.Namespace, lbClass: opts.LBClass, community: map[string]string{}}
 	req := reconcile.Request{NamespacedName: types.NamespacedName{Namespace: opts.Namespace, Name: "bgp-status"}}
 	key := handler.EnqueueRequestsFromMapFunc(func(context.Context, client.Object) []reconcile.Request {

@@ -12,10 +12,10 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/tools/events"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/log"
 	"sigs.k8s.io/controller-runtime/pkg/reconcile"
-	"sigs.k8s.io/controller-runtime/pkg/recorder"
 
 	"github.com/heraldlb/herald/ipam"
 )
@@ -37,7 +37,7 @@ const (
 // ServiceReconciler gives LoadBalancer Services their IPs.
 type ServiceReconciler struct {
 	client client.Client
-	events recorder.EventRecorder
+	events events.EventRecorder
 	st     *state
 	// announce computes the Announced condition written in the same patch
 	// as changed IPs (the AnnouncedReconciler keeps it up to date after).

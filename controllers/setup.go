@@ -86,9 +86,13 @@ func Setup(mgr manager.Manager, opts Options, reg prometheus.Registerer) error {
 		return err
 	}
 	st := newState(opts, mgr.GetAPIReader(), m)
-	events := mgr.GetEventRecorder("herald-controller")
+	events, err := newEventRecorder(mgr)
+	if err != nil {
+		return err
+	}
+	ann := newAnnouncer(mgr, opts)
 
-	svc := &ServiceReconciler{client: mgr.GetClient(), events: events, st: st, announce: newAnnouncer(mgr, opts)}
+	svc := &ServiceReconciler{client: mgr.GetClient(), events: events, st: st, announce: ann}
 	err = builder.ControllerManagedBy(mgr).
 		Named("service").
 		For(&corev1.Service{}).
@@ -109,5 +113,5 @@ func Setup(mgr manager.Manager, opts Options, reg prometheus.Registerer) error {
 	if err != nil {
 		return fmt.Errorf("setting up the pool controller: %w", err)
 	}
-	return SetupStatusReconcilers(mgr, opts)
+	return setupStatusReconcilers(mgr, opts, ann, events)
 }
