@@ -55,12 +55,13 @@ type AnnouncedReconciler struct {
 	client client.Client
 	ann    *announcer
 	events events.EventRecorder
+	status *statusWriter
 }
 
 // announcer computes a Service's Announced condition from the cluster as
 // the cache shows it. The AnnouncedReconciler and the Service reconciler
 // share it: the Service reconciler writes the condition in the same status
-// patch as new IPs, so a new Service costs one write, not two.
+// write as new IPs, so a new Service costs one write, not two.
 type announcer struct {
 	client client.Reader
 	// api reads password Secrets uncached (the controller caches none).
@@ -73,26 +74,26 @@ type announcer struct {
 // BGPStatusReconciler to mgr; like the allocator, they run in the elected
 // leader only.
 func SetupStatusReconcilers(mgr manager.Manager, opts Options) error {
-	events, err := newEventRecorder(mgr)
+	sh, err := newShared(mgr, opts)
 	if err != nil {
 		return err
 	}
-	return setupStatusReconcilers(mgr, opts, newAnnouncer(mgr, opts), events)
+	return setupStatusReconcilers(mgr, opts, sh)
 }
 
-// setupStatusReconcilers adds the status reconcilers with the announcer
-// and the event recorder they share with the Service reconciler.
-func setupStatusReconcilers(mgr manager.Manager, opts Options, ann *announcer, events events.EventRecorder) error {
-	if err := setupAnnounced(context.Background(), mgr, ann, events); err != nil {
+// setupStatusReconcilers adds the status reconcilers with what they share
+// with the Service reconciler.
+func setupStatusReconcilers(mgr manager.Manager, opts Options, sh *shared) error {
+	if err := setupAnnounced(context.Background(), mgr, sh); err != nil {
 		return err
 	}
-	return setupBGPStatus(mgr, opts, events)
+	return setupBGPStatus(mgr, opts, sh.events)
 }
 
 // setupAnnounced adds the AnnouncedReconciler to mgr. ctx is used while
 // registering the Service IP index.
-func setupAnnounced(ctx context.Context, mgr manager.Manager, ann *announcer, events events.EventRecorder) error {
-	r := &AnnouncedReconciler{client: mgr.GetClient(), ann: ann, events: events}
+func setupAnnounced(ctx context.Context, mgr manager.Manager, sh *shared) error {
+	r := &AnnouncedReconciler{client: mgr.GetClient(), ann: sh.announce, events: sh.events, status: sh.status}
 	err := mgr.GetFieldIndexer().IndexField(ctx, &corev1.Service{}, serviceIPIndex, func(o client.Object) []string {
 		var out []string
 		for _, ip := range StatusIPs(o.(*corev1.Service)) {
@@ -303,19 +304,15 @@ func (r *AnnouncedReconciler) write(ctx context.Context, svc *corev1.Service, co
 	if !setAnnounced(&updated.Status.Conditions, cond) {
 		return nil
 	}
-	// Service status conditions merge by type in a strategic-merge patch, so
-	// this patch carries only the Announced condition and cannot conflict
-	// with the service reconciler's IPAllocated write (no optimistic lock,
-	// no retry storm when both write the same Service at once).
-	patch, err := serviceStatusPatch(svc, updated)
-	if err != nil {
-		return err
-	}
-	if err := r.client.Status().Patch(ctx, updated, patch); err != nil {
+	// When the Service reconciler wrote meanwhile, the update is refused
+	// and the write becomes a patch carrying only the Announced condition,
+	// which merges with that write (no retry storm when both write the same
+	// Service at once).
+	if err := r.status.write(ctx, svc, updated); err != nil {
 		if apierrors.IsNotFound(err) {
 			return nil
 		}
-		return fmt.Errorf("patching the announced condition of service %s: %w", keyOf(svc), err)
+		return fmt.Errorf("writing the announced condition of service %s: %w", keyOf(svc), err)
 	}
 	announcedEvent(r.events, svc, meta.FindStatusCondition(svc.Status.Conditions, ConditionAnnounced), cond)
 	return nil

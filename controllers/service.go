@@ -39,9 +39,10 @@ type ServiceReconciler struct {
 	client client.Client
 	events events.EventRecorder
 	st     *state
-	// announce computes the Announced condition written in the same patch
+	// announce computes the Announced condition written in the same write
 	// as changed IPs (the AnnouncedReconciler keeps it up to date after).
 	announce *announcer
+	status   *statusWriter
 }
 
 // Reconcile brings one Service's allocation and status up to date.
@@ -188,7 +189,7 @@ func (r *ServiceReconciler) unserve(ctx context.Context, svc *corev1.Service) er
 	return nil
 }
 
-// writeStatus patches the Service's ingress and herald's condition (removing
+// writeStatus writes the Service's ingress and herald's condition (removing
 // it when remove is set) when they differ from what is there. It reports
 // whether the condition changed and, when the ingress changed, the
 // Announced condition written with it (nil when none or when the
@@ -210,7 +211,7 @@ func (r *ServiceReconciler) writeStatus(ctx context.Context, svc *corev1.Service
 		return false, nil, nil
 	}
 	// New IPs (or none, or a Service herald no longer serves) change what
-	// is announced: the Announced condition for them goes in this patch
+	// is announced: the Announced condition for them goes in this write
 	// rather than in a second one by the AnnouncedReconciler, which rechecks
 	// it when this write reaches its cache and corrects it if the cluster
 	// moved meanwhile.
@@ -226,18 +227,13 @@ func (r *ServiceReconciler) writeStatus(ctx context.Context, svc *corev1.Service
 			setAnnounced(&updated.Status.Conditions, announced)
 		}
 	}
-	// A strategic merge patch: conditions merge by type, so herald's
-	// conditions never overwrite one another controller wrote meanwhile;
-	// ingress is atomic and replaced whole.
-	patch, err := serviceStatusPatch(svc, updated)
-	if err != nil {
-		return false, nil, err
-	}
-	if err := r.client.Status().Patch(ctx, updated, patch); err != nil {
+	// An update conditioned on the cache's copy, else a patch: herald's
+	// conditions never overwrite one another controller wrote meanwhile.
+	if err := r.status.write(ctx, svc, updated); err != nil {
 		if apierrors.IsNotFound(err) {
 			return false, nil, nil // deleted meanwhile: the delete event releases it
 		}
-		return false, nil, fmt.Errorf("patching status of service %s: %w", keyOf(svc), err)
+		return false, nil, fmt.Errorf("writing status of service %s: %w", keyOf(svc), err)
 	}
 	return condChanged, announced, nil
 }

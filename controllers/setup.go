@@ -41,8 +41,8 @@ func Scheme() *runtime.Scheme {
 
 // ManagerOptions returns manager options suited to the controller: its
 // scheme, pools cached from herald's namespace only, and a cache that keeps
-// only what the reconcilers read (no managedFields, no last-applied
-// annotation), which bounds memory with many Services. The caller adds
+// only what the reconcilers read (no managedFields; no last-applied
+// annotation but on Services), which bounds memory with many Services. The caller adds
 // leader election, metrics and health settings.
 func ManagerOptions(opts Options) manager.Options {
 	return manager.Options{
@@ -56,10 +56,17 @@ func ManagerOptions(opts Options) manager.Options {
 	}
 }
 
-// slimObject drops from cached objects what no reconciler reads.
+// slimObject drops from cached objects what no reconciler reads: managed
+// fields, which the API server keeps when a status write leaves them out,
+// and, except on Services, kubectl's last-applied annotation. Services keep
+// every annotation: a status update carries them, and may change them
+// (statusWriter).
 func slimObject(obj any) (any, error) {
 	if o, ok := obj.(client.Object); ok {
 		o.SetManagedFields(nil)
+		if _, svc := o.(*corev1.Service); svc {
+			return obj, nil
+		}
 		if a := o.GetAnnotations(); a != nil {
 			if _, ok := a[corev1.LastAppliedConfigAnnotation]; ok {
 				delete(a, corev1.LastAppliedConfigAnnotation)
@@ -86,13 +93,12 @@ func Setup(mgr manager.Manager, opts Options, reg prometheus.Registerer) error {
 		return err
 	}
 	st := newState(opts, mgr.GetAPIReader(), m)
-	events, err := newEventRecorder(mgr)
+	sh, err := newShared(mgr, opts)
 	if err != nil {
 		return err
 	}
-	ann := newAnnouncer(mgr, opts)
 
-	svc := &ServiceReconciler{client: mgr.GetClient(), events: events, st: st, announce: ann}
+	svc := &ServiceReconciler{client: mgr.GetClient(), events: sh.events, st: st, announce: sh.announce, status: sh.status}
 	err = builder.ControllerManagedBy(mgr).
 		Named("service").
 		For(&corev1.Service{}).
@@ -103,7 +109,7 @@ func Setup(mgr manager.Manager, opts Options, reg prometheus.Registerer) error {
 		return fmt.Errorf("setting up the service controller: %w", err)
 	}
 
-	pools := &PoolReconciler{client: mgr.GetClient(), events: events, st: st}
+	pools := &PoolReconciler{client: mgr.GetClient(), events: sh.events, st: st}
 	err = builder.ControllerManagedBy(mgr).
 		Named("ipaddresspool").
 		Watches(&v1beta1.IPAddressPool{}, handler.EnqueueRequestsFromMapFunc(poolsKey(opts.Namespace))).
@@ -113,5 +119,5 @@ func Setup(mgr manager.Manager, opts Options, reg prometheus.Registerer) error {
 	if err != nil {
 		return fmt.Errorf("setting up the pool controller: %w", err)
 	}
-	return setupStatusReconcilers(mgr, opts, ann, events)
+	return setupStatusReconcilers(mgr, opts, sh)
 }
