@@ -49,6 +49,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/client-go/dynamic"
@@ -329,7 +330,7 @@ func runLimit(ctx context.Context, cfg *rest.Config, serverCPU func() time.Durat
 	}
 	ips := precomputed(n)
 	// The same watch as in the herald phase: a real controller watches.
-	w, err := watchIPs(ctx, cs, n)
+	w, err := watchIPs(ctx, cfg, n)
 	if err != nil {
 		return result{}, err
 	}
@@ -387,7 +388,19 @@ type ipWatch struct {
 	stop      context.CancelFunc
 }
 
-func watchIPs(ctx context.Context, cs kubernetes.Interface, n int) (*ipWatch, error) {
+// watchIPs starts recording, for n Services, when each gets its IP. The
+// watch is in protobuf, as a controller's is (client-go and
+// controller-runtime watch built-in types in protobuf): in JSON, the API
+// server would encode every Service event twice in the herald phase, once
+// for herald and once for the bench.
+func watchIPs(ctx context.Context, cfg *rest.Config, n int) (*ipWatch, error) {
+	pcfg := rest.CopyConfig(cfg)
+	pcfg.ContentType = runtime.ContentTypeProtobuf
+	pcfg.AcceptContentTypes = runtime.ContentTypeProtobuf + "," + runtime.ContentTypeJSON
+	cs, err := kubernetes.NewForConfig(pcfg)
+	if err != nil {
+		return nil, err
+	}
 	w := &ipWatch{n: n, createdAt: make(map[string]time.Time, n), got: make(map[string]time.Time, n), done: make(chan struct{})}
 	record := func(obj any) {
 		svc, ok := obj.(*corev1.Service)
@@ -497,7 +510,7 @@ func runHerald(ctx context.Context, cfg *rest.Config, serverCPU func() time.Dura
 		_ = cmd.Wait()
 	}()
 
-	w, err := watchIPs(ctx, cs, n)
+	w, err := watchIPs(ctx, cfg, n)
 	if err != nil {
 		return result{}, err
 	}
