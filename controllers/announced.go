@@ -4,9 +4,6 @@ import (
 	"context"
 	"fmt"
 	"net/netip"
-	"slices"
-	"sort"
-	"strings"
 
 	corev1 "k8s.io/api/core/v1"
 	discoveryv1 "k8s.io/api/discovery/v1"
@@ -27,7 +24,6 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/reconcile"
 
 	v1beta1 "github.com/heraldlb/herald/api/v1beta1"
-	"github.com/heraldlb/herald/speaker/planner"
 )
 
 // ConditionAnnounced is the Service condition saying which nodes announce
@@ -56,18 +52,6 @@ type AnnouncedReconciler struct {
 	ann    *announcer
 	events events.EventRecorder
 	status *statusWriter
-}
-
-// announcer computes a Service's Announced condition from the cluster as
-// the cache shows it. The AnnouncedReconciler and the Service reconciler
-// share it: the Service reconciler writes the condition in the same status
-// write as new IPs, so a new Service costs one write, not two.
-type announcer struct {
-	client client.Reader
-	// api reads password Secrets uncached (the controller caches none).
-	api       client.Reader
-	namespace string
-	lbClass   string
 }
 
 // SetupStatusReconcilers adds the AnnouncedReconciler and the
@@ -104,7 +88,25 @@ func setupAnnounced(ctx context.Context, mgr manager.Manager, sh *shared) error 
 	if err != nil {
 		return fmt.Errorf("indexing services by IP: %w", err)
 	}
-	all := handler.EnqueueRequestsFromMapFunc(r.allServices)
+	// Every handler moves the announcer's epoch: what it tells of changes
+	// what conditions are computed from.
+	all := handler.EnqueueRequestsFromMapFunc(func(ctx context.Context, o client.Object) []reconcile.Request {
+		r.ann.changed()
+		return r.allServices(ctx, o)
+	})
+	// Pools, BFD profiles and Communities are read by the planner's
+	// explanation too, but change no NodeState by themselves.
+	changedOnly := handler.Funcs{
+		CreateFunc: func(context.Context, event.TypedCreateEvent[client.Object], workqueue.TypedRateLimitingInterface[reconcile.Request]) {
+			r.ann.changed()
+		},
+		UpdateFunc: func(context.Context, event.TypedUpdateEvent[client.Object], workqueue.TypedRateLimitingInterface[reconcile.Request]) {
+			r.ann.changed()
+		},
+		DeleteFunc: func(context.Context, event.TypedDeleteEvent[client.Object], workqueue.TypedRateLimitingInterface[reconcile.Request]) {
+			r.ann.changed()
+		},
+	}
 	err = builder.ControllerManagedBy(mgr).
 		Named("announced").
 		For(&corev1.Service{}).
@@ -122,6 +124,7 @@ func setupAnnounced(ctx context.Context, mgr manager.Manager, sh *shared) error 
 			},
 		}).
 		Watches(&discoveryv1.EndpointSlice{}, handler.EnqueueRequestsFromMapFunc(func(_ context.Context, o client.Object) []reconcile.Request {
+			r.ann.changed()
 			name := o.GetLabels()[discoveryv1.LabelServiceName]
 			if name == "" {
 				return nil
@@ -132,6 +135,9 @@ func setupAnnounced(ctx context.Context, mgr manager.Manager, sh *shared) error 
 		Watches(&v1beta1.L2Advertisement{}, all).
 		Watches(&v1beta1.BGPPeer{}, all).
 		Watches(&corev1.Node{}, all, builder.WithPredicates(predicate.LabelChangedPredicate{})).
+		Watches(&v1beta1.IPAddressPool{}, changedOnly).
+		Watches(&v1beta1.BFDProfile{}, changedOnly).
+		Watches(&v1beta1.Community{}, changedOnly).
 		WithOptions(controller.Options{MaxConcurrentReconciles: 4}).
 		Complete(r)
 	if err != nil {
@@ -179,6 +185,7 @@ func announcedSet(ns *v1beta1.NodeState) map[string]string {
 
 // enqueueChanged enqueues the Services whose IPs a NodeState change touches.
 func (r *AnnouncedReconciler) enqueueChanged(ctx context.Context, old, new *v1beta1.NodeState, q workqueue.TypedRateLimitingInterface[reconcile.Request]) {
+	r.ann.changed()
 	a, b := announcedSet(old), announcedSet(new)
 	changed := map[string]bool{}
 	for k, v := range a {
@@ -228,73 +235,21 @@ func (r *AnnouncedReconciler) Reconcile(ctx context.Context, req reconcile.Reque
 	var svc corev1.Service
 	if err := r.client.Get(ctx, req.NamespacedName, &svc); err != nil {
 		if apierrors.IsNotFound(err) {
+			r.ann.forget(req.NamespacedName)
 			return reconcile.Result{}, nil
 		}
 		return reconcile.Result{}, fmt.Errorf("getting service %s: %w", req, err)
+	}
+	if r.ann.upToDate(req.NamespacedName, svc.ResourceVersion) {
+		// The Service reconciler's write of its new IPs, with the
+		// condition computed since the last change to the cluster.
+		return reconcile.Result{}, nil
 	}
 	cond, err := r.ann.condition(ctx, &svc)
 	if err != nil {
 		return reconcile.Result{}, err
 	}
 	return reconcile.Result{}, r.write(ctx, &svc, cond)
-}
-
-// newAnnouncer is the announcer of mgr's cache for opts.
-func newAnnouncer(mgr manager.Manager, opts Options) *announcer {
-	return &announcer{client: mgr.GetClient(), api: mgr.GetAPIReader(), namespace: opts.Namespace, lbClass: opts.LBClass}
-}
-
-// condition is the Announced condition svc should carry, or nil when it
-// should carry none (not herald's, no IPs, being deleted).
-func (a *announcer) condition(ctx context.Context, svc *corev1.Service) (*metav1.Condition, error) {
-	ips := StatusIPs(svc)
-	if !Serves(svc, a.lbClass) || len(ips) == 0 || !svc.DeletionTimestamp.IsZero() {
-		return nil, nil
-	}
-	var states v1beta1.NodeStateList
-	// The cache's own objects, not copies: they are only read here, and
-	// each holds every prefix its node announces.
-	if err := a.client.List(ctx, &states, client.UnsafeDisableDeepCopy); err != nil {
-		return nil, fmt.Errorf("listing node states: %w", err)
-	}
-	seen := Announcements(ips, states.Items)
-	cond := metav1.Condition{Type: ConditionAnnounced, ObservedGeneration: svc.Generation, Status: metav1.ConditionTrue, Reason: ReasonAnnounced}
-	var msgs []string
-	var missing []netip.Addr
-	for _, ip := range ips {
-		if d := seen[ip].describe(); d != "" {
-			msgs = append(msgs, ip.String()+": "+d)
-		} else {
-			missing = append(missing, ip)
-		}
-	}
-	if len(missing) > 0 {
-		snap, err := a.snapshotFor(ctx, svc)
-		if err != nil {
-			return nil, err
-		}
-		expected := planner.Explain(&snap, keyOf(svc))
-		cond.Status = metav1.ConditionFalse
-		var notes []string
-		for _, ip := range missing {
-			for _, e := range expected {
-				if e.IP != ip {
-					continue
-				}
-				reason, msg := whyMissing(&e, states.Items)
-				if cond.Reason == ReasonAnnounced {
-					cond.Reason = reason
-				}
-				notes = append(notes, ip.String()+": not announced: "+msg)
-			}
-		}
-		msgs = append(notes, msgs...)
-	}
-	cond.Message = strings.Join(msgs, "; ")
-	if len(cond.Message) > 32000 {
-		cond.Message = cond.Message[:32000] + "..."
-	}
-	return &cond, nil
 }
 
 // write sets (or with nil removes) the condition, with an event when it
@@ -343,212 +298,4 @@ func announcedEvent(events events.EventRecorder, svc *corev1.Service, old, cond 
 		kind = corev1.EventTypeWarning
 	}
 	events.Eventf(svc, nil, kind, cond.Reason, "Announce", "%s", cond.Message)
-}
-
-// snapshotFor is what planner.Explain needs for one Service.
-func (a *announcer) snapshotFor(ctx context.Context, svc *corev1.Service) (planner.Snapshot, error) {
-	s, err := loadSnapshot(ctx, a.client, a.api, a.namespace, a.lbClass, "the announced condition", true,
-		client.InNamespace(svc.Namespace), client.MatchingLabels{discoveryv1.LabelServiceName: svc.Name})
-	s.Services = []corev1.Service{*svc}
-	return s, err
-}
-
-// loadSnapshot lists what the planner reads besides Services: the
-// EndpointSlices that epsOpts select, Nodes, herald's objects in namespace
-// and, uncached through api, the peers' password Secrets. what names the
-// caller in errors. EndpointSlices and Nodes are the cache's own objects,
-// not copies: the planner only reads them, and a cluster has many. herald's
-// objects are copies, which the caller may change (their status), unless
-// readOnly: then they are the cache's own too (the Announced condition
-// reads them for every new IP).
-func loadSnapshot(ctx context.Context, c, api client.Reader, namespace, lbClass, what string, readOnly bool, epsOpts ...client.ListOption) (planner.Snapshot, error) {
-	s := planner.Snapshot{Namespace: namespace, LBClass: lbClass}
-	var (
-		eps   discoveryv1.EndpointSliceList
-		nodes corev1.NodeList
-		pools v1beta1.IPAddressPoolList
-		peers v1beta1.BGPPeerList
-		bfds  v1beta1.BFDProfileList
-		advs  v1beta1.BGPAdvertisementList
-		l2s   v1beta1.L2AdvertisementList
-		comms v1beta1.CommunityList
-	)
-	in := []client.ListOption{client.InNamespace(namespace)}
-	if readOnly {
-		in = append(in, client.UnsafeDisableDeepCopy)
-	}
-	for _, l := range []struct {
-		list client.ObjectList
-		opts []client.ListOption
-	}{
-		{&eps, append(epsOpts, client.UnsafeDisableDeepCopy)}, {&nodes, []client.ListOption{client.UnsafeDisableDeepCopy}}, {&pools, in}, {&peers, in}, {&bfds, in},
-		{&advs, in}, {&l2s, in}, {&comms, in},
-	} {
-		if err := c.List(ctx, l.list, l.opts...); err != nil {
-			return s, fmt.Errorf("listing for %s: %w", what, err)
-		}
-	}
-	s.EndpointSlices, s.Nodes, s.Pools, s.Peers = eps.Items, nodes.Items, pools.Items, peers.Items
-	s.BFDProfiles, s.BGPAdvertisements, s.L2Advertisements, s.Communities = bfds.Items, advs.Items, l2s.Items, comms.Items
-	secrets, err := peerSecrets(ctx, api, namespace, peers.Items)
-	if err != nil {
-		return s, err
-	}
-	s.Secrets = secrets
-	return s, nil
-}
-
-// peerSecrets reads the password Secrets the peers name, uncached.
-func peerSecrets(ctx context.Context, api client.Reader, namespace string, peers []v1beta1.BGPPeer) ([]corev1.Secret, error) {
-	var out []corev1.Secret
-	seen := map[string]bool{}
-	for _, p := range peers {
-		ref := p.Spec.PasswordSecret
-		if ref == nil {
-			continue
-		}
-		ns := ref.Namespace
-		if ns == "" {
-			ns = namespace
-		}
-		if seen[ns+"/"+ref.Name] {
-			continue
-		}
-		seen[ns+"/"+ref.Name] = true
-		var s corev1.Secret
-		err := api.Get(ctx, client.ObjectKey{Namespace: ns, Name: ref.Name}, &s)
-		switch {
-		case apierrors.IsNotFound(err):
-		case err != nil:
-			return nil, fmt.Errorf("getting secret %s/%s of BGPPeer %s: %w", ns, ref.Name, p.Name, err)
-		default:
-			out = append(out, s)
-		}
-	}
-	return out, nil
-}
-
-// Seen is who announces one IP according to the NodeStates.
-type Seen struct {
-	// BGP maps node to the peers (BGPPeer names, else addresses) it
-	// announces the IP to over an Established session.
-	BGP map[string][]string
-	// L2 maps node to the interfaces it answers on.
-	L2 map[string][]string
-}
-
-func (s Seen) describe() string {
-	var parts []string
-	if len(s.BGP) > 0 {
-		var ns []string
-		for _, n := range sortedMapKeys(s.BGP) {
-			ns = append(ns, fmt.Sprintf("%s (to %s)", n, strings.Join(s.BGP[n], ", ")))
-		}
-		parts = append(parts, "BGP from "+strings.Join(ns, ", "))
-	}
-	if len(s.L2) > 0 {
-		var ns []string
-		for _, n := range sortedMapKeys(s.L2) {
-			ns = append(ns, fmt.Sprintf("%s on %s", n, strings.Join(s.L2[n], ", ")))
-		}
-		parts = append(parts, "L2 from "+strings.Join(ns, ", "))
-	}
-	return strings.Join(parts, "; ")
-}
-
-func sortedMapKeys(m map[string][]string) []string {
-	out := make([]string, 0, len(m))
-	for k := range m {
-		out = append(out, k)
-	}
-	sort.Strings(out)
-	return out
-}
-
-// Announcements reads from the NodeStates who announces each of ips.
-func Announcements(ips []netip.Addr, states []v1beta1.NodeState) map[netip.Addr]Seen {
-	out := map[netip.Addr]Seen{}
-	for _, ip := range ips {
-		out[ip] = Seen{BGP: map[string][]string{}, L2: map[string][]string{}}
-	}
-	for _, ns := range states {
-		sessions := map[string]v1beta1.BGPSessionStatus{}
-		for _, s := range ns.Status.BGPSessions {
-			sessions[s.VRF+"|"+s.Peer] = s
-		}
-		for _, a := range ns.Status.BGPAnnouncements {
-			s, ok := sessions[a.VRF+"|"+a.Peer]
-			if ok && s.State != "Established" {
-				continue
-			}
-			name := a.Peer
-			if s.PeerName != "" {
-				name = s.PeerName
-			}
-			for _, p := range a.Prefixes {
-				pfx, err := netip.ParsePrefix(p)
-				if err != nil {
-					continue
-				}
-				for _, ip := range ips {
-					if pfx.Contains(ip) && !slices.Contains(out[ip].BGP[ns.Name], name) {
-						out[ip].BGP[ns.Name] = append(out[ip].BGP[ns.Name], name)
-					}
-				}
-			}
-		}
-		for _, a := range ns.Status.L2Announcements {
-			ip, err := netip.ParseAddr(a.IP)
-			if err != nil {
-				continue
-			}
-			if seen, ok := out[ip.Unmap()]; ok && !slices.Contains(seen.L2[ns.Name], a.Interface) {
-				seen.L2[ns.Name] = append(seen.L2[ns.Name], a.Interface)
-			}
-		}
-	}
-	return out
-}
-
-// whyMissing explains an IP nobody reports announcing: the planner's
-// reason, or, when nodes should announce it, what their NodeStates say.
-func whyMissing(e *planner.Expected, states []v1beta1.NodeState) (string, string) {
-	if e.Reason != "" {
-		return e.Reason, e.Message
-	}
-	byNode := map[string]*v1beta1.NodeState{}
-	for i := range states {
-		byNode[states[i].Name] = &states[i]
-	}
-	var down, pending []string
-	for _, n := range sortedMapKeys(e.BGP) {
-		ns := byNode[n]
-		if ns == nil {
-			pending = append(pending, n+" (no NodeState yet)")
-			continue
-		}
-		for _, peer := range e.BGP[n] {
-			state := ""
-			for _, s := range ns.Status.BGPSessions {
-				if s.PeerName == peer {
-					state = s.State
-				}
-			}
-			switch state {
-			case "Established":
-				pending = append(pending, n+" to "+peer)
-			case "":
-				down = append(down, fmt.Sprintf("%s to %s (no session)", n, peer))
-			default:
-				down = append(down, fmt.Sprintf("%s to %s (%s)", n, peer, state))
-			}
-		}
-	}
-	if len(down) > 0 {
-		return ReasonSessionsDown, "the BGP sessions it should be announced over are not Established: " + strings.Join(down, ", ") + ": check the peers and the nodes' NodeStates"
-	}
-	if len(e.L2Nodes) > 0 {
-		pending = append(pending, "L2 on one of "+strings.Join(e.L2Nodes, ", "))
-	}
-	return ReasonPending, "the speakers have not reported it yet: expected from " + strings.Join(pending, ", ")
 }

@@ -210,8 +210,14 @@ func (r *BGPStatusReconciler) snapshot(ctx context.Context) (planner.Snapshot, e
 		return planner.Snapshot{}, fmt.Errorf("listing for validation: %w", err)
 	}
 	s, err := loadSnapshot(ctx, r.client, r.api, r.namespace, r.lbClass, "validation", false)
+	if err != nil {
+		return s, err
+	}
+	if s.EndpointSlices, err = listEndpointSlices(ctx, r.client); err != nil {
+		return s, fmt.Errorf("listing for validation: %w", err)
+	}
 	s.Services = svcs.Items
-	return s, err
+	return s, nil
 }
 
 // announcementInputChanged passes Service events that can change what is

@@ -212,19 +212,25 @@ func (r *ServiceReconciler) writeStatus(ctx context.Context, svc *corev1.Service
 	}
 	// New IPs (or none, or a Service herald no longer serves) change what
 	// is announced: the Announced condition for them goes in this write
-	// rather than in a second one by the AnnouncedReconciler, which rechecks
-	// it when this write reaches its cache and corrects it if the cluster
-	// moved meanwhile.
+	// rather than in a second one by the AnnouncedReconciler. When this
+	// write reaches the cache, that reconciler rechecks it if the cluster
+	// moved since it was computed (announcer.upToDate), and corrects it.
 	// The IPs do not wait on it: when it cannot be computed, the
 	// AnnouncedReconciler writes it on its own.
-	var announced *metav1.Condition
+	var (
+		announced *metav1.Condition
+		computed  bool
+		epoch     uint64
+	)
 	if r.announce != nil && (remove || !equality.Semantic.DeepEqual(svc.Status.LoadBalancer.Ingress, updated.Status.LoadBalancer.Ingress)) {
 		var err error
+		epoch = r.announce.epoch.Load()
 		if announced, err = r.announce.condition(ctx, updated); err != nil {
 			log.FromContext(ctx).Error(err, "computing the Announced condition to write with the IPs; left to the announced reconciler", "service", keyOf(svc))
 			announced = nil
 		} else {
 			setAnnounced(&updated.Status.Conditions, announced)
+			computed = true
 		}
 	}
 	// An update conditioned on the cache's copy, else a patch: herald's
@@ -234,6 +240,9 @@ func (r *ServiceReconciler) writeStatus(ctx context.Context, svc *corev1.Service
 			return false, nil, nil // deleted meanwhile: the delete event releases it
 		}
 		return false, nil, fmt.Errorf("writing status of service %s: %w", keyOf(svc), err)
+	}
+	if computed {
+		r.announce.wrote(client.ObjectKeyFromObject(svc), epoch, svc.ResourceVersion, updated.ResourceVersion)
 	}
 	return condChanged, announced, nil
 }

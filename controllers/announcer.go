@@ -1,0 +1,413 @@
+package controllers
+
+import (
+	"context"
+	"fmt"
+	"net/netip"
+	"slices"
+	"sort"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	discoveryv1 "k8s.io/api/discovery/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/types"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/manager"
+
+	v1beta1 "github.com/heraldlb/herald/api/v1beta1"
+	"github.com/heraldlb/herald/speaker/planner"
+)
+
+// viewMaxAge bounds how long the announcer reuses its view of the cluster:
+// password Secrets are read uncached, so no event tells of their changes.
+const viewMaxAge = time.Second
+
+// announcer computes a Service's Announced condition from the cluster as
+// the cache shows it. The AnnouncedReconciler and the Service reconciler
+// share it: the Service reconciler writes the condition in the same status
+// write as new IPs, so a new Service costs one write, not two.
+//
+// While Services arrive in bulk, the rest of the cluster rarely changes, so
+// the announcer counts the changes to it (the epoch, moved by the
+// AnnouncedReconciler's handlers) and reuses between Services what does not
+// depend on them: its view of Nodes, herald's objects and Secrets, and the
+// Service reconciler's condition, which the AnnouncedReconciler need not
+// recompute when its write reaches the cache with no change in between.
+type announcer struct {
+	client client.Reader
+	// api reads password Secrets uncached (the controller caches none).
+	api       client.Reader
+	namespace string
+	lbClass   string
+
+	// epoch counts the changes to what the condition is computed from
+	// besides the Service itself.
+	epoch atomic.Uint64
+	// maxAge is how long a view serves at most (viewMaxAge).
+	maxAge time.Duration
+
+	mu sync.Mutex
+	// view is the planner's snapshot without Services and EndpointSlices,
+	// as listed at an epoch.
+	view *announcerView
+	// written holds the Announced conditions the Service reconciler wrote
+	// with new IPs that the AnnouncedReconciler has not looked at yet.
+	written map[types.NamespacedName]writtenCondition
+}
+
+// announcerView is the planner's snapshot, without Services and
+// EndpointSlices, listed at epoch, at a time.
+type announcerView struct {
+	epoch uint64
+	at    time.Time
+	snap  planner.Snapshot
+}
+
+// writtenCondition is an Announced condition computed at an epoch, written
+// to a Service at resourceVersion from, which became resourceVersion to.
+type writtenCondition struct {
+	epoch    uint64
+	from, to string
+}
+
+// newAnnouncer is the announcer of mgr's cache for opts.
+func newAnnouncer(mgr manager.Manager, opts Options) *announcer {
+	return &announcer{client: mgr.GetClient(), api: mgr.GetAPIReader(), namespace: opts.Namespace, lbClass: opts.LBClass,
+		maxAge: viewMaxAge, written: map[types.NamespacedName]writtenCondition{}}
+}
+
+// changed notes a change to what conditions are computed from.
+func (a *announcer) changed() { a.epoch.Add(1) }
+
+// wrote notes that the condition computed at epoch was written to the
+// Service key, taking it from resourceVersion from to to.
+func (a *announcer) wrote(key types.NamespacedName, epoch uint64, from, to string) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	a.written[key] = writtenCondition{epoch: epoch, from: from, to: to}
+}
+
+// upToDate says whether the Service key, seen at resourceVersion rv, holds
+// the condition the Service reconciler wrote, and nothing changed since it
+// was computed: then it needs no recheck. The note of the write is dropped
+// once the cache shows it or anything after it; a copy from before it
+// (rv is from) keeps the note for the write's own event.
+func (a *announcer) upToDate(key types.NamespacedName, rv string) bool {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	w, ok := a.written[key]
+	if !ok || rv == w.from {
+		return false
+	}
+	delete(a.written, key)
+	return rv == w.to && w.epoch == a.epoch.Load()
+}
+
+// forget drops the note of a write to a Service that is gone.
+func (a *announcer) forget(key types.NamespacedName) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	delete(a.written, key)
+}
+
+// condition is the Announced condition svc should carry, or nil when it
+// should carry none (not herald's, no IPs, being deleted).
+func (a *announcer) condition(ctx context.Context, svc *corev1.Service) (*metav1.Condition, error) {
+	ips := StatusIPs(svc)
+	if !Serves(svc, a.lbClass) || len(ips) == 0 || !svc.DeletionTimestamp.IsZero() {
+		return nil, nil
+	}
+	var states v1beta1.NodeStateList
+	// The cache's own objects, not copies: they are only read here, and
+	// each holds every prefix its node announces.
+	if err := a.client.List(ctx, &states, client.UnsafeDisableDeepCopy); err != nil {
+		return nil, fmt.Errorf("listing node states: %w", err)
+	}
+	seen := Announcements(ips, states.Items)
+	cond := metav1.Condition{Type: ConditionAnnounced, ObservedGeneration: svc.Generation, Status: metav1.ConditionTrue, Reason: ReasonAnnounced}
+	var msgs []string
+	var missing []netip.Addr
+	for _, ip := range ips {
+		if d := seen[ip].describe(); d != "" {
+			msgs = append(msgs, ip.String()+": "+d)
+		} else {
+			missing = append(missing, ip)
+		}
+	}
+	if len(missing) > 0 {
+		snap, err := a.snapshotFor(ctx, svc)
+		if err != nil {
+			return nil, err
+		}
+		expected := planner.Explain(&snap, keyOf(svc))
+		cond.Status = metav1.ConditionFalse
+		var notes []string
+		for _, ip := range missing {
+			for _, e := range expected {
+				if e.IP != ip {
+					continue
+				}
+				reason, msg := whyMissing(&e, states.Items)
+				if cond.Reason == ReasonAnnounced {
+					cond.Reason = reason
+				}
+				notes = append(notes, ip.String()+": not announced: "+msg)
+			}
+		}
+		msgs = append(notes, msgs...)
+	}
+	cond.Message = strings.Join(msgs, "; ")
+	if len(cond.Message) > 32000 {
+		cond.Message = cond.Message[:32000] + "..."
+	}
+	return &cond, nil
+}
+
+// snapshotFor is what planner.Explain needs for one Service: the view,
+// with the Service and its EndpointSlices.
+func (a *announcer) snapshotFor(ctx context.Context, svc *corev1.Service) (planner.Snapshot, error) {
+	s, err := a.currentView(ctx)
+	if err != nil {
+		return s, err
+	}
+	if s.EndpointSlices, err = listEndpointSlices(ctx, a.client, client.InNamespace(svc.Namespace),
+		client.MatchingLabels{discoveryv1.LabelServiceName: svc.Name}); err != nil {
+		return s, fmt.Errorf("listing for the announced condition: %w", err)
+	}
+	s.Services = []corev1.Service{*svc}
+	return s, nil
+}
+
+// currentView returns the view of the current epoch, listing it anew when
+// the epoch moved or the view is older than maxAge. The view's objects
+// are the cache's own, shared by every caller: the planner only reads them.
+func (a *announcer) currentView(ctx context.Context) (planner.Snapshot, error) {
+	epoch := a.epoch.Load()
+	a.mu.Lock()
+	v := a.view
+	a.mu.Unlock()
+	if v != nil && v.epoch == epoch && time.Since(v.at) < a.maxAge {
+		return v.snap, nil
+	}
+	s, err := loadSnapshot(ctx, a.client, a.api, a.namespace, a.lbClass, "the announced condition", true)
+	if err != nil {
+		return s, err
+	}
+	a.mu.Lock()
+	a.view = &announcerView{epoch: epoch, at: time.Now(), snap: s}
+	a.mu.Unlock()
+	return s, nil
+}
+
+// listEndpointSlices lists the EndpointSlices opts select: the cache's own
+// objects, not copies (the planner only reads them, and a cluster has many).
+func listEndpointSlices(ctx context.Context, c client.Reader, opts ...client.ListOption) ([]discoveryv1.EndpointSlice, error) {
+	var eps discoveryv1.EndpointSliceList
+	if err := c.List(ctx, &eps, append(opts, client.UnsafeDisableDeepCopy)...); err != nil {
+		return nil, err
+	}
+	return eps.Items, nil
+}
+
+// loadSnapshot lists what the planner reads besides Services and
+// EndpointSlices: Nodes, herald's objects in namespace and, uncached
+// through api, the peers' password Secrets. what names the caller in
+// errors. Nodes are the cache's own objects, not copies: the planner only
+// reads them, and a cluster has many. herald's objects are copies, which
+// the caller may change (their status), unless readOnly: then they are the
+// cache's own too.
+func loadSnapshot(ctx context.Context, c, api client.Reader, namespace, lbClass, what string, readOnly bool) (planner.Snapshot, error) {
+	s := planner.Snapshot{Namespace: namespace, LBClass: lbClass}
+	var (
+		nodes corev1.NodeList
+		pools v1beta1.IPAddressPoolList
+		peers v1beta1.BGPPeerList
+		bfds  v1beta1.BFDProfileList
+		advs  v1beta1.BGPAdvertisementList
+		l2s   v1beta1.L2AdvertisementList
+		comms v1beta1.CommunityList
+	)
+	in := []client.ListOption{client.InNamespace(namespace)}
+	if readOnly {
+		in = append(in, client.UnsafeDisableDeepCopy)
+	}
+	for _, l := range []struct {
+		list client.ObjectList
+		opts []client.ListOption
+	}{
+		{&nodes, []client.ListOption{client.UnsafeDisableDeepCopy}}, {&pools, in}, {&peers, in}, {&bfds, in},
+		{&advs, in}, {&l2s, in}, {&comms, in},
+	} {
+		if err := c.List(ctx, l.list, l.opts...); err != nil {
+			return s, fmt.Errorf("listing for %s: %w", what, err)
+		}
+	}
+	s.Nodes, s.Pools, s.Peers = nodes.Items, pools.Items, peers.Items
+	s.BFDProfiles, s.BGPAdvertisements, s.L2Advertisements, s.Communities = bfds.Items, advs.Items, l2s.Items, comms.Items
+	secrets, err := peerSecrets(ctx, api, namespace, peers.Items)
+	if err != nil {
+		return s, err
+	}
+	s.Secrets = secrets
+	return s, nil
+}
+
+// peerSecrets reads the password Secrets the peers name, uncached.
+func peerSecrets(ctx context.Context, api client.Reader, namespace string, peers []v1beta1.BGPPeer) ([]corev1.Secret, error) {
+	var out []corev1.Secret
+	seen := map[string]bool{}
+	for _, p := range peers {
+		ref := p.Spec.PasswordSecret
+		if ref == nil {
+			continue
+		}
+		ns := ref.Namespace
+		if ns == "" {
+			ns = namespace
+		}
+		if seen[ns+"/"+ref.Name] {
+			continue
+		}
+		seen[ns+"/"+ref.Name] = true
+		var s corev1.Secret
+		err := api.Get(ctx, client.ObjectKey{Namespace: ns, Name: ref.Name}, &s)
+		switch {
+		case apierrors.IsNotFound(err):
+		case err != nil:
+			return nil, fmt.Errorf("getting secret %s/%s of BGPPeer %s: %w", ns, ref.Name, p.Name, err)
+		default:
+			out = append(out, s)
+		}
+	}
+	return out, nil
+}
+
+// Seen is who announces one IP according to the NodeStates.
+type Seen struct {
+	// BGP maps node to the peers (BGPPeer names, else addresses) it
+	// announces the IP to over an Established session.
+	BGP map[string][]string
+	// L2 maps node to the interfaces it answers on.
+	L2 map[string][]string
+}
+
+func (s Seen) describe() string {
+	var parts []string
+	if len(s.BGP) > 0 {
+		var ns []string
+		for _, n := range sortedMapKeys(s.BGP) {
+			ns = append(ns, fmt.Sprintf("%s (to %s)", n, strings.Join(s.BGP[n], ", ")))
+		}
+		parts = append(parts, "BGP from "+strings.Join(ns, ", "))
+	}
+	if len(s.L2) > 0 {
+		var ns []string
+		for _, n := range sortedMapKeys(s.L2) {
+			ns = append(ns, fmt.Sprintf("%s on %s", n, strings.Join(s.L2[n], ", ")))
+		}
+		parts = append(parts, "L2 from "+strings.Join(ns, ", "))
+	}
+	return strings.Join(parts, "; ")
+}
+
+func sortedMapKeys(m map[string][]string) []string {
+	out := make([]string, 0, len(m))
+	for k := range m {
+		out = append(out, k)
+	}
+	sort.Strings(out)
+	return out
+}
+
+// Announcements reads from the NodeStates who announces each of ips.
+func Announcements(ips []netip.Addr, states []v1beta1.NodeState) map[netip.Addr]Seen {
+	out := map[netip.Addr]Seen{}
+	for _, ip := range ips {
+		out[ip] = Seen{BGP: map[string][]string{}, L2: map[string][]string{}}
+	}
+	for _, ns := range states {
+		sessions := map[string]v1beta1.BGPSessionStatus{}
+		for _, s := range ns.Status.BGPSessions {
+			sessions[s.VRF+"|"+s.Peer] = s
+		}
+		for _, a := range ns.Status.BGPAnnouncements {
+			s, ok := sessions[a.VRF+"|"+a.Peer]
+			if ok && s.State != "Established" {
+				continue
+			}
+			name := a.Peer
+			if s.PeerName != "" {
+				name = s.PeerName
+			}
+			for _, p := range a.Prefixes {
+				pfx, err := netip.ParsePrefix(p)
+				if err != nil {
+					continue
+				}
+				for _, ip := range ips {
+					if pfx.Contains(ip) && !slices.Contains(out[ip].BGP[ns.Name], name) {
+						out[ip].BGP[ns.Name] = append(out[ip].BGP[ns.Name], name)
+					}
+				}
+			}
+		}
+		for _, a := range ns.Status.L2Announcements {
+			ip, err := netip.ParseAddr(a.IP)
+			if err != nil {
+				continue
+			}
+			if seen, ok := out[ip.Unmap()]; ok && !slices.Contains(seen.L2[ns.Name], a.Interface) {
+				seen.L2[ns.Name] = append(seen.L2[ns.Name], a.Interface)
+			}
+		}
+	}
+	return out
+}
+
+// whyMissing explains an IP nobody reports announcing: the planner's
+// reason, or, when nodes should announce it, what their NodeStates say.
+func whyMissing(e *planner.Expected, states []v1beta1.NodeState) (string, string) {
+	if e.Reason != "" {
+		return e.Reason, e.Message
+	}
+	byNode := map[string]*v1beta1.NodeState{}
+	for i := range states {
+		byNode[states[i].Name] = &states[i]
+	}
+	var down, pending []string
+	for _, n := range sortedMapKeys(e.BGP) {
+		ns := byNode[n]
+		if ns == nil {
+			pending = append(pending, n+" (no NodeState yet)")
+			continue
+		}
+		for _, peer := range e.BGP[n] {
+			state := ""
+			for _, s := range ns.Status.BGPSessions {
+				if s.PeerName == peer {
+					state = s.State
+				}
+			}
+			switch state {
+			case "Established":
+				pending = append(pending, n+" to "+peer)
+			case "":
+				down = append(down, fmt.Sprintf("%s to %s (no session)", n, peer))
+			default:
+				down = append(down, fmt.Sprintf("%s to %s (%s)", n, peer, state))
+			}
+		}
+	}
+	if len(down) > 0 {
+		return ReasonSessionsDown, "the BGP sessions it should be announced over are not Established: " + strings.Join(down, ", ") + ": check the peers and the nodes' NodeStates"
+	}
+	if len(e.L2Nodes) > 0 {
+		pending = append(pending, "L2 on one of "+strings.Join(e.L2Nodes, ", "))
+	}
+	return ReasonPending, "the speakers have not reported it yet: expected from " + strings.Join(pending, ", ")
+}
