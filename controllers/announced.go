@@ -240,7 +240,7 @@ func (r *AnnouncedReconciler) Reconcile(ctx context.Context, req reconcile.Reque
 		}
 		return reconcile.Result{}, fmt.Errorf("getting service %s: %w", req, err)
 	}
-	if r.ann.upToDate(req.NamespacedName, svc.ResourceVersion) {
+	if r.ann.upToDate(req.NamespacedName, &svc) {
 		// The Service reconciler's write of its new IPs, with the
 		// condition computed since the last change to the cluster.
 		return reconcile.Result{}, nil

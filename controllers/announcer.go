@@ -14,6 +14,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	discoveryv1 "k8s.io/api/discovery/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
 	"sigs.k8s.io/controller-runtime/pkg/client"
@@ -68,11 +69,14 @@ type announcerView struct {
 	snap  planner.Snapshot
 }
 
-// writtenCondition is an Announced condition computed at an epoch, written
-// to a Service at resourceVersion from, which became resourceVersion to.
+// writtenCondition is an Announced condition (nil: none) computed at an
+// epoch for a Service holding ips, on its way to the Service, written over
+// its copy at resourceVersion from.
 type writtenCondition struct {
-	epoch    uint64
-	from, to string
+	epoch uint64
+	from  string
+	ips   []netip.Addr
+	cond  *metav1.Condition
 }
 
 // newAnnouncer is the announcer of mgr's cache for opts.
@@ -84,28 +88,41 @@ func newAnnouncer(mgr manager.Manager, opts Options) *announcer {
 // changed notes a change to what conditions are computed from.
 func (a *announcer) changed() { a.epoch.Add(1) }
 
-// wrote notes that the condition computed at epoch was written to the
-// Service key, taking it from resourceVersion from to to.
-func (a *announcer) wrote(key types.NamespacedName, epoch uint64, from, to string) {
+// writing notes that cond, computed at epoch for the Service key holding
+// ips, is about to be written with them over the cache's copy at
+// resourceVersion from. It is noted before the write, as the write may
+// reach the cache (and the AnnouncedReconciler) before its answer reaches
+// the writer.
+func (a *announcer) writing(key types.NamespacedName, epoch uint64, from string, ips []netip.Addr, cond *metav1.Condition) {
 	a.mu.Lock()
 	defer a.mu.Unlock()
-	a.written[key] = writtenCondition{epoch: epoch, from: from, to: to}
+	a.written[key] = writtenCondition{epoch: epoch, from: from, ips: ips, cond: cond}
 }
 
-// upToDate says whether the Service key, seen at resourceVersion rv, holds
-// the condition the Service reconciler wrote, and nothing changed since it
-// was computed: then it needs no recheck. The note of the write is dropped
-// once the cache shows it or anything after it; a copy from before it
-// (rv is from) keeps the note for the write's own event.
-func (a *announcer) upToDate(key types.NamespacedName, rv string) bool {
+// upToDate says whether svc, as the cache shows it, holds the IPs and the
+// condition the Service reconciler wrote, computed since the last change to
+// the cluster: then it needs no recheck. The copy the write was made over
+// keeps the note for the write's own event; any later copy drops it (the
+// cache only moves forward, and the writer read the same cache).
+func (a *announcer) upToDate(key types.NamespacedName, svc *corev1.Service) bool {
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	w, ok := a.written[key]
-	if !ok || rv == w.from {
+	if !ok || svc.ResourceVersion == w.from {
 		return false
 	}
 	delete(a.written, key)
-	return rv == w.to && w.epoch == a.epoch.Load()
+	return w.epoch == a.epoch.Load() && slices.Equal(StatusIPs(svc), w.ips) &&
+		sameAnnounced(meta.FindStatusCondition(svc.Status.Conditions, ConditionAnnounced), w.cond)
+}
+
+// sameAnnounced says whether two Announced conditions (or their absence)
+// say the same, as setAnnounced compares them.
+func sameAnnounced(a, b *metav1.Condition) bool {
+	if a == nil || b == nil {
+		return a == nil && b == nil
+	}
+	return a.Status == b.Status && a.Reason == b.Reason && a.Message == b.Message && a.ObservedGeneration == b.ObservedGeneration
 }
 
 // forget drops the note of a write to a Service that is gone.

@@ -2,10 +2,12 @@ package controllers
 
 import (
 	"context"
+	"net/netip"
 	"sync/atomic"
 	"testing"
 	"time"
 
+	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
 	"sigs.k8s.io/controller-runtime/pkg/client"
@@ -15,43 +17,65 @@ import (
 )
 
 // TestAnnouncerUpToDate: the AnnouncedReconciler skips its recheck of the
-// Service reconciler's write only when the cache shows that very write and
-// nothing changed since the condition was computed; the note of the write
-// outlives a copy from before it, and no more.
+// Service reconciler's write only when the cache shows what was written
+// and nothing changed since the condition was computed; the note of the
+// write outlives the copy it was made over, and no more.
 func TestAnnouncerUpToDate(t *testing.T) {
 	key := types.NamespacedName{Namespace: "web", Name: "shop"}
+	ip := netip.MustParseAddr("192.0.2.10")
+	cond := &metav1.Condition{Type: ConditionAnnounced, Status: metav1.ConditionFalse, Reason: ReasonPending, Message: "192.0.2.10: not announced"}
+	// copyOf is the Service as the cache shows it.
+	copyOf := func(rv string, ips []string, c *metav1.Condition) *corev1.Service {
+		svc := &corev1.Service{ObjectMeta: metav1.ObjectMeta{Namespace: key.Namespace, Name: key.Name, ResourceVersion: rv},
+			Spec: corev1.ServiceSpec{Type: corev1.ServiceTypeLoadBalancer}}
+		for _, a := range ips {
+			svc.Status.LoadBalancer.Ingress = append(svc.Status.LoadBalancer.Ingress, corev1.LoadBalancerIngress{IP: a})
+		}
+		if c != nil {
+			svc.Status.Conditions = []metav1.Condition{*c}
+		}
+		return svc
+	}
+	before := copyOf("10", nil, nil)
+	written := copyOf("11", []string{"192.0.2.10"}, cond)
+	other := cond.DeepCopy()
+	other.Reason, other.Status, other.Message = ReasonAnnounced, metav1.ConditionTrue, "192.0.2.10: BGP from node1"
 	for _, tc := range []struct {
 		name string
-		// seen are the resourceVersions the AnnouncedReconciler sees, in
-		// order; change moves the epoch before the first.
-		seen   []string
+		// seen are the copies the AnnouncedReconciler sees, in order;
+		// change moves the epoch before the first.
+		seen   []*corev1.Service
 		change bool
 		want   []bool
 	}{
-		{name: "the write itself", seen: []string{"11", "11"}, want: []bool{true, false}},
-		{name: "a copy from before, then the write", seen: []string{"10", "11"}, want: []bool{false, true}},
-		{name: "the cluster changed meanwhile", seen: []string{"11"}, change: true, want: []bool{false}},
-		{name: "another write after it", seen: []string{"12", "11"}, want: []bool{false, false}},
+		{name: "the write itself", seen: []*corev1.Service{written, written}, want: []bool{true, false}},
+		{name: "a copy from before, then the write", seen: []*corev1.Service{before, written}, want: []bool{false, true}},
+		{name: "the cluster changed meanwhile", seen: []*corev1.Service{written, written}, change: true, want: []bool{false, false}},
+		{name: "another condition since", seen: []*corev1.Service{copyOf("12", []string{"192.0.2.10"}, other), written}, want: []bool{false, false}},
+		{name: "other IPs since", seen: []*corev1.Service{copyOf("12", []string{"192.0.2.11"}, cond), written}, want: []bool{false, false}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			a := &announcer{written: map[types.NamespacedName]writtenCondition{}}
 			a.changed()
-			a.wrote(key, a.epoch.Load(), "10", "11")
+			a.writing(key, a.epoch.Load(), "10", []netip.Addr{ip}, cond)
 			if tc.change {
 				a.changed()
 			}
-			for i, rv := range tc.seen {
-				if got := a.upToDate(key, rv); got != tc.want[i] {
-					t.Errorf("seen at %s (#%d): upToDate = %v, want %v", rv, i, got, tc.want[i])
+			for i, svc := range tc.seen {
+				if got := a.upToDate(key, svc); got != tc.want[i] {
+					t.Errorf("copy #%d: upToDate = %v, want %v", i, got, tc.want[i])
 				}
 			}
 		})
 	}
 	a := &announcer{written: map[types.NamespacedName]writtenCondition{}}
-	a.wrote(key, 0, "10", "11")
+	a.writing(key, 0, "10", []netip.Addr{ip}, cond)
 	a.forget(key)
-	if a.upToDate(key, "11") {
+	if a.upToDate(key, written) {
 		t.Error("upToDate after forget = true")
+	}
+	if len(a.written) != 0 {
+		t.Errorf("%d notes left after forget", len(a.written))
 	}
 }
 

@@ -217,20 +217,16 @@ func (r *ServiceReconciler) writeStatus(ctx context.Context, svc *corev1.Service
 	// moved since it was computed (announcer.upToDate), and corrects it.
 	// The IPs do not wait on it: when it cannot be computed, the
 	// AnnouncedReconciler writes it on its own.
-	var (
-		announced *metav1.Condition
-		computed  bool
-		epoch     uint64
-	)
+	var announced *metav1.Condition
 	if r.announce != nil && (remove || !equality.Semantic.DeepEqual(svc.Status.LoadBalancer.Ingress, updated.Status.LoadBalancer.Ingress)) {
 		var err error
-		epoch = r.announce.epoch.Load()
+		epoch := r.announce.epoch.Load()
 		if announced, err = r.announce.condition(ctx, updated); err != nil {
 			log.FromContext(ctx).Error(err, "computing the Announced condition to write with the IPs; left to the announced reconciler", "service", keyOf(svc))
 			announced = nil
 		} else {
 			setAnnounced(&updated.Status.Conditions, announced)
-			computed = true
+			r.announce.writing(client.ObjectKeyFromObject(svc), epoch, svc.ResourceVersion, StatusIPs(updated), announced)
 		}
 	}
 	// An update conditioned on the cache's copy, else a patch: herald's
@@ -240,9 +236,6 @@ func (r *ServiceReconciler) writeStatus(ctx context.Context, svc *corev1.Service
 			return false, nil, nil // deleted meanwhile: the delete event releases it
 		}
 		return false, nil, fmt.Errorf("writing status of service %s: %w", keyOf(svc), err)
-	}
-	if computed {
-		r.announce.wrote(client.ObjectKeyFromObject(svc), epoch, svc.ResourceVersion, updated.ResourceVersion)
 	}
 	return condChanged, announced, nil
 }
