@@ -15,8 +15,9 @@
 //     watch records when each gets its IP.
 //
 // It prints a table: time until all have IPs, services/s, p50/p99
-// create→IP latency, duplicate IPs, herald's peak RSS (VmHWM) and CPU time,
-// the API server's and etcd's CPU time per Service (server/svc: what each
+// create→IP latency, duplicate IPs, herald's peak RSS (VmHWM, in MB of 10^6
+// bytes) and CPU time, the API server's and etcd's CPU time per Service
+// (server/svc: what each
 // phase's requests cost them, steadier than the rates when other work
 // loads the machine), and the machine's 1-minute load average as each
 // phase ended (figures taken under a high load are not comparable).
@@ -694,7 +695,7 @@ func printTable(rows []result) {
 		}
 		cpu := "-"
 		if r.rssKB > 0 {
-			rss = fmt.Sprintf("%.1f MB", float64(r.rssKB)/1024)
+			rss = fmt.Sprintf("%.1f MB", float64(r.rssKB)*1024/1e6) // MB: 10^6 bytes, as the target
 			cpu = r.cpu.Round(10 * time.Millisecond).String()
 		}
 		perSvc := (r.serverCPU / time.Duration(r.n)).Round(10 * time.Microsecond)

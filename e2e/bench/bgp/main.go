@@ -536,7 +536,7 @@ func (b *bench) peakRSS(ctx context.Context, n int) ([2]string, error) {
 		each = append(each, fmt.Sprintf("%s %.1f", strings.TrimPrefix(name, "speaker/"), float64(kb)/1024))
 	}
 	slices.Sort(each)
-	return [2]string{fmt.Sprintf("%.1f MB", float64(peak)/1024), strings.Join(each, ", ")}, nil
+	return [2]string{fmt.Sprintf("%.1f MiB (%.1f MB)", float64(peak)/1024, float64(peak)*1024/1e6), strings.Join(each, ", ") + " MiB"}, nil
 }
 
 // vmHWM returns the peak resident set of process pid in KiB.
