@@ -19,8 +19,10 @@
 // bytes) and CPU time, the API server's and etcd's CPU time per Service
 // (server/svc: what each
 // phase's requests cost them, steadier than the rates when other work
-// loads the machine), and the machine's 1-minute load average as each
-// phase ended (figures taken under a high load are not comparable).
+// loads the machine), the machine's 1-minute load average as each phase
+// ended (figures taken under a high load are not comparable), and the
+// share of the machine's CPU time the hypervisor gave to others meanwhile
+// (steal).
 //
 // With -rounds R each N runs the two phases R times, alternating, and the
 // median of herald's ratios to the limit of its own round is printed: the
@@ -39,6 +41,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime"
 	"sort"
 	"strconv"
 	"strings"
@@ -50,7 +53,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
-	"k8s.io/apimachinery/pkg/runtime"
+	kruntime "k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/client-go/dynamic"
@@ -83,6 +86,9 @@ type result struct {
 	cpu time.Duration
 	// load is the machine's 1-minute load average when the phase ended.
 	load string
+	// steal is the share of the machine's CPU time the hypervisor gave to
+	// others during the phase (steal in /proc/stat).
+	steal float64
 	// serverCPU is the CPU time the API server and etcd spent from the
 	// first create until every Service had its IP: the work the phase cost
 	// them, which other load on the machine barely changes.
@@ -336,7 +342,7 @@ func runLimit(ctx context.Context, cfg *rest.Config, serverCPU func() time.Durat
 		return result{}, err
 	}
 	defer w.stop()
-	cpu0 := serverCPU()
+	cpu0, steal0 := serverCPU(), stealTicks()
 	start := time.Now()
 	err = fanOut(n, clients, func(i int) error {
 		name := fmt.Sprintf("svc-%05d", i)
@@ -363,7 +369,8 @@ func runLimit(ctx context.Context, cfg *rest.Config, serverCPU func() time.Durat
 	if err != nil {
 		return result{}, err
 	}
-	r := result{phase: "API server limit", n: n, total: total, duplicates: dups, missing: missing, load: loadAverage(), serverCPU: used}
+	r := result{phase: "API server limit", n: n, total: total, duplicates: dups, missing: missing, load: loadAverage(), serverCPU: used,
+		steal: stealShare(steal0, total)}
 	r.p50, r.p99 = percentiles(lat)
 	return r, nil
 }
@@ -396,8 +403,8 @@ type ipWatch struct {
 // for herald and once for the bench.
 func watchIPs(ctx context.Context, cfg *rest.Config, n int) (*ipWatch, error) {
 	pcfg := rest.CopyConfig(cfg)
-	pcfg.ContentType = runtime.ContentTypeProtobuf
-	pcfg.AcceptContentTypes = runtime.ContentTypeProtobuf + "," + runtime.ContentTypeJSON
+	pcfg.ContentType = kruntime.ContentTypeProtobuf
+	pcfg.AcceptContentTypes = kruntime.ContentTypeProtobuf + "," + kruntime.ContentTypeJSON
 	cs, err := kubernetes.NewForConfig(pcfg)
 	if err != nil {
 		return nil, err
@@ -522,7 +529,7 @@ func runHerald(ctx context.Context, cfg *rest.Config, serverCPU func() time.Dura
 		return result{}, err
 	}
 
-	cpu0 := serverCPU()
+	cpu0, steal0 := serverCPU(), stealTicks()
 	start := time.Now()
 	err = fanOut(n, clients, func(i int) error {
 		name := fmt.Sprintf("svc-%05d", i)
@@ -552,7 +559,8 @@ func runHerald(ctx context.Context, cfg *rest.Config, serverCPU func() time.Dura
 	if err != nil {
 		return result{}, err
 	}
-	r := result{phase: "herald", n: n, total: last.Sub(start), duplicates: dups, missing: missing, rssKB: rss, cpu: cpu, load: loadAverage(), serverCPU: used}
+	r := result{phase: "herald", n: n, total: last.Sub(start), duplicates: dups, missing: missing, rssKB: rss, cpu: cpu, load: loadAverage(), serverCPU: used,
+		steal: stealShare(steal0, last.Sub(start))}
 	r.p50, r.p99 = percentiles(lat)
 	return r, nil
 }
@@ -662,6 +670,32 @@ func loadAverage() string {
 	return "?"
 }
 
+// stealTicks is the machine's steal time so far, in USER_HZ ticks (the
+// eighth figure of /proc/stat's cpu line), 0 when it cannot be read.
+func stealTicks() int64 {
+	b, err := os.ReadFile("/proc/stat")
+	if err != nil {
+		return 0
+	}
+	line, _, _ := strings.Cut(string(b), "\n")
+	f := strings.Fields(line)
+	if len(f) < 9 || f[0] != "cpu" {
+		return 0
+	}
+	t, _ := strconv.ParseInt(f[8], 10, 64)
+	return t
+}
+
+// stealShare is the share of the machine's CPU time stolen since the
+// steal time was since, over a phase of length d.
+func stealShare(since int64, d time.Duration) float64 {
+	if d <= 0 {
+		return 0
+	}
+	// USER_HZ is 100 on every Linux this runs on.
+	return float64(stealTicks()-since) / 100 / (d.Seconds() * float64(runtime.NumCPU()))
+}
+
 func percentiles(d []time.Duration) (p50, p99 time.Duration) {
 	if len(d) == 0 {
 		return 0, 0
@@ -675,8 +709,8 @@ func percentiles(d []time.Duration) (p50, p99 time.Duration) {
 // printTable prints one row per phase, herald's compared with the limit of
 // its round, then, with several rounds, the median of herald's ratios per N.
 func printTable(rows []result) {
-	fmt.Printf("%-18s %6s %5s %10s %10s %9s %9s %5s %7s %9s %8s %11s %8s %5s\n",
-		"phase", "N", "round", "all IPs", "svc/s", "p50", "p99", "dups", "missing", "peak RSS", "CPU", "server/svc", "vs limit", "load")
+	fmt.Printf("%-18s %6s %5s %10s %10s %9s %9s %5s %7s %9s %8s %11s %8s %5s %6s\n",
+		"phase", "N", "round", "all IPs", "svc/s", "p50", "p99", "dups", "missing", "peak RSS", "CPU", "server/svc", "vs limit", "load", "steal")
 	type key struct{ n, round int }
 	limit := map[key]float64{}
 	ratios := map[int][]float64{}
@@ -699,9 +733,9 @@ func printTable(rows []result) {
 			cpu = r.cpu.Round(10 * time.Millisecond).String()
 		}
 		perSvc := (r.serverCPU / time.Duration(r.n)).Round(10 * time.Microsecond)
-		fmt.Printf("%-18s %6d %5d %10s %10.0f %9s %9s %5d %7d %9s %8s %11s %8s %5s\n", r.phase, r.n, r.round,
+		fmt.Printf("%-18s %6d %5d %10s %10.0f %9s %9s %5d %7d %9s %8s %11s %8s %5s %5.1f%%\n", r.phase, r.n, r.round,
 			r.total.Round(time.Millisecond), rate, r.p50.Round(time.Millisecond), r.p99.Round(time.Millisecond),
-			r.duplicates, r.missing, rss, cpu, perSvc, vs, r.load)
+			r.duplicates, r.missing, rss, cpu, perSvc, vs, r.load, 100*r.steal)
 	}
 	for _, n := range ns {
 		rs := ratios[n]
