@@ -37,11 +37,9 @@ import (
 	"flag"
 	"fmt"
 	"net/netip"
-	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
-	"runtime"
 	"sort"
 	"strconv"
 	"strings"
@@ -223,55 +221,6 @@ func withAPIServer(root string, f func(*rest.Config, []byte, func() time.Duratio
 		}
 		return sum
 	})
-}
-
-// serverProcesses finds the kube-apiserver serving host (by its
-// --secure-port) and the etcd it uses (by its client URL), among the
-// processes of the machine, where other test API servers may run.
-func serverProcesses(host string) ([]int, error) {
-	u, err := url.Parse(host)
-	if err != nil {
-		return nil, fmt.Errorf("parsing the API server's address %q: %w", host, err)
-	}
-	cmdlines := map[int][]string{}
-	dirs, _ := os.ReadDir("/proc")
-	for _, d := range dirs {
-		pid, err := strconv.Atoi(d.Name())
-		if err != nil {
-			continue
-		}
-		b, err := os.ReadFile(filepath.Join("/proc", d.Name(), "cmdline"))
-		if err != nil {
-			continue
-		}
-		cmdlines[pid] = strings.Split(strings.TrimRight(string(b), "\x00"), "\x00")
-	}
-	find := func(bin, flag, value string) (int, []string) {
-		for pid, args := range cmdlines {
-			if len(args) == 0 || filepath.Base(args[0]) != bin {
-				continue
-			}
-			for i, a := range args {
-				if a == flag+"="+value || (a == flag && i+1 < len(args) && args[i+1] == value) {
-					return pid, args
-				}
-			}
-		}
-		return 0, nil
-	}
-	api, apiArgs := find("kube-apiserver", "--secure-port", u.Port())
-	if api == 0 {
-		return nil, fmt.Errorf("no kube-apiserver process with --secure-port=%s", u.Port())
-	}
-	out := []int{api}
-	for _, a := range apiArgs {
-		if etcdURL, ok := strings.CutPrefix(a, "--etcd-servers="); ok {
-			if etcd, _ := find("etcd", "--listen-client-urls", strings.Split(etcdURL, ",")[0]); etcd != 0 {
-				out = append(out, etcd)
-			}
-		}
-	}
-	return out, nil
 }
 
 func newService(name string) *corev1.Service {
@@ -609,91 +558,6 @@ func checkIPs(ctx context.Context, cs kubernetes.Interface, n int) (dups, missin
 	}
 	missing += n - count
 	return dups, missing, nil
-}
-
-// peakRSS reads the process's peak resident set (VmHWM), in KiB.
-func peakRSS(pid int) (int64, error) {
-	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
-	if err != nil {
-		return 0, fmt.Errorf("reading the controller's peak RSS: %w", err)
-	}
-	for _, line := range strings.Split(string(b), "\n") {
-		if strings.HasPrefix(line, "VmHWM:") {
-			f := strings.Fields(line)
-			if len(f) >= 2 {
-				return strconv.ParseInt(f[1], 10, 64)
-			}
-		}
-	}
-	return 0, errors.New("no VmHWM in /proc/PID/status")
-}
-
-// cpuTime reads the process's CPU time so far (utime + stime).
-func cpuTime(pid int) (time.Duration, error) {
-	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
-	if err != nil {
-		return 0, fmt.Errorf("reading the controller's CPU time: %w", err)
-	}
-	// Fields after the command name, which is in parentheses and may hold
-	// spaces: state is field 3, utime 14, stime 15.
-	s := string(b)
-	i := strings.LastIndexByte(s, ')')
-	if i < 0 {
-		return 0, errors.New("unexpected /proc/PID/stat")
-	}
-	f := strings.Fields(s[i+1:])
-	if len(f) < 13 {
-		return 0, errors.New("short /proc/PID/stat")
-	}
-	var ticks int64
-	for _, v := range f[11:13] {
-		t, err := strconv.ParseInt(v, 10, 64)
-		if err != nil {
-			return 0, fmt.Errorf("parsing /proc/PID/stat: %w", err)
-		}
-		ticks += t
-	}
-	// USER_HZ is 100 on every Linux this runs on.
-	return time.Duration(ticks) * 10 * time.Millisecond, nil
-}
-
-// loadAverage is the 1-minute load average, for the report: figures
-// taken while it is high (other work on the machine) are not comparable.
-func loadAverage() string {
-	b, err := os.ReadFile("/proc/loadavg")
-	if err != nil {
-		return "?"
-	}
-	if f := strings.Fields(string(b)); len(f) > 0 {
-		return f[0]
-	}
-	return "?"
-}
-
-// stealTicks is the machine's steal time so far, in USER_HZ ticks (the
-// eighth figure of /proc/stat's cpu line), 0 when it cannot be read.
-func stealTicks() int64 {
-	b, err := os.ReadFile("/proc/stat")
-	if err != nil {
-		return 0
-	}
-	line, _, _ := strings.Cut(string(b), "\n")
-	f := strings.Fields(line)
-	if len(f) < 9 || f[0] != "cpu" {
-		return 0
-	}
-	t, _ := strconv.ParseInt(f[8], 10, 64)
-	return t
-}
-
-// stealShare is the share of the machine's CPU time stolen since the
-// steal time was since, over a phase of length d.
-func stealShare(since int64, d time.Duration) float64 {
-	if d <= 0 {
-		return 0
-	}
-	// USER_HZ is 100 on every Linux this runs on.
-	return float64(stealTicks()-since) / 100 / (d.Seconds() * float64(runtime.NumCPU()))
 }
 
 func percentiles(d []time.Duration) (p50, p99 time.Duration) {
