@@ -280,7 +280,7 @@ func setAnnounced(conds *[]metav1.Condition, cond *metav1.Condition) bool {
 	if cond == nil {
 		return meta.RemoveStatusCondition(conds, ConditionAnnounced)
 	}
-	if old != nil && old.Status == cond.Status && old.Reason == cond.Reason && old.Message == cond.Message && old.ObservedGeneration == cond.ObservedGeneration {
+	if sameAnnounced(old, cond) {
 		return false
 	}
 	meta.SetStatusCondition(conds, *cond)
