@@ -100,6 +100,7 @@ func main() {
 	extra := flag.String("controller-args", "", "extra flags for `herald controller`, space-separated")
 	rounds := flag.Int("rounds", 1, "limit and herald phases run this many times each, alternating, per N")
 	requests := flag.Bool("requests", false, "print, after each phase, the API server's request counts by verb and resource")
+	flag.StringVar(&profileDir, "server-profile", "", "write a CPU profile of the API server, 30 s from 15 s into each timed phase, to this folder (phase-N-time.prof)")
 	flag.Parse()
 	ctrllog.SetLogger(logr.Discard())
 
@@ -293,6 +294,7 @@ func runLimit(ctx context.Context, cfg *rest.Config, serverCPU func() time.Durat
 	defer w.stop()
 	cpu0, steal0 := serverCPU(), stealTicks()
 	start := time.Now()
+	profileServer(ctx, cs, fmt.Sprintf("limit-%d", n))
 	err = fanOut(n, clients, func(i int) error {
 		name := fmt.Sprintf("svc-%05d", i)
 		w.created(name)
@@ -480,6 +482,7 @@ func runHerald(ctx context.Context, cfg *rest.Config, serverCPU func() time.Dura
 
 	cpu0, steal0 := serverCPU(), stealTicks()
 	start := time.Now()
+	profileServer(ctx, cs, fmt.Sprintf("herald-%d", n))
 	err = fanOut(n, clients, func(i int) error {
 		name := fmt.Sprintf("svc-%05d", i)
 		w.created(name)
@@ -512,6 +515,28 @@ func runHerald(ctx context.Context, cfg *rest.Config, serverCPU func() time.Dura
 		steal: stealShare(steal0, last.Sub(start))}
 	r.p50, r.p99 = percentiles(lat)
 	return r, nil
+}
+
+// profileDir is -server-profile: where profileServer writes.
+var profileDir string
+
+// profileServer, with -server-profile, takes a 30-second CPU profile of the
+// API server from 15 s on, in the background, into profileDir (name, then
+// the time). A phase that ends first leaves no profile.
+func profileServer(ctx context.Context, cs kubernetes.Interface, name string) {
+	if profileDir == "" {
+		return
+	}
+	go func() {
+		time.Sleep(15 * time.Second)
+		data, err := cs.CoreV1().RESTClient().Get().AbsPath("/debug/pprof/profile").Param("seconds", "30").DoRaw(ctx)
+		if err == nil {
+			err = os.WriteFile(filepath.Join(profileDir, name+"-"+time.Now().Format("150405")+".prof"), data, 0o644)
+		}
+		if err != nil {
+			fmt.Fprintf(os.Stderr, "alloc bench: profiling the API server (%s): %v\n", name, err)
+		}
+	}()
 }
 
 func warmUp(ctx context.Context, cs kubernetes.Interface) error {
