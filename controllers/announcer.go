@@ -21,6 +21,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/manager"
 
 	v1beta1 "github.com/heraldlb/herald/api/v1beta1"
+	"github.com/heraldlb/herald/internal/plannerinput"
 	"github.com/heraldlb/herald/speaker/planner"
 )
 
@@ -240,33 +241,19 @@ func listEndpointSlices(ctx context.Context, c client.Reader, opts ...client.Lis
 // cache's own too.
 func loadSnapshot(ctx context.Context, c, api client.Reader, namespace, lbClass, what string, readOnly bool) (planner.Snapshot, error) {
 	s := planner.Snapshot{Namespace: namespace, LBClass: lbClass}
-	var (
-		nodes corev1.NodeList
-		pools v1beta1.IPAddressPoolList
-		peers v1beta1.BGPPeerList
-		bfds  v1beta1.BFDProfileList
-		advs  v1beta1.BGPAdvertisementList
-		l2s   v1beta1.L2AdvertisementList
-		comms v1beta1.CommunityList
-	)
-	in := []client.ListOption{client.InNamespace(namespace)}
+	var nodes corev1.NodeList
+	if err := c.List(ctx, &nodes, client.UnsafeDisableDeepCopy); err != nil {
+		return s, fmt.Errorf("listing nodes for %s: %w", what, err)
+	}
+	s.Nodes = nodes.Items
+	var opts []client.ListOption
 	if readOnly {
-		in = append(in, client.UnsafeDisableDeepCopy)
+		opts = append(opts, client.UnsafeDisableDeepCopy)
 	}
-	for _, l := range []struct {
-		list client.ObjectList
-		opts []client.ListOption
-	}{
-		{&nodes, []client.ListOption{client.UnsafeDisableDeepCopy}}, {&pools, in}, {&peers, in}, {&bfds, in},
-		{&advs, in}, {&l2s, in}, {&comms, in},
-	} {
-		if err := c.List(ctx, l.list, l.opts...); err != nil {
-			return s, fmt.Errorf("listing for %s: %w", what, err)
-		}
+	if err := plannerinput.ListHeraldObjects(ctx, c, namespace, &s, opts...); err != nil {
+		return s, fmt.Errorf("%s: %w", what, err)
 	}
-	s.Nodes, s.Pools, s.Peers = nodes.Items, pools.Items, peers.Items
-	s.BFDProfiles, s.BGPAdvertisements, s.L2Advertisements, s.Communities = bfds.Items, advs.Items, l2s.Items, comms.Items
-	secrets, err := peerSecrets(ctx, api, namespace, peers.Items)
+	secrets, err := peerSecrets(ctx, api, namespace, s.Peers)
 	if err != nil {
 		return s, err
 	}

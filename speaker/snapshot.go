@@ -8,7 +8,7 @@ import (
 	discoveryv1 "k8s.io/api/discovery/v1"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
-	v1beta1 "github.com/heraldlb/herald/api/v1beta1"
+	"github.com/heraldlb/herald/internal/plannerinput"
 	"github.com/heraldlb/herald/speaker/planner"
 )
 
@@ -18,18 +18,11 @@ import (
 // must not modify them.
 func LoadSnapshot(ctx context.Context, r client.Reader, namespace, lbClass string) (planner.Snapshot, error) {
 	s := planner.Snapshot{Namespace: namespace, LBClass: lbClass}
-	in := client.InNamespace(namespace)
 	var (
 		svcs  corev1.ServiceList
 		eps   discoveryv1.EndpointSliceList
 		nodes corev1.NodeList
 		secs  corev1.SecretList
-		pools v1beta1.IPAddressPoolList
-		peers v1beta1.BGPPeerList
-		bfds  v1beta1.BFDProfileList
-		advs  v1beta1.BGPAdvertisementList
-		l2s   v1beta1.L2AdvertisementList
-		comms v1beta1.CommunityList
 	)
 	lists := []struct {
 		what string
@@ -39,13 +32,7 @@ func LoadSnapshot(ctx context.Context, r client.Reader, namespace, lbClass strin
 		{"services", &svcs, nil},
 		{"endpointslices", &eps, nil},
 		{"nodes", &nodes, nil},
-		{"secrets", &secs, []client.ListOption{in}},
-		{"ipaddresspools", &pools, []client.ListOption{in}},
-		{"bgppeers", &peers, []client.ListOption{in}},
-		{"bfdprofiles", &bfds, []client.ListOption{in}},
-		{"bgpadvertisements", &advs, []client.ListOption{in}},
-		{"l2advertisements", &l2s, []client.ListOption{in}},
-		{"communities", &comms, []client.ListOption{in}},
+		{"secrets", &secs, []client.ListOption{client.InNamespace(namespace)}},
 	}
 	for _, l := range lists {
 		// The planner only reads: no copy of every cached object.
@@ -54,7 +41,8 @@ func LoadSnapshot(ctx context.Context, r client.Reader, namespace, lbClass strin
 		}
 	}
 	s.Services, s.EndpointSlices, s.Nodes, s.Secrets = svcs.Items, eps.Items, nodes.Items, secs.Items
-	s.Pools, s.Peers, s.BFDProfiles = pools.Items, peers.Items, bfds.Items
-	s.BGPAdvertisements, s.L2Advertisements, s.Communities = advs.Items, l2s.Items, comms.Items
+	if err := plannerinput.ListHeraldObjects(ctx, r, namespace, &s, client.UnsafeDisableDeepCopy); err != nil {
+		return s, err
+	}
 	return s, nil
 }
