@@ -5,7 +5,6 @@ import (
 	"fmt"
 
 	"k8s.io/apimachinery/pkg/runtime"
-	"k8s.io/client-go/discovery"
 	eventsv1client "k8s.io/client-go/kubernetes/typed/events/v1"
 	"k8s.io/client-go/rest"
 	"k8s.io/client-go/tools/events"
@@ -14,28 +13,6 @@ import (
 
 // eventsComponent is the reportingController of herald's Events.
 const eventsComponent = "herald-controller"
-
-// shared is what the Service reconciler and the status reconcilers share:
-// one event recorder, one announcer (the Service reconciler writes the
-// Announced condition with new IPs) and one status writer.
-type shared struct {
-	events   events.EventRecorder
-	announce *announcer
-	status   *statusWriter
-}
-
-// newShared makes them for mgr.
-func newShared(mgr manager.Manager, opts Options) (*shared, error) {
-	ev, err := newEventRecorder(mgr)
-	if err != nil {
-		return nil, err
-	}
-	disco, err := discovery.NewDiscoveryClientForConfigAndClient(mgr.GetConfig(), mgr.GetHTTPClient())
-	if err != nil {
-		return nil, fmt.Errorf("creating the discovery client: %w", err)
-	}
-	return &shared{events: ev, announce: newAnnouncer(mgr, opts), status: newStatusWriter(mgr.GetClient(), disco)}, nil
-}
 
 // newEventRecorder returns the recorder herald's reconcilers share. It
 // records events.k8s.io/v1 Events, as the manager's own recorder does, but

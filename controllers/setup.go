@@ -7,7 +7,9 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/runtime"
 	utilruntime "k8s.io/apimachinery/pkg/util/runtime"
+	"k8s.io/client-go/discovery"
 	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
+	"k8s.io/client-go/tools/events"
 	"sigs.k8s.io/controller-runtime/pkg/builder"
 	"sigs.k8s.io/controller-runtime/pkg/cache"
 	"sigs.k8s.io/controller-runtime/pkg/client"
@@ -75,6 +77,28 @@ func slimObject(obj any) (any, error) {
 		}
 	}
 	return obj, nil
+}
+
+// shared is what the Service reconciler and the status reconcilers share:
+// one event recorder, one announcer (the Service reconciler writes the
+// Announced condition with new IPs) and one status writer.
+type shared struct {
+	events   events.EventRecorder
+	announce *announcer
+	status   *statusWriter
+}
+
+// newShared makes them for mgr.
+func newShared(mgr manager.Manager, opts Options) (*shared, error) {
+	ev, err := newEventRecorder(mgr)
+	if err != nil {
+		return nil, err
+	}
+	disco, err := discovery.NewDiscoveryClientForConfigAndClient(mgr.GetConfig(), mgr.GetHTTPClient())
+	if err != nil {
+		return nil, fmt.Errorf("creating the discovery client: %w", err)
+	}
+	return &shared{events: ev, announce: newAnnouncer(mgr, opts), status: newStatusWriter(mgr.GetClient(), disco)}, nil
 }
 
 // Setup adds herald's controller to mgr: the Service and pool reconcilers,
