@@ -2,10 +2,10 @@
 // IPs against a real kube-apiserver + etcd, next to the API server's own
 // limit for the same work.
 //
-// For each N (default 1000 and 5000) it runs two phases, each on a fresh test
-// API server (envtest with the binaries of bin/ or $KUBEBUILDER_ASSETS; etcd
-// keeps its data in /dev/shm, so that the disk's fsync latency does not set
-// the pace):
+// For each N (default 1000 and 5000) a round runs two phases, each on a
+// fresh test API server of its own (envtest with the binaries of bin/ or
+// $KUBEBUILDER_ASSETS; etcd keeps its data in /dev/shm, so that the disk's
+// fsync latency does not set the pace):
 //
 //   - limit: 8 concurrent clients create N Services and each patches the
 //     Service's status with a precomputed IP — the best any controller could
@@ -14,21 +14,29 @@
 //     election on, as deployed); 8 concurrent clients create N Services, and a
 //     watch records when each gets its IP.
 //
+// The phases take turns, -slice Services at a time (default 500): the limit
+// phase does Services 0–499 on its server, then herald 0–499 on its own,
+// then herald 500–999, then the limit, and so on. A turn ends when every
+// Service of it shows its IP and the phase's processes (API server, etcd,
+// herald) are idle again, so that work left over from one phase (events,
+// pool status) is not done in the other's time. Each phase's time is the
+// sum of its turns. This pairs the two at equal progress and within
+// seconds of each other: this machine's speed (a 2-vCPU VM whose hypervisor
+// takes from 0 to 25% of it) drifts by more over minutes than the
+// difference measured. With -slice 0 the limit phase runs whole, then herald.
+//
 // It prints a table: time until all have IPs, services/s, p50/p99
 // create→IP latency, duplicate IPs, herald's peak RSS (VmHWM, in MB of 10^6
 // bytes) and CPU time, the API server's and etcd's CPU time per Service
-// (server/svc: what each
-// phase's requests cost them, steadier than the rates when other work
-// loads the machine), the machine's 1-minute load average as each phase
-// ended (figures taken under a high load are not comparable), and the
-// share of the machine's CPU time the hypervisor gave to others meanwhile
-// (steal).
+// (server/svc: what each phase's requests cost them), the machine's
+// 1-minute load average as the round ended, and the share of the machine's
+// CPU time the hypervisor gave to others during the phase's turns (steal).
+// Each turn's times are printed on standard error as it ends.
 //
-// With -rounds R each N runs the two phases R times, alternating, and the
-// median of herald's ratios to the limit of its own round is printed: the
-// machine's speed drifts between runs by more than the difference measured.
+// With -rounds R each N runs R rounds, and the median of herald's ratios
+// to the limit of its own round is printed.
 //
-//	go run ./e2e/bench/alloc -n 1000,5000
+//	go run ./e2e/bench/alloc -n 1000,5000 -rounds 3
 package main
 
 import (
@@ -36,9 +44,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
-	"net/netip"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"sort"
 	"strconv"
@@ -50,11 +56,7 @@ import (
 	"github.com/go-logr/logr"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	kruntime "k8s.io/apimachinery/pkg/runtime"
-	"k8s.io/apimachinery/pkg/runtime/schema"
-	"k8s.io/apimachinery/pkg/types"
-	"k8s.io/client-go/dynamic"
 	"k8s.io/client-go/informers"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/rest"
@@ -72,9 +74,10 @@ const (
 type result struct {
 	phase string
 	n     int
-	// round numbers the limit and herald phases run one after the other
-	// (-rounds): herald is compared with the limit of its own round.
-	round      int
+	// round numbers the rounds (-rounds): herald is compared with the
+	// limit of its own round.
+	round int
+	// total is the time the phase's turns took, first create to idle.
 	total      time.Duration
 	p50, p99   time.Duration
 	duplicates int
@@ -87,9 +90,8 @@ type result struct {
 	// steal is the share of the machine's CPU time the hypervisor gave to
 	// others during the phase (steal in /proc/stat).
 	steal float64
-	// serverCPU is the CPU time the API server and etcd spent from the
-	// first create until every Service had its IP: the work the phase cost
-	// them, which other load on the machine barely changes.
+	// serverCPU is the CPU time the API server and etcd spent during the
+	// phase's turns: the work the phase cost them.
 	serverCPU time.Duration
 }
 
@@ -98,7 +100,8 @@ func main() {
 	clients := flag.Int("clients", 8, "concurrent clients creating Services")
 	herald := flag.String("herald", "", "the herald binary (default bin/herald at the module root)")
 	extra := flag.String("controller-args", "", "extra flags for `herald controller`, space-separated")
-	rounds := flag.Int("rounds", 1, "limit and herald phases run this many times each, alternating, per N")
+	rounds := flag.Int("rounds", 1, "rounds per N, each with fresh API servers")
+	slice := flag.Int("slice", 500, "Services per turn: the two phases take turns, this many Services at a time (0 or N: the limit phase, then the herald phase)")
 	requests := flag.Bool("requests", false, "print, after each phase, the API server's request counts by verb and resource")
 	flag.StringVar(&profileDir, "server-profile", "", "write a CPU profile of the API server, 30 s from 15 s into each timed phase, to this folder (phase-N-time.prof)")
 	flag.Parse()
@@ -126,30 +129,38 @@ func main() {
 	var rows []result
 	for _, n := range counts {
 		for round := 1; round <= max(1, *rounds); round++ {
-			// phase runs one phase on a fresh API server.
-			phase := func(name, what string, run func(cfg *rest.Config, kubeconfig []byte, serverCPU func() time.Duration) (result, error)) {
-				fmt.Fprintf(os.Stderr, "==> N=%d, round %d: %s (%s)\n", n, round, name, what)
-				r, err := withAPIServer(root, func(cfg *rest.Config, kubeconfig []byte, serverCPU func() time.Duration) (result, error) {
-					r, err := run(cfg, kubeconfig, serverCPU)
-					if err == nil && *requests {
-						printRequests(ctx, cfg, fmt.Sprintf("%s, N=%d", name, n))
-					}
-					return r, err
-				})
+			fmt.Fprintf(os.Stderr, "==> N=%d, round %d: the API server's limit (create + status patch with precomputed IPs) and herald (create only), %d clients, %d Services a turn\n",
+				n, round, *clients, min(n, max(*slice, 0)))
+			err := withAPIServer(root, func(lcfg *rest.Config, _ []byte, lcpu func() time.Duration) error {
+				limit, err := newLimitPhase(ctx, lcfg, lcpu, n)
 				if err != nil {
-					fail(fmt.Errorf("%s phase, N=%d: %w", name, n, err))
+					return fmt.Errorf("limit phase: %w", err)
 				}
-				r.round = round
-				rows = append(rows, r)
+				defer limit.stop()
+				return withAPIServer(root, func(hcfg *rest.Config, kubeconfig []byte, hcpu func() time.Duration) error {
+					herald, err := newHeraldPhase(ctx, hcfg, hcpu, kubeconfig, *herald, strings.Fields(*extra), n)
+					if err != nil {
+						return fmt.Errorf("herald phase: %w", err)
+					}
+					defer herald.stop()
+					rs, err := runRound(ctx, []*phase{limit, herald}, n, *clients, *slice)
+					if err != nil {
+						return err
+					}
+					if *requests {
+						printRequests(ctx, lcfg, fmt.Sprintf("API server limit, N=%d", n))
+						printRequests(ctx, hcfg, fmt.Sprintf("herald, N=%d", n))
+					}
+					for i := range rs {
+						rs[i].round = round
+					}
+					rows = append(rows, rs...)
+					return nil
+				})
+			})
+			if err != nil {
+				fail(fmt.Errorf("N=%d, round %d: %w", n, round, err))
 			}
-			phase("API server limit", fmt.Sprintf("create + status patch with precomputed IPs, %d clients", *clients),
-				func(cfg *rest.Config, _ []byte, serverCPU func() time.Duration) (result, error) {
-					return runLimit(ctx, cfg, serverCPU, n, *clients)
-				})
-			phase("herald controller", fmt.Sprintf("%d clients creating", *clients),
-				func(cfg *rest.Config, kubeconfig []byte, serverCPU func() time.Duration) (result, error) {
-					return runHerald(ctx, cfg, serverCPU, kubeconfig, *herald, strings.Fields(*extra), n, *clients)
-				})
 		}
 	}
 	printTable(rows)
@@ -181,7 +192,7 @@ func moduleRoot() (string, error) {
 // CRDs, a service CIDR large enough for thousands of Services (documentation
 // ranges; the benchmark's Services are IPv6 single-stack), and stops it
 // afterwards.
-func withAPIServer(root string, f func(*rest.Config, []byte, func() time.Duration) (result, error)) (result, error) {
+func withAPIServer(root string, f func(*rest.Config, []byte, func() time.Duration) error) error {
 	assets := os.Getenv("KUBEBUILDER_ASSETS")
 	if assets == "" {
 		assets = filepath.Join(root, "bin")
@@ -205,13 +216,13 @@ func withAPIServer(root string, f func(*rest.Config, []byte, func() time.Duratio
 	api.Configure().Set("max-mutating-requests-inflight", "400")
 	cfg, err := env.Start()
 	if err != nil {
-		return result{}, fmt.Errorf("starting the test API server: %w", err)
+		return fmt.Errorf("starting the test API server: %w", err)
 	}
 	defer func() { _ = env.Stop() }()
 	cfg.QPS, cfg.Burst = 5000, 10000
 	server, err := serverProcesses(cfg.Host)
 	if err != nil {
-		return result{}, err
+		return err
 	}
 	return f(cfg, env.KubeConfig, func() time.Duration {
 		var sum time.Duration
@@ -249,9 +260,10 @@ func createNamespaces(ctx context.Context, cs kubernetes.Interface) error {
 	return nil
 }
 
-// fanOut runs work(i) for i in [0,n) on `clients` goroutines.
-func fanOut(n, clients int, work func(i int) error) error {
+// fanOut runs work(i) for i in [from,to) on `clients` goroutines.
+func fanOut(from, to, clients int, work func(i int) error) error {
 	var next atomic.Int64
+	next.Store(int64(from))
 	var wg sync.WaitGroup
 	errs := make(chan error, clients)
 	for c := 0; c < clients; c++ {
@@ -260,7 +272,7 @@ func fanOut(n, clients int, work func(i int) error) error {
 			defer wg.Done()
 			for {
 				i := int(next.Add(1) - 1)
-				if i >= n {
+				if i >= to {
 					return
 				}
 				if err := work(i); err != nil {
@@ -275,67 +287,6 @@ func fanOut(n, clients int, work func(i int) error) error {
 	return <-errs
 }
 
-// runLimit is the API server's own limit: create, then patch status with a
-// precomputed IP, as a perfect controller with no latency would.
-func runLimit(ctx context.Context, cfg *rest.Config, serverCPU func() time.Duration, n, clients int) (result, error) {
-	cs, err := kubernetes.NewForConfig(cfg)
-	if err != nil {
-		return result{}, err
-	}
-	if err := createNamespaces(ctx, cs); err != nil {
-		return result{}, err
-	}
-	ips := precomputed(n)
-	// The same watch as in the herald phase: a real controller watches.
-	w, err := watchIPs(ctx, cfg, n)
-	if err != nil {
-		return result{}, err
-	}
-	defer w.stop()
-	cpu0, steal0 := serverCPU(), stealTicks()
-	start := time.Now()
-	profileServer(ctx, cs, fmt.Sprintf("limit-%d", n))
-	err = fanOut(n, clients, func(i int) error {
-		name := fmt.Sprintf("svc-%05d", i)
-		w.created(name)
-		if _, err := cs.CoreV1().Services(benchNS).Create(ctx, newService(name), metav1.CreateOptions{}); err != nil {
-			return fmt.Errorf("creating %s: %w", name, err)
-		}
-		patch := fmt.Sprintf(`{"status":{"loadBalancer":{"ingress":[{"ip":%q,"ipMode":"VIP"}]}}}`, ips[i])
-		if _, err := cs.CoreV1().Services(benchNS).Patch(ctx, name, types.MergePatchType, []byte(patch), metav1.PatchOptions{}, "status"); err != nil {
-			return fmt.Errorf("patching status of %s: %w", name, err)
-		}
-		return nil
-	})
-	if err != nil {
-		return result{}, err
-	}
-	lat, last, err := w.wait()
-	if err != nil {
-		return result{}, err
-	}
-	used := serverCPU() - cpu0
-	total := last.Sub(start)
-	dups, missing, err := checkIPs(ctx, cs, n)
-	if err != nil {
-		return result{}, err
-	}
-	r := result{phase: "API server limit", n: n, total: total, duplicates: dups, missing: missing, load: loadAverage(), serverCPU: used,
-		steal: stealShare(steal0, total)}
-	r.p50, r.p99 = percentiles(lat)
-	return r, nil
-}
-
-func precomputed(n int) []string {
-	out := make([]string, n)
-	a := netip.MustParsePrefix(v6PoolCID).Addr().Next()
-	for i := range out {
-		out[i] = a.String()
-		a = a.Next()
-	}
-	return out
-}
-
 // ipWatch records when each Service was created and when it first showed
 // an IP, through an informer (a watch), in both phases alike.
 type ipWatch struct {
@@ -343,8 +294,10 @@ type ipWatch struct {
 	mu        sync.Mutex
 	createdAt map[string]time.Time
 	got       map[string]time.Time
-	done      chan struct{}
-	stop      context.CancelFunc
+	// changed is signalled, without blocking, when a Service first shows
+	// an IP; waitFor is its only reader.
+	changed chan struct{}
+	stop    context.CancelFunc
 }
 
 // watchIPs starts recording, for n Services, when each gets its IP. The
@@ -360,7 +313,7 @@ func watchIPs(ctx context.Context, cfg *rest.Config, n int) (*ipWatch, error) {
 	if err != nil {
 		return nil, err
 	}
-	w := &ipWatch{n: n, createdAt: make(map[string]time.Time, n), got: make(map[string]time.Time, n), done: make(chan struct{})}
+	w := &ipWatch{n: n, createdAt: make(map[string]time.Time, n), got: make(map[string]time.Time, n), changed: make(chan struct{}, 1)}
 	record := func(obj any) {
 		svc, ok := obj.(*corev1.Service)
 		if !ok || len(svc.Status.LoadBalancer.Ingress) == 0 || !strings.HasPrefix(svc.Name, "svc-") {
@@ -373,8 +326,9 @@ func watchIPs(ctx context.Context, cfg *rest.Config, n int) (*ipWatch, error) {
 			return
 		}
 		w.got[svc.Name] = now
-		if len(w.got) == w.n {
-			close(w.done)
+		select {
+		case w.changed <- struct{}{}:
+		default:
 		}
 	}
 	wctx, stop := context.WithCancel(ctx)
@@ -400,121 +354,37 @@ func (w *ipWatch) created(name string) {
 	w.mu.Unlock()
 }
 
-// wait waits for every Service to show an IP and returns the create→IP
-// latencies and when the last IP was seen.
-func (w *ipWatch) wait() ([]time.Duration, time.Time, error) {
-	select {
-	case <-w.done:
-	case <-time.After(10 * time.Minute):
+// waitFor waits until m Services show an IP.
+func (w *ipWatch) waitFor(m int) error {
+	deadline := time.After(10 * time.Minute)
+	for {
 		w.mu.Lock()
-		defer w.mu.Unlock()
-		return nil, time.Time{}, fmt.Errorf("only %d of %d Services got an IP within 10 minutes", len(w.got), w.n)
-	}
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	var last time.Time
-	lat := make([]time.Duration, 0, w.n)
-	for name, t := range w.got {
-		if t.After(last) {
-			last = t
+		got := len(w.got)
+		w.mu.Unlock()
+		if got >= m {
+			return nil
 		}
-		lat = append(lat, t.Sub(w.createdAt[name]))
+		select {
+		case <-w.changed:
+		case <-deadline:
+			return fmt.Errorf("only %d of %d Services got an IP within 10 minutes", got, m)
+		}
 	}
-	return lat, last, nil
 }
 
-// runHerald runs `herald controller` as its own process and measures how
-// long Services wait for their IPs.
-func runHerald(ctx context.Context, cfg *rest.Config, serverCPU func() time.Duration, kubeconfig []byte, bin string, extra []string, n, clients int) (result, error) {
-	cs, err := kubernetes.NewForConfig(cfg)
-	if err != nil {
-		return result{}, err
-	}
-	if err := createNamespaces(ctx, cs); err != nil {
-		return result{}, err
-	}
-	dyn, err := dynamic.NewForConfig(cfg)
-	if err != nil {
-		return result{}, err
-	}
-	pool := &unstructured.Unstructured{Object: map[string]any{
-		"apiVersion": "heraldlb.io/v1beta1",
-		"kind":       "IPAddressPool",
-		"metadata":   map[string]any{"name": "bench", "namespace": heraldNS},
-		"spec":       map[string]any{"addresses": []any{v6PoolCID}},
-	}}
-	gvr := schema.GroupVersionResource{Group: "heraldlb.io", Version: "v1beta1", Resource: "ipaddresspools"}
-	if _, err := dyn.Resource(gvr).Namespace(heraldNS).Create(ctx, pool, metav1.CreateOptions{}); err != nil {
-		return result{}, fmt.Errorf("creating the pool: %w", err)
-	}
-
-	dir, err := os.MkdirTemp("", "herald-bench-")
-	if err != nil {
-		return result{}, err
-	}
-	defer os.RemoveAll(dir)
-	kc := filepath.Join(dir, "kubeconfig")
-	if err := os.WriteFile(kc, kubeconfig, 0o600); err != nil {
-		return result{}, err
-	}
-	args := append([]string{"controller", "--kubeconfig", kc, "--namespace", heraldNS,
-		"--metrics-addr", "0", "--health-addr", "0", "--log-level", "error"}, extra...)
-	cmd := exec.Command(bin, args...)
-	cmd.Stdout, cmd.Stderr = os.Stderr, os.Stderr
-	if err := cmd.Start(); err != nil {
-		return result{}, fmt.Errorf("starting %s: %w", bin, err)
-	}
-	defer func() {
-		_ = cmd.Process.Signal(os.Interrupt)
-		_ = cmd.Wait()
-	}()
-
-	w, err := watchIPs(ctx, cfg, n)
-	if err != nil {
-		return result{}, err
-	}
-	defer w.stop()
-
-	// Warm up: the controller is up, leading and has its pool.
-	if err := warmUp(ctx, cs); err != nil {
-		return result{}, err
-	}
-
-	cpu0, steal0 := serverCPU(), stealTicks()
-	start := time.Now()
-	profileServer(ctx, cs, fmt.Sprintf("herald-%d", n))
-	err = fanOut(n, clients, func(i int) error {
-		name := fmt.Sprintf("svc-%05d", i)
-		w.created(name)
-		if _, err := cs.CoreV1().Services(benchNS).Create(ctx, newService(name), metav1.CreateOptions{}); err != nil {
-			return fmt.Errorf("creating %s: %w", name, err)
+// latencies are the create→IP latencies of the Services seen so far.
+func (w *ipWatch) latencies() ([]time.Duration, error) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	lat := make([]time.Duration, 0, len(w.got))
+	for name, t := range w.got {
+		c, ok := w.createdAt[name]
+		if !ok {
+			return nil, fmt.Errorf("service %s has an IP but was not created by the bench", name)
 		}
-		return nil
-	})
-	if err != nil {
-		return result{}, err
+		lat = append(lat, t.Sub(c))
 	}
-	lat, last, err := w.wait()
-	if err != nil {
-		return result{}, err
-	}
-	used := serverCPU() - cpu0
-	rss, err := peakRSS(cmd.Process.Pid)
-	if err != nil {
-		return result{}, err
-	}
-	cpu, err := cpuTime(cmd.Process.Pid)
-	if err != nil {
-		return result{}, err
-	}
-	dups, missing, err := checkIPs(ctx, cs, n)
-	if err != nil {
-		return result{}, err
-	}
-	r := result{phase: "herald", n: n, total: last.Sub(start), duplicates: dups, missing: missing, rssKB: rss, cpu: cpu, load: loadAverage(), serverCPU: used,
-		steal: stealShare(steal0, last.Sub(start))}
-	r.p50, r.p99 = percentiles(lat)
-	return r, nil
+	return lat, nil
 }
 
 // profileDir is -server-profile: where profileServer writes.

@@ -140,12 +140,12 @@ func stealTicks() int64 {
 	return t
 }
 
-// stealShare is the share of the machine's CPU time stolen since the
-// steal time was since, over a phase of length d.
-func stealShare(since int64, d time.Duration) float64 {
+// stealShare is the share of the machine's CPU time that ticks of steal
+// time are, over a phase of length d.
+func stealShare(ticks int64, d time.Duration) float64 {
 	if d <= 0 {
 		return 0
 	}
 	// USER_HZ is 100 on every Linux this runs on.
-	return float64(stealTicks()-since) / 100 / (d.Seconds() * float64(runtime.NumCPU()))
+	return float64(ticks) / 100 / (d.Seconds() * float64(runtime.NumCPU()))
 }
