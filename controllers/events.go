@@ -3,7 +3,13 @@ package controllers
 import (
 	"context"
 	"fmt"
+	"sync"
+	"time"
 
+	"github.com/go-logr/logr"
+	"github.com/prometheus/client_golang/prometheus"
+	"golang.org/x/time/rate"
+	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/runtime"
 	eventsv1client "k8s.io/client-go/kubernetes/typed/events/v1"
 	"k8s.io/client-go/rest"
@@ -65,3 +71,58 @@ func (s eventsStopper) Start(ctx context.Context) error {
 
 // NeedLeaderElection is false: the recorder runs in every replica.
 func (eventsStopper) NeedLeaderElection() bool { return false }
+
+// normalEventLimiter lets Warning events through, and Normal ones while a
+// token bucket allows. A Service's Allocated event is a write as costly to
+// the API server as half its status write (about 2 ms of its CPU): when
+// thousands of Services arrive at once, it is IPs the user waits for, and
+// each Service's IPAllocated condition says what its event would have.
+// Skipped events are counted in herald_events_skipped_total and logged at
+// most once a minute; Warning events, which say why a Service or pool is
+// not served, are never skipped.
+type normalEventLimiter struct {
+	events.EventRecorder
+	bucket  *rate.Limiter
+	skipped prometheus.Counter
+	log     logr.Logger
+
+	mu       sync.Mutex
+	unlogged int
+	logged   time.Time
+	now      func() time.Time
+}
+
+// newNormalEventLimiter wraps r so that Normal events pass at most qps a
+// second, with bursts of burst; qps ≤ 0 lets every event pass.
+func newNormalEventLimiter(r events.EventRecorder, qps float64, burst int, log logr.Logger) *normalEventLimiter {
+	l := &normalEventLimiter{
+		EventRecorder: r,
+		skipped: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "herald_events_skipped_total",
+			Help: "Normal events not sent because they came faster than --event-qps allows (Warning events are never skipped).",
+		}),
+		log: log,
+		now: time.Now,
+	}
+	if qps > 0 {
+		l.bucket = rate.NewLimiter(rate.Limit(qps), max(burst, 1))
+	}
+	return l
+}
+
+// Eventf records the event unless it is a Normal one over the rate.
+func (l *normalEventLimiter) Eventf(regarding, related runtime.Object, eventtype, reason, action, note string, args ...interface{}) {
+	if eventtype != corev1.EventTypeNormal || l.bucket == nil || l.bucket.Allow() {
+		l.EventRecorder.Eventf(regarding, related, eventtype, reason, action, note, args...)
+		return
+	}
+	l.skipped.Inc()
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.unlogged++
+	if now := l.now(); now.Sub(l.logged) >= time.Minute {
+		l.log.Info("Normal events skipped: they came faster than --event-qps allows; the Services' conditions hold what they would have said",
+			"skipped", l.unlogged, "eventQPS", float64(l.bucket.Limit()), "eventBurst", l.bucket.Burst())
+		l.unlogged, l.logged = 0, now
+	}
+}

@@ -9,7 +9,6 @@ import (
 	utilruntime "k8s.io/apimachinery/pkg/util/runtime"
 	"k8s.io/client-go/discovery"
 	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
-	"k8s.io/client-go/tools/events"
 	"sigs.k8s.io/controller-runtime/pkg/builder"
 	"sigs.k8s.io/controller-runtime/pkg/cache"
 	"sigs.k8s.io/controller-runtime/pkg/client"
@@ -31,6 +30,12 @@ type Options struct {
 	// ServiceWorkers is how many Services are reconciled in parallel
 	// (default 8).
 	ServiceWorkers int
+	// EventQPS and EventBurst bound the Normal events sent (a Service's
+	// Allocated event, for one): at most EventQPS a second, in bursts of
+	// EventBurst; the rest are skipped and counted. EventQPS 0 sends them
+	// all. Warning events are never limited.
+	EventQPS   float64
+	EventBurst int
 }
 
 // Scheme returns a scheme with client-go's types and herald's API.
@@ -83,7 +88,7 @@ func slimObject(obj any) (any, error) {
 // one event recorder, one announcer (the Service reconciler writes the
 // Announced condition with new IPs) and one status writer.
 type shared struct {
-	events   events.EventRecorder
+	events   *normalEventLimiter
 	announce *announcer
 	status   *statusWriter
 }
@@ -98,7 +103,8 @@ func newShared(mgr manager.Manager, opts Options) (*shared, error) {
 	if err != nil {
 		return nil, fmt.Errorf("creating the discovery client: %w", err)
 	}
-	return &shared{events: ev, announce: newAnnouncer(mgr, opts), status: newStatusWriter(mgr.GetClient(), disco)}, nil
+	limited := newNormalEventLimiter(ev, opts.EventQPS, opts.EventBurst, mgr.GetLogger().WithName("events"))
+	return &shared{events: limited, announce: newAnnouncer(mgr, opts), status: newStatusWriter(mgr.GetClient(), disco)}, nil
 }
 
 // Setup adds herald's controller to mgr: the Service and pool reconcilers,
@@ -120,6 +126,9 @@ func Setup(mgr manager.Manager, opts Options, reg prometheus.Registerer) error {
 	sh, err := newShared(mgr, opts)
 	if err != nil {
 		return err
+	}
+	if err := reg.Register(sh.events.skipped); err != nil {
+		return fmt.Errorf("registering the events metric: %w", err)
 	}
 
 	svc := &ServiceReconciler{client: mgr.GetClient(), events: sh.events, st: st, announce: sh.announce, status: sh.status}

@@ -33,6 +33,8 @@ type controllerFlags struct {
 	qps         float64
 	burst       int
 	workers     int
+	eventQPS    float64
+	eventBurst  int
 	logLevel    string
 	memLimitMiB int64
 	development bool
@@ -55,6 +57,8 @@ func parseControllerFlags(args []string) (controllerFlags, error) {
 	fs.Float64Var(&f.qps, "kube-api-qps", 300, "steady queries per second to the API server")
 	fs.IntVar(&f.burst, "kube-api-burst", 600, "burst of queries to the API server")
 	fs.IntVar(&f.workers, "workers", 16, "Services reconciled in parallel")
+	fs.Float64Var(&f.eventQPS, "event-qps", 10, "Normal events (a Service's Allocated, for one) sent per second at most, beyond bursts of --event-burst; the rest are skipped, the Services' conditions still say it all, and herald_events_skipped_total counts them (0: no limit; Warning events are never limited)")
+	fs.IntVar(&f.eventBurst, "event-burst", 100, "burst of Normal events sent before --event-qps applies")
 	fs.Int64Var(&f.memLimitMiB, "gc-memory-limit", 48, "soft memory limit for Go's garbage collector, in MiB (0: none; GOMEMLIMIT, when set, wins); the process's resident set adds ~44 MiB of mapped program code to it")
 	fs.StringVar(&f.logLevel, "log-level", "info", "debug, info or error")
 	fs.BoolVar(&f.development, "log-development", false, "human-readable logs instead of JSON")
@@ -69,6 +73,12 @@ func parseControllerFlags(args []string) (controllerFlags, error) {
 	}
 	if f.workers < 1 {
 		return f, fmt.Errorf("--workers=%d: give at least 1", f.workers)
+	}
+	if f.eventQPS < 0 {
+		return f, fmt.Errorf("--event-qps=%g: give 0 (no limit) or more", f.eventQPS)
+	}
+	if f.eventQPS > 0 && f.eventBurst < 1 {
+		return f, fmt.Errorf("--event-burst=%d: give at least 1 when --event-qps limits events", f.eventBurst)
 	}
 	return f, nil
 }
@@ -122,6 +132,8 @@ func runController(ctx context.Context, args []string) error {
 		Namespace:      f.namespace,
 		LBClass:        f.lbClass,
 		ServiceWorkers: f.workers,
+		EventQPS:       f.eventQPS,
+		EventBurst:     f.eventBurst,
 	}
 	mopts := controllers.ManagerOptions(opts)
 	mopts.Logger = logger
@@ -151,7 +163,7 @@ func runController(ctx context.Context, args []string) error {
 		}
 	}
 	logger.Info("starting", "namespace", f.namespace, "lbClass", f.lbClass, "leaderElect", f.leaderElect,
-		"qps", f.qps, "burst", f.burst, "workers", f.workers)
+		"qps", f.qps, "burst", f.burst, "workers", f.workers, "eventQPS", f.eventQPS, "eventBurst", f.eventBurst)
 	if err := mgr.Start(ctx); err != nil {
 		return fmt.Errorf("running the manager: %w", err)
 	}
