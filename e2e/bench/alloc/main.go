@@ -103,7 +103,7 @@ func main() {
 	rounds := flag.Int("rounds", 1, "rounds per N, each with fresh API servers")
 	slice := flag.Int("slice", 500, "Services per turn: the two phases take turns, this many Services at a time (0 or N: the limit phase, then the herald phase)")
 	requests := flag.Bool("requests", false, "print, after each phase, the API server's request counts by verb and resource")
-	flag.StringVar(&profileDir, "server-profile", "", "write a CPU profile of the API server, 30 s from 15 s into each timed phase, to this folder (phase-N-time.prof)")
+	flag.StringVar(&profileDir, "server-profile", "", "write a CPU profile of each phase's API server, 30 s from 15 s after the phase's first turn began (the other phase's turns fall in it too, with this server idle), to this folder (phase-N-time.prof)")
 	flag.Parse()
 	ctrllog.SetLogger(logr.Discard())
 
@@ -129,8 +129,12 @@ func main() {
 	var rows []result
 	for _, n := range counts {
 		for round := 1; round <= max(1, *rounds); round++ {
+			turn := *slice
+			if turn <= 0 || turn > n {
+				turn = n
+			}
 			fmt.Fprintf(os.Stderr, "==> N=%d, round %d: the API server's limit (create + status patch with precomputed IPs) and herald (create only), %d clients, %d Services a turn\n",
-				n, round, *clients, min(n, max(*slice, 0)))
+				n, round, *clients, turn)
 			err := withAPIServer(root, func(lcfg *rest.Config, _ []byte, lcpu func() time.Duration) error {
 				limit, err := newLimitPhase(ctx, lcfg, lcpu, n)
 				if err != nil {
@@ -143,7 +147,7 @@ func main() {
 						return fmt.Errorf("herald phase: %w", err)
 					}
 					defer herald.stop()
-					rs, err := runRound(ctx, []*phase{limit, herald}, n, *clients, *slice)
+					rs, err := runRound(ctx, []*phase{limit, herald}, n, *clients, turn)
 					if err != nil {
 						return err
 					}

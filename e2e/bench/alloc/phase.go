@@ -250,7 +250,7 @@ func (p *phase) result(ctx context.Context) (result, error) {
 }
 
 // runRound runs the phases in turns of slice Services (all n when slice is
-// 0), the order swapped from one turn to the next so that neither always
+// 0 or more than n), the order swapped from one turn to the next so that neither always
 // follows the other, and sums each up. Turns pair the phases at equal
 // progress: both do Services [from, to) within seconds of each other, on a
 // machine whose speed drifts by more over minutes than the difference
