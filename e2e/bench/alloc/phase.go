@@ -81,10 +81,9 @@ func newLimitPhase(ctx context.Context, cfg *rest.Config, serverCPU func() time.
 	}
 	p := &phase{name: "API server limit", label: "limit", n: n, cs: cs, watch: w, serverCPU: serverCPU, stop: w.stop}
 	p.work = func(ctx context.Context, i int) error {
-		name := fmt.Sprintf("svc-%05d", i)
-		w.created(name)
-		if _, err := cs.CoreV1().Services(benchNS).Create(ctx, newService(name), metav1.CreateOptions{}); err != nil {
-			return fmt.Errorf("creating %s: %w", name, err)
+		name, err := p.create(ctx, i)
+		if err != nil {
+			return err
 		}
 		patch := fmt.Sprintf(`{"status":{"loadBalancer":{"ingress":[{"ip":%q,"ipMode":"VIP"}]}}}`, ips[i])
 		if _, err := cs.CoreV1().Services(benchNS).Patch(ctx, name, types.MergePatchType, []byte(patch), metav1.PatchOptions{}, "status"); err != nil {
@@ -95,6 +94,8 @@ func newLimitPhase(ctx context.Context, cfg *rest.Config, serverCPU func() time.
 	return p, nil
 }
 
+// precomputed are the IPs the limit phase writes: the pool's first n
+// addresses, as herald would hand them out.
 func precomputed(n int) []string {
 	out := make([]string, n)
 	a := netip.MustParsePrefix(v6PoolCID).Addr().Next()
@@ -170,14 +171,21 @@ func newHeraldPhase(ctx context.Context, cfg *rest.Config, serverCPU func() time
 		return nil, err
 	}
 	p.work = func(ctx context.Context, i int) error {
-		name := fmt.Sprintf("svc-%05d", i)
-		w.created(name)
-		if _, err := cs.CoreV1().Services(benchNS).Create(ctx, newService(name), metav1.CreateOptions{}); err != nil {
-			return fmt.Errorf("creating %s: %w", name, err)
-		}
-		return nil
+		_, err := p.create(ctx, i)
+		return err
 	}
 	return p, nil
+}
+
+// create creates Service i, noting when for the watch, and returns its
+// name.
+func (p *phase) create(ctx context.Context, i int) (string, error) {
+	name := fmt.Sprintf("svc-%05d", i)
+	p.watch.created(name)
+	if _, err := p.cs.CoreV1().Services(benchNS).Create(ctx, newService(name), metav1.CreateOptions{}); err != nil {
+		return "", fmt.Errorf("creating %s: %w", name, err)
+	}
+	return name, nil
 }
 
 // runSlice has the clients do Services [from, to), waits until each has
