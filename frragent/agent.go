@@ -122,12 +122,17 @@ type Agent struct {
 
 // applied is a config FRR runs.
 type applied struct {
-	gen    int64
-	plan   *frrconfig.Plan // nil when applied from a rendered file
-	text   []byte
-	norm   []string
-	hash   string
-	hasBGP bool
+	gen int64
+	// requested is the config the caller asked for; plan is what FRR was
+	// given: requested with the BFD of bfdPending's neighbors left out
+	// until their first session (see withBFDDeferred).
+	requested  *frrconfig.Config
+	bfdPending []string
+	plan       *frrconfig.Plan // nil when applied from a rendered file
+	text       []byte
+	norm       []string
+	hash       string
+	hasBGP     bool
 }
 
 // New returns an Agent; it does not touch FRR until the first call.
@@ -187,6 +192,9 @@ func (a *Agent) record(res Result) {
 	a.lastResult = &res
 	a.mu.Unlock()
 	kv := []any{"generation", res.Generation, "method", res.Method, "duration", res.Duration, "commands", res.Commands, "phases", res.Phases}
+	if len(res.SessionResets) > 0 {
+		kv = append(kv, "sessionResets", res.SessionResets)
+	}
 	if res.Success {
 		a.log.Info("applied FRR config", kv...)
 	} else {
@@ -208,10 +216,19 @@ func (a *Agent) apply(ctx context.Context, req ApplyRequest) (res Result) {
 	t := time.Now()
 	var text []byte
 	var plan *frrconfig.Plan
+	var pending []string
 	switch {
 	case req.Config != nil:
+		cfg := req.Config
+		if waitingForSession(cfg, nil) {
+			connected, err := a.connectedNeighbors(ctx)
+			if err != nil {
+				a.log.Info("cannot tell which BGP sessions came up; BFD waits for all of them", "error", err.Error())
+			}
+			cfg, pending = withBFDDeferred(cfg, connected)
+		}
 		var err error
-		if plan, err = frrconfig.NewPlan(req.Config); err != nil {
+		if plan, err = frrconfig.NewPlan(cfg); err != nil {
 			return Result{Method: MethodNone, Error: fmt.Sprintf("rendering the config: %v", err)}
 		}
 		text = plan.Text()
@@ -221,9 +238,9 @@ func (a *Agent) apply(ctx context.Context, req ApplyRequest) (res Result) {
 		return Result{Method: MethodNone, Error: "the apply request has neither config nor rendered: set one of them"}
 	}
 	sum := sha256.Sum256(text)
-	next := &applied{gen: req.Generation, plan: plan, text: text, hash: hex.EncodeToString(sum[:]),
+	next := &applied{gen: req.Generation, requested: req.Config, bfdPending: pending, plan: plan, text: text, hash: hex.EncodeToString(sum[:]),
 		norm: frrconfig.Normalize(text), hasBGP: strings.Contains("\n"+string(text), "\nrouter bgp ")}
-	res = Result{Hash: next.hash, Method: MethodNone}
+	res = Result{Hash: next.hash, Method: MethodNone, BFDPending: pending}
 	phase(&res, "render", &t)
 	last := a.lastGood()
 	if last != nil && last.hash == next.hash {
@@ -236,6 +253,7 @@ func (a *Agent) apply(ctx context.Context, req ApplyRequest) (res Result) {
 	var cmds []string
 	res.Method = MethodReload
 	if plan != nil && last != nil && last.plan != nil {
+		res.SessionResets = frrconfig.SessionResets(last.plan, plan)
 		var err error
 		cmds, err = frrconfig.DiffPlans(last.plan, plan)
 		switch {

@@ -1,16 +1,17 @@
 #!/usr/bin/env bash
 # Installs the Debian packages herald's tests and lab run on, when missing:
-# FRR (the routing daemons the speaker drives, frr-reload.py), etcd, and the
+# FRR (the routing daemons the speaker drives, frr-reload.py), etcd, BIRD 2
+# and GoBGP (the lab's other routers), and the
 # network tools the lab and e2e tests use. Needs root.
 set -euo pipefail
 
 need=()
 have() { dpkg-query -W -f='${Status}' "$1" 2>/dev/null | grep -q 'install ok installed'; }
-for p in frr frr-pythontools etcd-server iproute2 arping ndisc6 tcpdump iputils-ping psmisc procps curl jq; do
+for p in frr frr-pythontools etcd-server bird2 gobgpd iproute2 arping ndisc6 tcpdump iputils-ping psmisc procps curl jq; do
   have "$p" || need+=("$p")
 done
 if [ ${#need[@]} -eq 0 ]; then
-  echo "==> Debian packages present (frr, frr-pythontools, etcd-server, iproute2, arping, ndisc6, tcpdump)"
+  echo "==> Debian packages present (frr, frr-pythontools, etcd-server, bird2, gobgpd, iproute2, arping, ndisc6, tcpdump)"
   exit 0
 fi
 if [ "$(id -u)" -ne 0 ]; then
@@ -20,6 +21,6 @@ fi
 echo "==> installing Debian packages: ${need[*]}"
 apt-get update -qq
 DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
-# The packaged FRR service is not used: herald starts its own FRR instances
-# in network namespaces. Keep the host's instance from holding the sockets.
-systemctl disable --now frr >/dev/null 2>&1 || true
+# The packaged FRR, BIRD and GoBGP services are not used: herald starts its
+# own instances in network namespaces. Keep the host's from holding sockets.
+systemctl disable --now frr bird gobgpd >/dev/null 2>&1 || true
