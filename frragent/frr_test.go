@@ -252,7 +252,7 @@ func (l *lab) bfdDowns(t *testing.T) int {
 			t.Fatal(err)
 		}
 		var peers []struct {
-			Down int `json:"session-down-events"`
+			Down int `json:"session-down"`
 		}
 		if err := json.Unmarshal([]byte(out), &peers); err != nil {
 			t.Fatalf("decoding %q: %v", out, err)

@@ -46,38 +46,55 @@ func (e *env) gobgpNeighbors(ctx context.Context) (map[string]gobgpNeighbor, err
 	return m, nil
 }
 
-// gobgpPath is one path of GoBGP's RIB.
-type gobgpPath struct {
-	Nexthop string
-	Attrs   []json.RawMessage
+// routerPath is one path a router holds to a prefix: the node it came
+// from and the communities it carries, in the router's own notation.
+type routerPath struct {
+	From             string
+	Communities      []string
+	LargeCommunities []string
 }
 
-// gobgpPaths returns GoBGP's paths to prefix (family "ipv4" or "ipv6"),
-// each with its next hop and attributes.
-func (e *env) gobgpPaths(ctx context.Context, prefix netip.Prefix) ([]gobgpPath, error) {
+// gobgpPaths returns GoBGP's paths to prefix.
+func (e *env) gobgpPaths(ctx context.Context, prefix netip.Prefix) ([]routerPath, error) {
 	fam := "ipv4"
 	if prefix.Addr().Is6() {
 		fam = "ipv6"
 	}
 	out, err := e.lab.GoBGP(ctx, "global", "rib", "-a", fam, prefix.String(), "-j")
 	if err != nil {
-		if strings.Contains(out, "Network not in table") {
-			return nil, nil
-		}
 		return nil, err
 	}
 	var rib map[string][]struct {
-		Nexthop string            `json:"nexthop"`
-		Attrs   []json.RawMessage `json:"attrs"`
+		From  string `json:"neighbor-ip"`
+		Attrs []struct {
+			Type        int      `json:"type"`
+			Communities []uint32 `json:"communities"`
+			Value       json.RawMessage
+		} `json:"attrs"`
 	}
 	if err := json.Unmarshal([]byte(out), &rib); err != nil {
 		return nil, fmt.Errorf("decoding gobgp global rib %q: %w", out, err)
 	}
-	var paths []gobgpPath
-	for _, ps := range rib {
-		for _, p := range ps {
-			paths = append(paths, gobgpPath{Nexthop: p.Nexthop, Attrs: p.Attrs})
+	var paths []routerPath
+	for _, p := range rib[prefix.String()] {
+		rp := routerPath{From: p.From}
+		for _, a := range p.Attrs {
+			switch a.Type {
+			case 8: // COMMUNITIES
+				for _, c := range a.Communities {
+					rp.Communities = append(rp.Communities, fmt.Sprintf("%d:%d", c>>16, c&0xffff))
+				}
+			case 32: // LARGE_COMMUNITY
+				var large []struct{ ASN, LocalData1, LocalData2 uint32 }
+				if err := json.Unmarshal(a.Value, &large); err != nil {
+					return nil, fmt.Errorf("decoding large communities %s: %w", a.Value, err)
+				}
+				for _, l := range large {
+					rp.LargeCommunities = append(rp.LargeCommunities, fmt.Sprintf("%d:%d:%d", l.ASN, l.LocalData1, l.LocalData2))
+				}
+			}
 		}
+		paths = append(paths, rp)
 	}
 	return paths, nil
 }
@@ -100,41 +117,44 @@ func (e *env) birdEstablished(ctx context.Context) (map[string]bool, error) {
 	return m, nil
 }
 
-// birdRoute is what `birdc show route all` says of one prefix.
-type birdRoute struct {
-	// Via are the next hops of the route BIRD selected (its ECMP set in
-	// the kernel), Paths the BGP paths it holds.
-	Paths            int
-	Communities      []string
-	LargeCommunities []string
-}
-
 var (
+	birdPath      = regexp.MustCompile(`unicast \[(node[0-9]+)_v[46] `)
 	birdCommunity = regexp.MustCompile(`BGP\.community: (.*)`)
 	birdLarge     = regexp.MustCompile(`BGP\.large_community: (.*)`)
+	birdPair      = regexp.MustCompile(`\((\d+), ?(\d+)(?:, ?(\d+))?\)`)
 )
 
-// birdRouteOf returns BIRD's paths to prefix with the first one's
-// communities (every node sends the same), or no paths.
-func (e *env) birdRouteOf(ctx context.Context, prefix netip.Prefix) (birdRoute, error) {
-	out, err := e.lab.BirdC(ctx, "show", "route", "for", prefix.String(), "all")
+// birdPaths returns BIRD's paths to prefix.
+func (e *env) birdPaths(ctx context.Context, prefix netip.Prefix) ([]routerPath, error) {
+	out, err := e.lab.BirdC(ctx, "show", "route", prefix.String(), "all")
 	if err != nil {
-		return birdRoute{}, err
+		if strings.Contains(out, "Network not found") {
+			return nil, nil
+		}
+		return nil, err
 	}
-	var r birdRoute
+	var paths []routerPath
 	for _, l := range strings.Split(out, "\n") {
-		if strings.Contains(l, "[node") && strings.Contains(l, "BGP.") == false && strings.Contains(l, prefix.String()) ||
-			strings.HasPrefix(strings.TrimSpace(l), "unicast [node") {
-			r.Paths++
+		if m := birdPath.FindStringSubmatch(l); m != nil {
+			paths = append(paths, routerPath{From: m[1]})
+			continue
 		}
-		if m := birdCommunity.FindStringSubmatch(l); m != nil && r.Communities == nil {
-			r.Communities = strings.Fields(m[1])
+		if len(paths) == 0 {
+			continue
 		}
-		if m := birdLarge.FindStringSubmatch(l); m != nil && r.LargeCommunities == nil {
-			r.LargeCommunities = strings.Fields(m[1])
+		p := &paths[len(paths)-1]
+		if m := birdCommunity.FindStringSubmatch(l); m != nil {
+			for _, c := range birdPair.FindAllStringSubmatch(m[1], -1) {
+				p.Communities = append(p.Communities, c[1]+":"+c[2])
+			}
+		}
+		if m := birdLarge.FindStringSubmatch(l); m != nil {
+			for _, c := range birdPair.FindAllStringSubmatch(m[1], -1) {
+				p.LargeCommunities = append(p.LargeCommunities, c[1]+":"+c[2]+":"+c[3])
+			}
 		}
 	}
-	return r, nil
+	return paths, nil
 }
 
 // kernelHops returns the next hops of the route to prefix that BIRD put in
@@ -173,8 +193,7 @@ func (e *env) kernelHops(ctx context.Context, prefix netip.Prefix) ([]string, er
 
 // birdSessionDowns counts the times a BGP session of BIRD left the
 // Established state, from BIRD's log (`debug protocols { states }` logs
-// every change): a reset shows as the protocol going from up to start or
-// stop.
+// every change; a session that goes down goes from up to stop).
 func (e *env) birdSessionDowns() (int, error) {
 	b, err := os.ReadFile(e.lab.BirdLog())
 	if err != nil {
@@ -182,13 +201,14 @@ func (e *env) birdSessionDowns() (int, error) {
 	}
 	n := 0
 	for _, l := range strings.Split(string(b), "\n") {
-		if strings.Contains(l, "node") && (strings.Contains(l, "State changed to stop") || strings.Contains(l, "State changed to start")) &&
-			!strings.Contains(l, "_v") == false {
+		if birdSessionStop.MatchString(l) {
 			n++
 		}
 	}
 	return n, nil
 }
+
+var birdSessionStop = regexp.MustCompile(`node[0-9]+_v[46]: State changed to stop`)
 
 // frrCounters are one node FRR's counts: sessions dropped per neighbor and
 // BFD down transitions per peer, as FRR itself counts them.
@@ -214,7 +234,7 @@ func (e *env) nodeCounters(node string) (frrCounters, error) {
 	}
 	var peers []struct {
 		Peer      string `json:"peer"`
-		DownCount int    `json:"session-down-events"`
+		DownCount int    `json:"session-down"`
 	}
 	if err := e.vtyshJSON(node, "show bfd peers counters json", &peers); err != nil {
 		return c, err
