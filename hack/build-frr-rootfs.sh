@@ -8,9 +8,9 @@
 # The FRR version is resolved with apt against a private state folder (never
 # the host's apt lists). The bootstrapped file system (mmdebstrap
 # --variant=essential, docs and man pages left out) is cached as
-# ~/.cache/herald/images/herald-frr-<version>/rootfs.tar, so a warm run does
-# not download packages again; only apt's small index check goes to the
-# mirror. The result is unpacked into $OUT (default bin/images/herald-frr-rootfs)
+# ~/.cache/herald/images/herald-frr-<version>-<hash of packages and options>/rootfs.tar,
+# so a warm run does not download packages again; only apt's small index
+# check goes to the mirror. The result is unpacked into $OUT (default bin/images/herald-frr-rootfs)
 # with herald's own files added (hack/images/herald-frr/), owners kept.
 # Needs root (mmdebstrap's root mode, and owners in the tree).
 set -euo pipefail
@@ -23,7 +23,19 @@ CACHE=${HERALD_CACHE:-$HOME/.cache/herald}/images
 OUT=${OUT:-bin/images/herald-frr-rootfs}
 # What FRR needs at run time beyond its own dependencies: frr-reload.py
 # (frr-pythontools) runs on python3; iproute2 to look at the pod's links.
-PACKAGES=(frr frr-pythontools python3 iproute2)
+# systemd-standalone-sysusers satisfies cron-daemon-common (logrotate ->
+# cron) without pulling in all of systemd (17 MB nothing in a container runs).
+PACKAGES=(frr frr-pythontools python3 iproute2 systemd-standalone-sysusers)
+# Leave docs, man pages and translations out at dpkg time; keep the
+# copyright files.
+DPKG_OPTS=(
+  --dpkgopt='path-exclude=/usr/share/man/*'
+  --dpkgopt='path-exclude=/usr/share/info/*'
+  --dpkgopt='path-exclude=/usr/share/locale/*'
+  --dpkgopt='path-exclude=/usr/share/lintian/*'
+  --dpkgopt='path-exclude=/usr/share/doc/*'
+  --dpkgopt='path-include=/usr/share/doc/*/copyright'
+)
 
 if [ "$(id -u)" -ne 0 ]; then
   echo "build-frr-rootfs: needs root (mmdebstrap, and file owners in the rootfs)" >&2
@@ -60,7 +72,10 @@ if [ -z "${FRR_VERSION:-}" ]; then
   esac
 fi
 
-dir=$CACHE/herald-frr-$FRR_VERSION
+# The cache key: FRR's version, and a hash of the package list and dpkg
+# options, so that changing either builds afresh.
+key=$(printf '%s\n' "${PACKAGES[@]}" "${DPKG_OPTS[@]}" | sha256sum | cut -c1-8)
+dir=$CACHE/herald-frr-$FRR_VERSION-$key
 tarball=$dir/rootfs.tar
 if [ -s "$tarball" ]; then
   echo "==> FRR $FRR_VERSION rootfs cached in $tarball" >&2
@@ -74,21 +89,15 @@ else
   for p in "${PACKAGES[@]}"; do
     case "$p" in frr|frr-pythontools) includes+=("$p=$FRR_VERSION") ;; *) includes+=("$p") ;; esac
   done
-  # Leave docs, man pages and translations out at dpkg time; keep the
-  # copyright files.
   TMPDIR=$tmp mmdebstrap --quiet --mode=root --variant=essential --format=tar \
-    --include="$(IFS=,; echo "${includes[*]}")" \
-    --dpkgopt='path-exclude=/usr/share/man/*' \
-    --dpkgopt='path-exclude=/usr/share/info/*' \
-    --dpkgopt='path-exclude=/usr/share/locale/*' \
-    --dpkgopt='path-exclude=/usr/share/lintian/*' \
-    --dpkgopt='path-exclude=/usr/share/doc/*' \
-    --dpkgopt='path-include=/usr/share/doc/*/copyright' \
+    --include="$(IFS=,; echo "${includes[*]}")" "${DPKG_OPTS[@]}" \
     --customize-hook='rm -rf "$1"/var/cache/apt/* "$1"/var/lib/apt/lists/* "$1"/var/log/*.log "$1"/var/log/apt/* "$1"/var/cache/debconf/*-old "$1"/var/lib/dpkg/*-old' \
     trixie "$tmp/rootfs.tar" "${sources[@]}" >&2
   mv "$tmp/rootfs.tar" "$tarball"
   rm -rf "$tmp"
   trap - EXIT
+  # Older builds of this version (another package list) are not needed.
+  find "$CACHE" -maxdepth 1 -name "herald-frr-$FRR_VERSION-*" ! -path "$dir" -exec rm -rf {} +
   echo "==> FRR $FRR_VERSION rootfs built in $(( $(date +%s) - start ))s: $(du -h "$tarball" | cut -f1)" >&2
 fi
 
