@@ -19,9 +19,11 @@ import (
 // setupScript runs as PID 1 of fresh PID, mount, network, UTS and IPC
 // namespaces (made by unshare): it lays a writable overlay over the image's
 // root file system (the rootfs itself is never written), mounts /proc,
-// /sys, a minimal /dev, and tmpfs on /run and /tmp, and on /etc/frr an empty
-// tmpfs as the pod's emptyDir volume would be, brings lo up, and execs the
-// image's entrypoint in a chroot. Every mount lives in the private mount
+// /sys, a minimal /dev, and tmpfs on /run and /tmp, and on /etc/frr a tmpfs
+// as the pod's emptyDir volume would be (empty, or holding only the
+// frr.conf the test gives in /var/tmp/herald-test-frr.conf), brings lo up,
+// adds a veth pair eth0/eth1 with 198.51.100.11/24 on eth0 (for configs
+// with unnumbered neighbors), and execs the image's entrypoint in a chroot. Every mount lives in the private mount
 // namespace and the network namespace has only lo: when PID 1 dies the
 // kernel kills every process left and both namespaces go away.
 const setupScript = `set -eu
@@ -37,9 +39,14 @@ for d in null:1:3 zero:1:5 random:1:8 urandom:1:9 tty:5:0; do
   mknod -m 0666 "$m/dev/$n" c "${rest%%:*}" "${rest#*:}"
 done
 mount -t tmpfs -o mode=0755 tmpfs "$m/etc/frr"
+if [ -f "$m/var/tmp/herald-test-frr.conf" ]; then cp "$m/var/tmp/herald-test-frr.conf" "$m/etc/frr/frr.conf"; fi
 mount -t tmpfs -o mode=0755 tmpfs "$m/run"
 mount -t tmpfs -o mode=1777 tmpfs "$m/tmp"
 ip link set lo up
+ip link add eth0 type veth peer name eth1
+ip link set eth0 up
+ip link set eth1 up
+ip addr add 198.51.100.11/24 dev eth0
 hostname herald-frr-test
 exec chroot "$m" "$@"
 `
@@ -54,14 +61,31 @@ type chroot struct {
 	err     error // unshare's exit, once done is closed
 }
 
+// chrootOptions change what startChroot runs.
+type chrootOptions struct {
+	// Env is added to the entrypoint's environment.
+	Env []string
+	// Upper files are written into the overlay's upper layer before the
+	// start and replace files of the image (path in the image: content,
+	// made executable).
+	Upper map[string]string
+	// FRRConf, when set, is in the /etc/frr volume as frr.conf at the start.
+	FRRConf string
+}
+
 // startChroot runs the image's entrypoint with args in a chroot of rootfs in
-// fresh namespaces. upper files, written into the overlay's upper layer
-// before the start, replace files of the image (path in the image: content,
-// made executable). Cleanup kills the namespace's PID 1, which takes every
+// fresh namespaces. Cleanup kills the namespace's PID 1, which takes every
 // process, mount and the network namespace with it.
-func startChroot(t *testing.T, rootfs string, env []string, upper map[string]string, args ...string) *chroot {
+func startChroot(t *testing.T, rootfs string, opts chrootOptions, args ...string) *chroot {
 	t.Helper()
 	c := &chroot{t: t, scratch: t.TempDir(), done: make(chan struct{}), out: &syncWriter{}}
+	upper := map[string]string{}
+	for p, content := range opts.Upper {
+		upper[p] = content
+	}
+	if opts.FRRConf != "" {
+		upper["/var/tmp/herald-test-frr.conf"] = opts.FRRConf
+	}
 	for p, content := range upper {
 		f := filepath.Join(c.scratch, "upper", p)
 		if err := os.MkdirAll(filepath.Dir(f), 0o755); err != nil {
@@ -77,7 +101,7 @@ func startChroot(t *testing.T, rootfs string, env []string, upper map[string]str
 	}
 	c.cmd = exec.Command("unshare", append([]string{"--fork", "--pid", "--mount", "--net", "--uts", "--ipc",
 		"--propagation", "private", "--kill-child", "--", "/bin/sh", script, rootfs, c.scratch}, args...)...)
-	c.cmd.Env = append([]string{"PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin", "HOME=/root", "LANG=C"}, env...)
+	c.cmd.Env = append([]string{"PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin", "HOME=/root", "LANG=C"}, opts.Env...)
 	c.cmd.Stdout, c.cmd.Stderr = c.out, c.out
 	c.cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
 	if err := c.cmd.Start(); err != nil {

@@ -42,7 +42,7 @@ func TestFRRImageStarts(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
 	start := time.Now()
-	c := startChroot(t, rootfs, nil, nil, append([]string{"/usr/local/bin/herald-frr-start"}, markerCmd...)...)
+	c := startChroot(t, rootfs, chrootOptions{}, append([]string{"/usr/local/bin/herald-frr-start"}, markerCmd...)...)
 	if err := c.waitFor(90*time.Second, "herald-frr-start to exec its command", func() bool {
 		_, err := os.Stat(c.upperPath(cmdMarker))
 		return err == nil
@@ -120,7 +120,7 @@ func TestFRRStartRefusesWithoutDaemons(t *testing.T) {
 	rootfs := frrRootfs(t)
 	broken := map[string]string{"/usr/lib/frr/bgpd": "#!/bin/sh\necho 'bgpd: made unable to start by the test' >&2\nexit 1\n"}
 	start := time.Now()
-	c := startChroot(t, rootfs, []string{"HERALD_FRR_START_TIMEOUT=5"}, broken,
+	c := startChroot(t, rootfs, chrootOptions{Env: []string{"HERALD_FRR_START_TIMEOUT=5"}, Upper: broken},
 		append([]string{"/usr/local/bin/herald-frr-start"}, markerCmd...)...)
 	select {
 	case <-c.done:
