@@ -31,9 +31,29 @@ type Reloader func(ctx context.Context, file string) (output string, err error)
 // script's temporary command files (its --rundir, /var/run/frr by default):
 // give the agent a folder of its own, and the files of a run stopped before
 // it removed them (a timeout kills it) are removed after the run.
+//
+// The file is handed to the script as frr.conf in a folder of its own,
+// given as its --confdir: frr-reload.py then takes it for the config FRR
+// boots from and does not `vtysh write` the running config over the
+// instance's frr.conf in /etc/frr (which it does after reloading any
+// other file). Nothing is written outside rundir (or, without one, a
+// temporary folder).
 func FRRReload(script, vtyshPath, pathspace, rundir string) Reloader {
 	return func(ctx context.Context, file string) (string, error) {
-		args := []string{"--reload", "--stdout", "--log-level", "warning"}
+		confdir, err := os.MkdirTemp(rundir, "herald-frr-reload-conf-")
+		if err != nil {
+			return "", fmt.Errorf("creating a folder for frr-reload.py's config: %w", err)
+		}
+		defer os.RemoveAll(confdir)
+		text, err := os.ReadFile(file)
+		if err != nil {
+			return "", fmt.Errorf("reading %s: %w", file, err)
+		}
+		target := filepath.Join(confdir, "frr.conf")
+		if err := os.WriteFile(target, text, 0o600); err != nil {
+			return "", fmt.Errorf("writing %s: %w", target, err)
+		}
+		args := []string{"--reload", "--stdout", "--log-level", "warning", "--confdir", confdir}
 		if vtyshPath != "" {
 			if p, err := exec.LookPath(vtyshPath); err == nil {
 				vtyshPath = p
@@ -47,7 +67,7 @@ func FRRReload(script, vtyshPath, pathspace, rundir string) Reloader {
 			args = append(args, "--rundir", rundir)
 			defer removeReloadFiles(rundir)
 		}
-		args = append(args, file)
+		args = append(args, target)
 		out, err := exec.CommandContext(ctx, script, args...).CombinedOutput()
 		if err != nil {
 			return string(out), fmt.Errorf("%s --reload %s: %w", script, file, err)

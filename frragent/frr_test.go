@@ -602,3 +602,53 @@ func TestAgentRemovesLastBFDProfile(t *testing.T) {
 		t.Fatalf("re-applying the config without BFD: %+v, %v; want success by none", res, err)
 	}
 }
+
+// TestFRRReloadOnFRR runs the Reloader (frr-reload.py) on real FRR: it must
+// exit 0 on a good file, apply it, and write nothing outside its folder —
+// not the instance's frr.conf in /etc/frr, which frr-reload.py overwrites
+// with `vtysh write` after reloading any file but the one it boots from.
+func TestFRRReloadOnFRR(t *testing.T) {
+	l := newLab(t)
+	ctx := context.Background()
+	bootConf := filepath.Join(frrproc.ConfDir(l.node.Name()), "frr.conf")
+	before, err := os.ReadFile(bootConf)
+	if err != nil {
+		t.Fatal(err)
+	}
+	text, err := frrconfig.Render(nodeConfig([]frrconfig.Advertisement{{Prefix: pfx("192.0.2.10/32")}}, nil, 300))
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	file := filepath.Join(dir, "candidate.conf")
+	if err := os.WriteFile(file, text, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	rundir := filepath.Join(dir, "run")
+	if err := os.Mkdir(rundir, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	reload := frragent.FRRReload(filepath.Join(testenv.FRRDir, "frr-reload.py"), "vtysh", l.node.Name(), rundir)
+	for i := range 2 { // the second run finds nothing to change
+		if out, err := reload(ctx, file); err != nil {
+			t.Fatalf("frr-reload.py run %d: %v\n%s", i+1, err, out)
+		}
+	}
+	out, err := l.node.Vtysh(ctx, "-c", "show running-config")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(out, "network 192.0.2.10/32") {
+		t.Errorf("FRR does not run the reloaded file:\n%s", out)
+	}
+	after, err := os.ReadFile(bootConf)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if string(after) != string(before) {
+		t.Errorf("frr-reload.py rewrote %s:\n%s", bootConf, after)
+	}
+	if left, _ := filepath.Glob(filepath.Join(rundir, "*")); len(left) > 0 {
+		t.Errorf("left in the reload folder: %v", left)
+	}
+}
