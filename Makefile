@@ -7,7 +7,7 @@ LDFLAGS := -X github.com/heraldlb/herald/internal/version.Version=$(VERSION)
 CONTROLLER_GEN := $(GO) tool controller-gen
 export KUBEBUILDER_ASSETS := $(BIN)
 
-.PHONY: help deps control-plane envtest-assets build generate verify test test-unit bench demo lab-down clean
+.PHONY: help deps control-plane envtest-assets build generate verify test test-unit bench demo lab-down clean node-deps e2e-node e2e-node-clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-16s %s\n", $$1, $$2}'
@@ -37,6 +37,8 @@ verify: ## gofmt and go vet
 test: deps control-plane build verify ## everything: unit, fuzz seeds, envtest, real FRR, e2e (as root)
 	@echo "==> go test -race ./... (unit, fuzz seeds, integration against kube-apiserver, real FRR in namespaces)"
 	@HERALD_BIN=$(BIN)/herald $(GO) test -race -count=1 -timeout 25m ./...
+	@if [ "$$CI" = true ] || [ "$$(id -u)" = 0 ]; then $(MAKE) --no-print-directory e2e-node; \
+	 else echo "==> skipping e2e-node: it needs root (a kubelet, containerd and network namespaces); CI=true runs it"; fi
 
 test-unit: ## only the tests that need nothing from the machine
 	@$(GO) test -race -short ./...
@@ -58,6 +60,17 @@ demo: deps control-plane build ## bring up the lab and show a Service announced 
 
 lab-down: ## take the lab down
 	@$(BIN)/herald lab down
+
+node-deps: ## containerd, runc, CNI plugins (Debian) and kubelet, kube-proxy, kube-scheduler, kube-controller-manager (cached)
+	@hack/install-node-deps.sh
+	@hack/build-node.sh
+
+e2e-node: deps control-plane node-deps images helm ## herald installed as users do (images, kubectl apply -k, helm) on a real kubelet + containerd node, checked from a router
+	@echo "==> e2e-node: a kubelet + containerd node in namespace hnode-node, a router (FRR) in hnode-rtr"
+	@$(GO) run ./e2e/node
+
+e2e-node-clean: ## remove whatever a killed e2e-node run left (processes, mounts, namespaces, host paths)
+	@$(GO) run ./e2e/node -clean
 
 clean: ## remove built binaries (keeps the machine-wide control-plane cache)
 	rm -rf $(BIN)

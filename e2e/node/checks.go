@@ -44,7 +44,7 @@ func (e *e2e) phase(ctx context.Context, in installer) {
 	}
 	r.check(in.name+": speaker connected to the agent (NodeState FRR apply Applied)", func() error { return e.speakerApplied(ctx) })
 	applied := time.Now()
-	if r.check(in.name+": Services applied", func() error { return c.apply(ctx, "web", webObjects()) }) != nil {
+	if r.check(in.name+": Services applied", func() error { return c.apply(ctx, "web-services", webServices()) }) != nil {
 		return
 	}
 	var ips []netip.Addr

@@ -52,8 +52,12 @@ func runHelm(ctx context.Context, helm, kubeconfig string, args ...string) (stri
 		"HELM_CONFIG_HOME=" + filepath.Dir(kubeconfig) + "/helm/config", "HELM_DATA_HOME=" + filepath.Dir(kubeconfig) + "/helm/data", helm}, args...)...)
 }
 
-// splitRef splits an image reference into repository and tag.
+// splitRef splits an image reference into repository and tag; a digest
+// is dropped (the images the e2e builds carry tags).
 func splitRef(ref string) (string, string) {
+	if i := strings.IndexByte(ref, '@'); i >= 0 {
+		return ref[:i], ""
+	}
 	if i := strings.LastIndexByte(ref, ':'); i > strings.LastIndexByte(ref, '/') {
 		return ref[:i], ref[i+1:]
 	}

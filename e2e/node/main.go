@@ -37,12 +37,12 @@ func main() {
 		clean   = flag.Bool("clean", false, "only remove what a killed run left, then exit")
 		keep    = flag.Bool("keep", false, "leave the node running at the end, for a look (then run with -clean)")
 		timeout = flag.Duration("timeout", 20*time.Minute, "the whole run's limit")
-		phases  = flag.String("install", "kustomize,helm", "the installs to check, in order: kustomize, helm")
+		phases  = flag.String("install", "kustomize,helm", "the installs to check, in order: kustomize, helm; none only brings the node up")
 	)
 	flag.Parse()
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	os.Exit(realMain(ctx, *dir, *clean, *keep, *timeout, strings.Split(*phases, ",")))
+	os.Exit(realMain(ctx, *dir, *clean, *keep, *timeout, strings.FieldsFunc(strings.ReplaceAll(*phases, "none", ""), func(r rune) bool { return r == ',' })))
 }
 
 func realMain(ctx context.Context, dir string, clean, keep bool, timeout time.Duration, phases []string) int {
@@ -93,7 +93,7 @@ func realMain(ctx context.Context, dir string, clean, keep bool, timeout time.Du
 		}
 		fmt.Printf("==> e2e-node: torn down in %s\n", time.Since(t).Round(100*time.Millisecond))
 	}()
-	if err := e.up(ctx); err != nil {
+	if err := e.up(ctx, len(phases) > 0); err != nil {
 		e.report.failed++
 		fmt.Printf("FAIL node up: %v\n", err)
 		e.dumpLogs()
@@ -118,15 +118,18 @@ func realMain(ctx context.Context, dir string, clean, keep bool, timeout time.Du
 
 // up brings up the network, the router and the node, and imports the
 // images.
-func (e *e2e) up(ctx context.Context) error {
+func (e *e2e) up(ctx context.Context, herald bool) error {
 	r, c := e.report, e.cluster
 	var archives []string
 	if err := r.check("images: herald's from bin/images, pause and web built", func() (err error) {
+		if archives, err = buildTestImages(ctx, c.p, e.root); err != nil || !herald {
+			return err
+		}
 		if e.images, err = readImagesEnv(filepath.Join(e.root, "bin", "images")); err != nil {
 			return err
 		}
-		archives, err = buildTestImages(ctx, c.p, e.root)
-		return err
+		archives = append(archives, e.images.HeraldArchive, e.images.FRRArchive)
+		return nil
 	}); err != nil {
 		return err
 	}
@@ -150,10 +153,19 @@ func (e *e2e) up(ctx context.Context) error {
 	if err := r.check("control plane: etcd and kube-apiserver ready", func() error { return c.startControlPlane(ctx) }); err != nil {
 		return err
 	}
-	return r.check("node "+nodeName+": controllers, containerd, images imported, kubelet, kube-proxy; Node Ready", func() error {
+	if err := r.check("node "+nodeName+": controllers, containerd, images imported, kubelet, kube-proxy; Node Ready", func() error {
 		return c.startNode(ctx, func(ctx context.Context) error {
-			return c.importImages(ctx, append(archives, e.images.HeraldArchive, e.images.FRRArchive)...)
+			return c.importImages(ctx, archives...)
 		})
+	}); err != nil {
+		return err
+	}
+	return r.check("pods: two web pods Ready (sandbox, CNI, image)", func() error {
+		if err := c.apply(ctx, "web", webDeployment()); err != nil {
+			return err
+		}
+		_, err := c.kubectl(ctx, "-n", "default", "rollout", "status", "deployment/web", "--timeout", "120s")
+		return err
 	})
 }
 

@@ -73,10 +73,10 @@ spec:
 `, heraldNS, bgpPool4, bgpPool6, l2Pool4, l2Pool6, nodeASN, rtrASN, rtrLAN4, rtrLAN6)
 }
 
-// webObjects renders the backend: two web pods and two dual-stack
-// LoadBalancer Services in front of them, web (from the BGP pool) and
-// web-l2 (from the L2 pool, by annotation).
-func webObjects() string {
+// webServices renders two dual-stack LoadBalancer Services in front of the
+// web pods: web (from the BGP pool) and web-l2 (from the L2 pool, by
+// annotation).
+func webServices() string {
 	svc := func(name, annotation string) string {
 		return fmt.Sprintf(`apiVersion: v1
 kind: Service
@@ -95,7 +95,12 @@ spec:
     targetPort: 8080
 `, name, annotation)
 	}
-	deploy := fmt.Sprintf(`apiVersion: apps/v1
+	return svc("web", "") + "---\n" + svc("web-l2", "\n  annotations:\n    heraldlb.io/address-pool: hnode-l2")
+}
+
+// webDeployment renders the backend: two web pods, non-root.
+func webDeployment() string {
+	return fmt.Sprintf(`apiVersion: apps/v1
 kind: Deployment
 metadata:
   name: web
@@ -130,7 +135,6 @@ spec:
           capabilities:
             drop: [ALL]
 `, webImage)
-	return strings.Join([]string{deploy, svc("web", ""), svc("web-l2", "\n  annotations:\n    heraldlb.io/address-pool: hnode-l2")}, "---\n")
 }
 
 // kustomization renders the overlay users write: config/default as the
