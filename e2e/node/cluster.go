@@ -130,7 +130,7 @@ func (c *cluster) startControlPlane(ctx context.Context) error {
 	defer cancel()
 	return poll(wctx, 250*time.Millisecond, func() error {
 		if err := c.alive(); err != nil {
-			return err
+			return permanent(err)
 		}
 		_, err := c.kubectl(wctx, "get", "--raw", "/readyz")
 		return err
@@ -148,7 +148,6 @@ func (c *cluster) startNode(ctx context.Context, importImages func(ctx context.C
 		"--service-account-private-key-file", pki("sa.key"), "--root-ca-file", pki("ca.crt"),
 		"--use-service-account-credentials", "--leader-elect=false",
 		"--bind-address", "127.0.0.1", "--secure-port", "10257", "--cert-dir", filepath.Join(c.p.pki(), "kcm"),
-		"--controllers", "*,-nodeipam,-cloud-node-lifecycle,-service-lb-controller,-route",
 		"-v", "1"); err != nil {
 		return err
 	}
@@ -165,7 +164,7 @@ func (c *cluster) startNode(ctx context.Context, importImages func(ctx context.C
 	defer cancel()
 	if err := poll(wctx, 100*time.Millisecond, func() error {
 		if err := c.alive(); err != nil {
-			return err
+			return permanent(err)
 		}
 		conn, err := net.Dial("unix", c.p.containerdSocket())
 		if err != nil {
@@ -192,7 +191,7 @@ func (c *cluster) startNode(ctx context.Context, importImages func(ctx context.C
 	defer cancel()
 	if err := poll(wctx, 250*time.Millisecond, func() error {
 		if err := c.alive(); err != nil {
-			return err
+			return permanent(err)
 		}
 		out, err := c.kubectl(wctx, "get", "node", nodeName, "-o", `jsonpath={.status.conditions[?(@.type=="Ready")].status}`)
 		if err != nil {

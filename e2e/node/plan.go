@@ -108,7 +108,6 @@ disabled_plugins = ["io.containerd.snapshotter.v1.aufs", "io.containerd.snapshot
   disable_apparmor = true
   stream_server_address = "127.0.0.1"
   stream_server_port = "0"
-  enable_cdi = false
 
   [plugins."io.containerd.grpc.v1.cri".containerd]
     snapshotter = "overlayfs"

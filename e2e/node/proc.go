@@ -166,8 +166,21 @@ func living(pids []int) []int {
 
 var errTimeout = errors.New("timed out")
 
-// poll calls f every interval until it returns nil or ctx ends; on timeout
-// the error wraps f's last error.
+// permanentError ends a poll at once: waiting longer cannot help.
+type permanentError struct{ error }
+
+func (p permanentError) Unwrap() error { return p.error }
+
+// permanent marks err as one that ends a poll at once.
+func permanent(err error) error {
+	if err == nil {
+		return nil
+	}
+	return permanentError{err}
+}
+
+// poll calls f every interval until it returns nil, a permanent error, or
+// ctx ends; on timeout the error wraps f's last error.
 func poll(ctx context.Context, interval time.Duration, f func() error) error {
 	t := time.NewTicker(interval)
 	defer t.Stop()
@@ -175,6 +188,10 @@ func poll(ctx context.Context, interval time.Duration, f func() error) error {
 		err := f()
 		if err == nil {
 			return nil
+		}
+		var perm permanentError
+		if errors.As(err, &perm) {
+			return perm.error
 		}
 		select {
 		case <-ctx.Done():
