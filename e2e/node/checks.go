@@ -360,8 +360,9 @@ func (e *e2e) l2Answers(ctx context.Context, ips []netip.Addr) error {
 	wctx, cancel := context.WithTimeout(ctx, 30*time.Second)
 	defer cancel()
 	return poll(wctx, time.Second, func() error {
-		if _, err := run(wctx, inNetns(rtrNetns, "arping", "-c", "1", "-w", "2", "-I", "lan", ips[0].String())...); err != nil {
-			return fmt.Errorf("no ARP answer for %s: %w", ips[0], err)
+		out, _ := run(wctx, inNetns(rtrNetns, "arping", "-c", "3", "-C", "1", "-W", "0.2", "-w", "2", "-i", "lan", ips[0].String())...)
+		if !strings.Contains(out, "bytes from") {
+			return fmt.Errorf("no ARP answer for %s: %s", ips[0], strings.TrimSpace(out))
 		}
 		if _, err := run(wctx, inNetns(rtrNetns, "ndisc6", "-1", "-r", "2", "-w", "1000", ips[1].String(), "lan")...); err != nil {
 			return fmt.Errorf("no NDP answer for %s: %w", ips[1], err)

@@ -212,7 +212,11 @@ func (e *e2e) kustomizeInstaller() (installer, error) {
 		if err := os.MkdirAll(dir, 0o755); err != nil {
 			return err
 		}
-		if err := os.WriteFile(filepath.Join(dir, "kustomization.yaml"), []byte(kustomization(base, rename, names)), 0o644); err != nil {
+		rel, err := filepath.Rel(dir, base) // kustomize wants a relative path to a base
+		if err != nil {
+			return err
+		}
+		if err := os.WriteFile(filepath.Join(dir, "kustomization.yaml"), []byte(kustomization(rel, rename, names)), 0o644); err != nil {
 			return err
 		}
 		_, err = c.kubectl(ctx, "apply", "-k", dir)
