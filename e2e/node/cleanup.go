@@ -197,10 +197,19 @@ func cleanHostPaths(dir string) error {
 			}
 		}
 	}
-	for _, pattern := range []string{"/var/lib/cni/results/hnode-*", "/var/lib/cni/cache/results/hnode-*"} {
-		matches, _ := filepath.Glob(pattern)
-		for _, m := range matches {
-			rm(m)
+	// libcni's result cache names files <network>-<sandbox ID>-<interface>:
+	// the run's own network, and the loopback network of its sandboxes.
+	sandboxes, _ := os.ReadDir(filepath.Join(dir, "containerd", "root", "io.containerd.grpc.v1.cri", "sandboxes"))
+	for _, results := range []string{"/var/lib/cni/results", "/var/lib/cni/cache/results"} {
+		entries, _ := os.ReadDir(results)
+		for _, e := range entries {
+			ours := strings.HasPrefix(e.Name(), "hnode-")
+			for _, sb := range sandboxes {
+				ours = ours || strings.Contains(e.Name(), "-"+sb.Name()+"-")
+			}
+			if ours {
+				rm(filepath.Join(results, e.Name()))
+			}
 		}
 	}
 	// Folders only if empty: rmdir refuses otherwise, which is what we want.
