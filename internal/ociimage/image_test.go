@@ -377,3 +377,36 @@ func TestWriteRefusesBadInput(t *testing.T) {
 		})
 	}
 }
+
+// TestOpen reads back what WriteFile wrote, through Archive.
+func TestOpen(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "x.oci.tar")
+	res, err := WriteFile(path, Image{Name: "localhost/x:1", Root: makeTree(t, 0o644, time.Unix(1, 0)), Gzip: true,
+		Config: Config{Entrypoint: []string{"/herald"}, User: "65532:65532"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	a, err := Open(path)
+	if err != nil {
+		t.Fatalf("Open: %v", err)
+	}
+	if a.Name != "localhost/x:1" || a.Index.Manifests[0].Digest != res.Manifest.Digest || a.Config.Config.User != "65532:65532" {
+		t.Errorf("Open = name %q, manifest %s, user %q; want localhost/x:1, %s, 65532:65532", a.Name, a.Index.Manifests[0].Digest, a.Config.Config.User, res.Manifest.Digest)
+	}
+	var names []string
+	if err := a.WalkLayer(func(h *tar.Header, r io.Reader) error {
+		names = append(names, h.Name)
+		return nil
+	}); err != nil {
+		t.Fatalf("WalkLayer: %v", err)
+	}
+	if diff := cmp.Diff([]string{"etc/", "etc/passwd", "h", "herald", "kubectl-herald", "tmp/"}, names); diff != "" {
+		t.Errorf("layer entries (-want +got):\n%s", diff)
+	}
+
+	// A config whose diffID does not match the layer is caught.
+	a.Config.RootFS.DiffIDs = []string{"sha256:00"}
+	if err := a.WalkLayer(func(*tar.Header, io.Reader) error { return nil }); err == nil || !strings.Contains(err.Error(), "diffID") {
+		t.Errorf("WalkLayer with a wrong diffID = %v, want a diffID error", err)
+	}
+}
