@@ -188,6 +188,29 @@ func TestValueSets(t *testing.T) {
 			}
 		},
 	}, {
+		name: "BGP off",
+		args: []string{"--set", "bgp.enabled=false"},
+		check: func(t *testing.T, objs []*unstructured.Unstructured) {
+			ds := find(t, objs, "DaemonSet", speaker)
+			if args := stringList(container(t, ds, "containers", "speaker"), "args"); !slices.Contains(args, "--bgp=false") {
+				t.Errorf("the speaker's args %q lack --bgp=false", args)
+			}
+			if container(t, ds, "containers", "frr") != nil {
+				t.Error("the FRR sidecar is still there with BGP off")
+			}
+			if container(t, ds, "initContainers", "copy-herald") != nil {
+				t.Error("the init container copying herald for the frr-agent is still there with BGP off")
+			}
+			vols, _, _ := unstructured.NestedSlice(ds.Object, "spec", "template", "spec", "volumes")
+			var names []string
+			for _, v := range vols {
+				names = append(names, v.(map[string]any)["name"].(string))
+			}
+			if slices.Contains(names, "frr-conf") || slices.Contains(names, "herald-bin") {
+				t.Errorf("the speaker pod keeps FRR's volumes %q with BGP off", names)
+			}
+		},
+	}, {
 		name: "loadBalancerClass and log level",
 		args: []string{"--set", "loadBalancerClass=heraldlb.io/bgp", "--set", "logLevel=debug"},
 		check: func(t *testing.T, objs []*unstructured.Unstructured) {
