@@ -9,6 +9,8 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"strconv"
+	"strings"
 	"sync"
 	"time"
 
@@ -219,4 +221,28 @@ func (a *Agent) checkBGP(ctx context.Context) {
 	}
 	res.Duration = time.Since(start)
 	a.record(res)
+}
+
+// DefaultSocket is where the agent serves and the speaker dials by default
+// (`herald frr-agent --socket`, `herald speaker --agent-socket`).
+const DefaultSocket = "/run/herald/frr-agent.sock"
+
+// ParseSocketOwner reads `--socket-owner`: "UID:GID", "UID" (the group
+// left alone) or "" (both left alone, -1).
+func ParseSocketOwner(s string) (uid, gid int, err error) {
+	if s == "" {
+		return -1, -1, nil
+	}
+	u, g, hasGroup := strings.Cut(s, ":")
+	bad := fmt.Errorf("--socket-owner=%q: give numeric ids, UID:GID or UID (for example 65532:65532, the speaker's user)", s)
+	if uid, err = strconv.Atoi(u); err != nil || uid < 0 {
+		return -1, -1, bad
+	}
+	gid = -1
+	if hasGroup {
+		if gid, err = strconv.Atoi(g); err != nil || gid < 0 {
+			return -1, -1, bad
+		}
+	}
+	return uid, gid, nil
 }

@@ -276,3 +276,28 @@ func TestListenOwned(t *testing.T) {
 		t.Error("ListenOwned over a regular file succeeded")
 	}
 }
+
+func TestParseSocketOwner(t *testing.T) {
+	tests := []struct {
+		in       string
+		uid, gid int
+		wantErr  bool
+	}{
+		{"", -1, -1, false},
+		{"65532:65532", 65532, 65532, false},
+		{"0:65532", 0, 65532, false},
+		{"65532", 65532, -1, false},
+		{"nobody:nogroup", -1, -1, true},
+		{"65532:", -1, -1, true},
+		{"-1:5", -1, -1, true},
+		{":5", -1, -1, true},
+	}
+	for _, tc := range tests {
+		t.Run(tc.in, func(t *testing.T) {
+			uid, gid, err := frragent.ParseSocketOwner(tc.in)
+			if (err != nil) != tc.wantErr || uid != tc.uid || gid != tc.gid {
+				t.Errorf("ParseSocketOwner(%q) = %d, %d, %v; want %d, %d, error %v", tc.in, uid, gid, err, tc.uid, tc.gid, tc.wantErr)
+			}
+		})
+	}
+}
