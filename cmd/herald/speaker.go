@@ -24,6 +24,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/metrics"
 	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
 
+	"github.com/heraldlb/herald/frragent"
 	"github.com/heraldlb/herald/speaker"
 	"github.com/heraldlb/herald/speaker/l2"
 	"github.com/heraldlb/herald/speaker/l2/member"
@@ -55,7 +56,7 @@ func parseSpeakerFlags(args []string) (speakerFlags, error) {
 	fs.StringVar(&f.namespace, "namespace", ns, "herald's namespace, where its objects and the password Secrets live (default $POD_NAMESPACE, else herald-system)")
 	fs.StringVar(&f.lbClass, "lb-class", "", "the spec.loadBalancerClass served; empty serves Services with no class")
 	fs.StringVar(&f.kubeconfig, "kubeconfig", os.Getenv("KUBECONFIG"), "kubeconfig file; empty uses the in-cluster config")
-	fs.StringVar(&f.agentSocket, "agent-socket", "/run/herald/frr-agent.sock", "unix socket of the frr-agent beside FRR")
+	fs.StringVar(&f.agentSocket, "agent-socket", frragent.DefaultSocket, "unix socket of the frr-agent beside FRR (its --socket)")
 	fs.StringVar(&f.metricsAddr, "metrics-addr", ":7474", "address of the Prometheus /metrics endpoint; 0 disables it")
 	fs.StringVar(&f.healthAddr, "health-addr", ":7475", "address of /healthz and /readyz; 0 disables them")
 	fs.DurationVar(&f.stateInterval, "state-interval", 5*time.Second, "how often FRR's sessions are read between applies")
