@@ -95,14 +95,19 @@ func parseObjects(stream []byte) ([]*unstructured.Unstructured, error) {
 		if err != nil {
 			return nil, fmt.Errorf("reading document %d: %w", i, err)
 		}
-		var m map[string]any
-		if err := yaml.Unmarshal(doc, &m); err != nil {
+		j, err := yaml.YAMLToJSON(doc)
+		if err != nil {
 			return nil, fmt.Errorf("document %d: %w\n%s", i, err, doc)
 		}
-		if len(m) == 0 {
+		if s := strings.TrimSpace(string(j)); s == "null" || s == "{}" {
 			continue
 		}
-		objs = append(objs, &unstructured.Unstructured{Object: m})
+		// Unstructured's own JSON decoding keeps integers as int64.
+		o := &unstructured.Unstructured{}
+		if err := o.UnmarshalJSON(j); err != nil {
+			return nil, fmt.Errorf("document %d: %w\n%s", i, err, doc)
+		}
+		objs = append(objs, o)
 	}
 }
 
