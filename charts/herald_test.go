@@ -22,6 +22,7 @@ func TestLint(t *testing.T) {
 		{name: "default values"},
 		{name: "L2 off", args: []string{"--set", "l2.enabled=false"}},
 		{name: "namespace created", args: []string{"--set", "namespace.create=true"}},
+		{name: "upstream FRR image", args: []string{"--values", "charts/herald/ci/upstream-frr-values.yaml"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			out, err := run(t, helm, append([]string{"lint", "--strict", "--namespace", namespace, "charts/herald"}, tc.args...)...)
