@@ -308,6 +308,9 @@ func TestBadValues(t *testing.T) {
 		{"class", []string{"--set", "loadBalancerClass=not a class"}, `value loadBalancerClass "not a class" is not a label-style name`},
 		{"replicas", []string{"--set", "controller.replicas=0"}, "value controller.replicas is 0: run at least 1"},
 		{"no FRR image", []string{"--set", "frr.image.repository="}, "value frr.image.repository is empty while bgp.enabled is true"},
+		{"misspelt value", []string{"--set", "loadbalancerClass=heraldlb.io/bgp"}, "additional properties 'loadbalancerClass' not allowed"},
+		{"replicas not a number", []string{"--set", "controller.replicas=two"}, "at '/controller/replicas': got string, want integer"},
+		{"bad pull policy", []string{"--set", "image.pullPolicy=Sometimes"}, "/image/pullPolicy"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			_, err := helmTemplate(t, tc.args...)

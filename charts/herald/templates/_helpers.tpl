@@ -31,12 +31,12 @@ app.kubernetes.io/component: {{ . }}
 
 {{/* herald's image, repository:tag (the tag defaults to appVersion). */}}
 {{- define "herald.image" -}}
-{{- printf "%s:%s" .Values.image.repository (.Values.image.tag | default .Chart.AppVersion) -}}
+{{- printf "%s:%s" .Values.image.repository (.Values.image.tag | toString | default .Chart.AppVersion) -}}
 {{- end -}}
 
 {{/* The FRR sidecar's image. */}}
 {{- define "herald.frrImage" -}}
-{{- printf "%s:%s" .Values.frr.image.repository (.Values.frr.image.tag | default .Chart.AppVersion) -}}
+{{- printf "%s:%s" .Values.frr.image.repository (.Values.frr.image.tag | toString | default .Chart.AppVersion) -}}
 {{- end -}}
 
 {{/* Arguments both binaries take from values. */}}
