@@ -24,6 +24,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/metrics"
 	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
 
+	"github.com/heraldlb/herald/frragent"
 	"github.com/heraldlb/herald/speaker"
 	"github.com/heraldlb/herald/speaker/l2"
 	"github.com/heraldlb/herald/speaker/l2/member"
@@ -37,7 +38,7 @@ type speakerFlags struct {
 	stateInterval            time.Duration
 	logLevel                 string
 	development              bool
-	l2                       bool
+	bgp, l2                  bool
 	memberPort               int
 	memberBind, memberSecret string
 	exclude                  string
@@ -55,12 +56,13 @@ func parseSpeakerFlags(args []string) (speakerFlags, error) {
 	fs.StringVar(&f.namespace, "namespace", ns, "herald's namespace, where its objects and the password Secrets live (default $POD_NAMESPACE, else herald-system)")
 	fs.StringVar(&f.lbClass, "lb-class", "", "the spec.loadBalancerClass served; empty serves Services with no class")
 	fs.StringVar(&f.kubeconfig, "kubeconfig", os.Getenv("KUBECONFIG"), "kubeconfig file; empty uses the in-cluster config")
-	fs.StringVar(&f.agentSocket, "agent-socket", "/run/herald/frr-agent.sock", "unix socket of the frr-agent beside FRR")
+	fs.StringVar(&f.agentSocket, "agent-socket", frragent.DefaultSocket, "unix socket of the frr-agent beside FRR (its --socket)")
 	fs.StringVar(&f.metricsAddr, "metrics-addr", ":7474", "address of the Prometheus /metrics endpoint; 0 disables it")
 	fs.StringVar(&f.healthAddr, "health-addr", ":7475", "address of /healthz and /readyz; 0 disables them")
 	fs.DurationVar(&f.stateInterval, "state-interval", 5*time.Second, "how often FRR's sessions are read between applies")
 	fs.StringVar(&f.logLevel, "log-level", "info", "debug, info or error")
 	fs.BoolVar(&f.development, "log-development", false, "human-readable logs instead of JSON")
+	fs.BoolVar(&f.bgp, "bgp", true, "BGP mode: hand this node's FRR model to the frr-agent at --agent-socket (false: no FRR beside the speaker, Layer 2 only)")
 	fs.BoolVar(&f.l2, "l2", true, "answer ARP and NDP for the IPs of L2Advertisements (Layer 2 mode)")
 	fs.IntVar(&f.memberPort, "memberlist-port", 7946, "UDP and TCP port of the Layer 2 membership between speakers")
 	fs.StringVar(&f.memberBind, "memberlist-bind-addr", "", "address the membership listens on; empty: this node's InternalIP")
@@ -78,6 +80,9 @@ func parseSpeakerFlags(args []string) (speakerFlags, error) {
 	}
 	if f.namespace == "" {
 		return f, errors.New("--namespace is empty: set it or POD_NAMESPACE")
+	}
+	if !f.bgp && !f.l2 {
+		return f, errors.New("--bgp=false and --l2=false: the speaker would announce nothing; turn one mode on")
 	}
 	if f.memberPort < 1 || f.memberPort > 65535 {
 		return f, fmt.Errorf("--memberlist-port=%d: use a port 1-65535", f.memberPort)
@@ -124,9 +129,11 @@ func runSpeaker(ctx context.Context, args []string) error {
 		return err
 	}
 	scfg := speaker.Config{
-		Node: f.node, Namespace: f.namespace, LBClass: f.lbClass,
-		Agent: speaker.NewAgentClient(f.agentSocket), Metrics: m,
+		Node: f.node, Namespace: f.namespace, LBClass: f.lbClass, Metrics: m,
 		StateInterval: f.stateInterval, Log: logger.WithName("speaker"),
+	}
+	if f.bgp {
+		scfg.Agent = speaker.NewAgentClient(f.agentSocket)
 	}
 	if f.l2 {
 		node, err := newL2Node(ctx, mgr, f, logger.WithName("l2"))
@@ -149,7 +156,7 @@ func runSpeaker(ctx context.Context, args []string) error {
 			return fmt.Errorf("adding the readiness check: %w", err)
 		}
 	}
-	logger.Info("starting", "namespace", f.namespace, "lbClass", f.lbClass, "agentSocket", f.agentSocket, "l2", f.l2)
+	logger.Info("starting", "namespace", f.namespace, "lbClass", f.lbClass, "agentSocket", f.agentSocket, "bgp", f.bgp, "l2", f.l2)
 	if err := mgr.Start(ctx); err != nil {
 		return fmt.Errorf("running the manager: %w", err)
 	}
