@@ -448,7 +448,13 @@ func (e *e2e) noForbidden(ctx context.Context) error {
 		}
 	}
 	if len(found) > 0 {
-		return fmt.Errorf("%d lines:\n  %s", len(found), strings.Join(found, "\n  "))
+		shown := found[:min(len(found), 5)]
+		for i, l := range shown {
+			if len(l) > 400 {
+				shown[i] = l[:400] + "..."
+			}
+		}
+		return fmt.Errorf("%d lines, the first:\n  %s", len(found), strings.Join(shown, "\n  "))
 	}
 	return nil
 }
