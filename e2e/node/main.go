@@ -22,6 +22,7 @@ import (
 // e2e is one run: its node, its router and its report.
 type e2e struct {
 	root    string // the module root
+	base    string // the kustomization kubectl apply -k installs
 	cluster *cluster
 	router  *frrproc.Instance
 	report  *report
@@ -37,15 +38,16 @@ func main() {
 		clean   = flag.Bool("clean", false, "only remove what a killed run left, then exit")
 		keep    = flag.Bool("keep", false, "leave the node running at the end, for a look (then run with -clean)")
 		timeout = flag.Duration("timeout", 20*time.Minute, "the whole run's limit")
+		base    = flag.String("base", "config/default", "the kustomization installed by `kubectl apply -k` (through an overlay renaming its images), relative to the module root")
 		phases  = flag.String("install", "kustomize,helm", "the installs to check, in order: kustomize, helm; none only brings the node up")
 	)
 	flag.Parse()
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	os.Exit(realMain(ctx, *dir, *clean, *keep, *timeout, strings.FieldsFunc(strings.ReplaceAll(*phases, "none", ""), func(r rune) bool { return r == ',' })))
+	os.Exit(realMain(ctx, *dir, *base, *clean, *keep, *timeout, strings.FieldsFunc(strings.ReplaceAll(*phases, "none", ""), func(r rune) bool { return r == ',' })))
 }
 
-func realMain(ctx context.Context, dir string, clean, keep bool, timeout time.Duration, phases []string) int {
+func realMain(ctx context.Context, dir, base string, clean, keep bool, timeout time.Duration, phases []string) int {
 	if os.Geteuid() != 0 {
 		fmt.Fprintln(os.Stderr, "e2e-node: needs root (network namespaces, containerd, the kubelet)")
 		return 1
@@ -70,7 +72,7 @@ func realMain(ctx context.Context, dir string, clean, keep bool, timeout time.Du
 		fmt.Fprintln(os.Stderr, "e2e-node:", err)
 		return 1
 	}
-	e := &e2e{root: root, report: &report{w: os.Stdout}, cluster: &cluster{p: p, bin: filepath.Join(root, "bin")}}
+	e := &e2e{root: root, base: filepath.Join(root, base), report: &report{w: os.Stdout}, cluster: &cluster{p: p, bin: filepath.Join(root, "bin")}}
 	start := time.Now()
 	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
@@ -184,7 +186,7 @@ var imageRE = regexp.MustCompile(`(?m)^\s*(?:-\s+)?image:\s*"?([^"\s]+)"?\s*$`)
 // overlay that only renames its images to the locally built ones.
 func (e *e2e) kustomizeInstaller() (installer, error) {
 	c := e.cluster
-	base := filepath.Join(e.root, "config", "default")
+	base := e.base
 	dir := filepath.Join(c.p.install(), "kustomize")
 	in := installer{name: "kubectl apply -k"}
 	in.install = func(ctx context.Context) error {

@@ -184,10 +184,14 @@ func permanent(err error) error {
 func poll(ctx context.Context, interval time.Duration, f func() error) error {
 	t := time.NewTicker(interval)
 	defer t.Stop()
+	var last error
 	for {
 		err := f()
 		if err == nil {
 			return nil
+		}
+		if ctx.Err() == nil || last == nil {
+			last = err // not the one the deadline caused
 		}
 		var perm permanentError
 		if errors.As(err, &perm) {
@@ -195,7 +199,7 @@ func poll(ctx context.Context, interval time.Duration, f func() error) error {
 		}
 		select {
 		case <-ctx.Done():
-			return fmt.Errorf("%w: %w", errTimeout, err)
+			return fmt.Errorf("%w: %w", errTimeout, last)
 		case <-t.C:
 		}
 	}
