@@ -38,7 +38,11 @@ func (e *e2e) phase(ctx context.Context, in installer) {
 		e.dumpHerald(ctx)
 		return
 	}
-	r.check(in.name+": FRR's daemons run in the sidecar", func() error { return frrDaemonsRun() })
+	r.check(in.name+": FRR's daemons run in the sidecar", func() error {
+		wctx, cancel := context.WithTimeout(ctx, 60*time.Second)
+		defer cancel()
+		return poll(wctx, 250*time.Millisecond, frrDaemonsRun)
+	})
 	if r.check(in.name+": BGP and L2 objects applied", func() error { return c.apply(ctx, "herald-objects", heraldObjects()) }) != nil {
 		return
 	}
@@ -400,7 +404,11 @@ func (e *e2e) killBGPD(ctx context.Context, ips []netip.Addr) error {
 		case p.restarts() > before.restarts():
 			seen = "restarted (" + strconv.Itoa(p.restarts()-before.restarts()) + " restarts)"
 		default:
-			return fmt.Errorf("speaker pod %s still Ready with %d restarts", p.Metadata.Name, p.restarts())
+			again := "bgpd not running again"
+			if now, err := daemonPID("bgpd"); err == nil {
+				again = fmt.Sprintf("bgpd running again as pid %d (watchfrr restarted it?)", now)
+			}
+			return fmt.Errorf("speaker pod %s still Ready with %d restarts; %s", p.Metadata.Name, p.restarts(), again)
 		}
 		return nil
 	}); err != nil {
