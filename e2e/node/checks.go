@@ -308,30 +308,40 @@ func (e *e2e) serviceIPs(ctx context.Context, name, pool4, pool6 string) ([]neti
 }
 
 // routes waits until the router's kernel holds (present) or no longer holds
-// a BGP route to each IP through the node.
+// a BGP route to each IP through the node: via its LAN address, or for
+// IPv6 via its link-local address on the LAN, the next hop BGP prefers on a
+// shared link.
 func (e *e2e) routes(ctx context.Context, ips []netip.Addr, present bool) error {
 	wctx, cancel := context.WithTimeout(ctx, 60*time.Second)
 	defer cancel()
+	hops := []string{nodeLAN4, nodeLAN6}
+	if out, err := run(wctx, "ip", "-n", nodeNetns, "-6", "-o", "addr", "show", "dev", "lan", "scope", "link"); err == nil {
+		for _, f := range strings.Fields(out) {
+			if p, err := netip.ParsePrefix(f); err == nil && p.Addr().IsLinkLocalUnicast() {
+				hops = append(hops, p.Addr().String())
+			}
+		}
+	}
 	return poll(wctx, 100*time.Millisecond, func() error {
 		for _, ip := range ips {
-			args := inNetns(rtrNetns, "ip", "route", "show", netip.PrefixFrom(ip, ip.BitLen()).String(), "proto", "bgp")
+			family := "-4"
 			if ip.Is6() {
-				args = inNetns(rtrNetns, "ip", "-6", "route", "show", netip.PrefixFrom(ip, ip.BitLen()).String(), "proto", "bgp")
+				family = "-6"
 			}
-			out, err := run(wctx, args...)
+			out, err := run(wctx, inNetns(rtrNetns, "ip", family, "route", "show", netip.PrefixFrom(ip, ip.BitLen()).String(), "proto", "bgp")...)
 			if err != nil {
 				return err
 			}
-			via := nodeLAN4
-			if ip.Is6() {
-				via = nodeLAN6
+			out = strings.TrimSpace(out)
+			has := false
+			for _, h := range hops {
+				has = has || strings.Contains(out+" ", "via "+h+" ")
 			}
-			has := strings.Contains(out, "via "+via)
 			if present && !has {
-				return fmt.Errorf("router has no BGP route to %s via %s (%q)", ip, via, strings.TrimSpace(out))
+				return fmt.Errorf("router has no BGP route to %s via the node (%s): %q", ip, strings.Join(hops, ", "), out)
 			}
-			if !present && strings.TrimSpace(out) != "" {
-				return fmt.Errorf("router still routes %s: %s", ip, strings.TrimSpace(out))
+			if !present && out != "" {
+				return fmt.Errorf("router still routes %s: %s", ip, out)
 			}
 		}
 		return nil
