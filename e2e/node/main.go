@@ -52,7 +52,7 @@ func realMain(ctx context.Context, dir, base string, clean, keep bool, timeout t
 		fmt.Fprintln(os.Stderr, "e2e-node: needs root (network namespaces, containerd, the kubelet)")
 		return 1
 	}
-	unlock, err := lock(dir + ".lock")
+	unlock, err := lock(ctx, dir+".lock")
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "e2e-node:", err)
 		return 1
@@ -261,14 +261,25 @@ func moduleRoot() (string, error) {
 	}
 }
 
-// lock takes an exclusive lock so that two runs never share the node's
-// names and host paths.
-func lock(path string) (func(), error) {
+// lock takes an exclusive lock so that two runs (two work trees' make
+// test) never share the node's names and host paths; it waits for another
+// run to end, up to 30 minutes or until ctx ends.
+func lock(ctx context.Context, path string) (func(), error) {
 	f, err := os.OpenFile(path, os.O_CREATE|os.O_RDWR, 0o600)
 	if err != nil {
 		return nil, fmt.Errorf("locking %s: %w", path, err)
 	}
-	if err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB); err != nil {
+	ctx, cancel := context.WithTimeout(ctx, 30*time.Minute)
+	defer cancel()
+	said := false
+	if err := poll(ctx, time.Second, func() error {
+		err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB)
+		if err != nil && !said {
+			fmt.Printf("==> e2e-node: waiting for another run, which holds %s\n", path)
+			said = true
+		}
+		return err
+	}); err != nil {
 		f.Close()
 		return nil, fmt.Errorf("another e2e-node run holds %s: %w", path, err)
 	}
