@@ -22,6 +22,8 @@ type installer struct {
 	// leftovers lists what the uninstall is allowed to leave (the chart's
 	// CRDs: Helm never deletes crds/), to tell them from forgotten objects.
 	keeps func(obj string) bool
+	// after, if set, removes what keeps allowed, once checked.
+	after func(ctx context.Context) error
 }
 
 // phase installs herald one way and runs every check on it, then removes
@@ -93,6 +95,11 @@ func (e *e2e) uninstallChecks(ctx context.Context, in installer) {
 		r.note("uninstall to withdrawal at the router: %s", time.Since(start).Round(10*time.Millisecond))
 	}
 	r.check(in.name+": no herald object left behind", func() error { return e.nothingLeft(ctx, in.keeps) })
+	if in.after != nil {
+		if err := in.after(ctx); err != nil {
+			r.note("after %s: %v", in.name, err)
+		}
+	}
 	if _, err := c.kubectl(ctx, "-n", "default", "delete", "service", "web", "web-l2", "--ignore-not-found", "--wait"); err != nil {
 		r.note("removing the Services: %v", err)
 	}
@@ -486,6 +493,11 @@ func (e *e2e) nothingLeft(ctx context.Context, keeps func(string) bool) error {
 		out, err := e.cluster.kubectl(wctx, "get", "namespace,crd,clusterrole,clusterrolebinding,validatingwebhookconfiguration,mutatingwebhookconfiguration,priorityclass", "-o", "name")
 		if err != nil {
 			return err
+		}
+		// NodeStates are cluster-scoped and named after nodes: while their
+		// CRD stays (Helm), the speakers' objects must still be gone.
+		if states, err := e.cluster.kubectl(wctx, "get", "nodestates.heraldlb.io", "-o", "name"); err == nil {
+			out += " " + states // nodestate.heraldlb.io/NAME
 		}
 		var left []string
 		for _, obj := range strings.Fields(out) {

@@ -41,6 +41,29 @@ func (e *e2e) helmInstaller() (installer, error) {
 			_, err := c.kubectl(ctx, "delete", "namespace", heraldNS, "--ignore-not-found", "--wait", "--timeout", "120s")
 			return err
 		},
+		// Helm installs crds/ and never deletes them: they stay, by
+		// Helm's design, until the user deletes them.
+		keeps: func(obj string) bool {
+			return strings.HasPrefix(obj, "customresourcedefinition.apiextensions.k8s.io/") && strings.HasSuffix(obj, ".heraldlb.io")
+		},
+		after: func(ctx context.Context) error {
+			out, err := c.kubectl(ctx, "get", "crd", "-o", "name")
+			if err != nil {
+				return err
+			}
+			var crds []string
+			for _, o := range strings.Fields(out) {
+				if strings.HasSuffix(o, ".heraldlb.io") {
+					crds = append(crds, o)
+				}
+			}
+			if len(crds) == 0 {
+				return nil
+			}
+			e.report.note("helm uninstall leaves the chart's %d CRDs (Helm never deletes crds/); deleting them as a user would", len(crds))
+			_, err = c.kubectl(ctx, append([]string{"delete", "--wait", "--timeout", "60s"}, crds...)...)
+			return err
+		},
 	}, nil
 }
 
