@@ -23,21 +23,21 @@ import (
 
 // controllerFlags are `herald controller`'s flags.
 type controllerFlags struct {
-	namespace   string
-	lbClass     string
-	kubeconfig  string
-	metricsAddr string
-	healthAddr  string
-	pprofAddr   string
-	leaderElect bool
-	qps         float64
-	burst       int
-	workers     int
-	eventQPS    float64
-	eventBurst  int
-	logLevel    string
-	memLimitMiB int64
-	development bool
+	namespace    string
+	lbClass      string
+	kubeconfig   string
+	metricsAddr  string
+	healthAddr   string
+	pprofAddr    string
+	leaderElect  bool
+	qps          float64
+	burst        int
+	workers      int
+	eventQPS     float64
+	eventBurst   int
+	logLevel     string
+	memLimitMiB  int64
+	development  bool
 	memberSecret string
 }
 
