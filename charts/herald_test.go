@@ -187,6 +187,10 @@ func TestValueSets(t *testing.T) {
 			if container(t, ds, "containers", "frr") == nil {
 				t.Error("the FRR sidecar is gone with only L2 off")
 			}
+			dep := find(t, objs, "Deployment", controller)
+			if args := stringList(container(t, dep, "containers", "controller"), "args"); !slices.Contains(args, "--memberlist-secret=") {
+				t.Errorf("the controller's args %q lack --memberlist-secret= (no membership Secret with L2 off)", args)
+			}
 		},
 	}, {
 		name: "BGP off",
@@ -273,16 +277,18 @@ func TestValueSets(t *testing.T) {
 			got["controller image"] = container(t, dep, "containers", "controller")["image"]
 			got["speaker resources"] = container(t, ds, "containers", "speaker")["resources"]
 			got["membership secret"] = slices.Contains(stringList(container(t, ds, "containers", "speaker"), "args"), "--memberlist-secret=my-key")
+			got["controller makes no secret"] = slices.Contains(stringList(container(t, dep, "containers", "controller"), "args"), "--memberlist-secret=")
 			want := map[string]any{
-				"replicas":                int64(3),
-				"controller nodeSelector": map[string]string{"role": "infra"},
-				"speaker nodeSelector":    map[string]string{"role": "edge"},
-				"speaker tolerations":     []any{map[string]any{"operator": "Exists"}},
-				"speaker pull secrets":    []any{map[string]any{"name": "regcred"}},
-				"speaker image":           "ghcr.io/heraldlb/herald:v9.9.9",
-				"controller image":        "ghcr.io/heraldlb/herald:v9.9.9",
-				"speaker resources":       map[string]any{"limits": map[string]any{"memory": "100Mi"}},
-				"membership secret":       true,
+				"replicas":                   int64(3),
+				"controller nodeSelector":    map[string]string{"role": "infra"},
+				"speaker nodeSelector":       map[string]string{"role": "edge"},
+				"speaker tolerations":        []any{map[string]any{"operator": "Exists"}},
+				"speaker pull secrets":       []any{map[string]any{"name": "regcred"}},
+				"speaker image":              "ghcr.io/heraldlb/herald:v9.9.9",
+				"controller image":           "ghcr.io/heraldlb/herald:v9.9.9",
+				"speaker resources":          map[string]any{"limits": map[string]any{"memory": "100Mi"}},
+				"membership secret":          true,
+				"controller makes no secret": true,
 			}
 			if diff := cmp.Diff(want, got); diff != "" {
 				t.Errorf("(-want +got):\n%s", diff)
