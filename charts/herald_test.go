@@ -329,3 +329,47 @@ func TestBadValues(t *testing.T) {
 		})
 	}
 }
+
+// TestNotes checks that what `helm install` prints says how to check the
+// install, for the modes it installed.
+func TestNotes(t *testing.T) {
+	helm := testenv.Tool(t, "helm", "helm")
+	for _, tc := range []struct {
+		name          string
+		args          []string
+		want, notWant []string
+	}{
+		{
+			name: "default values",
+			want: []string{"kubectl -n herald-system get pods", "kubectl get nodestates", "kubectl herald status",
+				"BGP on, Layer 2 on", "BGPPeers and a BGPAdvertisement", "L2Advertisement"},
+		},
+		{
+			name:    "L2 off, a class",
+			args:    []string{"--set", "l2.enabled=false", "--set", "loadBalancerClass=heraldlb.io/bgp"},
+			want:    []string{"kubectl herald status", "Layer 2 off", "serving loadBalancerClass heraldlb.io/bgp"},
+			notWant: []string{"L2Advertisement"},
+		},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			out, err := run(t, helm, append([]string{"install", release, "charts/herald", "--namespace", namespace, "--dry-run=client"}, tc.args...)...)
+			if err != nil {
+				t.Fatal(err)
+			}
+			_, notes, ok := strings.Cut(string(out), "\nNOTES:\n")
+			if !ok {
+				t.Fatalf("helm install --dry-run printed no NOTES:\n%s", out)
+			}
+			for _, w := range tc.want {
+				if !strings.Contains(notes, w) {
+					t.Errorf("NOTES lack %q:\n%s", w, notes)
+				}
+			}
+			for _, w := range tc.notWant {
+				if strings.Contains(notes, w) {
+					t.Errorf("NOTES say %q:\n%s", w, notes)
+				}
+			}
+		})
+	}
+}
