@@ -279,14 +279,15 @@ func TestValueSets(t *testing.T) {
 			got["membership secret"] = slices.Contains(stringList(container(t, ds, "containers", "speaker"), "args"), "--memberlist-secret=my-key")
 			got["controller makes no secret"] = slices.Contains(stringList(container(t, dep, "containers", "controller"), "args"), "--memberlist-secret=")
 			want := map[string]any{
-				"replicas":                   int64(3),
-				"controller nodeSelector":    map[string]string{"role": "infra"},
-				"speaker nodeSelector":       map[string]string{"role": "edge"},
-				"speaker tolerations":        []any{map[string]any{"operator": "Exists"}},
-				"speaker pull secrets":       []any{map[string]any{"name": "regcred"}},
-				"speaker image":              "ghcr.io/heraldlb/herald:v9.9.9",
-				"controller image":           "ghcr.io/heraldlb/herald:v9.9.9",
-				"speaker resources":          map[string]any{"limits": map[string]any{"memory": "100Mi"}},
+				"replicas":                int64(3),
+				"controller nodeSelector": map[string]string{"role": "infra"},
+				"speaker nodeSelector":    map[string]string{"role": "edge"},
+				"speaker tolerations":     []any{map[string]any{"operator": "Exists"}},
+				"speaker pull secrets":    []any{map[string]any{"name": "regcred"}},
+				"speaker image":           "ghcr.io/heraldlb/herald:v9.9.9",
+				"controller image":        "ghcr.io/heraldlb/herald:v9.9.9",
+				"speaker resources": map[string]any{"limits": map[string]any{"memory": "100Mi"},
+					"requests": map[string]any{"cpu": "20m", "memory": "48Mi"}},
 				"membership secret":          true,
 				"controller makes no secret": true,
 			}
