@@ -174,3 +174,24 @@ func childOf(pid int) int {
 	n, _ := strconv.Atoi(f[0])
 	return n
 }
+
+// TestReadmeShowsUpstreamValues checks that the README shows the upstream
+// FRR values as the file the tests run holds them.
+func TestReadmeShowsUpstreamValues(t *testing.T) {
+	root := testenv.ModuleRoot(t)
+	readme, err := os.ReadFile(filepath.Join(root, "README.md"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	values, err := os.ReadFile(filepath.Join(root, "charts/herald/ci/upstream-frr-values.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, body, ok := strings.Cut(string(values), "\nfrr:\n")
+	if !ok {
+		t.Fatal("charts/herald/ci/upstream-frr-values.yaml has no top-level frr:")
+	}
+	if !strings.Contains(string(readme), "\nfrr:\n"+body) {
+		t.Errorf("README.md does not show charts/herald/ci/upstream-frr-values.yaml's frr: block as it is; copy it over")
+	}
+}
