@@ -187,6 +187,10 @@ func TestValueSets(t *testing.T) {
 			if container(t, ds, "containers", "frr") == nil {
 				t.Error("the FRR sidecar is gone with only L2 off")
 			}
+			dep := find(t, objs, "Deployment", controller)
+			if args := stringList(container(t, dep, "containers", "controller"), "args"); !slices.Contains(args, "--memberlist-secret=") {
+				t.Errorf("the controller's args %q lack --memberlist-secret= (no membership Secret with L2 off)", args)
+			}
 		},
 	}, {
 		name: "BGP off",
@@ -273,6 +277,7 @@ func TestValueSets(t *testing.T) {
 			got["controller image"] = container(t, dep, "containers", "controller")["image"]
 			got["speaker resources"] = container(t, ds, "containers", "speaker")["resources"]
 			got["membership secret"] = slices.Contains(stringList(container(t, ds, "containers", "speaker"), "args"), "--memberlist-secret=my-key")
+			got["controller makes no secret"] = slices.Contains(stringList(container(t, dep, "containers", "controller"), "args"), "--memberlist-secret=")
 			want := map[string]any{
 				"replicas":                int64(3),
 				"controller nodeSelector": map[string]string{"role": "infra"},
@@ -281,8 +286,10 @@ func TestValueSets(t *testing.T) {
 				"speaker pull secrets":    []any{map[string]any{"name": "regcred"}},
 				"speaker image":           "ghcr.io/heraldlb/herald:v9.9.9",
 				"controller image":        "ghcr.io/heraldlb/herald:v9.9.9",
-				"speaker resources":       map[string]any{"limits": map[string]any{"memory": "100Mi"}},
-				"membership secret":       true,
+				"speaker resources": map[string]any{"limits": map[string]any{"memory": "100Mi"},
+					"requests": map[string]any{"cpu": "20m", "memory": "48Mi"}},
+				"membership secret":          true,
+				"controller makes no secret": true,
 			}
 			if diff := cmp.Diff(want, got); diff != "" {
 				t.Errorf("(-want +got):\n%s", diff)
@@ -319,6 +326,50 @@ func TestBadValues(t *testing.T) {
 			}
 			if !strings.Contains(err.Error(), tc.want) {
 				t.Errorf("helm template %q failed with\n%v\nwant it to say %q", tc.args, err, tc.want)
+			}
+		})
+	}
+}
+
+// TestNotes checks that what `helm install` prints says how to check the
+// install, for the modes it installed.
+func TestNotes(t *testing.T) {
+	helm := testenv.Tool(t, "helm", "helm")
+	for _, tc := range []struct {
+		name          string
+		args          []string
+		want, notWant []string
+	}{
+		{
+			name: "default values",
+			want: []string{"kubectl -n herald-system get pods", "kubectl get nodestates", "kubectl herald status",
+				"BGP on, Layer 2 on", "BGPPeers and a BGPAdvertisement", "L2Advertisement"},
+		},
+		{
+			name:    "L2 off, a class",
+			args:    []string{"--set", "l2.enabled=false", "--set", "loadBalancerClass=heraldlb.io/bgp"},
+			want:    []string{"kubectl herald status", "Layer 2 off", "serving loadBalancerClass heraldlb.io/bgp"},
+			notWant: []string{"L2Advertisement"},
+		},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			out, err := run(t, helm, append([]string{"install", release, "charts/herald", "--namespace", namespace, "--dry-run=client"}, tc.args...)...)
+			if err != nil {
+				t.Fatal(err)
+			}
+			_, notes, ok := strings.Cut(string(out), "\nNOTES:\n")
+			if !ok {
+				t.Fatalf("helm install --dry-run printed no NOTES:\n%s", out)
+			}
+			for _, w := range tc.want {
+				if !strings.Contains(notes, w) {
+					t.Errorf("NOTES lack %q:\n%s", w, notes)
+				}
+			}
+			for _, w := range tc.notWant {
+				if strings.Contains(notes, w) {
+					t.Errorf("NOTES say %q:\n%s", w, notes)
+				}
 			}
 		})
 	}

@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/google/go-cmp/cmp"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 
 	agentclient "github.com/heraldlb/herald/frragent/client"
 	"github.com/heraldlb/herald/internal/testenv"
@@ -114,25 +115,50 @@ exec /bin/sh -c "$RECIPE"
 	if err != nil {
 		t.Fatal(err)
 	}
-	if st := fi.Sys().(*syscall.Stat_t); st.Uid != 65532 || st.Gid != 65532 {
-		t.Errorf("the agent's socket belongs to %d:%d, want the speaker's user 65532:65532", st.Uid, st.Gid)
+	// The speaker runs as uid 0 (config/default: raw sockets need
+	// CAP_NET_RAW in the effective set).
+	if st := fi.Sys().(*syscall.Stat_t); st.Uid != 0 || st.Gid != 0 || fi.Mode().Perm() != 0o600 {
+		t.Errorf("the agent's socket is %d:%d %v, want the speaker's user 0:0 and mode 0600", st.Uid, st.Gid, fi.Mode().Perm())
 	}
 
 	c := agentclient.New(socket)
 	var down []string
-	for time.Now().Before(deadline) {
+	for {
+		if time.Now().After(deadline) {
+			t.Fatalf("FRR daemons still down after 90s: %v", down)
+		}
 		hctx, hcancel := context.WithTimeout(ctx, 5*time.Second)
 		h, err := c.Health(hctx)
 		hcancel()
 		if err == nil && len(h.Daemons) > 0 {
 			if down = h.Down(); len(down) == 0 {
 				t.Logf("the agent reports up: %v", h.Daemons)
-				return
+				break
 			}
 		}
 		time.Sleep(500 * time.Millisecond)
 	}
-	t.Fatalf("FRR daemons still down after 90s: %v", down)
+
+	// The values' liveness check passes with FRR up, and fails once bgpd
+	// is killed (and before watchfrr restarts it).
+	probe, _, _ := unstructured.NestedStringSlice(frr, "livenessProbe", "exec", "command")
+	if len(probe) == 0 {
+		t.Fatal("the upstream FRR values have no exec liveness probe")
+	}
+	pid := childOf(cmd.Process.Pid)
+	inNS := func(args ...string) ([]byte, error) {
+		all := append([]string{"--target", strconv.Itoa(pid), "--mount", "--net", "--pid", "--"}, args...)
+		return exec.CommandContext(ctx, "nsenter", all...).CombinedOutput()
+	}
+	if out, err := inNS(probe...); err != nil {
+		t.Fatalf("the liveness probe %q fails with FRR up: %v\n%s", probe, err, out)
+	}
+	if out, err := inNS("/bin/sh", "-c", `kill -9 "$(cat /var/run/frr/bgpd.pid)"`); err != nil {
+		t.Fatalf("killing bgpd: %v\n%s", err, out)
+	}
+	if out, err := inNS(probe...); err == nil {
+		t.Errorf("the liveness probe %q passes right after bgpd was killed:\n%s", probe, out)
+	}
 }
 
 // childOf returns the first child of process pid, or 0.
@@ -147,4 +173,25 @@ func childOf(pid int) int {
 	}
 	n, _ := strconv.Atoi(f[0])
 	return n
+}
+
+// TestReadmeShowsUpstreamValues checks that the README shows the upstream
+// FRR values as the file the tests run holds them.
+func TestReadmeShowsUpstreamValues(t *testing.T) {
+	root := testenv.ModuleRoot(t)
+	readme, err := os.ReadFile(filepath.Join(root, "README.md"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	values, err := os.ReadFile(filepath.Join(root, "charts/herald/ci/upstream-frr-values.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, body, ok := strings.Cut(string(values), "\nfrr:\n")
+	if !ok {
+		t.Fatal("charts/herald/ci/upstream-frr-values.yaml has no top-level frr:")
+	}
+	if !strings.Contains(string(readme), "\nfrr:\n"+body) {
+		t.Errorf("README.md does not show charts/herald/ci/upstream-frr-values.yaml's frr: block as it is; copy it over")
+	}
 }

@@ -110,9 +110,10 @@ func TestSpeakerL2(t *testing.T) {
 				st := nodeState(t, c).Status
 				return cmp.Equal(st.L2Announcements, []v1beta1.L2Announcement{{IP: "192.0.2.10", Interface: "eth1"}})
 			})
-			st := nodeState(t, c).Status
-			if gotFRR := st.FRR != nil; gotFRR != (tc.agent != nil) {
-				t.Errorf("NodeState reports an FRR config: %v, want %v (BGP on: %v): %+v", gotFRR, tc.agent != nil, tc.agent != nil, st.FRR)
+			if tc.agent != nil {
+				eventually(t, "NodeState reports the FRR apply", func() bool { return nodeState(t, c).Status.FRR != nil })
+			} else if st := nodeState(t, c).Status; st.FRR != nil {
+				t.Errorf("with BGP off, NodeState reports an FRR config: %+v", st.FRR)
 			}
 			stop() // with BGP off, shutting down withdraws nothing and returns at once
 		})

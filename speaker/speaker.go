@@ -115,6 +115,11 @@ type Speaker struct {
 	problemSet         map[string]bool
 	// followUps are the pending extra state reads after an apply.
 	followUps []time.Duration
+
+	// readyMu guards readyFRR, the last apply's status for the readiness
+	// check (frr, read from another goroutine).
+	readyMu  sync.Mutex
+	readyFRR *v1beta1.FRRConfigStatus
 }
 
 // maxRetryInterval bounds the backoff between retries of a failed apply.
@@ -228,6 +233,7 @@ func (s *Speaker) Run(ctx context.Context) error {
 			default:
 			}
 			s.withdraw()
+			s.goodbye()
 			return nil
 		case o := <-s.outcomes:
 			s.record(o)
