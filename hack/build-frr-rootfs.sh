@@ -49,8 +49,13 @@ sources=(
   "deb [signed-by=$KEYRING] $SECURITY trixie-security main"
 )
 
+# The cache key: FRR's version, and a hash of the package list and dpkg
+# options, so that changing either builds afresh.
+key=$(printf '%s\n' "${PACKAGES[@]}" "${DPKG_OPTS[@]}" | sha256sum | cut -c1-8)
+
 # Resolve the FRR version with a private apt: own lists, own status, no
-# host sources.
+# host sources. When the mirror cannot be reached and apt has no lists from
+# before, fall back on the newest cached build.
 if [ -z "${FRR_VERSION:-}" ]; then
   apt_dir=$CACHE/apt-trixie
   mkdir -p "$apt_dir"/{lists/partial,archives/partial,etc/sources.list.d,etc/preferences.d}
@@ -64,17 +69,23 @@ if [ -z "${FRR_VERSION:-}" ]; then
     -o "Acquire::Languages=none" -o "Acquire::IndexTargets::deb::Contents-deb::DefaultEnabled=false"
     -o "APT::Sandbox::User=root")
   echo "==> resolving frr's version in Debian 13 (trixie)" >&2
-  apt-get "${apt_opts[@]}" -qq update >&2
+  apt-get "${apt_opts[@]}" -qq update >&2 || echo "==> apt-get update failed; trying the lists and builds already cached" >&2
   FRR_VERSION=$(apt-cache "${apt_opts[@]}" policy frr | awk '/Candidate:/ {print $2}')
+  if [ -z "$FRR_VERSION" ] || [ "$FRR_VERSION" = "(none)" ]; then
+    cached=$(ls -td "$CACHE"/herald-frr-*-"$key"/rootfs.tar 2>/dev/null | head -1 || true)
+    if [ -n "$cached" ]; then
+      FRR_VERSION=$(basename "$(dirname "$cached")")
+      FRR_VERSION=${FRR_VERSION#herald-frr-}
+      FRR_VERSION=${FRR_VERSION%-"$key"}
+      echo "==> apt could not tell trixie's frr version (mirror unreachable?): using the cached $FRR_VERSION" >&2
+    fi
+  fi
   case "$FRR_VERSION" in
     10.*) ;;
     *) echo "build-frr-rootfs: trixie's frr candidate is '${FRR_VERSION:-none}', not 10.x" >&2; exit 1 ;;
   esac
 fi
 
-# The cache key: FRR's version, and a hash of the package list and dpkg
-# options, so that changing either builds afresh.
-key=$(printf '%s\n' "${PACKAGES[@]}" "${DPKG_OPTS[@]}" | sha256sum | cut -c1-8)
 dir=$CACHE/herald-frr-$FRR_VERSION-$key
 tarball=$dir/rootfs.tar
 if [ -s "$tarball" ]; then

@@ -70,7 +70,11 @@ cp -r hack/images/herald/etc "$root/etc"
 frr_root=$(OUT=$OUTDIR/herald-frr-rootfs hack/build-frr-rootfs.sh)
 frr_version=$(cat "$frr_root.version")
 frr_image=localhost/herald-frr:$(tag "$frr_version")
-"$GO" run ./hack/ociimage -o "$OUTDIR/herald-frr.oci.tar" -name "$frr_image" -rootfs "$frr_root" \
+# The FRR image's times come from the last commit that changed what goes
+# into it, not from the last commit: an unrelated commit leaves the image,
+# tagged by FRR's version only, byte for byte the same.
+frr_epoch=$(git log -1 --format=%ct -- hack/images/herald-frr hack/build-frr-rootfs.sh 2>/dev/null || true)
+SOURCE_DATE_EPOCH=${frr_epoch:-$SOURCE_DATE_EPOCH} "$GO" run ./hack/ociimage -o "$OUTDIR/herald-frr.oci.tar" -name "$frr_image" -rootfs "$frr_root" \
   -keep-owners -entrypoint /usr/local/bin/herald-frr-start \
   -label "org.opencontainers.image.title=herald-frr" \
   -label "org.opencontainers.image.version=$frr_version" \

@@ -4,6 +4,7 @@ import (
 	"context"
 	"os"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -36,7 +37,8 @@ func frrRootfs(t *testing.T) string {
 // must fill /etc/frr, start the daemons, and exec its command only once
 // they are all up; FRR must be 10.x; herald-frr-check must pass, then fail
 // naming bgpd once bgpd is killed (watchfrr held stopped so that it cannot
-// restart it first), then pass again once watchfrr has restarted it.
+// restart it first), then pass again once watchfrr has restarted it; and
+// SIGTERM must reach the command, whose status herald-frr-start exits with.
 func TestFRRImageStarts(t *testing.T) {
 	rootfs := frrRootfs(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
@@ -112,6 +114,24 @@ func TestFRRImageStarts(t *testing.T) {
 		t.Fatalf("%v; last output %q", err, last)
 	}
 	t.Logf("watchfrr restarted bgpd in %.1fs", time.Since(restart).Seconds())
+
+	// As the container's PID 1, herald-frr-start passes SIGTERM on to its
+	// command and exits with the command's status (sleep, killed: 143).
+	pid, err := c.nsPID()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := syscall.Kill(pid, syscall.SIGTERM); err != nil {
+		t.Fatalf("SIGTERM to herald-frr-start: %v", err)
+	}
+	select {
+	case <-c.done:
+	case <-time.After(20 * time.Second):
+		t.Fatalf("herald-frr-start did not exit 20s after SIGTERM")
+	}
+	if rc := exitCode(c.err); rc != 143 || !strings.Contains(c.output(), "herald-frr-start: /bin/sh exited with status 143") {
+		t.Errorf("after SIGTERM herald-frr-start exited %d (want 143, its command's status), saying:\n%s", rc, c.output())
+	}
 }
 
 // TestFRRStartRefusesWithoutDaemons: when a daemon cannot start, herald-frr-start
