@@ -2,6 +2,7 @@ package speaker
 
 import (
 	"context"
+	"errors"
 	"net/netip"
 	"strings"
 	"sync"
@@ -11,6 +12,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 	"github.com/google/go-cmp/cmp/cmpopts"
 	"github.com/prometheus/client_golang/prometheus"
+	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"sigs.k8s.io/controller-runtime/pkg/client/fake"
 	"sigs.k8s.io/controller-runtime/pkg/manager"
@@ -28,6 +30,19 @@ type fakeL2 struct {
 	mu       sync.Mutex
 	node     string
 	services []l2.Service
+	sockErr  error
+}
+
+func (f *fakeL2) SocketError() error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.sockErr
+}
+
+func (f *fakeL2) setSocketError(err error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.sockErr = err
 }
 
 func (f *fakeL2) SetServices(s []l2.Service) {
@@ -109,6 +124,19 @@ func TestSpeakerL2(t *testing.T) {
 			eventually(t, "NodeState lists the L2 announcement", func() bool {
 				st := nodeState(t, c).Status
 				return cmp.Equal(st.L2Announcements, []v1beta1.L2Announcement{{IP: "192.0.2.10", Interface: "eth1"}})
+			})
+			l2Ready := func() *metav1.Condition {
+				return meta.FindStatusCondition(nodeState(t, c).Status.Conditions, ConditionL2Ready)
+			}
+			eventually(t, "NodeState says L2 is ready", func() bool {
+				c := l2Ready()
+				return c != nil && c.Status == metav1.ConditionTrue
+			})
+			// Its raw sockets refused, the node says so in its NodeState.
+			fl2.setSocketError(errors.New("opening ARP socket on eth1: operation not permitted"))
+			eventually(t, "NodeState says L2 cannot answer", func() bool {
+				c := l2Ready()
+				return c != nil && c.Status == metav1.ConditionFalse && c.Reason == "SocketError" && strings.Contains(c.Message, "operation not permitted")
 			})
 			if tc.agent != nil {
 				eventually(t, "NodeState reports the FRR apply", func() bool { return nodeState(t, c).Status.FRR != nil })

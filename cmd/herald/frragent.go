@@ -106,6 +106,10 @@ func runFRRAgent(ctx context.Context, args []string) error {
 		return err
 	}
 	defer os.Remove(*socket)
+	if os.Getpid() == 1 {
+		// PID 1 of the FRR container: reap FRR's orphaned daemons.
+		go frragent.ReapOrphans(ctx, time.Second, log.WithName("reaper"))
+	}
 	log.Info("serving", "socket", *socket, "socketOwner", *owner, "socketMode", *mode, "daemons", daemonList, "pathspace", *pathspace, "frrConf", *frrConf)
 	if err := agent.Serve(ctx, l); err != nil && !errors.Is(err, context.Canceled) {
 		return err
