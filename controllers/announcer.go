@@ -274,6 +274,11 @@ func peerSecrets(ctx context.Context, api client.Reader, namespace string, peers
 		if ns == "" {
 			ns = namespace
 		}
+		if ns != namespace {
+			// The planner reports it (herald reads password Secrets in
+			// its own namespace only, and may read no other).
+			continue
+		}
 		if seen[ns+"/"+ref.Name] {
 			continue
 		}

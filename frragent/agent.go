@@ -112,6 +112,9 @@ type Options struct {
 	// file through Vtysh. Every apply is checked first, except an
 	// incremental one that only adds or removes networks (see apply).
 	DryRun func(ctx context.Context, text []byte) (string, error)
+	// Daemons are the FRR daemons Health checks; nil means
+	// DefaultDaemons().
+	Daemons []string
 	// Registerer receives the agent's metrics; nil registers nothing.
 	Registerer prometheus.Registerer
 	// Log receives what the agent does; the zero logger discards it.
@@ -129,6 +132,10 @@ type Agent struct {
 	dryRunFn      func(ctx context.Context, text []byte) (string, error)
 	metrics       *metrics
 	log           logr.Logger
+	daemons       []string
+	// clients are the connections to the agent's API and whether the
+	// speaker said goodbye (see WaitPath).
+	clients *clients
 
 	applyMu sync.Mutex // one apply (or re-apply) at a time
 	// conns are the applies' connections to the daemons' vty sockets;
@@ -172,6 +179,9 @@ func New(opts Options) (*Agent, error) {
 	if opts.CheckInterval <= 0 {
 		opts.CheckInterval = 2 * time.Second
 	}
+	if opts.Daemons == nil {
+		opts.Daemons = DefaultDaemons()
+	}
 	return &Agent{
 		vtysh:         opts.Vtysh,
 		reload:        opts.Reload,
@@ -183,6 +193,8 @@ func New(opts Options) (*Agent, error) {
 		dryRunFn:      opts.DryRun,
 		metrics:       m,
 		log:           opts.Log,
+		daemons:       opts.Daemons,
+		clients:       newClients(),
 	}, nil
 }
 

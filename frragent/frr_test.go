@@ -299,6 +299,16 @@ func TestAgentOnFRR(t *testing.T) {
 	l := newLab(t)
 	ctx := context.Background()
 
+	// Health, as the speaker's readiness asks it: the four daemons of
+	// herald's FRR image answer on their vty sockets.
+	h, err := l.client.Health(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(h.Daemons) != 4 || len(h.Down()) > 0 {
+		t.Errorf("Health = %+v, want zebra, bgpd, bfdd and staticd up", h.Daemons)
+	}
+
 	steps := []struct {
 		name       string
 		cfg        *frrconfig.Config

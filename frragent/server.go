@@ -9,6 +9,8 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"strconv"
+	"strings"
 	"sync"
 	"time"
 
@@ -46,6 +48,15 @@ func (a *Agent) Handler() http.Handler {
 		}
 		writeJSON(w, st)
 	})
+	mux.HandleFunc("GET "+HealthPath, func(w http.ResponseWriter, r *http.Request) {
+		writeJSON(w, a.Health(r.Context()))
+	})
+	mux.HandleFunc("POST "+GoodbyePath, func(w http.ResponseWriter, _ *http.Request) {
+		a.clients.sayGoodbye()
+		a.log.Info("the speaker withdrew and said goodbye")
+		writeJSON(w, struct{}{})
+	})
+	mux.HandleFunc("GET "+WaitPath, a.serveWait)
 	return mux
 }
 
@@ -54,9 +65,24 @@ func writeJSON(w http.ResponseWriter, v any) {
 	_ = json.NewEncoder(w).Encode(v) // the client is gone when this fails
 }
 
-// Listen opens the agent's unix socket at path with mode 0600, replacing a
-// socket a previous agent left there.
+// SocketOwner is who may use the agent's socket: its mode and owner. UID
+// or GID -1 leaves that id the agent's own.
+type SocketOwner struct {
+	Mode     os.FileMode
+	UID, GID int
+}
+
+// Listen opens the agent's unix socket at path with mode 0600, owned by the
+// agent's user, replacing a socket a previous agent left there.
 func Listen(path string) (net.Listener, error) {
+	return ListenOwned(path, SocketOwner{Mode: 0o600, UID: -1, GID: -1})
+}
+
+// ListenOwned opens the agent's unix socket at path with o's mode and
+// owner, replacing a socket a previous agent left there: in a speaker pod
+// the agent runs as root beside FRR, and the speaker, under its own user,
+// must be allowed to connect.
+func ListenOwned(path string, o SocketOwner) (net.Listener, error) {
 	if fi, err := os.Lstat(path); err == nil {
 		if fi.Mode().Type() != fs.ModeSocket {
 			return nil, fmt.Errorf("frr-agent: %s exists and is not a socket: remove it or choose another --socket", path)
@@ -69,16 +95,22 @@ func Listen(path string) (net.Listener, error) {
 	if err != nil {
 		return nil, fmt.Errorf("frr-agent: listening on %s: %w", path, err)
 	}
-	if err := os.Chmod(path, 0o600); err != nil {
+	if o.UID != -1 || o.GID != -1 {
+		if err := os.Chown(path, o.UID, o.GID); err != nil {
+			l.Close()
+			return nil, fmt.Errorf("frr-agent: giving %s to %d:%d: %w", path, o.UID, o.GID, err)
+		}
+	}
+	if err := os.Chmod(path, o.Mode); err != nil {
 		l.Close()
-		return nil, fmt.Errorf("frr-agent: chmod 0600 %s: %w", path, err)
+		return nil, fmt.Errorf("frr-agent: chmod %#o %s: %w", o.Mode, path, err)
 	}
 	return l, nil
 }
 
 // Serve serves the API on l and watches FRR (Watch) until ctx is cancelled.
 func (a *Agent) Serve(ctx context.Context, l net.Listener) error {
-	srv := &http.Server{Handler: a.Handler(), ReadHeaderTimeout: 10 * time.Second}
+	srv := &http.Server{Handler: a.Handler(), ReadHeaderTimeout: 10 * time.Second, ConnState: a.clients.connState}
 	var wg sync.WaitGroup
 	wg.Add(2)
 	go func() {
@@ -204,4 +236,28 @@ func (a *Agent) checkBGP(ctx context.Context) {
 	}
 	res.Duration = time.Since(start)
 	a.record(res)
+}
+
+// DefaultSocket is where the agent serves and the speaker dials by default
+// (`herald frr-agent --socket`, `herald speaker --agent-socket`).
+const DefaultSocket = "/run/herald/frr-agent.sock"
+
+// ParseSocketOwner reads `--socket-owner`: "UID:GID", "UID" (the group
+// left alone) or "" (both left alone, -1).
+func ParseSocketOwner(s string) (uid, gid int, err error) {
+	if s == "" {
+		return -1, -1, nil
+	}
+	u, g, hasGroup := strings.Cut(s, ":")
+	bad := fmt.Errorf("--socket-owner=%q: give numeric ids, UID:GID or UID (for example 65532:65532, the speaker's user)", s)
+	if uid, err = strconv.Atoi(u); err != nil || uid < 0 {
+		return -1, -1, bad
+	}
+	gid = -1
+	if hasGroup {
+		if gid, err = strconv.Atoi(g); err != nil || gid < 0 {
+			return -1, -1, bad
+		}
+	}
+	return uid, gid, nil
 }

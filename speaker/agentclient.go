@@ -54,6 +54,12 @@ func fromAgentResult(r frragent.Result) ApplyResult {
 	return out
 }
 
+// Health asks the agent whether FRR's daemons answer (HealthAgent).
+func (a *AgentClient) Health(ctx context.Context) (frragent.Health, error) { return a.c.Health(ctx) }
+
+// Goodbye tells the agent the speaker withdrew and is done with it.
+func (a *AgentClient) Goodbye(ctx context.Context) error { return a.c.Goodbye(ctx) }
+
 // State implements Agent.
 func (a *AgentClient) State(ctx context.Context) (AgentState, error) {
 	s, err := a.c.State(ctx)

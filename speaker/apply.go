@@ -165,6 +165,7 @@ func (s *Speaker) record(o applyOutcome) {
 	}
 	if s.frr == nil || o.status.Generation >= s.frr.Generation {
 		s.frr = o.status
+		s.setLastApply(o.status)
 	}
 	s.followUps = followUpDelays[:]
 }

@@ -215,6 +215,9 @@ func (s *Speaker) writeStatus(ctx context.Context) {
 		}
 	}
 	st := BuildStatus(s.frr, s.state, &s.plan, l2s, time.Now(), s.written)
+	if se, ok := s.cfg.L2.(socketErrorer); ok {
+		meta.SetStatusCondition(&st.Conditions, l2Condition(se.SocketError(), time.Now()))
+	}
 	if s.written != nil && equality.Semantic.DeepEqual(*s.written, st) {
 		return
 	}

@@ -23,21 +23,22 @@ import (
 
 // controllerFlags are `herald controller`'s flags.
 type controllerFlags struct {
-	namespace   string
-	lbClass     string
-	kubeconfig  string
-	metricsAddr string
-	healthAddr  string
-	pprofAddr   string
-	leaderElect bool
-	qps         float64
-	burst       int
-	workers     int
-	eventQPS    float64
-	eventBurst  int
-	logLevel    string
-	memLimitMiB int64
-	development bool
+	namespace    string
+	lbClass      string
+	kubeconfig   string
+	metricsAddr  string
+	healthAddr   string
+	pprofAddr    string
+	leaderElect  bool
+	qps          float64
+	burst        int
+	workers      int
+	eventQPS     float64
+	eventBurst   int
+	logLevel     string
+	memLimitMiB  int64
+	development  bool
+	memberSecret string
 }
 
 func parseControllerFlags(args []string) (controllerFlags, error) {
@@ -60,6 +61,7 @@ func parseControllerFlags(args []string) (controllerFlags, error) {
 	fs.Float64Var(&f.eventQPS, "event-qps", 10, "Normal events (a Service's Allocated, for one) sent per second at most, beyond bursts of --event-burst; the rest are skipped, the Services' conditions still say it all, and herald_events_skipped_total counts them (0: no limit; Warning events are never limited)")
 	fs.IntVar(&f.eventBurst, "event-burst", 100, "burst of Normal events sent before --event-qps applies")
 	fs.Int64Var(&f.memLimitMiB, "gc-memory-limit", 48, "soft memory limit for Go's garbage collector, in MiB (0: none; GOMEMLIMIT, when set, wins); the process's resident set adds ~44 MiB of mapped program code to it")
+	fs.StringVar(&f.memberSecret, "memberlist-secret", "herald-memberlist", "Secret in --namespace created at start-up, unless it exists, with a random 32-byte \"key\" encrypting the speakers' Layer 2 membership (the speakers' --memberlist-secret); empty: none")
 	fs.StringVar(&f.logLevel, "log-level", "info", "debug, info or error")
 	fs.BoolVar(&f.development, "log-development", false, "human-readable logs instead of JSON")
 	if err := fs.Parse(args); err != nil {
@@ -154,18 +156,38 @@ func runController(ctx context.Context, args []string) error {
 	if err := controllers.Setup(mgr, opts, metrics.Registry); err != nil {
 		return err
 	}
+	if f.memberSecret != "" {
+		// Every replica, leader or not: the speakers wait for the Secret.
+		ensure := func(ctx context.Context) error {
+			return controllers.EnsureMemberlistSecret(ctx, mgr.GetClient(), mgr.GetAPIReader(), f.namespace, f.memberSecret, logger.WithName("memberlist"))
+		}
+		if err := mgr.Add(nonLeaderRunnable(ensure)); err != nil {
+			return fmt.Errorf("adding the membership Secret's creation: %w", err)
+		}
+	}
 	if f.healthAddr != "0" {
 		if err := mgr.AddHealthzCheck("ping", healthz.Ping); err != nil {
 			return fmt.Errorf("adding the health check: %w", err)
 		}
-		if err := mgr.AddReadyzCheck("ping", healthz.Ping); err != nil {
+		// Ready: the leader's caches synced, or a standby that knows the
+		// leader (controllers.Ready).
+		if err := mgr.AddReadyzCheck("caches-and-leader", controllers.ReadyCheck(mgr, f.leaderElect, f.namespace, mopts.LeaderElectionID)); err != nil {
 			return fmt.Errorf("adding the readiness check: %w", err)
 		}
 	}
-	logger.Info("starting", "namespace", f.namespace, "lbClass", f.lbClass, "leaderElect", f.leaderElect,
+	logger.Info("starting", "memberlistSecret", f.memberSecret, "namespace", f.namespace, "lbClass", f.lbClass, "leaderElect", f.leaderElect,
 		"qps", f.qps, "burst", f.burst, "workers", f.workers, "eventQPS", f.eventQPS, "eventBurst", f.eventBurst)
 	if err := mgr.Start(ctx); err != nil {
 		return fmt.Errorf("running the manager: %w", err)
 	}
 	return nil
 }
+
+// nonLeaderRunnable runs f once in every replica, leader or not.
+type nonLeaderRunnable func(ctx context.Context) error
+
+// Start implements manager.Runnable.
+func (r nonLeaderRunnable) Start(ctx context.Context) error { return r(ctx) }
+
+// NeedLeaderElection implements manager.LeaderElectionRunnable.
+func (r nonLeaderRunnable) NeedLeaderElection() bool { return false }

@@ -9,6 +9,8 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"strconv"
+	"strings"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -16,14 +18,22 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/log/zap"
 
 	"github.com/heraldlb/herald/frragent"
+	agentclient "github.com/heraldlb/herald/frragent/client"
 	"github.com/heraldlb/herald/frragent/vtysh"
 )
 
 // runFRRAgent runs `herald frr-agent`: the FRR sidecar agent serving
-// apply/state on a unix socket.
+// apply/state on a unix socket; `herald frr-agent wait` is the FRR
+// container's preStop hook.
 func runFRRAgent(ctx context.Context, args []string) error {
+	if len(args) > 0 && args[0] == "wait" {
+		return runFRRAgentWait(ctx, args[1:])
+	}
 	fs := flag.NewFlagSet("frr-agent", flag.ContinueOnError)
-	socket := fs.String("socket", "/var/run/herald/frr-agent.sock", "unix socket to serve the API on (created with mode 0600)")
+	socket := fs.String("socket", frragent.DefaultSocket, "unix socket to serve the API on; the speaker's --agent-socket")
+	owner := fs.String("socket-owner", "", "UID:GID (or UID) to give the socket to, so that a speaker running as that user can connect; empty: the agent's own user")
+	mode := fs.String("socket-mode", "0600", "the socket's permissions, octal (0660 lets the --socket-owner group connect too)")
+	daemons := fs.String("daemons", strings.Join(frragent.DefaultDaemons(), ","), "comma-separated FRR daemons whose vty must answer for /v1/health (the speaker's readiness)")
 	pathspace := fs.String("pathspace", "", "FRR pathspace (vtysh -N NAME) of the FRR instance; empty for FRR's default")
 	vtyshPath := fs.String("vtysh", "vtysh", "vtysh binary")
 	vtyDir := fs.String("vty-dir", "/var/run/frr", "folder of FRR's daemon vty sockets (bgpd.vty); the pathspace's subfolder is added when --pathspace is set; empty runs vtysh for every command")
@@ -36,7 +46,21 @@ func runFRRAgent(ctx context.Context, args []string) error {
 		return err
 	}
 	if fs.NArg() > 0 {
-		return fmt.Errorf("unexpected arguments %q: frr-agent takes only flags", fs.Args())
+		return fmt.Errorf("unexpected arguments %q: frr-agent takes only flags (or `wait`)", fs.Args())
+	}
+	uid, gid, err := frragent.ParseSocketOwner(*owner)
+	if err != nil {
+		return err
+	}
+	perm, err := strconv.ParseUint(*mode, 8, 32)
+	if err != nil || perm > 0o777 {
+		return fmt.Errorf("--socket-mode=%q: give octal permissions such as 0600 or 0660", *mode)
+	}
+	var daemonList []string
+	for _, d := range strings.Split(*daemons, ",") {
+		if d = strings.TrimSpace(d); d != "" {
+			daemonList = append(daemonList, d)
+		}
 	}
 	log := zap.New(zap.UseDevMode(*dev)).WithName("frr-agent")
 	reg := prometheus.NewRegistry()
@@ -56,6 +80,7 @@ func runFRRAgent(ctx context.Context, args []string) error {
 		VtyDir:        vtySocketDir(*vtyDir, *pathspace),
 		DryRun:        dryRun.Check,
 		CheckInterval: *check,
+		Daemons:       daemonList,
 		Registerer:    reg,
 		Log:           log,
 	})
@@ -73,14 +98,52 @@ func runFRRAgent(ctx context.Context, args []string) error {
 		go func() { _ = srv.Serve(ml) }()
 		defer srv.Close()
 	}
-	l, err := frragent.Listen(*socket)
+	if err := os.MkdirAll(filepath.Dir(*socket), 0o755); err != nil {
+		return fmt.Errorf("--socket %s: creating its folder: %w", *socket, err)
+	}
+	l, err := frragent.ListenOwned(*socket, frragent.SocketOwner{Mode: os.FileMode(perm), UID: uid, GID: gid})
 	if err != nil {
 		return err
 	}
 	defer os.Remove(*socket)
-	log.Info("serving", "socket", *socket, "pathspace", *pathspace, "frrConf", *frrConf)
+	if os.Getpid() == 1 {
+		// PID 1 of the FRR container: reap FRR's orphaned daemons.
+		go frragent.ReapOrphans(ctx, time.Second, log.WithName("reaper"))
+	}
+	log.Info("serving", "socket", *socket, "socketOwner", *owner, "socketMode", *mode, "daemons", daemonList, "pathspace", *pathspace, "frrConf", *frrConf)
 	if err := agent.Serve(ctx, l); err != nil && !errors.Is(err, context.Canceled) {
 		return err
+	}
+	return nil
+}
+
+// runFRRAgentWait runs `herald frr-agent wait`, the FRR container's preStop
+// hook: it returns once the speaker has withdrawn and said goodbye, or no
+// speaker is connected, or --timeout has passed, so that FRR and the agent
+// outlive the speaker's withdrawal. It never fails the hook: a missing
+// agent has nothing to wait for.
+func runFRRAgentWait(ctx context.Context, args []string) error {
+	fs := flag.NewFlagSet("frr-agent wait", flag.ContinueOnError)
+	socket := fs.String("socket", frragent.DefaultSocket, "the agent's socket")
+	timeout := fs.Duration("timeout", 25*time.Second, "the longest wait: keep it under the pod's terminationGracePeriodSeconds and over the speaker's withdraw timeout (15s)")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if fs.NArg() > 0 {
+		return fmt.Errorf("unexpected arguments %q: wait takes only flags", fs.Args())
+	}
+	start := time.Now()
+	wctx, cancel := context.WithTimeout(ctx, *timeout+5*time.Second)
+	defer cancel()
+	res, err := agentclient.New(*socket).Wait(wctx, *timeout)
+	took := time.Since(start).Round(time.Millisecond)
+	switch {
+	case err != nil:
+		fmt.Fprintf(os.Stderr, "herald frr-agent wait: not waiting after %s: %v\n", took, err)
+	case res.Over:
+		fmt.Fprintf(os.Stderr, "herald frr-agent wait: done after %s: %s\n", took, res.Reason)
+	default:
+		fmt.Fprintf(os.Stderr, "herald frr-agent wait: gave up after %s: %s\n", took, res.Reason)
 	}
 	return nil
 }

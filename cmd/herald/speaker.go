@@ -24,6 +24,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/metrics"
 	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
 
+	"github.com/heraldlb/herald/frragent"
 	"github.com/heraldlb/herald/speaker"
 	"github.com/heraldlb/herald/speaker/l2"
 	"github.com/heraldlb/herald/speaker/l2/member"
@@ -37,7 +38,7 @@ type speakerFlags struct {
 	stateInterval            time.Duration
 	logLevel                 string
 	development              bool
-	l2                       bool
+	bgp, l2                  bool
 	memberPort               int
 	memberBind, memberSecret string
 	exclude                  string
@@ -55,16 +56,17 @@ func parseSpeakerFlags(args []string) (speakerFlags, error) {
 	fs.StringVar(&f.namespace, "namespace", ns, "herald's namespace, where its objects and the password Secrets live (default $POD_NAMESPACE, else herald-system)")
 	fs.StringVar(&f.lbClass, "lb-class", "", "the spec.loadBalancerClass served; empty serves Services with no class")
 	fs.StringVar(&f.kubeconfig, "kubeconfig", os.Getenv("KUBECONFIG"), "kubeconfig file; empty uses the in-cluster config")
-	fs.StringVar(&f.agentSocket, "agent-socket", "/run/herald/frr-agent.sock", "unix socket of the frr-agent beside FRR")
+	fs.StringVar(&f.agentSocket, "agent-socket", frragent.DefaultSocket, "unix socket of the frr-agent beside FRR (its --socket)")
 	fs.StringVar(&f.metricsAddr, "metrics-addr", ":7474", "address of the Prometheus /metrics endpoint; 0 disables it")
 	fs.StringVar(&f.healthAddr, "health-addr", ":7475", "address of /healthz and /readyz; 0 disables them")
 	fs.DurationVar(&f.stateInterval, "state-interval", 5*time.Second, "how often FRR's sessions are read between applies")
 	fs.StringVar(&f.logLevel, "log-level", "info", "debug, info or error")
 	fs.BoolVar(&f.development, "log-development", false, "human-readable logs instead of JSON")
+	fs.BoolVar(&f.bgp, "bgp", true, "BGP mode: hand this node's FRR model to the frr-agent at --agent-socket (false: no FRR beside the speaker, Layer 2 only)")
 	fs.BoolVar(&f.l2, "l2", true, "answer ARP and NDP for the IPs of L2Advertisements (Layer 2 mode)")
 	fs.IntVar(&f.memberPort, "memberlist-port", 7946, "UDP and TCP port of the Layer 2 membership between speakers")
 	fs.StringVar(&f.memberBind, "memberlist-bind-addr", "", "address the membership listens on; empty: this node's InternalIP")
-	fs.StringVar(&f.memberSecret, "memberlist-secret", "herald-memberlist", "Secret in --namespace whose \"key\" (16, 24 or 32 bytes) encrypts the membership traffic")
+	fs.StringVar(&f.memberSecret, "memberlist-secret", "herald-memberlist", "Secret in --namespace whose \"key\" (16, 24 or 32 bytes) encrypts the membership traffic; the speaker waits for it (herald controller creates it); empty: plain text")
 	fs.StringVar(&f.exclude, "l2-exclude-interfaces", "", "comma-separated interface name patterns never answered on by default (empty: speaker/l2's defaults)")
 	fs.IntVar(&f.gcPercent, "gc-percent", 25, "Go's GC target (GOGC) when the GOGC variable is unset: the heap may grow this many percent over the live data before a collection; 100 is Go's default. The speaker's live heap is small (15-20 MB at 1,000 Services), so collecting often costs little CPU and keeps it within a node agent's memory budget")
 	if err := fs.Parse(args); err != nil {
@@ -78,6 +80,9 @@ func parseSpeakerFlags(args []string) (speakerFlags, error) {
 	}
 	if f.namespace == "" {
 		return f, errors.New("--namespace is empty: set it or POD_NAMESPACE")
+	}
+	if !f.bgp && !f.l2 {
+		return f, errors.New("--bgp=false and --l2=false: the speaker would announce nothing; turn one mode on")
 	}
 	if f.memberPort < 1 || f.memberPort > 65535 {
 		return f, fmt.Errorf("--memberlist-port=%d: use a port 1-65535", f.memberPort)
@@ -124,10 +129,16 @@ func runSpeaker(ctx context.Context, args []string) error {
 		return err
 	}
 	scfg := speaker.Config{
-		Node: f.node, Namespace: f.namespace, LBClass: f.lbClass,
-		Agent: speaker.NewAgentClient(f.agentSocket), Metrics: m,
+		Node: f.node, Namespace: f.namespace, LBClass: f.lbClass, Metrics: m,
 		Events:        mgr.GetEventRecorderFor("herald-speaker"),
 		StateInterval: f.stateInterval, Log: logger.WithName("speaker"),
+	}
+	// With BGP off there is no agent: nil, for both the speaker and its
+	// readiness check.
+	var agent *speaker.AgentClient
+	if f.bgp {
+		agent = speaker.NewAgentClient(f.agentSocket)
+		scfg.Agent = agent
 	}
 	if f.l2 {
 		node, err := newL2Node(ctx, mgr, f, logger.WithName("l2"))
@@ -139,18 +150,25 @@ func runSpeaker(ctx context.Context, args []string) error {
 			return fmt.Errorf("adding layer 2 mode: %w", err)
 		}
 	}
-	if _, err := speaker.Setup(ctx, mgr, scfg); err != nil {
+	spk, err := speaker.Setup(ctx, mgr, scfg)
+	if err != nil {
 		return err
 	}
 	if f.healthAddr != "0" {
 		if err := mgr.AddHealthzCheck("ping", healthz.Ping); err != nil {
 			return fmt.Errorf("adding the health check: %w", err)
 		}
-		if err := mgr.AddReadyzCheck("ping", healthz.Ping); err != nil {
+		// Ready: the agent answers, FRR's daemons are up, the last apply
+		// did not fail, and L2's raw sockets are open (speaker.Ready).
+		var health speaker.HealthAgent
+		if agent != nil {
+			health = agent
+		}
+		if err := mgr.AddReadyzCheck("frr-and-l2", spk.ReadyCheck(health)); err != nil {
 			return fmt.Errorf("adding the readiness check: %w", err)
 		}
 	}
-	logger.Info("starting", "namespace", f.namespace, "lbClass", f.lbClass, "agentSocket", f.agentSocket, "l2", f.l2)
+	logger.Info("starting", "namespace", f.namespace, "lbClass", f.lbClass, "agentSocket", f.agentSocket, "bgp", f.bgp, "l2", f.l2)
 	if err := mgr.Start(ctx); err != nil {
 		return fmt.Errorf("running the manager: %w", err)
 	}
@@ -186,18 +204,12 @@ func newL2Node(ctx context.Context, mgr manager.Manager, f speakerFlags, log log
 	if mc.BindAddr == "" {
 		return nil, fmt.Errorf("layer 2 membership: node %s has no InternalIP to listen on: set --memberlist-bind-addr, or --l2=false", f.node)
 	}
-	var sec corev1.Secret
-	err := api.Get(ctx, client.ObjectKey{Namespace: f.namespace, Name: f.memberSecret}, &sec)
-	switch {
-	case apierrors.IsNotFound(err):
-		log.Info("WARNING: the membership Secret does not exist; speakers talk in plain text. Create it with a random 32-byte \"key\"",
-			"secret", f.namespace+"/"+f.memberSecret)
-	case err != nil:
-		return nil, fmt.Errorf("getting the membership Secret %s/%s: %w", f.namespace, f.memberSecret, err)
-	default:
-		key := sec.Data["key"]
-		if n := len(key); n != 16 && n != 24 && n != 32 {
-			return nil, fmt.Errorf("secret %s/%s: key \"key\" holds %d bytes: put 16, 24 or 32 random bytes there", f.namespace, f.memberSecret, n)
+	if f.memberSecret == "" {
+		log.Info("WARNING: --memberlist-secret is empty; speakers talk in plain text")
+	} else {
+		key, err := memberKey(ctx, api, f.namespace, f.memberSecret, log)
+		if err != nil {
+			return nil, err
 		}
 		mc.Keys = [][]byte{key}
 	}
@@ -218,6 +230,41 @@ func newL2Node(ctx context.Context, mgr manager.Manager, f speakerFlags, log log
 	}
 	log.Info("layer 2 mode", "bind", mc.BindAddr+":"+strconv.Itoa(mc.BindPort), "peers", mc.Peers, "encrypted", len(mc.Keys) > 0)
 	return node, nil
+}
+
+// memberKey reads the membership key from the Secret, waiting for it
+// while it does not exist: `herald controller` creates it at start-up, and
+// a speaker talking in plain text to encrypted ones would never join them.
+// The speaker is not ready meanwhile (its health server starts with the
+// manager, after this).
+func memberKey(ctx context.Context, api client.Reader, namespace, name string, log logr.Logger) ([]byte, error) {
+	t := time.NewTicker(2 * time.Second)
+	defer t.Stop()
+	for logged := false; ; {
+		var sec corev1.Secret
+		err := api.Get(ctx, client.ObjectKey{Namespace: namespace, Name: name}, &sec)
+		switch {
+		case apierrors.IsNotFound(err):
+			if !logged {
+				log.Info("waiting for the membership Secret (herald controller creates it with a random key; or create it with 32 random bytes under \"key\", or pass --memberlist-secret= to talk in plain text)",
+					"secret", namespace+"/"+name)
+				logged = true
+			}
+		case err != nil:
+			return nil, fmt.Errorf("getting the membership Secret %s/%s: %w", namespace, name, err)
+		default:
+			key := sec.Data["key"]
+			if n := len(key); n != 16 && n != 24 && n != 32 {
+				return nil, fmt.Errorf("secret %s/%s: key \"key\" holds %d bytes: put 16, 24 or 32 random bytes there", namespace, name, n)
+			}
+			return key, nil
+		}
+		select {
+		case <-ctx.Done():
+			return nil, fmt.Errorf("waiting for the membership Secret %s/%s: %w", namespace, name, ctx.Err())
+		case <-t.C:
+		}
+	}
 }
 
 // internalIP is a node's first IPv4 InternalIP, else its first InternalIP.

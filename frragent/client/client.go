@@ -8,6 +8,8 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"net/url"
+	"time"
 
 	"github.com/heraldlb/herald/frragent"
 	"github.com/heraldlb/herald/frrconfig"
@@ -61,6 +63,27 @@ func (c *Client) State(ctx context.Context) (frragent.State, error) {
 	var st frragent.State
 	err := c.do(ctx, http.MethodGet, frragent.StatePath, nil, &st)
 	return st, err
+}
+
+// Health asks whether FRR's daemons answer, and the last apply's result.
+func (c *Client) Health(ctx context.Context) (frragent.Health, error) {
+	var h frragent.Health
+	err := c.do(ctx, http.MethodGet, frragent.HealthPath, nil, &h)
+	return h, err
+}
+
+// Goodbye tells the agent the speaker has withdrawn and needs it no more.
+func (c *Client) Goodbye(ctx context.Context) error {
+	var out struct{}
+	return c.do(ctx, http.MethodPost, frragent.GoodbyePath, []byte("{}"), &out)
+}
+
+// Wait waits, at most timeout, until the speaker is done with the agent
+// (see frragent.WaitOver).
+func (c *Client) Wait(ctx context.Context, timeout time.Duration) (frragent.WaitResult, error) {
+	var res frragent.WaitResult
+	err := c.do(ctx, http.MethodGet, frragent.WaitPath+"?timeout="+url.QueryEscape(timeout.String()), nil, &res)
+	return res, err
 }
 
 func (c *Client) do(ctx context.Context, method, path string, body []byte, out any) error {

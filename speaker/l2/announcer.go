@@ -49,10 +49,12 @@ type AnnouncerConfig struct {
 	Metrics *Metrics
 	Log     logr.Logger
 
-	// Seams for tests; nil means ListLinks, ListenARP and ListenNDP.
+	// Seams for tests; nil means ListLinks, ListenARP, ListenNDP and
+	// CheckRawSocket.
 	ListLinks func() ([]Link, error)
 	ListenARP func(*net.Interface, *Metrics, logr.Logger) (*ARPResponder, error)
 	ListenNDP func(*net.Interface, *Metrics, logr.Logger) (*NDPResponder, error)
+	CheckRaw  func() error
 }
 
 // DefaultBurst sends gratuitous packets at once and four more times over the
@@ -74,6 +76,11 @@ type Announcer struct {
 	anns   []Announcement
 	ifaces map[string]*ifaceState
 	pairs  map[Announced]bool
+	// rawErr is why a raw socket could not be opened at start (nil: it
+	// could); failed why the ARP socket of an interface the announcer
+	// wants could not be opened.
+	rawErr error
+	failed map[string]error
 }
 
 type ifaceState struct {
@@ -109,7 +116,10 @@ func NewAnnouncer(cfg AnnouncerConfig) (*Announcer, error) {
 	if cfg.ListenNDP == nil {
 		cfg.ListenNDP = ListenNDP
 	}
-	return &Announcer{cfg: cfg, ifaces: map[string]*ifaceState{}, pairs: map[Announced]bool{}}, nil
+	if cfg.CheckRaw == nil {
+		cfg.CheckRaw = CheckRawSocket
+	}
+	return &Announcer{cfg: cfg, ifaces: map[string]*ifaceState{}, pairs: map[Announced]bool{}, failed: map[string]error{}}, nil
 }
 
 // Run follows the interfaces and keeps the responders in line with the
@@ -122,6 +132,16 @@ func (a *Announcer) Run(ctx context.Context) error {
 	}
 	a.ctx = ctx
 	a.mu.Unlock()
+
+	// Whether raw sockets open at all is known before any IP is to be
+	// answered for: a speaker without CAP_NET_RAW in its effective set is
+	// not ready, rather than silently unable to answer later.
+	if err := a.cfg.CheckRaw(); err != nil {
+		a.cfg.Log.Error(err, "layer 2 mode cannot open raw sockets: this node will not answer ARP or NDP")
+		a.mu.Lock()
+		a.rawErr = err
+		a.mu.Unlock()
+	}
 
 	defer func() {
 		a.mu.Lock()
@@ -189,6 +209,27 @@ func (a *Announcer) Status() []Announced {
 	return out
 }
 
+// SocketError says why this node cannot answer where it should: a raw
+// socket could not be opened at start (no CAP_NET_RAW), or the ARP socket
+// of an interface it should answer on could not be opened (the first such
+// interface by name). nil when every socket it needs is open.
+func (a *Announcer) SocketError() error {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if a.rawErr != nil {
+		return a.rawErr
+	}
+	names := make([]string, 0, len(a.failed))
+	for n := range a.failed {
+		names = append(names, n)
+	}
+	if len(names) == 0 {
+		return nil
+	}
+	slices.Sort(names)
+	return a.failed[names[0]]
+}
+
 // reconcile brings the responders in line with a.links and a.anns; a.mu is
 // held.
 func (a *Announcer) reconcile() {
@@ -215,13 +256,20 @@ func (a *Announcer) reconcile() {
 			delete(a.ifaces, name)
 		}
 	}
+	for name := range a.failed {
+		if _, ok := want[name]; !ok {
+			delete(a.failed, name)
+		}
+	}
 	for name, l := range want {
 		st := a.ifaces[name]
 		if st == nil {
-			st = a.start(l)
-			if st == nil {
+			var err error
+			if st, err = a.start(l); err != nil {
+				a.failed[name] = err
 				continue
 			}
+			delete(a.failed, name)
 			a.ifaces[name] = st
 		}
 		if st.getNDP() == nil && slices.ContainsFunc(ips[name], netip.Addr.Is6) {
@@ -249,13 +297,15 @@ func (a *Announcer) reconcile() {
 	a.pairs = pairs
 }
 
-// start opens the responders of l; nil if ARP cannot be opened.
-func (a *Announcer) start(l Link) *ifaceState {
+// start opens the responders of l; an error if ARP cannot be opened.
+func (a *Announcer) start(l Link) (*ifaceState, error) {
 	ifi := l.Interface()
 	arp, err := a.cfg.ListenARP(ifi, a.cfg.Metrics, a.cfg.Log)
 	if err != nil {
-		a.cfg.Log.Error(err, "starting ARP responder", "interface", l.Name)
-		return nil
+		if a.failed[l.Name] == nil {
+			a.cfg.Log.Error(err, "starting ARP responder", "interface", l.Name)
+		}
+		return nil, err
 	}
 	ctx, cancel := context.WithCancel(a.ctx)
 	st := &ifaceState{link: l, arp: arp, ctx: ctx, cancel: cancel}
@@ -267,7 +317,7 @@ func (a *Announcer) start(l Link) *ifaceState {
 		}
 	}()
 	a.startNDP(st)
-	return st
+	return st, nil
 }
 
 func (a *Announcer) startNDP(st *ifaceState) {

@@ -34,6 +34,22 @@ func ListenARP(ifi *net.Interface, metrics *Metrics, log logr.Logger) (*ARPRespo
 	return NewARPResponder(ifi, conn, metrics, log), nil
 }
 
+// CheckRawSocket opens and closes a raw packet socket for ARP on the
+// loopback interface: it fails when the process lacks CAP_NET_RAW in its
+// effective set (for a non-root user, a container's capabilities.add only
+// reaches the bounding set), which ListenARP would meet on every interface.
+func CheckRawSocket() error {
+	lo, err := net.InterfaceByName("lo")
+	if err != nil {
+		return fmt.Errorf("checking raw sockets: %w", err)
+	}
+	conn, err := packet.Listen(lo, packet.Raw, int(ethernet.EtherTypeARP), nil)
+	if err != nil {
+		return fmt.Errorf("opening a raw packet socket (needs CAP_NET_RAW in the effective set: run the speaker as uid 0 with capabilities drop ALL, add NET_RAW): %w", err)
+	}
+	return conn.Close()
+}
+
 // NewARPResponder returns a responder reading and writing whole Ethernet
 // frames on conn, which it owns and closes when Run ends. Frames are written
 // to a *packet.Addr holding the destination MAC.

@@ -115,6 +115,10 @@ func (n *Node) SetServices(s []Service) {
 // Status returns the IPs this node answers for and where.
 func (n *Node) Status() []Announced { return n.ann.Status() }
 
+// SocketError says why this node cannot open the raw sockets it answers
+// with (see Announcer.SocketError); nil when it can.
+func (n *Node) SocketError() error { return n.ann.SocketError() }
+
 // Owned returns the IPs this node owns.
 func (n *Node) Owned() []netip.Addr { return n.coord.Owned() }
 
