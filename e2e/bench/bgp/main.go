@@ -281,6 +281,11 @@ func (b *bench) setup(ctx context.Context) error {
 	if err := b.cleanup(ctx); err != nil {
 		return err
 	}
+	// The pool and its advertisement come first, so that each peer has
+	// its address families from the start; the peers with BFD last, so
+	// that no newer config reaches a node's agent while it turns their BFD
+	// on after their first session (see the report of the bench's commit:
+	// the agent can then apply the older config over the newer one).
 	objs := []client.Object{
 		bfdProfile("bench", 50, 3),
 		bfdProfile(birdBFD, 200, 5),
@@ -289,15 +294,15 @@ func (b *bench) setup(ctx context.Context) error {
 			Type:       corev1.SecretTypeBasicAuth,
 			StringData: map[string]string{"password": lab.GoBGPPassword},
 		},
-		peer("router", lab.RouterAddr4.String(), lab.RouterASN, time.Second, "bench", ""),
-		peer("bird-v4", lab.BirdAddr4.String(), lab.BirdASN, 2*time.Second, birdBFD, ""),
-		peer("bird-v6", lab.BirdAddr6.String(), lab.BirdASN, 2*time.Second, birdBFD, ""),
-		peer("gobgp-v4", lab.GoBGPAddr4.String(), lab.GoBGPASN, 2*time.Second, "", gobgpSecret),
-		peer("gobgp-v6", lab.GoBGPAddr6.String(), lab.GoBGPASN, 2*time.Second, "", gobgpSecret),
 		&v1beta1.IPAddressPool{ObjectMeta: objMeta("bench"), Spec: v1beta1.IPAddressPoolSpec{
 			Addresses: []v1beta1.AddressRange{"192.0.2.0/24", "2001:db8:200::/116"}}},
 		&v1beta1.BGPAdvertisement{ObjectMeta: objMeta("bench"), Spec: v1beta1.BGPAdvertisementSpec{
 			IPAddressPools: []string{"bench"}}},
+		peer("gobgp-v4", lab.GoBGPAddr4.String(), lab.GoBGPASN, 2*time.Second, "", gobgpSecret),
+		peer("gobgp-v6", lab.GoBGPAddr6.String(), lab.GoBGPASN, 2*time.Second, "", gobgpSecret),
+		peer("bird-v4", lab.BirdAddr4.String(), lab.BirdASN, 2*time.Second, birdBFD, ""),
+		peer("bird-v6", lab.BirdAddr6.String(), lab.BirdASN, 2*time.Second, birdBFD, ""),
+		peer("router", lab.RouterAddr4.String(), lab.RouterASN, time.Second, "bench", ""),
 	}
 	for _, o := range objs {
 		if err := b.c.Create(ctx, o); err != nil {
