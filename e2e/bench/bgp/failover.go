@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"os"
 	"os/exec"
@@ -12,13 +13,26 @@ import (
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
+	"sigs.k8s.io/controller-runtime/pkg/client"
 
+	v1beta1 "github.com/heraldlb/herald/api/v1beta1"
 	"github.com/heraldlb/herald/e2e/lab"
 )
 
 // failover cuts node3's LAN link trials times with a Service announced by
 // the three nodes and times the router dropping node3's next hop.
 func (b *bench) failover(ctx context.Context, trials int) ([]time.Duration, error) {
+	var prof v1beta1.BFDProfile
+	if err := b.c.Get(ctx, client.ObjectKey{Namespace: ns, Name: "bench"}, &prof); err != nil {
+		return nil, err
+	}
+	prof.Spec.ReceiveInterval, prof.Spec.TransmitInterval, prof.Spec.DetectMultiplier = ptr(uint32(50)), ptr(uint32(50)), ptr(uint32(3))
+	if err := b.c.Update(ctx, &prof); err != nil {
+		return nil, fmt.Errorf("setting BFDProfile bench to 50 ms × 3: %w", err)
+	}
+	if err := b.waitBFDPace(ctx, 3, 50, 3, time.Minute); err != nil {
+		return nil, err
+	}
 	svc := service("bench-failover", "bench", corev1.IPv4Protocol)
 	if err := b.c.Create(ctx, svc); err != nil {
 		return nil, err
@@ -97,6 +111,36 @@ func (b *bench) waitBFDUp(ctx context.Context, n int, timeout time.Duration) err
 		}
 		if time.Now().After(deadline) {
 			return fmt.Errorf("fewer than %d BFD sessions up after %s: %s", n, timeout, out)
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+}
+
+// waitBFDPace waits until n BFD sessions of the router are up with the
+// nodes asking for interval ms × mult.
+func (b *bench) waitBFDPace(ctx context.Context, n int, interval, mult uint32, timeout time.Duration) error {
+	deadline := time.Now().Add(timeout)
+	for {
+		var peers []struct {
+			Status     string `json:"status"`
+			RemoteRx   uint32 `json:"remote-receive-interval"`
+			RemoteMult uint32 `json:"remote-detect-multiplier"`
+		}
+		out, err := b.lab.Vtysh(ctx, lab.RouterName, "show bfd peers json")
+		if err == nil {
+			err = json.Unmarshal([]byte(out), &peers)
+		}
+		ok := 0
+		for _, p := range peers {
+			if p.Status == "up" && p.RemoteRx == interval && p.RemoteMult == mult {
+				ok++
+			}
+		}
+		if err == nil && ok >= n {
+			return nil
+		}
+		if time.Now().After(deadline) {
+			return fmt.Errorf("fewer than %d BFD sessions up at %d ms × %d after %s (%v): %s", n, interval, mult, timeout, err, out)
 		}
 		time.Sleep(200 * time.Millisecond)
 	}
