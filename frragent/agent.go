@@ -208,9 +208,14 @@ func (a *Agent) lastGood() *applied {
 // running when FRR refuses it, and says what happened. It returns when FRR
 // runs the config or has refused it.
 func (a *Agent) Apply(ctx context.Context, req ApplyRequest) Result {
-	start := time.Now()
 	a.applyMu.Lock()
 	defer a.applyMu.Unlock()
+	return a.applyLocked(ctx, req)
+}
+
+// applyLocked is Apply for a caller holding applyMu.
+func (a *Agent) applyLocked(ctx context.Context, req ApplyRequest) Result {
+	start := time.Now()
 	res := a.apply(ctx, req)
 	res.Generation = req.Generation
 	res.Duration = time.Since(start)

@@ -6,6 +6,7 @@ import (
 	"net/netip"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -32,6 +33,9 @@ type fakeFRR struct {
 	commands    []string // last incremental commands
 	reloads     int
 	dryRuns     int
+	// neighbors answers `show bgp vrf all neighbors json`; empty: no
+	// neighbor has had a session.
+	neighbors string
 }
 
 func (f *fakeFRR) vtysh(_ context.Context, args ...string) (string, error) {
@@ -56,6 +60,11 @@ func (f *fakeFRR) vtysh(_ context.Context, args ...string) (string, error) {
 		return "", nil
 	case strings.HasSuffix(strings.Join(args, " "), "show running-config"):
 		return f.running, nil
+	case strings.HasSuffix(strings.Join(args, " "), "show bgp vrf all neighbors json"):
+		if f.neighbors == "" {
+			return "{}", nil
+		}
+		return f.neighbors, nil
 	}
 	return "", errors.New("fake vtysh: unexpected " + strings.Join(args, " "))
 }
@@ -368,5 +377,58 @@ func TestFRRReloadRemovesLeftovers(t *testing.T) {
 	left, _ := filepath.Glob(filepath.Join(rundir, "*"))
 	if len(left) > 0 {
 		t.Errorf("left in --rundir after the reload: %v", left)
+	}
+}
+
+// TestBFDWaitsForTheFirstSession: a neighbor's BFD reaches FRR only once
+// its session has been established, and is then added to the newest
+// config, never to an older one (Watch's re-apply holds the apply lock).
+func TestBFDWaitsForTheFirstSession(t *testing.T) {
+	f := &fakeFRR{}
+	a, _, _ := newTestAgent(t, f)
+	ctx := context.Background()
+	withBFD := func(c *frrconfig.Config) *frrconfig.Config {
+		c.Routers[0].Neighbors[0].BFD = true
+		return c
+	}
+	c1, c2 := withBFD(testConfig("192.0.2.10/32")), withBFD(testConfig("192.0.2.10/32", "192.0.2.11/32"))
+	noBFD := func(c *frrconfig.Config) *frrconfig.Config {
+		d, _ := withBFDDeferred(c, nil)
+		return d
+	}
+	res := a.Apply(ctx, ApplyRequest{Generation: 1, Config: c1})
+	if !res.Success || !slices.Equal(res.BFDPending, []string{"198.51.100.1"}) {
+		t.Fatalf("first apply: %+v; want success with BFD pending for 198.51.100.1", res)
+	}
+	if strings.Contains(f.running, " bfd") {
+		t.Fatalf("FRR got BFD before the session came up:\n%s", f.running)
+	}
+	f.applyResult = render(t, noBFD(c2))
+	if res := a.Apply(ctx, ApplyRequest{Generation: 2, Config: c2}); !res.Success || len(res.BFDPending) != 1 {
+		t.Fatalf("second apply: %+v", res)
+	}
+
+	// While an apply runs, Watch leaves the config alone.
+	f.neighbors = `{"default":{"vrfId":0,"vrfName":"default","198.51.100.1":{"connectionsEstablished":1}}}`
+	a.applyMu.Lock()
+	if !a.enableWaitingBFD(ctx) {
+		t.Error("enableWaitingBFD said nothing waits while an apply held the lock")
+	}
+	a.applyMu.Unlock()
+	if got := a.lastGood(); got.gen != 2 || len(got.bfdPending) != 1 {
+		t.Fatalf("the config changed while an apply held the lock: generation %d, pending %v", got.gen, got.bfdPending)
+	}
+
+	// The session came up: BFD is added to the newest config.
+	f.applyResult = render(t, c2)
+	if a.enableWaitingBFD(ctx) {
+		t.Error("enableWaitingBFD says a neighbor still waits after its session came up")
+	}
+	got := a.lastGood()
+	if got.gen != 2 || got.requested != c2 || len(got.bfdPending) != 0 {
+		t.Errorf("after the session came up: generation %d, pending %v; want generation 2's config with BFD", got.gen, got.bfdPending)
+	}
+	if !slices.Contains(f.commands, "neighbor 198.51.100.1 bfd") {
+		t.Errorf("commands %q do not turn BFD on", f.commands)
 	}
 }

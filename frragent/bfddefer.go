@@ -140,9 +140,20 @@ func (a *Agent) connectedNeighbors(ctx context.Context) (map[neighborID]bool, er
 // enableWaitingBFD re-applies the last requested config when a neighbor
 // whose BFD waited has had its first session, so FRR now gets its BFD
 // lines. It reports whether some neighbor still waits.
+//
+// It holds applyMu from reading the last config to re-applying it, so a
+// newer config given meanwhile is never replaced by this older one; while
+// an apply runs it does nothing (that apply looks at the sessions itself).
 func (a *Agent) enableWaitingBFD(ctx context.Context) bool {
 	last := a.lastGood()
 	if last == nil || len(last.bfdPending) == 0 {
+		return false
+	}
+	if !a.applyMu.TryLock() {
+		return true
+	}
+	defer a.applyMu.Unlock()
+	if last = a.lastGood(); last == nil || len(last.bfdPending) == 0 {
 		return false
 	}
 	connected, err := a.connectedNeighbors(ctx)
@@ -153,7 +164,7 @@ func (a *Agent) enableWaitingBFD(ctx context.Context) bool {
 	if len(pending) == len(last.bfdPending) {
 		return true
 	}
-	res := a.Apply(ctx, ApplyRequest{Generation: last.gen, Config: last.requested})
+	res := a.applyLocked(ctx, ApplyRequest{Generation: last.gen, Config: last.requested})
 	if !res.Success {
 		a.log.Info("turning BFD on after the first session failed", "generation", last.gen, "error", res.Error)
 	}
