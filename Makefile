@@ -7,7 +7,7 @@ LDFLAGS := -X github.com/heraldlb/herald/internal/version.Version=$(VERSION)
 CONTROLLER_GEN := $(GO) tool controller-gen
 export KUBEBUILDER_ASSETS := $(BIN)
 
-.PHONY: help deps control-plane envtest-assets build generate verify test test-unit bench demo lab-down clean
+.PHONY: help deps control-plane envtest-assets build images images-check generate verify test test-unit bench demo lab-down clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-16s %s\n", $$1, $$2}'
@@ -24,6 +24,12 @@ build: ## build bin/herald and bin/kubectl-herald
 	@$(GO) build -ldflags '$(LDFLAGS)' -o $(BIN)/herald ./cmd/herald
 	@$(GO) build -ldflags '$(LDFLAGS)' -o $(BIN)/kubectl-herald ./cmd/kubectl-herald
 
+images: deps ## herald's images as OCI archives in bin/images: localhost/herald:<VERSION>, localhost/herald-frr:<FRR version> (Debian 13's FRR 10)
+	@VERSION='$(VERSION)' LDFLAGS='$(LDFLAGS)' GO='$(GO)' hack/build-images.sh
+
+images-check: images ## import bin/images/*.oci.tar into a private containerd and check the names ctr lists
+	@hack/images-import-check.sh
+
 generate: ## regenerate deepcopy code and CRDs (controller-gen, pinned)
 	@echo "==> controller-gen: deepcopy and CRDs into config/crd"
 	@$(CONTROLLER_GEN) object paths=./api/...
@@ -34,7 +40,7 @@ verify: ## gofmt and go vet
 	@test -z "$$(gofmt -l $$(git ls-files -co --exclude-standard '*.go'))" || { gofmt -l $$(git ls-files -co --exclude-standard '*.go'); echo "gofmt: files above need formatting"; exit 1; }
 	@$(GO) vet ./...
 
-test: deps control-plane build verify ## everything: unit, fuzz seeds, envtest, real FRR, e2e (as root)
+test: deps control-plane build images verify ## everything: unit, fuzz seeds, envtest, real FRR (8.4 on the host, 10 in the image), images, e2e (as root)
 	@echo "==> go test -race ./... (unit, fuzz seeds, integration against kube-apiserver, real FRR in namespaces)"
 	@HERALD_BIN=$(BIN)/herald $(GO) test -race -count=1 -timeout 25m ./...
 

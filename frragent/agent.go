@@ -31,9 +31,29 @@ type Reloader func(ctx context.Context, file string) (output string, err error)
 // script's temporary command files (its --rundir, /var/run/frr by default):
 // give the agent a folder of its own, and the files of a run stopped before
 // it removed them (a timeout kills it) are removed after the run.
+//
+// The file is handed to the script as frr.conf in a folder of its own,
+// given as its --confdir: frr-reload.py then takes it for the config FRR
+// boots from and does not `vtysh write` the running config over the
+// instance's frr.conf in /etc/frr (which it does after reloading any
+// other file). Nothing is written outside rundir (or, without one, a
+// temporary folder).
 func FRRReload(script, vtyshPath, pathspace, rundir string) Reloader {
 	return func(ctx context.Context, file string) (string, error) {
-		args := []string{"--reload", "--stdout", "--log-level", "warning"}
+		confdir, err := os.MkdirTemp(rundir, "herald-frr-reload-conf-")
+		if err != nil {
+			return "", fmt.Errorf("creating a folder for frr-reload.py's config: %w", err)
+		}
+		defer os.RemoveAll(confdir)
+		text, err := os.ReadFile(file)
+		if err != nil {
+			return "", fmt.Errorf("reading %s: %w", file, err)
+		}
+		target := filepath.Join(confdir, "frr.conf")
+		if err := os.WriteFile(target, text, 0o600); err != nil {
+			return "", fmt.Errorf("writing %s: %w", target, err)
+		}
+		args := []string{"--reload", "--stdout", "--log-level", "warning", "--confdir", confdir}
 		if vtyshPath != "" {
 			if p, err := exec.LookPath(vtyshPath); err == nil {
 				vtyshPath = p
@@ -47,7 +67,7 @@ func FRRReload(script, vtyshPath, pathspace, rundir string) Reloader {
 			args = append(args, "--rundir", rundir)
 			defer removeReloadFiles(rundir)
 		}
-		args = append(args, file)
+		args = append(args, target)
 		out, err := exec.CommandContext(ctx, script, args...).CombinedOutput()
 		if err != nil {
 			return string(out), fmt.Errorf("%s --reload %s: %w", script, file, err)
@@ -129,12 +149,17 @@ type Agent struct {
 
 // applied is a config FRR runs.
 type applied struct {
-	gen    int64
-	plan   *frrconfig.Plan // nil when applied from a rendered file
-	text   []byte
-	norm   []string
-	hash   string
-	hasBGP bool
+	gen int64
+	// requested is the config the caller asked for; plan is what FRR was
+	// given: requested with the BFD of bfdPending's neighbors left out
+	// until their first session (see withBFDDeferred).
+	requested  *frrconfig.Config
+	bfdPending []string
+	plan       *frrconfig.Plan // nil when applied from a rendered file
+	text       []byte
+	norm       []string
+	hash       string
+	hasBGP     bool
 }
 
 // New returns an Agent; it does not touch FRR until the first call.
@@ -199,6 +224,9 @@ func (a *Agent) record(res Result) {
 	a.lastResult = &res
 	a.mu.Unlock()
 	kv := []any{"generation", res.Generation, "method", res.Method, "duration", res.Duration, "commands", res.Commands, "phases", res.Phases}
+	if len(res.SessionResets) > 0 {
+		kv = append(kv, "sessionResets", res.SessionResets)
+	}
 	if res.Success {
 		a.log.Info("applied FRR config", kv...)
 	} else {
@@ -220,10 +248,19 @@ func (a *Agent) apply(ctx context.Context, req ApplyRequest) (res Result) {
 	t := time.Now()
 	var text []byte
 	var plan *frrconfig.Plan
+	var pending []string
 	switch {
 	case req.Config != nil:
+		cfg := req.Config
+		if waitingForSession(cfg, nil) {
+			connected, err := a.connectedNeighbors(ctx)
+			if err != nil {
+				a.log.Info("cannot tell which BGP sessions came up; BFD waits for all of them", "error", err.Error())
+			}
+			cfg, pending = withBFDDeferred(cfg, connected)
+		}
 		var err error
-		if plan, err = frrconfig.NewPlan(req.Config); err != nil {
+		if plan, err = frrconfig.NewPlan(cfg); err != nil {
 			return Result{Method: MethodNone, Error: fmt.Sprintf("rendering the config: %v", err)}
 		}
 		text = plan.Text()
@@ -233,9 +270,9 @@ func (a *Agent) apply(ctx context.Context, req ApplyRequest) (res Result) {
 		return Result{Method: MethodNone, Error: "the apply request has neither config nor rendered: set one of them"}
 	}
 	sum := sha256.Sum256(text)
-	next := &applied{gen: req.Generation, plan: plan, text: text, hash: hex.EncodeToString(sum[:]),
+	next := &applied{gen: req.Generation, requested: req.Config, bfdPending: pending, plan: plan, text: text, hash: hex.EncodeToString(sum[:]),
 		norm: frrconfig.Normalize(text), hasBGP: strings.Contains("\n"+string(text), "\nrouter bgp ")}
-	res = Result{Hash: next.hash, Method: MethodNone}
+	res = Result{Hash: next.hash, Method: MethodNone, BFDPending: pending}
 	phase(&res, "render", &t)
 	last := a.lastGood()
 	if last != nil && last.hash == next.hash {
@@ -248,6 +285,7 @@ func (a *Agent) apply(ctx context.Context, req ApplyRequest) (res Result) {
 	var cmds []string
 	res.Method = MethodReload
 	if plan != nil && last != nil && last.plan != nil {
+		res.SessionResets = frrconfig.SessionResets(last.plan, plan)
 		var err error
 		cmds, err = frrconfig.DiffPlans(last.plan, plan)
 		switch {

@@ -65,6 +65,17 @@ type Result struct {
 	// Phases is the time spent in each step (render, check, diff, apply,
 	// verify, reload, write), to see where an apply spends its time.
 	Phases map[string]time.Duration `json:"phases,omitempty"`
+	// SessionResets are the BGP sessions this change resets (FRR tears
+	// them down and opens them again; their peers withdraw the session's
+	// routes meanwhile) — or would have reset, when the apply failed.
+	// Service changes never reset a session.
+	SessionResets []frrconfig.SessionReset `json:"sessionResets,omitempty"`
+	// BFDPending are the neighbors whose BFD FRR gets once their BGP
+	// session has come up a first time (FRR remakes a BFD session
+	// configured earlier as the BGP session opens, which takes the new
+	// session down); the agent adds it within a fraction of a second of
+	// that. Hash is the hash of the file with their BFD lines left out.
+	BFDPending []string `json:"bfdPending,omitempty"`
 	// Rendered is the rendered file, returned only when FRR rejected
 	// lines of it, so that the line numbers can be read.
 	Rendered string `json:"rendered,omitempty"`

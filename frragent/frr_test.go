@@ -215,20 +215,53 @@ func (l *lab) waitRIB(t *testing.T, afi string, want map[string]route) {
 	}
 }
 
-// checkRunning checks that the node's FRR runs exactly Render(cfg).
+// checkRunning checks that the node's FRR runs exactly Render(cfg), within
+// a few seconds: a neighbor's BFD lines reach FRR once its session is up.
 func (l *lab) checkRunning(t *testing.T, cfg *frrconfig.Config) {
 	t.Helper()
 	rendered, err := frrconfig.Render(cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
-	out, err := l.node.Vtysh(context.Background(), "-c", "show running-config")
-	if err != nil {
-		t.Fatal(err)
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		out, err := l.node.Vtysh(context.Background(), "-c", "show running-config")
+		if err != nil {
+			t.Fatal(err)
+		}
+		diff := cmp.Diff(frrconfig.Normalize(rendered), frrconfig.Normalize([]byte(out)))
+		if diff == "" {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Errorf("the node's running config differs from the rendered file after 30s (-rendered +running):\n%s", diff)
+			return
+		}
+		time.Sleep(100 * time.Millisecond)
 	}
-	if diff := cmp.Diff(frrconfig.Normalize(rendered), frrconfig.Normalize([]byte(out))); diff != "" {
-		t.Errorf("the node's running config differs from the rendered file (-rendered +running):\n%s", diff)
+}
+
+// bfdDowns counts the times a BFD session went down, on the node and on
+// the router, as each FRR counts them.
+func (l *lab) bfdDowns(t *testing.T) int {
+	t.Helper()
+	n := 0
+	for _, inst := range []*frrproc.Instance{l.node, l.router} {
+		out, err := inst.Vtysh(context.Background(), "-c", "show bfd peers counters json")
+		if err != nil {
+			t.Fatal(err)
+		}
+		var peers []struct {
+			Down int `json:"session-down"`
+		}
+		if err := json.Unmarshal([]byte(out), &peers); err != nil {
+			t.Fatalf("decoding %q: %v", out, err)
+		}
+		for _, p := range peers {
+			n += p.Down
+		}
 	}
+	return n
 }
 
 func pfx(s string) netip.Prefix { return netip.MustParsePrefix(s) }
@@ -397,12 +430,17 @@ func TestAgentOnFRR(t *testing.T) {
 		if !res.Success || res.Method != st.wantMethod || res.Generation != gen {
 			t.Fatalf("%s: result %+v, want success by %s, generation %d", st.name, res, st.wantMethod, gen)
 		}
-		t.Logf("%s: %s in %v (%d commands)", st.name, res.Method, res.Duration, res.Commands)
+		t.Logf("%s: %s in %v (%d commands; BFD waiting for the first session of %v)", st.name, res.Method, res.Duration, res.Commands, res.BFDPending)
 		l.checkRunning(t, st.cfg)
 		l.waitRIB(t, "ipv4", st.want4)
 		l.waitRIB(t, "ipv6", st.want6)
 		l.waitBFD(t, st.bfdRx)
 		last = st.cfg
+	}
+	// FRR remakes a BFD session configured before its BGP session first
+	// opens, which takes both down: the agent's wait must have avoided it.
+	if n := l.bfdDowns(t); n != 0 {
+		t.Errorf("BFD sessions went down %d time(s) while the sessions came up and the config changed; want 0", n)
 	}
 
 	// The same config again changes nothing.
@@ -484,6 +522,7 @@ func TestAgentOnFRR(t *testing.T) {
 	l.checkRunning(t, last)
 	t.Log("bgpd restarted: checking the router's table")
 	l.waitRIB(t, "ipv4", steps[len(steps)-1].want4)
+	l.waitBFD(t, steps[len(steps)-1].bfdRx)
 }
 
 // waitBFD waits until the node's BFD session with the router is up with
@@ -571,5 +610,55 @@ func TestAgentRemovesLastBFDProfile(t *testing.T) {
 	l.waitRIB(t, "ipv4", map[string]route{"192.0.2.10/32": {LocalPref: 100}})
 	if res, err := l.client.Apply(ctx, 2, without); err != nil || !res.Success || res.Method != frragent.MethodNone {
 		t.Fatalf("re-applying the config without BFD: %+v, %v; want success by none", res, err)
+	}
+}
+
+// TestFRRReloadOnFRR runs the Reloader (frr-reload.py) on real FRR: it must
+// exit 0 on a good file, apply it, and write nothing outside its folder —
+// not the instance's frr.conf in /etc/frr, which frr-reload.py overwrites
+// with `vtysh write` after reloading any file but the one it boots from.
+func TestFRRReloadOnFRR(t *testing.T) {
+	l := newLab(t)
+	ctx := context.Background()
+	bootConf := filepath.Join(frrproc.ConfDir(l.node.Name()), "frr.conf")
+	before, err := os.ReadFile(bootConf)
+	if err != nil {
+		t.Fatal(err)
+	}
+	text, err := frrconfig.Render(nodeConfig([]frrconfig.Advertisement{{Prefix: pfx("192.0.2.10/32")}}, nil, 300))
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	file := filepath.Join(dir, "candidate.conf")
+	if err := os.WriteFile(file, text, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	rundir := filepath.Join(dir, "run")
+	if err := os.Mkdir(rundir, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	reload := frragent.FRRReload(filepath.Join(testenv.FRRDir, "frr-reload.py"), "vtysh", l.node.Name(), rundir)
+	for i := range 2 { // the second run finds nothing to change
+		if out, err := reload(ctx, file); err != nil {
+			t.Fatalf("frr-reload.py run %d: %v\n%s", i+1, err, out)
+		}
+	}
+	out, err := l.node.Vtysh(ctx, "-c", "show running-config")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(out, "network 192.0.2.10/32") {
+		t.Errorf("FRR does not run the reloaded file:\n%s", out)
+	}
+	after, err := os.ReadFile(bootConf)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if string(after) != string(before) {
+		t.Errorf("frr-reload.py rewrote %s:\n%s", bootConf, after)
+	}
+	if left, _ := filepath.Glob(filepath.Join(rundir, "*")); len(left) > 0 {
+		t.Errorf("left in the reload folder: %v", left)
 	}
 }

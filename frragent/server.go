@@ -137,15 +137,20 @@ func (a *Agent) Serve(ctx context.Context, l net.Listener) error {
 // restarted it without the config), it re-applies the last good config with
 // a full reload. The check is one `show bgp vrf all summary json`.
 func (a *Agent) Watch(ctx context.Context) {
-	t := time.NewTicker(a.checkInterval)
+	t := time.NewTimer(a.checkInterval)
 	defer t.Stop()
 	for {
 		select {
 		case <-ctx.Done():
 			return
 		case <-t.C:
-			a.checkBGP(ctx)
 		}
+		a.checkBGP(ctx)
+		next := a.checkInterval
+		if a.enableWaitingBFD(ctx) {
+			next = min(next, pendingBFDInterval)
+		}
+		t.Reset(next)
 	}
 }
 
@@ -213,11 +218,21 @@ func (a *Agent) checkBGP(ctx context.Context) {
 	}
 	a.log.Info("bgpd runs no router: re-applying the last good config", "generation", last.gen)
 	start := time.Now()
-	res := Result{Generation: last.gen, Method: MethodReload, Hash: last.hash}
-	if err := a.reapplyBGP(ctx, last); err != nil {
+	// The new bgpd has seen no session yet: every neighbor's BFD waits
+	// for its first one again.
+	again, err := last.withSessionsNew()
+	res := Result{Generation: last.gen, Method: MethodReload, Hash: again.hash, BFDPending: again.bfdPending}
+	switch {
+	case err != nil:
 		res.Error = "re-applying after a bgpd restart: " + err.Error()
-	} else {
-		res.Success = true
+	default:
+		if err := a.reapplyBGP(ctx, again); err != nil {
+			res.Error = "re-applying after a bgpd restart: " + err.Error()
+		} else if err := a.commit(again, true); err != nil {
+			res.Error = err.Error()
+		} else {
+			res.Success = true
+		}
 	}
 	res.Duration = time.Since(start)
 	a.record(res)

@@ -14,9 +14,9 @@ import (
 // It handles the changes that happen all the time: prefixes added to or
 // removed from a router's networks or a neighbor's advertisements, a
 // prefix's communities or local-pref changed, neighbors added or removed,
-// a neighbor's BFD turned on or off or given another profile, BFD profiles
-// added, changed or removed, the log level and the route-map
-// delay. For any other
+// a neighbor's BFD turned on or off or given another profile, a neighbor's
+// address families, BFD profiles added, changed or removed, the log level
+// and the route-map delay. For any other
 // change it returns an error wrapping ErrNeedsReload. Invalid configs give
 // Validate's *ValidationError. Two equal configs give no commands.
 //
@@ -236,8 +236,20 @@ func (d *differ) diffRouter(oldR, newR *routerPlan) error {
 			return needsReload("neighbor %s in VRF %q changed its session settings", nn.Name, newR.VRF)
 		}
 		rc.top = append(rc.top, bfdCommands(on, nn)...)
-		if on.Families != nn.Families {
-			return needsReload("neighbor %s in VRF %q changed its address families", nn.Name, newR.VRF)
+		// A family added or removed is applied in place; FRR resets this
+		// session alone (SessionResets names it), not every session as
+		// a reload of the file would.
+		for f := range 2 {
+			switch {
+			case nn.Families[f] && !on.Families[f]:
+				rc.af[f] = append(rc.af[f], d.lines("afNeighbor", nn)...)
+			case on.Families[f] && !nn.Families[f]:
+				// FRR keeps a deactivated neighbor's route-maps: drop them first.
+				rc.afRemove[f] = append(rc.afRemove[f],
+					"no neighbor "+on.Name+" route-map "+on.InMap+" in",
+					"no neighbor "+on.Name+" route-map "+on.OutMap+" out",
+					"no neighbor "+on.Name+" activate")
+			}
 		}
 	}
 	for _, on := range oldR.Neighbors { // in FRR's order

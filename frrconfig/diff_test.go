@@ -169,6 +169,38 @@ func diffCases() []diffCase {
 			nbr(c, 1).BFD = true
 			c.BFDProfiles = c.BFDProfiles[:0]
 		}},
+		{name: "neighbor family added", change: func(c *Config) {
+			nbr(c, 1).Families = []string{FamilyIPv4, FamilyIPv6}
+		}, want: []string{
+			"router bgp 64512",
+			"address-family ipv6 unicast",
+			"neighbor 198.51.100.2 activate",
+			"neighbor 198.51.100.2 route-map 198.51.100.2-in in",
+			"neighbor 198.51.100.2 route-map 198.51.100.2-out out",
+			"exit-address-family",
+			"exit",
+		}},
+		{name: "neighbor family removed", change: func(c *Config) {
+			nbr(c, 0).Advertise = nbr(c, 0).Advertise[:3]
+			nbr(c, 0).Families = []string{FamilyIPv4}
+			c.Routers[0].IPv6Networks = nil
+		}},
+		{name: "first prefix of a family keeps the families", before: func(c *Config) {
+			for i := range c.Routers[0].Neighbors {
+				nbr(c, i).Families = []string{FamilyIPv4, FamilyIPv6}
+			}
+		}, change: func(c *Config) {
+			c.Routers[0].IPv6Networks = append(c.Routers[0].IPv6Networks, pfx("2001:db8:200::2/128"))
+			nbr(c, 1).Advertise = append(nbr(c, 1).Advertise, adv("2001:db8:200::2/128"))
+		}},
+		{name: "last prefix of a family keeps the families", before: func(c *Config) {
+			for i := range c.Routers[0].Neighbors {
+				nbr(c, i).Families = []string{FamilyIPv4, FamilyIPv6}
+			}
+		}, change: func(c *Config) {
+			nbr(c, 0).Advertise = nbr(c, 0).Advertise[:3]
+			c.Routers[0].IPv6Networks = nil
+		}},
 		{name: "log level", change: func(c *Config) { c.LogLevel = "debugging" }, want: []string{"log stdout"}},
 		{name: "route-map delay", change: func(c *Config) { c.RouteMapDelaySeconds = 1 }, want: []string{"bgp route-map delay-timer 1"}},
 		{name: "route-map delay back to default", before: func(c *Config) { c.RouteMapDelaySeconds = 2 },
@@ -220,9 +252,6 @@ func TestDiffNeedsReload(t *testing.T) {
 		{"password", func(c *Config) { c.Routers[0].Neighbors[0].Password = "new" }},
 		{"remote-as", func(c *Config) { c.Routers[0].Neighbors[0].RemoteAS = "external" }},
 		{"timers", func(c *Config) { c.Routers[0].Neighbors[0].Timers = &Timers{Keepalive: 1, Hold: 3} }},
-		{"address family of a neighbor", func(c *Config) {
-			c.Routers[0].Neighbors[1].Advertise = append(c.Routers[0].Neighbors[1].Advertise, adv("2001:db8:200::1/128"))
-		}},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

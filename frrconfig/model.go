@@ -41,10 +41,8 @@ type Router struct {
 
 // Neighbor is one BGP peer. Exactly one of Address and Interface is set.
 //
-// A neighbor is activated in the address family of its address (both
-// families when unnumbered) and in every family it is advertised prefixes
-// of. Its inbound policy is always deny-all: herald announces, it never
-// learns routes.
+// A neighbor is activated in its Families. Its inbound policy is always
+// deny-all: herald announces, it never learns routes.
 type Neighbor struct {
 	// Address is the peer's address.
 	Address netip.Addr `json:"address,omitzero"`
@@ -75,11 +73,29 @@ type Neighbor struct {
 	// GracefulRestart enables graceful restart (helper and restarting) for
 	// this neighbor.
 	GracefulRestart bool `json:"gracefulRestart,omitempty"`
+	// Families are the address families the session carries, FamilyIPv4
+	// and/or FamilyIPv6: the neighbor is activated in exactly these, and
+	// Advertise holds prefixes of no other. FRR resets a session whose
+	// families change (they are negotiated when it opens), so set them
+	// from the peer and from the pools it may be sent, never from what is
+	// announced at the moment. Empty keeps the rule of older callers: the
+	// family of Address (both when unnumbered) plus every family Advertise
+	// holds a prefix of — under which the first prefix of a family, or the
+	// removal of the last, resets the session.
+	Families []string `json:"families,omitempty"`
 	// Advertise lists the prefixes this neighbor may receive, each with its
 	// attributes; every prefix must be one of the router's networks, at most
 	// once per neighbor. Anything else is filtered out.
 	Advertise Advertisements `json:"advertise,omitempty"`
 }
+
+// The address families of Neighbor.Families.
+const (
+	// FamilyIPv4 is IPv4 unicast.
+	FamilyIPv4 = "ipv4"
+	// FamilyIPv6 is IPv6 unicast.
+	FamilyIPv6 = "ipv6"
+)
 
 // Timers are a neighbor's BGP keepalive and hold times in seconds.
 type Timers struct {

@@ -99,6 +99,14 @@ func (f family) Name() string {
 	return "ipv6 unicast"
 }
 
+// short is the family's name in Neighbor.Families.
+func (f family) short() string {
+	if f == ipv4 {
+		return FamilyIPv4
+	}
+	return FamilyIPv6
+}
+
 func familyOf(p netip.Prefix) family {
 	if p.Addr().Is4() {
 		return ipv4
@@ -250,18 +258,37 @@ func neighborOf(r *Router, n *Neighbor) *neighborPlan {
 		key += "@" + r.VRF
 	}
 	np.InMap, np.OutMap = key+"-in", key+"-out"
+	np.Families = familiesOf(n)
+	return np
+}
+
+// familiesOf returns the address families a neighbor is activated in: its
+// Families when set, else the older rule (see Neighbor.Families).
+func familiesOf(n *Neighbor) [2]bool {
+	var fs [2]bool
+	if len(n.Families) > 0 {
+		for _, f := range n.Families {
+			switch f {
+			case FamilyIPv4:
+				fs[ipv4] = true
+			case FamilyIPv6:
+				fs[ipv6] = true
+			}
+		}
+		return fs
+	}
 	switch {
-	case np.Interface:
-		np.Families = [2]bool{true, true}
+	case n.Interface != "":
+		fs = [2]bool{true, true}
 	case n.Address.Is4():
-		np.Families[ipv4] = true
+		fs[ipv4] = true
 	default:
-		np.Families[ipv6] = true
+		fs[ipv6] = true
 	}
 	for _, a := range n.Advertise {
-		np.Families[familyOf(a.Prefix)] = true
+		fs[familyOf(a.Prefix)] = true
 	}
-	return np
+	return fs
 }
 
 // compareNeighbors is FRR's order: unnumbered peers by interface name,

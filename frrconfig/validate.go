@@ -248,7 +248,33 @@ func validateNeighbor(v *validator, path string, r *Router, n *Neighbor, profile
 			v.add(path+".bfdProfile", "names %q, which is not in bfdProfiles: add the profile or fix the name", n.BFDProfile)
 		}
 	}
+	validateFamilies(v, path, n)
 	validateAdvertisements(v, path, n.Advertise, networks)
+}
+
+// validateFamilies checks a neighbor's Families, and that it is advertised
+// no prefix of a family it is not activated in.
+func validateFamilies(v *validator, path string, n *Neighbor) {
+	if len(n.Families) == 0 {
+		return
+	}
+	seen := map[string]bool{}
+	for k, f := range n.Families {
+		switch {
+		case f != FamilyIPv4 && f != FamilyIPv6:
+			v.add(fmt.Sprintf("%s.families[%d]", path, k), "%q is not an address family: use %q or %q", f, FamilyIPv4, FamilyIPv6)
+		case seen[f]:
+			v.add(fmt.Sprintf("%s.families[%d]", path, k), "%q is listed twice: list each family once", f)
+		}
+		seen[f] = true
+	}
+	fs := familiesOf(n)
+	for k, a := range n.Advertise {
+		if a.Prefix.IsValid() && !fs[familyOf(a.Prefix)] {
+			v.add(fmt.Sprintf("%s.advertise[%d].prefix", path, k), "%s is %s, a family the neighbor is not activated in: add %q to its families, or do not advertise it there",
+				a.Prefix, familyOf(a.Prefix).Name(), familyOf(a.Prefix).short())
+		}
+	}
 }
 
 // validateAdvertisements checks a neighbor's advertisements. It is on the

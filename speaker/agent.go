@@ -35,6 +35,9 @@ type ApplyResult struct {
 	Rejected []vtysh.RejectedLine
 	// Message explains a failure.
 	Message string
+	// SessionResets name the BGP sessions the change reset, one line each
+	// ("198.51.100.1: password changed").
+	SessionResets []string
 }
 
 // AgentState is what FRR reports.

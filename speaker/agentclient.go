@@ -33,6 +33,9 @@ func (a *AgentClient) Apply(ctx context.Context, gen int64, cfg *frrconfig.Confi
 // fromAgentResult translates the agent's result into NodeState's terms.
 func fromAgentResult(r frragent.Result) ApplyResult {
 	out := ApplyResult{Duration: r.Duration, Hash: r.Hash, Rejected: r.Rejected, Message: r.Error}
+	for _, sr := range r.SessionResets {
+		out.SessionResets = append(out.SessionResets, sr.String())
+	}
 	switch r.Method {
 	case frragent.MethodIncremental:
 		out.Method = v1beta1.FRRIncremental

@@ -10,6 +10,7 @@ import (
 	"strings"
 	"time"
 
+	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	v1beta1 "github.com/heraldlb/herald/api/v1beta1"
@@ -118,6 +119,12 @@ func (s *Speaker) applyOnce(ctx context.Context, cfg *frrconfig.Config) applyOut
 			st.Hash = res.Hash
 		}
 		st.RunningHash = res.RunningHash
+		if len(res.SessionResets) > 0 {
+			st.SessionResets = res.SessionResets[:min(len(res.SessionResets), 100)]
+			log.Info("the FRR config reset BGP sessions", "generation", gen, "sessions", st.SessionResets)
+			s.event(corev1.EventTypeWarning, "BGPSessionReset", "the new FRR config reset %d BGP session(s): %s",
+				len(res.SessionResets), strings.Join(st.SessionResets, "; "))
+		}
 		if res.Duration > 0 {
 			took = res.Duration
 		}

@@ -9,6 +9,7 @@ import (
 
 	"github.com/go-logr/logr"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/tools/record"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	v1beta1 "github.com/heraldlb/herald/api/v1beta1"
@@ -36,6 +37,9 @@ type Config struct {
 	Client client.Client
 	// Agent applies FRR configs.
 	Agent Agent
+	// Events receives the events the speaker records on its Node (BGP
+	// sessions reset by a config change); nil records none.
+	Events record.EventRecorder
 	// L2 is Layer 2 mode; nil disables it.
 	L2 L2
 	// Metrics are registered by NewMetrics; nil records nothing.

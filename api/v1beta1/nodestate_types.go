@@ -78,6 +78,16 @@ type FRRConfigStatus struct {
 	// +optional
 	Message string `json:"message,omitempty"`
 
+	// SessionResets name the BGP sessions this configuration reset (FRR
+	// closed and reopened them, and their peers withdrew the session's
+	// routes meanwhile), one "neighbor: what changed" each: a peer's ASN,
+	// password, port, source, multihop, graceful restart or address
+	// families. A Service change never resets a session.
+	//
+	// +kubebuilder:validation:MaxItems=100
+	// +optional
+	SessionResets []string `json:"sessionResets,omitempty"`
+
 	// Time is when the attempt finished.
 	Time metav1.Time `json:"time"`
 }

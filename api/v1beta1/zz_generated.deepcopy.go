@@ -559,6 +559,11 @@ func (in *FRRConfigStatus) DeepCopyInto(out *FRRConfigStatus) {
 		*out = make([]string, len(*in))
 		copy(*out, *in)
 	}
+	if in.SessionResets != nil {
+		in, out := &in.SessionResets, &out.SessionResets
+		*out = make([]string, len(*in))
+		copy(*out, *in)
+	}
 	in.Time.DeepCopyInto(&out.Time)
 }
 

@@ -128,6 +128,7 @@ func runSpeaker(ctx context.Context, args []string) error {
 	scfg := speaker.Config{
 		Node: f.node, Namespace: f.namespace, LBClass: f.lbClass,
 		Agent: agent, Metrics: m,
+		Events:        mgr.GetEventRecorderFor("herald-speaker"),
 		StateInterval: f.stateInterval, Log: logger.WithName("speaker"),
 	}
 	if f.l2 {

@@ -87,12 +87,19 @@ func agentSocket(dir string, n Node) string {
 	return filepath.Join(dir, n.Name, "frr-agent.sock")
 }
 
+// agentConfig returns the frr.conf node n's frr-agent writes: in the
+// lab's folder, one per node (never the host's /etc/frr/frr.conf, which
+// every node would overwrite, with a node's BGP password in it).
+func agentConfig(dir string, n Node) string {
+	return filepath.Join(dir, n.Name, "frr.conf")
+}
+
 // agentArgs is the frr-agent command line for node n.
 func agentArgs(bin, dir string, c Component, n Node) []string {
 	args := []string{bin, FRRAgent, "--socket=" + agentSocket(dir, n)}
 	return append(args, c.flagArgs(
 		"pathspace", n.Netns, "frr-pathspace", n.Netns, "vtysh-pathspace", n.Netns,
-		"node-name", n.Name,
+		"node-name", n.Name, "frr-conf", agentConfig(dir, n),
 	)...)
 }
 

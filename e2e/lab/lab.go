@@ -199,6 +199,9 @@ func (l *Lab) up(ctx context.Context) error {
 	if err := l.frr(ctx); err != nil {
 		return err
 	}
+	if err := l.otherRouters(ctx); err != nil {
+		return err
+	}
 	if l.opts.NoHerald {
 		return nil
 	}

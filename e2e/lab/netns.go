@@ -143,6 +143,8 @@ func buildTopology(ctx context.Context, p Plan, record func(netns, link string))
 	}{
 		{p.Router, RouterName, RouterAddr4, RouterAddr6, true},
 		{p.Client, ClientName, ClientAddr4, ClientAddr6, false},
+		{p.Bird, BirdName, BirdAddr4, BirdAddr6, false},
+		{p.GoBGP, GoBGPName, GoBGPAddr4, GoBGPAddr6, false},
 	}
 	for _, n := range p.Nodes {
 		hosts = append(hosts, struct {
@@ -186,7 +188,7 @@ func buildTopology(ctx context.Context, p Plan, record func(netns, link string))
 	if err := sysctl(ctx, "", "net.ipv6.conf."+p.MgmtBridge+".disable_ipv6=1"); err != nil {
 		return err
 	}
-	if err := ip(ctx, "addr", "add", MgmtAddr.String()+"/24", "dev", p.MgmtBridge); err != nil {
+	if err := ip(ctx, "addr", "add", netip.PrefixFrom(MgmtAddr, MgmtPrefix.Bits()).String(), "dev", p.MgmtBridge); err != nil {
 		return err
 	}
 	if err := ip(ctx, "link", "set", p.MgmtBridge, "up"); err != nil {
@@ -209,7 +211,7 @@ func buildTopology(ctx context.Context, p Plan, record func(netns, link string))
 		}
 		for _, s := range [][]string{
 			{"link", "set", n.MgmtLink, "master", p.MgmtBridge, "up"},
-			{"-n", n.Netns, "addr", "add", n.Mgmt.String() + "/24", "dev", "mgmt"},
+			{"-n", n.Netns, "addr", "add", netip.PrefixFrom(n.Mgmt, MgmtPrefix.Bits()).String(), "dev", "mgmt"},
 			{"-n", n.Netns, "link", "set", "mgmt", "up"},
 			{"-n", n.Netns, "route", "add", "local", VIPPrefix4.String(), "dev", "lo", "table", "local"},
 			{"-n", n.Netns, "-6", "route", "add", "local", VIPPrefix6.String(), "dev", "lo", "table", "local"},

@@ -34,8 +34,12 @@ var (
 	// MgmtAddr is the root namespace's address on the management bridge,
 	// where etcd and the kube-apiserver listen.
 	MgmtAddr = netip.MustParseAddr("203.0.113.1")
-	// MgmtPrefix is the management network.
-	MgmtPrefix = netip.MustParsePrefix("203.0.113.0/24")
+	// MgmtPrefix is the management network, the only lab prefix on an
+	// interface of the host's own namespace: a /27, so that it shadows
+	// none of the rest of 203.0.113.0/24 (which a host may reach through
+	// its own routes; a whole /24 there once cut this machine off its
+	// package mirror).
+	MgmtPrefix = netip.MustParsePrefix("203.0.113.0/27")
 	// LANPrefix4 and LANPrefix6 are the LAN shared by router, nodes and client.
 	LANPrefix4 = netip.MustParsePrefix("198.51.100.0/24")
 	LANPrefix6 = netip.MustParsePrefix("2001:db8:100::/64")
@@ -78,14 +82,16 @@ type Node struct {
 type Plan struct {
 	Nodes []Node
 	// Router, Client and LAN are the namespaces of the router, the client
-	// and the LAN switch.
+	// and the LAN switch; Bird and GoBGP those of the other routers.
 	Router, Client, LAN string
+	Bird, GoBGP         string
 	// MgmtBridge is the root-namespace bridge of the management network.
 	MgmtBridge string
 }
 
-// MaxNodes is the most nodes a Plan holds (addresses .11 to .99).
-const MaxNodes = 89
+// MaxNodes is the most nodes a Plan holds (management addresses .11 to
+// .30 of MgmtPrefix).
+const MaxNodes = 20
 
 // NewPlan returns the layout of a lab with n nodes (1..MaxNodes).
 func NewPlan(n int) (Plan, error) {
@@ -95,6 +101,8 @@ func NewPlan(n int) (Plan, error) {
 	p := Plan{
 		Router:     Prefix + RouterName,
 		Client:     Prefix + ClientName,
+		Bird:       Prefix + BirdName,
+		GoBGP:      Prefix + GoBGPName,
 		LAN:        Prefix + lanName,
 		MgmtBridge: Prefix + "mgmt",
 	}
@@ -135,7 +143,7 @@ func (p Plan) Node(name string) (Node, bool) {
 // Names returns the lab names of every namespace a command can run in:
 // router, client, node1..nodeN.
 func (p Plan) Names() []string {
-	names := []string{RouterName, ClientName}
+	names := []string{RouterName, ClientName, BirdName, GoBGPName}
 	for _, n := range p.Nodes {
 		names = append(names, n.Name)
 	}
@@ -150,6 +158,10 @@ func (p Plan) Netns(name string) (string, error) {
 		return p.Router, nil
 	case ClientName:
 		return p.Client, nil
+	case BirdName:
+		return p.Bird, nil
+	case GoBGPName:
+		return p.GoBGP, nil
 	}
 	if n, ok := p.Node(name); ok {
 		return n.Netns, nil
@@ -159,15 +171,15 @@ func (p Plan) Netns(name string) (string, error) {
 
 // FRRName returns the FRR pathspace of the lab name: the router or a node.
 func (p Plan) FRRName(name string) (string, error) {
-	if name == ClientName {
-		return "", fmt.Errorf("lab: the client runs no FRR: use router or a node (%s)", strings.Join(p.Names()[2:], ", "))
+	if name == ClientName || name == BirdName || name == GoBGPName {
+		return "", fmt.Errorf("lab: %s runs no FRR: use router or a node (%s)", name, strings.Join(p.Names()[4:], ", "))
 	}
 	return p.Netns(name)
 }
 
 // Namespaces returns every network namespace of the plan.
 func (p Plan) Namespaces() []string {
-	ns := []string{p.LAN, p.Router, p.Client}
+	ns := []string{p.LAN, p.Router, p.Client, p.Bird, p.GoBGP}
 	for _, n := range p.Nodes {
 		ns = append(ns, n.Netns)
 	}

@@ -39,8 +39,8 @@ func TestNewPlan(t *testing.T) {
 		{name: "one node", nodes: 1},
 		{name: "three nodes", nodes: 3},
 		{name: "most nodes", nodes: MaxNodes},
-		{name: "no nodes", nodes: 0, wantErr: "Options.Nodes is 0: use 1 to 89 nodes"},
-		{name: "too many", nodes: MaxNodes + 1, wantErr: "Options.Nodes is 90"},
+		{name: "no nodes", nodes: 0, wantErr: "Options.Nodes is 0: use 1 to 20 nodes"},
+		{name: "too many", nodes: MaxNodes + 1, wantErr: "Options.Nodes is 21"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -138,10 +138,10 @@ func TestPlanNetns(t *testing.T) {
 		{name: "router", in: "router", want: "hlab-router"},
 		{name: "client", in: "client", want: "hlab-client"},
 		{name: "node", in: "node2", want: "hlab-node2"},
-		{name: "unknown", in: "node4", wantErr: `no namespace "node4": use one of router, client, node1, node2, node3`},
+		{name: "unknown", in: "node4", wantErr: `no namespace "node4": use one of router, client, bird, gobgp, node1, node2, node3`},
 		{name: "router frr", in: "router", want: "hlab-router", frr: true},
 		{name: "node frr", in: "node3", want: "hlab-node3", frr: true},
-		{name: "client has no frr", in: "client", frr: true, wantErr: "the client runs no FRR: use router or a node (node1, node2, node3)"},
+		{name: "client has no frr", in: "client", frr: true, wantErr: "client runs no FRR: use router or a node (node1, node2, node3)"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -217,4 +217,20 @@ func TestComponentFlags(t *testing.T) {
 			}
 		})
 	}
+}
+
+func TestBirdConfig(t *testing.T) {
+	p, err := NewPlan(2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	golden(t, p.BirdConfig("/run/herald-lab/bird/bird.log"))
+}
+
+func TestGoBGPConfig(t *testing.T) {
+	p, err := NewPlan(2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	golden(t, p.GoBGPConfig())
 }

@@ -267,8 +267,8 @@ func (w *world) plan(node string) Result {
 		}
 		return services[i].Name < services[j].Name
 	})
-	if announces && len(neighbors) > 0 {
-		advNode := make([]bool, len(w.advs))
+	advNode := make([]bool, len(w.advs))
+	if len(neighbors) > 0 {
 		for i := range w.advs {
 			ok, err := selects(w.advs[i].Spec.NodeSelectors, nodeLabels)
 			if err != nil {
@@ -277,6 +277,9 @@ func (w *world) plan(node string) Result {
 			}
 			advNode[i] = ok
 		}
+		w.setFamilies(neighbors, advNode)
+	}
+	if announces && len(neighbors) > 0 {
 		for _, svc := range services {
 			if !served(svc, w.snap.LBClass) {
 				continue
@@ -365,6 +368,49 @@ func (w *world) plan(node string) Result {
 	res.L2 = w.planL2(node, services, &probs)
 	res.Problems = probs.sorted()
 	return res
+}
+
+// setFamilies decides the address families of each neighbor: the family
+// of its address (both when unnumbered) and the families of every pool an
+// advertisement of this node may send it. Services play no part: the first
+// Service of a family, or the removal of the last, must not change a
+// session's families, which FRR can only apply by resetting the session.
+func (w *world) setFamilies(neighbors []*neighborState, advNode []bool) {
+	for _, n := range neighbors {
+		var v4, v6 bool
+		switch {
+		case n.peer.Neighbor.Interface != "":
+			v4, v6 = true, true
+		case n.peer.Neighbor.Address.Is4():
+			v4 = true
+		default:
+			v6 = true
+		}
+		for ai := range w.advs {
+			a := &w.advs[ai]
+			if !advNode[ai] || (len(a.Spec.Peers) > 0 && !slices.Contains(a.Spec.Peers, n.peer.Name)) {
+				continue
+			}
+			for _, p := range w.poolList {
+				if v4 && v6 {
+					break
+				}
+				if !a.selectsPool(p) {
+					continue
+				}
+				for _, e := range p.entries {
+					v4, v6 = v4 || !e.v6, v6 || e.v6
+				}
+			}
+		}
+		n.peer.Neighbor.Families = nil
+		if v4 {
+			n.peer.Neighbor.Families = append(n.peer.Neighbor.Families, frrconfig.FamilyIPv4)
+		}
+		if v6 {
+			n.peer.Neighbor.Families = append(n.peer.Neighbor.Families, frrconfig.FamilyIPv6)
+		}
+	}
 }
 
 // add gives prefix to the neighbor with a's attributes, merging with what

@@ -333,13 +333,89 @@ func TestPlanBGP(t *testing.T) {
 				tt.mod(&s)
 			}
 			got := Plan(&s, tt.node)
-			if diff := cmp.Diff(tt.want, got.Config, cmpopts.EquateEmpty(), cmpopts.EquateComparable(netip.Addr{}, netip.Prefix{})); diff != "" {
+			if diff := cmp.Diff(tt.want, got.Config, cmpopts.EquateEmpty(), ignoreFamilies, cmpopts.EquateComparable(netip.Addr{}, netip.Prefix{})); diff != "" {
 				t.Errorf("config (-want +got):\n%s", diff)
 			}
 			if diff := cmp.Diff(tt.problems, keysOf(got.Problems), cmpopts.EquateEmpty()); diff != "" {
 				t.Errorf("problems (-want +got):\n%s\n%v", diff, got.Problems)
 			}
 			if err := got.Config.Validate(); err != nil {
+				t.Errorf("the planned config does not validate: %v", err)
+			}
+		})
+	}
+}
+
+// TestPlanFamilies checks that a neighbor's address families come from
+// its address and the pools it may be sent, never from the Services: the
+// first Service of a family, or the removal of the last, would otherwise
+// reset the session.
+func TestPlanFamilies(t *testing.T) {
+	cluster := corev1.ServiceExternalTrafficPolicyCluster
+	tests := []struct {
+		name string
+		mod  func(s *Snapshot)
+		node string
+		want map[string][]string // neighbor → families
+	}{{
+		name: "dual-stack pool, IPv4 Service only: both families",
+		want: map[string][]string{"198.51.100.1": {"ipv4", "ipv6"}},
+	}, {
+		name: "dual-stack pool, no Service: both families",
+		mod:  func(s *Snapshot) { s.Services = nil },
+		want: map[string][]string{"198.51.100.1": {"ipv4", "ipv6"}},
+	}, {
+		name: "IPv4 pool: an IPv6 peer still carries its own family",
+		mod: func(s *Snapshot) {
+			s.Pools = []v1beta1.IPAddressPool{poolObj("lab", "192.0.2.0/26")}
+			s.Peers = append(s.Peers, peer("router6", "2001:db8:100::1", 64512, 64500))
+		},
+		want: map[string][]string{"198.51.100.1": {"ipv4"}, "2001:db8:100::1": {"ipv4", "ipv6"}},
+	}, {
+		name: "advertisement limited to another peer: the address family only",
+		mod: func(s *Snapshot) {
+			s.Peers = append(s.Peers, peer("other", "198.51.100.2", 64512, 64500))
+			s.BGPAdvertisements[0].Spec.Peers = []string{"other"}
+		},
+		want: map[string][]string{"198.51.100.1": {"ipv4"}, "198.51.100.2": {"ipv4", "ipv6"}},
+	}, {
+		name: "advertisement for other nodes: the address family only",
+		mod:  func(s *Snapshot) { s.BGPAdvertisements[0].Spec.NodeSelectors = hostSel("node2") },
+		want: map[string][]string{"198.51.100.1": {"ipv4"}},
+	}, {
+		name: "excluded node keeps its families",
+		mod: func(s *Snapshot) {
+			s.Nodes[0].Labels["node.kubernetes.io/exclude-from-external-load-balancers"] = ""
+		},
+		want: map[string][]string{"198.51.100.1": {"ipv4", "ipv6"}},
+	}, {
+		name: "dual-stack Service on a dual-stack pool: the same families",
+		mod: func(s *Snapshot) {
+			s.Services = []corev1.Service{svc("web", cluster, "192.0.2.10", "2001:db8:200::10")}
+		},
+		want: map[string][]string{"198.51.100.1": {"ipv4", "ipv6"}},
+	}}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			s := base()
+			if tt.mod != nil {
+				tt.mod(&s)
+			}
+			node := tt.node
+			if node == "" {
+				node = "node1"
+			}
+			got := map[string][]string{}
+			res := Plan(&s, node)
+			for _, r := range res.Config.Routers {
+				for _, n := range r.Neighbors {
+					got[n.Address.String()] = n.Families
+				}
+			}
+			if diff := cmp.Diff(tt.want, got); diff != "" {
+				t.Errorf("families (-want +got):\n%s", diff)
+			}
+			if err := res.Config.Validate(); err != nil {
 				t.Errorf("the planned config does not validate: %v", err)
 			}
 		})

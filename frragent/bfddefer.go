@@ -1,0 +1,180 @@
+package frragent
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"slices"
+	"time"
+
+	"github.com/heraldlb/herald/frrconfig"
+)
+
+// BFD waits for each neighbor's first session.
+//
+// bgpd keys a neighbor's BFD session by the local address and interface of
+// the BGP session. Configured before the session first opens, the BFD
+// session starts with neither (FRR 8.4 and 10.x, bgp_peer_configure_bfd);
+// when BGP then comes up, bgpd learns both, deletes that BFD session and
+// makes another (bgp_peer_bfd_update_source). The peer's BFD sees the first
+// session go Down, and so does bgpd, which sends Cease/BFD Down: every new
+// session was torn down milliseconds after it came up, and a peer such as
+// BIRD then held it down for its error wait (60 s). Configured once the
+// session has opened, BFD starts with the right key and is never remade,
+// whatever the session does later. So the agent gives FRR a neighbor's BFD
+// lines only once bgpd has seen its session established (bgpd's
+// connectionsEstablished > 0, which a bgpd restart or a removed neighbor
+// sets back to 0), and adds them as soon as it has (Watch looks every
+// pendingBFDInterval while some wait).
+
+// pendingBFDInterval is how often Watch looks for the first session of the
+// neighbors whose BFD waits.
+const pendingBFDInterval = 200 * time.Millisecond
+
+// neighborID names a neighbor across VRFs.
+type neighborID struct{ vrf, name string }
+
+// withBFDDeferred returns cfg with BFD turned off on each neighbor whose
+// session has not yet been established (not in connected), and those
+// neighbors, as "name" or "name (VRF vrf)". cfg is not changed; when no
+// neighbor waits, cfg itself is returned.
+func withBFDDeferred(cfg *frrconfig.Config, connected map[neighborID]bool) (*frrconfig.Config, []string) {
+	var pending []string
+	var out *frrconfig.Config
+	for i := range cfg.Routers {
+		r := &cfg.Routers[i]
+		for j := range r.Neighbors {
+			n := &r.Neighbors[j]
+			id := neighborID{vrf: r.VRF, name: neighborName(n)}
+			if !n.BFD || connected[id] {
+				continue
+			}
+			if out == nil {
+				c := *cfg
+				c.Routers = slices.Clone(cfg.Routers)
+				for k := range c.Routers {
+					c.Routers[k].Neighbors = slices.Clone(c.Routers[k].Neighbors)
+				}
+				out = &c
+			}
+			m := &out.Routers[i].Neighbors[j]
+			m.BFD, m.BFDProfile = false, ""
+			if r.VRF != "" {
+				pending = append(pending, fmt.Sprintf("%s (VRF %s)", id.name, r.VRF))
+			} else {
+				pending = append(pending, id.name)
+			}
+		}
+	}
+	if out == nil {
+		return cfg, nil
+	}
+	return out, pending
+}
+
+// neighborName is how FRR names a neighbor: its address, or its interface
+// when unnumbered.
+func neighborName(n *frrconfig.Neighbor) string {
+	if n.Interface != "" {
+		return n.Interface
+	}
+	return n.Address.String()
+}
+
+// waitingForSession reports whether cfg has a neighbor with BFD that is not
+// in connected.
+func waitingForSession(cfg *frrconfig.Config, connected map[neighborID]bool) bool {
+	for i := range cfg.Routers {
+		for j := range cfg.Routers[i].Neighbors {
+			n := &cfg.Routers[i].Neighbors[j]
+			if n.BFD && !connected[neighborID{cfg.Routers[i].VRF, neighborName(n)}] {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// parseConnected reads `show bgp vrf all neighbors json`: the neighbors
+// whose session bgpd has seen established since it started or since the
+// neighbor was configured.
+func parseConnected(out []byte) (map[neighborID]bool, error) {
+	var vrfs map[string]map[string]json.RawMessage
+	if err := json.Unmarshal(out, &vrfs); err != nil {
+		return nil, fmt.Errorf("parsing bgp neighbors: %w", err)
+	}
+	m := map[neighborID]bool{}
+	for vrf, fields := range vrfs {
+		if vrf == "default" {
+			vrf = ""
+		}
+		for name, raw := range fields {
+			if len(raw) == 0 || raw[0] != '{' {
+				continue // vrfId, vrfName
+			}
+			var n struct {
+				ConnectionsEstablished int `json:"connectionsEstablished"`
+			}
+			if err := json.Unmarshal(raw, &n); err != nil {
+				return nil, fmt.Errorf("parsing bgp neighbor %s: %w", name, err)
+			}
+			if n.ConnectionsEstablished > 0 {
+				m[neighborID{vrf, name}] = true
+			}
+		}
+	}
+	return m, nil
+}
+
+// connectedNeighbors asks bgpd which neighbors have had a session.
+func (a *Agent) connectedNeighbors(ctx context.Context) (map[neighborID]bool, error) {
+	out, err := a.show(ctx, "bgpd", "show bgp vrf all neighbors json")
+	if err != nil {
+		return nil, fmt.Errorf("reading bgp neighbors: %w", err)
+	}
+	return parseConnected([]byte(out))
+}
+
+// enableWaitingBFD re-applies the last requested config when a neighbor
+// whose BFD waited has had its first session, so FRR now gets its BFD
+// lines. It reports whether some neighbor still waits.
+func (a *Agent) enableWaitingBFD(ctx context.Context) bool {
+	last := a.lastGood()
+	if last == nil || len(last.bfdPending) == 0 {
+		return false
+	}
+	connected, err := a.connectedNeighbors(ctx)
+	if err != nil {
+		return true // bgpd is down or restarting; look again
+	}
+	_, pending := withBFDDeferred(last.requested, connected)
+	if len(pending) == len(last.bfdPending) {
+		return true
+	}
+	res := a.Apply(ctx, ApplyRequest{Generation: last.gen, Config: last.requested})
+	if !res.Success {
+		a.log.Info("turning BFD on after the first session failed", "generation", last.gen, "error", res.Error)
+	}
+	return len(res.BFDPending) > 0 || !res.Success
+}
+
+// withSessionsNew returns the config FRR must be given when bgpd has seen
+// no session yet (it restarted): the requested config with the BFD of every
+// neighbor waiting. A config applied from a rendered file is returned as
+// it is.
+func (ap *applied) withSessionsNew() (*applied, error) {
+	if ap.requested == nil {
+		return ap, nil
+	}
+	cfg, pending := withBFDDeferred(ap.requested, nil)
+	plan, err := frrconfig.NewPlan(cfg)
+	if err != nil {
+		return ap, fmt.Errorf("rendering the config: %w", err)
+	}
+	text := plan.Text()
+	sum := sha256.Sum256(text)
+	return &applied{gen: ap.gen, requested: ap.requested, bfdPending: pending, plan: plan, text: text,
+		hash: hex.EncodeToString(sum[:]), norm: frrconfig.Normalize(text), hasBGP: ap.hasBGP}, nil
+}
