@@ -36,12 +36,18 @@ import (
 
 const ns = "herald-system"
 
-// exempt are permissions the shipped roles grant that this test cannot
-// make the binaries use, each with the path that does.
-var exempt = map[string]string{
-	"patch /services/status":     "statusWriter patches only after an update conflicts, or against an API server newer than herald's k8s.io/api",
-	"patch events.k8s.io/events": "the event recorder patches only an event repeated within minutes (a series)",
-	"patch /events":              "leader election's recorder patches only a \"became leader\" event repeated within minutes",
+// exempt are, per role, permissions the shipped roles grant that this
+// test cannot make the binaries use, each with the path that does.
+var exempt = map[string]map[string]string{
+	"herald-controller": {
+		"patch /services/status":     "statusWriter patches only after an update conflicts, or against an API server newer than herald's k8s.io/api",
+		"patch events.k8s.io/events": "the event recorder patches only an event repeated within minutes (a series)",
+		"patch /events":              "leader election's recorder patches only a \"became leader\" event repeated within minutes",
+	},
+	"herald-speaker": {
+		"create /events": "BGPSessionReset events, recorded only when an FRR apply reset BGP sessions (this test has no FRR)",
+		"patch /events":  "the same event repeated within minutes",
+	},
 }
 
 // TestRBAC installs config/rbac's roles in a real API server, makes tokens
@@ -219,7 +225,7 @@ func TestRBAC(t *testing.T) {
 		}
 		unused = map[string][]string{}
 		for role, rules := range granted {
-			if u := Unused(Granted(rules), reqs, users[role], exempt); len(u) > 0 {
+			if u := Unused(Granted(rules), reqs, users[role], exempt[role]); len(u) > 0 {
 				unused[role] = u
 			}
 		}

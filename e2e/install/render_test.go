@@ -86,7 +86,7 @@ func TestDefaultRenders(t *testing.T) {
 	for _, c := range append(append([]corev1.Container{}, ds.Spec.Template.Spec.InitContainers...), ds.Spec.Template.Spec.Containers...) {
 		images[c.Name] = c.Image
 	}
-	wantImages := map[string]string{"copy-herald": "ghcr.io/heraldlb/herald:v0.1.0", "speaker": "ghcr.io/heraldlb/herald:v0.1.0", "frr": "ghcr.io/heraldlb/herald-frr:10.3.1-1"}
+	wantImages := map[string]string{"copy-herald": "ghcr.io/heraldlb/herald:v0.1.0", "speaker": "ghcr.io/heraldlb/herald:v0.1.0", "frr": "ghcr.io/heraldlb/herald-frr:10.3-3_deb13u1"}
 	if diff := cmp.Diff(wantImages, images); diff != "" {
 		t.Errorf("speaker images (-want +got):\n%s", diff)
 	}
