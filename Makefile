@@ -7,7 +7,7 @@ LDFLAGS := -X github.com/heraldlb/herald/internal/version.Version=$(VERSION)
 CONTROLLER_GEN := $(GO) tool controller-gen
 export KUBEBUILDER_ASSETS := $(BIN)
 
-.PHONY: help deps control-plane envtest-assets build images images-check generate verify test test-unit bench demo lab-down clean
+.PHONY: help deps control-plane envtest-assets helm build images images-check generate chart-crds verify test test-unit bench demo lab-down clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-16s %s\n", $$1, $$2}'
@@ -17,6 +17,9 @@ deps: ## install missing Debian packages (FRR, etcd, network tools)
 
 control-plane envtest-assets: ## build etcd/kube-apiserver/kubectl for tests into bin/ (cached)
 	@hack/build-control-plane.sh
+
+helm: ## build bin/helm from its Go module at a pinned version (cached)
+	@hack/build-helm.sh
 
 build: ## build bin/herald and bin/kubectl-herald
 	@echo "==> building bin/herald and bin/kubectl-herald"
@@ -34,13 +37,19 @@ generate: ## regenerate deepcopy code and CRDs (controller-gen, pinned)
 	@echo "==> controller-gen: deepcopy and CRDs into config/crd"
 	@$(CONTROLLER_GEN) object paths=./api/...
 	@$(CONTROLLER_GEN) crd paths=./api/... output:crd:artifacts:config=config/crd
+	@$(MAKE) --no-print-directory chart-crds
+
+chart-crds: ## copy config/crd's CRDs into the Helm chart (charts/herald/crds)
+	@echo "==> copying config/crd into charts/herald/crds"
+	@rm -f charts/herald/crds/*.yaml
+	@cp config/crd/heraldlb.io_*.yaml charts/herald/crds/
 
 verify: ## gofmt and go vet
 	@echo "==> gofmt and go vet"
 	@test -z "$$(gofmt -l $$(git ls-files -co --exclude-standard '*.go'))" || { gofmt -l $$(git ls-files -co --exclude-standard '*.go'); echo "gofmt: files above need formatting"; exit 1; }
 	@$(GO) vet ./...
 
-test: deps control-plane build images verify ## everything: unit, fuzz seeds, envtest, real FRR (8.4 on the host, 10 in the image), images, e2e (as root)
+test: deps control-plane helm build images verify ## everything: unit, fuzz seeds, envtest, real FRR (8.4 on the host, 10 in the image), images, Helm chart, e2e (as root)
 	@echo "==> go test -race ./... (unit, fuzz seeds, integration against kube-apiserver, real FRR in namespaces)"
 	@HERALD_BIN=$(BIN)/herald $(GO) test -race -count=1 -timeout 25m ./...
 

@@ -6,7 +6,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 )
 
-// Metrics are the allocator's Prometheus metrics (DESIGN.md §6), registered
+// Metrics are the allocator's Prometheus metrics (docs/ARCHITECTURE.md §6), registered
 // on the registry given to NewMetrics.
 type Metrics struct {
 	addressesTotal  *prometheus.GaugeVec

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# herald's demo: BGP mode end to end on the lab (DESIGN.md §7). It brings
+# herald's demo: BGP mode end to end on the lab (docs/ARCHITECTURE.md §7). It brings
 # the lab up (a real etcd and kube-apiserver, three node namespaces running
 # FRR, herald frr-agent and herald speaker, a router running FRR with ECMP,
 # herald controller), applies the sample objects of config/samples (pool,

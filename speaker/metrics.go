@@ -6,7 +6,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 )
 
-// Metrics are the speaker's Prometheus metrics (DESIGN.md §6).
+// Metrics are the speaker's Prometheus metrics (docs/ARCHITECTURE.md §6).
 type Metrics struct {
 	applies       *prometheus.CounterVec
 	applyDuration *prometheus.HistogramVec

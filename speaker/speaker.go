@@ -35,7 +35,9 @@ type Config struct {
 	// NodeState.
 	Reader client.Reader
 	Client client.Client
-	// Agent applies FRR configs.
+	// Agent applies FRR configs; nil turns BGP mode off (no FRR beside
+	// the speaker): the speaker then only plans for Layer 2, applies and
+	// reads nothing from FRR, and its NodeState reports no FRR config.
 	Agent Agent
 	// Events receives the events the speaker records on its Node (BGP
 	// sessions reset by a config change); nil records none.
@@ -139,8 +141,11 @@ func New(cfg Config) (*Speaker, error) {
 	if cfg.Node == "" {
 		return nil, errors.New("creating the speaker: no node name (set --node-name or NODE_NAME)")
 	}
-	if cfg.Reader == nil || cfg.Client == nil || cfg.Agent == nil {
-		return nil, errors.New("creating the speaker: reader, client and agent are required")
+	if cfg.Reader == nil || cfg.Client == nil {
+		return nil, errors.New("creating the speaker: reader and client are required")
+	}
+	if cfg.Agent == nil && cfg.L2 == nil {
+		return nil, errors.New("creating the speaker: neither BGP (an FRR agent) nor Layer 2 mode is on, so it would announce nothing")
 	}
 	def := func(d *time.Duration, v time.Duration) {
 		if *d <= 0 {
@@ -193,21 +198,27 @@ func (s *Speaker) Run(ctx context.Context) error {
 	}
 	var retry, follow, status <-chan time.Time
 	delay := s.cfg.RetryInterval
+	bgp := s.cfg.Agent != nil
 	readCtx, stopReads := context.WithCancel(ctx)
 	reads := make(chan struct{})
-	go func() {
-		defer close(reads)
-		s.readState(readCtx)
-	}()
+	applyCtx, stopApplies := context.WithCancel(ctx)
+	applies := make(chan struct{})
+	if bgp {
+		go func() {
+			defer close(reads)
+			s.readState(readCtx)
+		}()
+		go func() {
+			defer close(applies)
+			s.applyLoop(applyCtx)
+		}()
+	} else {
+		close(reads)
+		close(applies)
+	}
 	defer func() {
 		stopReads()
 		<-reads
-	}()
-	applyCtx, stopApplies := context.WithCancel(ctx)
-	applies := make(chan struct{})
-	go func() {
-		defer close(applies)
-		s.applyLoop(applyCtx)
 	}()
 	defer stopApplies()
 	s.Trigger()
@@ -216,6 +227,9 @@ func (s *Speaker) Run(ctx context.Context) error {
 		case <-ctx.Done():
 			stopApplies()
 			<-applies
+			if !bgp {
+				return nil
+			}
 			// An outcome the loop handed over before it ended.
 			select {
 			case o := <-s.outcomes:
@@ -315,6 +329,11 @@ func (s *Speaker) sync(ctx context.Context) {
 	s.retry = false
 	if m := s.cfg.Metrics; m != nil {
 		m.problems.Set(float64(len(res.Problems)))
+	}
+	if s.cfg.Agent == nil {
+		// BGP mode is off: the FRR model is not applied anywhere.
+		s.writeStatus(ctx)
+		return
 	}
 	if err := res.Config.Validate(); err != nil {
 		// The planner checks each object against the renderer's rules, so

@@ -38,7 +38,7 @@ type speakerFlags struct {
 	stateInterval            time.Duration
 	logLevel                 string
 	development              bool
-	l2                       bool
+	bgp, l2                  bool
 	memberPort               int
 	memberBind, memberSecret string
 	exclude                  string
@@ -62,6 +62,7 @@ func parseSpeakerFlags(args []string) (speakerFlags, error) {
 	fs.DurationVar(&f.stateInterval, "state-interval", 5*time.Second, "how often FRR's sessions are read between applies")
 	fs.StringVar(&f.logLevel, "log-level", "info", "debug, info or error")
 	fs.BoolVar(&f.development, "log-development", false, "human-readable logs instead of JSON")
+	fs.BoolVar(&f.bgp, "bgp", true, "BGP mode: hand this node's FRR model to the frr-agent at --agent-socket (false: no FRR beside the speaker, Layer 2 only)")
 	fs.BoolVar(&f.l2, "l2", true, "answer ARP and NDP for the IPs of L2Advertisements (Layer 2 mode)")
 	fs.IntVar(&f.memberPort, "memberlist-port", 7946, "UDP and TCP port of the Layer 2 membership between speakers")
 	fs.StringVar(&f.memberBind, "memberlist-bind-addr", "", "address the membership listens on; empty: this node's InternalIP")
@@ -79,6 +80,9 @@ func parseSpeakerFlags(args []string) (speakerFlags, error) {
 	}
 	if f.namespace == "" {
 		return f, errors.New("--namespace is empty: set it or POD_NAMESPACE")
+	}
+	if !f.bgp && !f.l2 {
+		return f, errors.New("--bgp=false and --l2=false: the speaker would announce nothing; turn one mode on")
 	}
 	if f.memberPort < 1 || f.memberPort > 65535 {
 		return f, fmt.Errorf("--memberlist-port=%d: use a port 1-65535", f.memberPort)
@@ -124,12 +128,17 @@ func runSpeaker(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
-	agent := speaker.NewAgentClient(f.agentSocket)
 	scfg := speaker.Config{
-		Node: f.node, Namespace: f.namespace, LBClass: f.lbClass,
-		Agent: agent, Metrics: m,
+		Node: f.node, Namespace: f.namespace, LBClass: f.lbClass, Metrics: m,
 		Events:        mgr.GetEventRecorderFor("herald-speaker"),
 		StateInterval: f.stateInterval, Log: logger.WithName("speaker"),
+	}
+	// With BGP off there is no agent: nil, for both the speaker and its
+	// readiness check.
+	var agent *speaker.AgentClient
+	if f.bgp {
+		agent = speaker.NewAgentClient(f.agentSocket)
+		scfg.Agent = agent
 	}
 	if f.l2 {
 		node, err := newL2Node(ctx, mgr, f, logger.WithName("l2"))
@@ -151,11 +160,15 @@ func runSpeaker(ctx context.Context, args []string) error {
 		}
 		// Ready: the agent answers, FRR's daemons are up, the last apply
 		// did not fail, and L2's raw sockets are open (speaker.Ready).
-		if err := mgr.AddReadyzCheck("frr-and-l2", spk.ReadyCheck(agent)); err != nil {
+		var health speaker.HealthAgent
+		if agent != nil {
+			health = agent
+		}
+		if err := mgr.AddReadyzCheck("frr-and-l2", spk.ReadyCheck(health)); err != nil {
 			return fmt.Errorf("adding the readiness check: %w", err)
 		}
 	}
-	logger.Info("starting", "namespace", f.namespace, "lbClass", f.lbClass, "agentSocket", f.agentSocket, "l2", f.l2)
+	logger.Info("starting", "namespace", f.namespace, "lbClass", f.lbClass, "agentSocket", f.agentSocket, "bgp", f.bgp, "l2", f.l2)
 	if err := mgr.Start(ctx); err != nil {
 		return fmt.Errorf("running the manager: %w", err)
 	}
