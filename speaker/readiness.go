@@ -42,6 +42,9 @@ type ReadyInput struct {
 	// LastApply is the speaker's last apply as NodeState reports it; nil
 	// before the first.
 	LastApply *v1beta1.FRRConfigStatus
+	// BGPOff is true when BGP mode is off (no agent, no FRR): then neither
+	// is checked.
+	BGPOff bool
 	// L2 is true when Layer 2 mode is on; L2Err why its sockets cannot be
 	// opened.
 	L2    bool
@@ -55,9 +58,11 @@ type ReadyInput struct {
 // rejected lines; a failed apply (the agent or FRR could not do it) does.
 func Ready(in ReadyInput) error {
 	var errs []error
-	if in.AgentErr != nil {
+	switch {
+	case in.BGPOff:
+	case in.AgentErr != nil:
 		errs = append(errs, fmt.Errorf("the frr-agent does not answer: %w", in.AgentErr))
-	} else {
+	default:
 		if len(in.Health.Daemons) == 0 {
 			errs = append(errs, errors.New("the frr-agent checks no FRR daemon"))
 		}
@@ -84,13 +89,16 @@ func Ready(in ReadyInput) error {
 const healthTimeout = 4 * time.Second
 
 // ReadyCheck is the speaker's /readyz check (a healthz.Checker): it asks
-// the agent's health and decides with Ready.
+// the agent's health and decides with Ready. A nil agent means BGP mode is
+// off (no FRR beside the speaker): only Layer 2 is checked.
 func (s *Speaker) ReadyCheck(agent HealthAgent) func(*http.Request) error {
 	return func(req *http.Request) error {
 		ctx, cancel := context.WithTimeout(req.Context(), healthTimeout)
 		defer cancel()
-		in := ReadyInput{LastApply: s.lastApply(), L2: s.cfg.L2 != nil}
-		in.Health, in.AgentErr = agent.Health(ctx)
+		in := ReadyInput{LastApply: s.lastApply(), L2: s.cfg.L2 != nil, BGPOff: agent == nil}
+		if agent != nil {
+			in.Health, in.AgentErr = agent.Health(ctx)
+		}
 		if se, ok := s.cfg.L2.(socketErrorer); ok {
 			in.L2Err = se.SocketError()
 		}

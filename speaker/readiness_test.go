@@ -34,6 +34,9 @@ func TestReady(t *testing.T) {
 		{name: "L2 sockets refused", in: ReadyInput{Health: allUp, L2: true, L2Err: errors.New("opening ARP socket on eth0: operation not permitted")},
 			want: []string{"layer 2 mode cannot answer", "operation not permitted"}},
 		{name: "L2 off: its error does not count", in: ReadyInput{Health: allUp, L2: false, L2Err: errors.New("refused")}},
+		{name: "BGP off, L2 well: no agent nor FRR asked for", in: ReadyInput{BGPOff: true, L2: true}},
+		{name: "BGP off, L2 sockets refused", in: ReadyInput{BGPOff: true, L2: true, L2Err: errors.New("opening ARP socket on eth0: operation not permitted")},
+			want: []string{"layer 2 mode cannot answer", "operation not permitted"}},
 		{name: "everything wrong at once", in: ReadyInput{AgentErr: errors.New("no agent"), LastApply: &v1beta1.FRRConfigStatus{Result: v1beta1.FRRFailed}, L2: true, L2Err: errors.New("no raw")},
 			want: []string{"no agent", "failed", "no raw"}},
 	}
