@@ -284,10 +284,11 @@ func (b *bench) setup(ctx context.Context) error {
 		return err
 	}
 	// The pool and its advertisement come first, so that each peer has
-	// its address families from the start; the peers with BFD last, so
-	// that no newer config reaches a node's agent while it turns their BFD
-	// on after their first session (see the report of the bench's commit:
-	// the agent can then apply the older config over the newer one).
+	// its address families from the start (a peer created before them
+	// gets IPv6 later, which resets its session); the peers with BFD
+	// last, so that no newer config reaches a node's agent while it turns
+	// their BFD on after their first session (before ef1fa2b the agent
+	// could then apply the older config over the newer one).
 	objs := []client.Object{
 		// 200 ms × 5 while Services come and go: at 50 ms × 3, a
 		// 2-core machine loaded by other work (load average 10-16)
