@@ -120,6 +120,7 @@ type bench struct {
 func run(services, trials, scale int, keep, verbose, trace bool) error {
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
+	defer stopChildren()
 	opts := lab.Options{}
 	if verbose {
 		opts.Log = funcr.New(func(_, args string) { fmt.Fprintln(os.Stderr, "lab:", args) }, funcr.Options{})
