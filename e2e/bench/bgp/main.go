@@ -120,6 +120,7 @@ type bench struct {
 func run(services, trials, scale int, keep, verbose, trace bool) error {
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
+	defer stopChildren()
 	opts := lab.Options{}
 	if verbose {
 		opts.Log = funcr.New(func(_, args string) { fmt.Fprintln(os.Stderr, "lab:", args) }, funcr.Options{})
@@ -284,10 +285,11 @@ func (b *bench) setup(ctx context.Context) error {
 		return err
 	}
 	// The pool and its advertisement come first, so that each peer has
-	// its address families from the start; the peers with BFD last, so
-	// that no newer config reaches a node's agent while it turns their BFD
-	// on after their first session (see the report of the bench's commit:
-	// the agent can then apply the older config over the newer one).
+	// its address families from the start (a peer created before them
+	// gets IPv6 later, which resets its session); the peers with BFD
+	// last, so that no newer config reaches a node's agent while it turns
+	// their BFD on after their first session (before ef1fa2b the agent
+	// could then apply the older config over the newer one).
 	objs := []client.Object{
 		// 200 ms × 5 while Services come and go: at 50 ms × 3, a
 		// 2-core machine loaded by other work (load average 10-16)

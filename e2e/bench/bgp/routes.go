@@ -161,6 +161,38 @@ func (w *routeWatch) gobgpLine(at time.Time, l string) {
 	}
 }
 
+// children are the watch processes lines started, each with a channel
+// closed once it has ended; stopChildren ends them.
+var children struct {
+	mu    sync.Mutex
+	procs []child
+}
+
+type child struct {
+	cmd   *exec.Cmd
+	ended chan struct{}
+}
+
+// stopChildren kills every watch process and waits (5 s at most) for each
+// to end: the bench must not exit before, or they would outlive it (a
+// cancelled context kills them only while the program still runs).
+func stopChildren() {
+	children.mu.Lock()
+	defer children.mu.Unlock()
+	for _, c := range children.procs {
+		_ = c.cmd.Process.Kill()
+	}
+	timeout := time.After(5 * time.Second)
+	for _, c := range children.procs {
+		select {
+		case <-c.ended:
+		case <-timeout:
+			return
+		}
+	}
+	children.procs = nil
+}
+
 // lines starts cmd and hands each line of its standard output to line
 // with the time it was read, until cmd ends; if it ends before ctx does,
 // stopped gets why.
@@ -174,7 +206,12 @@ func lines(ctx context.Context, cmd *exec.Cmd, line func(at time.Time, l string)
 	if err := cmd.Start(); err != nil {
 		return err
 	}
+	ended := make(chan struct{})
+	children.mu.Lock()
+	children.procs = append(children.procs, child{cmd: cmd, ended: ended})
+	children.mu.Unlock()
 	go func() {
+		defer close(ended)
 		sc := bufio.NewScanner(out)
 		// An event of many paths is one line.
 		sc.Buffer(make([]byte, 64<<10), 64<<20)
