@@ -59,7 +59,7 @@ func TestInterop(t *testing.T) {
 	e.waitRouterSessions(t)
 	// Sessions just opened: give BFD a moment to settle, then count.
 	time.Sleep(2 * time.Second)
-	before, err := e.readCounters(ctx)
+	before, err := e.lab.Counts(ctx)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -80,13 +80,13 @@ func TestInterop(t *testing.T) {
 		}
 	}
 
-	after, err := e.readCounters(ctx)
+	after, err := e.lab.Counts(ctx)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if bad := after.since(before); len(bad) > 0 {
+	if ch := after.Since(before); len(ch.Detail) > 0 {
 		t.Errorf("across %d dual-stack Service creates and deletes (%v), sessions reset or BFD went down:\n  %s",
-			interopCycles, after.at.Sub(before.at).Round(time.Millisecond), strings.Join(bad, "\n  "))
+			interopCycles, after.At.Sub(before.At).Round(time.Millisecond), strings.Join(ch.Detail, "\n  "))
 	}
 }
 
@@ -146,7 +146,7 @@ func (e *env) waitRouterSessions(t *testing.T) {
 	}
 	labtest.Eventually(t, wait, "BIRD and GoBGP should have an Established session with every node in both families", func() string {
 		ctx := context.Background()
-		bird, err := e.birdEstablished(ctx)
+		bird, err := e.lab.BirdSessions(ctx)
 		if err != nil {
 			return err.Error()
 		}
@@ -157,7 +157,7 @@ func (e *env) waitRouterSessions(t *testing.T) {
 				}
 			}
 		}
-		g, err := e.gobgpNeighbors(ctx)
+		g, err := e.lab.GoBGPNeighbors(ctx)
 		if err != nil {
 			return err.Error()
 		}

@@ -5,46 +5,16 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/netip"
-	"os"
 	"regexp"
 	"slices"
 	"strings"
-	"time"
 
 	"github.com/heraldlb/herald/e2e/lab"
 )
 
-// What the e2e tests read of the lab's BIRD, GoBGP and the nodes' FRR to
-// count what an operator counts: session resets and BFD down transitions,
-// each from the component's own records.
-
-// gobgpNeighbor is what `gobgp neighbor -j` says of one session.
-type gobgpNeighbor struct {
-	Conf struct {
-		NeighborAddress string `json:"neighbor_address"`
-	} `json:"conf"`
-	State struct {
-		SessionState int `json:"session_state"` // 6: established
-		Flops        int `json:"flops"`
-	} `json:"state"`
-}
-
-// gobgpNeighbors returns GoBGP's sessions by neighbor address.
-func (e *env) gobgpNeighbors(ctx context.Context) (map[string]gobgpNeighbor, error) {
-	out, err := e.lab.GoBGP(ctx, "neighbor", "-j")
-	if err != nil {
-		return nil, err
-	}
-	var ns []gobgpNeighbor
-	if err := json.Unmarshal([]byte(out), &ns); err != nil {
-		return nil, fmt.Errorf("decoding gobgp neighbor -j %q: %w", out, err)
-	}
-	m := map[string]gobgpNeighbor{}
-	for _, n := range ns {
-		m[n.Conf.NeighborAddress] = n
-	}
-	return m, nil
-}
+// What the e2e tests read of the lab's BIRD and GoBGP: the paths they hold
+// to a prefix, with communities, and BIRD's kernel routes. Resets and BFD
+// downs are counted by lab.Counts.
 
 // routerPath is one path a router holds to a prefix: the node it came
 // from and the communities it carries, in the router's own notation.
@@ -97,24 +67,6 @@ func (e *env) gobgpPaths(ctx context.Context, prefix netip.Prefix) ([]routerPath
 		paths = append(paths, rp)
 	}
 	return paths, nil
-}
-
-// birdEstablished returns BIRD's BGP sessions and whether each is
-// Established, by protocol name.
-func (e *env) birdEstablished(ctx context.Context) (map[string]bool, error) {
-	out, err := e.lab.BirdC(ctx, "show", "protocols")
-	if err != nil {
-		return nil, err
-	}
-	m := map[string]bool{}
-	for _, l := range strings.Split(out, "\n") {
-		f := strings.Fields(l)
-		if len(f) < 4 || f[1] != "BGP" {
-			continue
-		}
-		m[f[0]] = strings.Contains(l, "Established")
-	}
-	return m, nil
 }
 
 var (
@@ -189,115 +141,4 @@ func (e *env) kernelHops(ctx context.Context, prefix netip.Prefix) ([]string, er
 	}
 	slices.Sort(hops)
 	return hops, nil
-}
-
-// birdSessionDowns counts the times a BGP session of BIRD left the
-// Established state, from BIRD's log (`debug protocols { states }` logs
-// every change; a session that goes down goes from up to stop).
-func (e *env) birdSessionDowns() (int, error) {
-	b, err := os.ReadFile(e.lab.BirdLog())
-	if err != nil {
-		return 0, err
-	}
-	n := 0
-	for _, l := range strings.Split(string(b), "\n") {
-		if birdSessionStop.MatchString(l) {
-			n++
-		}
-	}
-	return n, nil
-}
-
-var birdSessionStop = regexp.MustCompile(`node[0-9]+_v[46]: State changed to stop`)
-
-// frrCounters are one node FRR's counts: sessions dropped per neighbor and
-// BFD down transitions per peer, as FRR itself counts them.
-type frrCounters struct {
-	Dropped map[string]int
-	BFDDown map[string]int
-}
-
-// nodeCounters reads a node's FRR counters.
-func (e *env) nodeCounters(node string) (frrCounters, error) {
-	c := frrCounters{Dropped: map[string]int{}, BFDDown: map[string]int{}}
-	var nbrs map[string]json.RawMessage
-	if err := e.vtyshJSON(node, "show bgp neighbors json", &nbrs); err != nil {
-		return c, err
-	}
-	for addr, raw := range nbrs {
-		var n struct {
-			Dropped int `json:"connectionsDropped"`
-		}
-		if json.Unmarshal(raw, &n) == nil {
-			c.Dropped[addr] = n.Dropped
-		}
-	}
-	var peers []struct {
-		Peer      string `json:"peer"`
-		DownCount int    `json:"session-down"`
-	}
-	if err := e.vtyshJSON(node, "show bfd peers counters json", &peers); err != nil {
-		return c, err
-	}
-	for _, p := range peers {
-		c.BFDDown[p.Peer] += p.DownCount
-	}
-	return c, nil
-}
-
-// counters are every count of the lab's routers and nodes at one moment.
-type counters struct {
-	at    time.Time
-	gobgp map[string]int // flops per neighbor
-	bird  int
-	nodes map[string]frrCounters
-}
-
-// readCounters reads them all.
-func (e *env) readCounters(ctx context.Context) (counters, error) {
-	c := counters{at: time.Now(), gobgp: map[string]int{}, nodes: map[string]frrCounters{}}
-	g, err := e.gobgpNeighbors(ctx)
-	if err != nil {
-		return c, err
-	}
-	for a, n := range g {
-		c.gobgp[a] = n.State.Flops
-	}
-	if c.bird, err = e.birdSessionDowns(); err != nil {
-		return c, err
-	}
-	for _, n := range e.allNodes() {
-		if c.nodes[n], err = e.nodeCounters(n); err != nil {
-			return c, err
-		}
-	}
-	return c, nil
-}
-
-// since lists what went up between before and c: session resets and BFD
-// down transitions, one line each; none when nothing did.
-func (c counters) since(before counters) []string {
-	var out []string
-	for a, f := range c.gobgp {
-		if d := f - before.gobgp[a]; d > 0 {
-			out = append(out, fmt.Sprintf("GoBGP: session with %s went down %d time(s)", a, d))
-		}
-	}
-	if d := c.bird - before.bird; d > 0 {
-		out = append(out, fmt.Sprintf("BIRD: sessions went down %d time(s) (%s)", d, "see its log"))
-	}
-	for node, fc := range c.nodes {
-		for a, n := range fc.Dropped {
-			if d := n - before.nodes[node].Dropped[a]; d > 0 {
-				out = append(out, fmt.Sprintf("%s's FRR: session with %s dropped %d time(s)", node, a, d))
-			}
-		}
-		for a, n := range fc.BFDDown {
-			if d := n - before.nodes[node].BFDDown[a]; d > 0 {
-				out = append(out, fmt.Sprintf("%s's FRR: BFD with %s went down %d time(s)", node, a, d))
-			}
-		}
-	}
-	slices.Sort(out)
-	return out
 }

@@ -187,7 +187,7 @@ func run(services, trials, scale int, keep, verbose, trace bool) error {
 	var rows [][]string
 	var notes []string
 	if services > 0 {
-		before, err := b.readCounters(ctx)
+		before, err := b.lab.Counts(ctx)
 		if err != nil {
 			return err
 		}
@@ -196,7 +196,7 @@ func run(services, trials, scale int, keep, verbose, trace bool) error {
 		if err != nil {
 			return err
 		}
-		after, err := b.readCounters(ctx)
+		after, err := b.lab.Counts(ctx)
 		if err != nil {
 			return err
 		}
@@ -211,10 +211,10 @@ func run(services, trials, scale int, keep, verbose, trace bool) error {
 			rows = append(rows, row(fmt.Sprintf("withdraw latency, %s (%d Services)", w.name, len(m.withdraw[r])), m.withdraw[r], target))
 		}
 		rows = append(rows, row("  before it: the Delete call", m.delete, "(the API server's own work)"))
-		ch := after.since(before)
-		rows = append(rows, ch.rows()...)
+		ch := after.Since(before)
+		rows = append(rows, countRows(ch)...)
 		notes = append(notes, "Services: "+m.mix+", created one after another, then deleted one after another")
-		for _, d := range ch.detail {
+		for _, d := range ch.Detail {
 			notes = append(notes, "during the run: "+d)
 		}
 		progress("%v", rows)
