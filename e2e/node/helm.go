@@ -42,9 +42,12 @@ func (e *e2e) helmInstaller() (installer, error) {
 			return err
 		},
 		// Helm installs crds/ and never deletes them: they stay, by
-		// Helm's design, until the user deletes them.
+		// Helm's design, until the user deletes them, and with them the
+		// cluster-scoped NodeStates the speakers wrote (deleting the CRDs
+		// deletes those).
 		keeps: func(obj string) bool {
-			return strings.HasPrefix(obj, "customresourcedefinition.apiextensions.k8s.io/") && strings.HasSuffix(obj, ".heraldlb.io")
+			return strings.HasPrefix(obj, "customresourcedefinition.apiextensions.k8s.io/") && strings.HasSuffix(obj, ".heraldlb.io") ||
+				strings.HasPrefix(obj, "nodestate.heraldlb.io/")
 		},
 		after: func(ctx context.Context) error {
 			out, err := c.kubectl(ctx, "get", "crd", "-o", "name")
@@ -60,7 +63,9 @@ func (e *e2e) helmInstaller() (installer, error) {
 			if len(crds) == 0 {
 				return nil
 			}
-			e.report.note("helm uninstall leaves the chart's %d CRDs (Helm never deletes crds/); deleting them as a user would", len(crds))
+			states, _ := c.kubectl(ctx, "get", "nodestates.heraldlb.io", "-o", "name")
+			e.report.note("helm uninstall leaves the chart's %d CRDs (Helm never deletes crds/) and %d NodeStates; deleting the CRDs as a user would",
+				len(crds), len(strings.Fields(states)))
 			_, err = c.kubectl(ctx, append([]string{"delete", "--wait", "--timeout", "60s"}, crds...)...)
 			return err
 		},
