@@ -392,7 +392,7 @@ func (e *e2e) l2Answers(ctx context.Context, ips []netip.Addr) error {
 
 // killBGPD SIGKILLs bgpd in the sidecar and checks, as two checks, that the
 // speaker pod turns NotReady or a container restarts, and that the route is
-// at the router again (saying whether and for how long it was gone).
+// at the router again afterwards.
 func (e *e2e) killBGPD(ctx context.Context, name string, ips []netip.Addr) {
 	r := e.report
 	var killed time.Time
