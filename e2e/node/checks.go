@@ -319,38 +319,49 @@ func (e *e2e) serviceIPs(ctx context.Context, name, pool4, pool6 string) ([]neti
 func (e *e2e) routes(ctx context.Context, ips []netip.Addr, present bool) error {
 	wctx, cancel := context.WithTimeout(ctx, 60*time.Second)
 	defer cancel()
+	hops := nodeHops(wctx)
+	return poll(wctx, 100*time.Millisecond, func() error { return routesNow(wctx, ips, hops, present) })
+}
+
+// nodeHops returns the node's addresses a route at the router may go
+// through: its LAN addresses and its IPv6 link-local address on the LAN.
+func nodeHops(ctx context.Context) []string {
 	hops := []string{nodeLAN4, nodeLAN6}
-	if out, err := run(wctx, "ip", "-n", nodeNetns, "-6", "-o", "addr", "show", "dev", "lan", "scope", "link"); err == nil {
+	if out, err := run(ctx, "ip", "-n", nodeNetns, "-6", "-o", "addr", "show", "dev", "lan", "scope", "link"); err == nil {
 		for _, f := range strings.Fields(out) {
 			if p, err := netip.ParsePrefix(f); err == nil && p.Addr().IsLinkLocalUnicast() {
 				hops = append(hops, p.Addr().String())
 			}
 		}
 	}
-	return poll(wctx, 100*time.Millisecond, func() error {
-		for _, ip := range ips {
-			family := "-4"
-			if ip.Is6() {
-				family = "-6"
-			}
-			out, err := run(wctx, inNetns(rtrNetns, "ip", family, "route", "show", netip.PrefixFrom(ip, ip.BitLen()).String(), "proto", "bgp")...)
-			if err != nil {
-				return err
-			}
-			out = strings.TrimSpace(out)
-			has := false
-			for _, h := range hops {
-				has = has || strings.Contains(out+" ", "via "+h+" ")
-			}
-			if present && !has {
-				return fmt.Errorf("router has no BGP route to %s via the node (%s): %q", ip, strings.Join(hops, ", "), out)
-			}
-			if !present && out != "" {
-				return fmt.Errorf("router still routes %s: %s", ip, out)
-			}
+	return hops
+}
+
+// routesNow checks once that the router holds (present) or does not hold a
+// BGP route to each IP via one of hops.
+func routesNow(ctx context.Context, ips []netip.Addr, hops []string, present bool) error {
+	for _, ip := range ips {
+		family := "-4"
+		if ip.Is6() {
+			family = "-6"
 		}
-		return nil
-	})
+		out, err := run(ctx, inNetns(rtrNetns, "ip", family, "route", "show", netip.PrefixFrom(ip, ip.BitLen()).String(), "proto", "bgp")...)
+		if err != nil {
+			return err
+		}
+		out = strings.TrimSpace(out)
+		has := false
+		for _, h := range hops {
+			has = has || strings.Contains(out+" ", "via "+h+" ")
+		}
+		if present && !has {
+			return fmt.Errorf("router has no BGP route to %s via the node (%s): %q", ip, strings.Join(hops, ", "), out)
+		}
+		if !present && out != "" {
+			return fmt.Errorf("router still routes %s: %s", ip, out)
+		}
+	}
+	return nil
 }
 
 // httpThrough fetches http://IP/ from the router's namespace and expects a
@@ -413,7 +424,13 @@ func (e *e2e) killBGPD(ctx context.Context, name string, ips []netip.Addr) {
 		wctx, cancel := context.WithTimeout(ctx, 60*time.Second)
 		defer cancel()
 		var seen string
+		var gone time.Duration // when the router first lacked the route
+		hops := nodeHops(wctx)
 		if err := poll(wctx, 200*time.Millisecond, func() error {
+			if gone == 0 && routesNow(wctx, ips, hops, true) != nil {
+				gone = time.Since(killed)
+				r.note("the router lost the route %s after the kill", gone.Round(10*time.Millisecond))
+			}
 			p, err := e.speakerPod(wctx)
 			if err != nil {
 				return err
