@@ -2,7 +2,6 @@ package frrconfig
 
 import (
 	"fmt"
-	"slices"
 	"strings"
 )
 
@@ -123,5 +122,5 @@ func familyList(fs [2]bool) string {
 	if len(names) == 0 {
 		return "none"
 	}
-	return strings.Join(slices.Clip(names), "+")
+	return strings.Join(names, "+")
 }
