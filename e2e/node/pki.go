@@ -1,19 +1,16 @@
 package main
 
 import (
-	"crypto/ecdsa"
-	"crypto/elliptic"
-	"crypto/rand"
 	"crypto/x509"
 	"crypto/x509/pkix"
 	"encoding/base64"
-	"encoding/pem"
 	"fmt"
-	"math/big"
 	"net"
 	"os"
 	"path/filepath"
 	"time"
+
+	"github.com/heraldlb/herald/internal/testpki"
 )
 
 // writePKI writes a fresh CA (ECDSA P-256: cheap to make on every run), the
@@ -26,29 +23,11 @@ func writePKI(p paths) error {
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return fmt.Errorf("creating %s: %w", dir, err)
 	}
-	now := time.Now()
-	caKey, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	ca, err := testpki.NewCA("herald-e2e-node-ca", 24*time.Hour)
 	if err != nil {
-		return fmt.Errorf("generating the CA key: %w", err)
+		return err
 	}
-	caTmpl := &x509.Certificate{
-		SerialNumber:          big.NewInt(1),
-		Subject:               pkix.Name{CommonName: "herald-e2e-node-ca"},
-		NotBefore:             now.Add(-time.Hour),
-		NotAfter:              now.Add(24 * time.Hour),
-		KeyUsage:              x509.KeyUsageCertSign | x509.KeyUsageDigitalSignature,
-		BasicConstraintsValid: true,
-		IsCA:                  true,
-	}
-	caDER, err := x509.CreateCertificate(rand.Reader, caTmpl, caTmpl, &caKey.PublicKey, caKey)
-	if err != nil {
-		return fmt.Errorf("signing the CA: %w", err)
-	}
-	ca, err := x509.ParseCertificate(caDER)
-	if err != nil {
-		return fmt.Errorf("parsing the CA: %w", err)
-	}
-	if err := writePEM(filepath.Join(dir, "ca.crt"), "CERTIFICATE", caDER); err != nil {
+	if err := ca.WriteCert(filepath.Join(dir, "ca.crt")); err != nil {
 		return err
 	}
 	ips := func(s ...string) []net.IP {
@@ -79,31 +58,12 @@ func writePKI(p paths) error {
 			ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageClientAuth},
 		}},
 	}
-	for i, l := range leaves {
-		key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-		if err != nil {
-			return fmt.Errorf("generating a key for %s: %w", l.name, err)
-		}
-		l.tmpl.SerialNumber = big.NewInt(int64(i + 2))
-		l.tmpl.NotBefore = now.Add(-time.Hour)
-		l.tmpl.NotAfter = now.Add(24 * time.Hour)
-		l.tmpl.KeyUsage = x509.KeyUsageDigitalSignature
-		der, err := x509.CreateCertificate(rand.Reader, l.tmpl, ca, &key.PublicKey, caKey)
-		if err != nil {
-			return fmt.Errorf("signing %s: %w", l.name, err)
-		}
-		if err := writePEM(filepath.Join(dir, l.name+".crt"), "CERTIFICATE", der); err != nil {
-			return err
-		}
-		if err := writeKey(filepath.Join(dir, l.name+".key"), key); err != nil {
+	for _, l := range leaves {
+		if err := ca.Issue(filepath.Join(dir, l.name+".crt"), filepath.Join(dir, l.name+".key"), l.tmpl); err != nil {
 			return err
 		}
 	}
-	saKey, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		return fmt.Errorf("generating the service-account key: %w", err)
-	}
-	if err := writeKey(filepath.Join(dir, "sa.key"), saKey); err != nil {
+	if err := testpki.NewKey(filepath.Join(dir, "sa.key")); err != nil {
 		return err
 	}
 	return writeKubeconfig(p)
@@ -152,22 +112,6 @@ current-context: hnode
 `, apiAddr, apiPort, ca, cert, key)
 	if err := os.WriteFile(p.kubeconfig(), []byte(cfg), 0o600); err != nil {
 		return fmt.Errorf("writing the kubeconfig: %w", err)
-	}
-	return nil
-}
-
-func writeKey(path string, key *ecdsa.PrivateKey) error {
-	der, err := x509.MarshalECPrivateKey(key)
-	if err != nil {
-		return fmt.Errorf("encoding %s: %w", path, err)
-	}
-	return writePEM(path, "EC PRIVATE KEY", der)
-}
-
-func writePEM(path, typ string, der []byte) error {
-	b := pem.EncodeToMemory(&pem.Block{Type: typ, Bytes: der})
-	if err := os.WriteFile(path, b, 0o600); err != nil {
-		return fmt.Errorf("writing %s: %w", path, err)
 	}
 	return nil
 }
