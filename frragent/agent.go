@@ -143,6 +143,10 @@ type Agent struct {
 	restartLoadsConfig bool
 	// bgpdPID is bgpd's pid at the last check (checkBGP, under applyMu).
 	bgpdPID int
+	// bfdBaseline holds, for a neighbor whose session a config reset,
+	// its count of established sessions then: its BFD waits for a count
+	// above it (see deferResetBFD). Guarded by applyMu.
+	bfdBaseline map[neighborID]int
 	// clients are the connections to the agent's API and whether the
 	// speaker said goodbye (see WaitPath).
 	clients *clients
@@ -269,8 +273,11 @@ func (a *Agent) apply(ctx context.Context, req ApplyRequest) (res Result) {
 	switch {
 	case req.Config != nil:
 		cfg := req.Config
+		var counts map[neighborID]int
 		if waitingForSession(cfg, nil) {
-			connected, err := a.connectedNeighbors(ctx)
+			var connected map[neighborID]bool
+			var err error
+			connected, counts, err = a.connectedNeighbors(ctx)
 			if err != nil {
 				a.log.Info("cannot tell which BGP sessions came up; BFD waits for all of them", "error", err.Error())
 			}
@@ -279,6 +286,15 @@ func (a *Agent) apply(ctx context.Context, req ApplyRequest) (res Result) {
 		var err error
 		if plan, err = frrconfig.NewPlan(cfg); err != nil {
 			return Result{Method: MethodNone, Error: fmt.Sprintf("rendering the config: %v", err)}
+		}
+		// A session this config resets opens anew: its BFD waits for it
+		// as for a first session (deferResetBFD says why).
+		if last := a.lastGood(); counts != nil && last != nil && last.plan != nil &&
+			a.deferResetBFD(frrconfig.SessionResets(last.plan, plan), counts) {
+			cfg, pending = withBFDDeferred(req.Config, a.connectedSince(counts))
+			if plan, err = frrconfig.NewPlan(cfg); err != nil {
+				return Result{Method: MethodNone, Error: fmt.Sprintf("rendering the config: %v", err)}
+			}
 		}
 		text = plan.Text()
 	case req.Rendered != "":

@@ -97,15 +97,15 @@ func waitingForSession(cfg *frrconfig.Config, connected map[neighborID]bool) boo
 	return false
 }
 
-// parseConnected reads `show bgp vrf all neighbors json`: the neighbors
-// whose session bgpd has seen established since it started or since the
-// neighbor was configured.
-func parseConnected(out []byte) (map[neighborID]bool, error) {
+// parseConnected reads `show bgp vrf all neighbors json`: how many times
+// bgpd has seen each neighbor's session established since it started or
+// since the neighbor was configured (connectionsEstablished).
+func parseConnected(out []byte) (map[neighborID]int, error) {
 	var vrfs map[string]map[string]json.RawMessage
 	if err := json.Unmarshal(out, &vrfs); err != nil {
 		return nil, fmt.Errorf("parsing bgp neighbors: %w", err)
 	}
-	m := map[neighborID]bool{}
+	m := map[neighborID]int{}
 	for vrf, fields := range vrfs {
 		if vrf == "default" {
 			vrf = ""
@@ -120,21 +120,71 @@ func parseConnected(out []byte) (map[neighborID]bool, error) {
 			if err := json.Unmarshal(raw, &n); err != nil {
 				return nil, fmt.Errorf("parsing bgp neighbor %s: %w", name, err)
 			}
-			if n.ConnectionsEstablished > 0 {
-				m[neighborID{vrf, name}] = true
-			}
+			m[neighborID{vrf, name}] = n.ConnectionsEstablished
 		}
 	}
 	return m, nil
 }
 
-// connectedNeighbors asks bgpd which neighbors have had a session.
-func (a *Agent) connectedNeighbors(ctx context.Context) (map[neighborID]bool, error) {
+// connectedNeighbors asks bgpd which neighbors have had a session (since
+// the reset recorded in bfdBaseline, if any), and returns as well each
+// neighbor's count of established sessions. It needs applyMu held.
+func (a *Agent) connectedNeighbors(ctx context.Context) (map[neighborID]bool, map[neighborID]int, error) {
 	out, err := a.show(ctx, "bgpd", "show bgp vrf all neighbors json")
 	if err != nil {
-		return nil, fmt.Errorf("reading bgp neighbors: %w", err)
+		return nil, nil, fmt.Errorf("reading bgp neighbors: %w", err)
 	}
-	return parseConnected([]byte(out))
+	counts, err := parseConnected([]byte(out))
+	if err != nil {
+		return nil, nil, err
+	}
+	return a.connectedSince(counts), counts, nil
+}
+
+// connectedSince returns the neighbors whose count of established
+// sessions is above their bfdBaseline (0 unless a reset set it).
+func (a *Agent) connectedSince(counts map[neighborID]int) map[neighborID]bool {
+	m := make(map[neighborID]bool, len(counts))
+	for id, n := range counts {
+		b := a.bfdBaseline[id]
+		if n < b {
+			// Counted again from 0: bgpd restarted or the neighbor was
+			// configured anew; the baseline is void.
+			delete(a.bfdBaseline, id)
+			b = 0
+		}
+		if n > b {
+			m[id] = true
+		}
+	}
+	return m
+}
+
+// deferResetBFD makes the BFD of every neighbor that resets wait for its
+// next session as for a first one: the count of established sessions it
+// has now becomes its baseline. It reports whether a neighbor that counted
+// as connected no longer does. It needs applyMu held.
+//
+// On FRR 10.3 a neighbor whose BFD is configured and down when its session
+// resets stays Idle (peer_active is false while bgpd still counts the
+// session established and BFD down, so no start timer is set), and a peer
+// that runs BFD only with established neighbors (a `bgp listen range`)
+// never brings that BFD session up again: the session stayed down for
+// minutes after a reset herald made. Without BFD lines, the neighbor
+// restarts at once; its BFD is added when the new session is up.
+func (a *Agent) deferResetBFD(resets []frrconfig.SessionReset, counts map[neighborID]int) bool {
+	changed := false
+	for _, r := range resets {
+		id := neighborID{vrf: r.VRF, name: r.Neighbor}
+		if n, ok := counts[id]; ok && n > a.bfdBaseline[id] {
+			if a.bfdBaseline == nil {
+				a.bfdBaseline = map[neighborID]int{}
+			}
+			a.bfdBaseline[id] = n
+			changed = true
+		}
+	}
+	return changed
 }
 
 // enableWaitingBFD re-applies the last requested config when a neighbor
@@ -156,7 +206,7 @@ func (a *Agent) enableWaitingBFD(ctx context.Context) bool {
 	if last = a.lastGood(); last == nil || len(last.bfdPending) == 0 {
 		return false
 	}
-	connected, err := a.connectedNeighbors(ctx)
+	connected, _, err := a.connectedNeighbors(ctx)
 	if err != nil {
 		return true // bgpd is down or restarting; look again
 	}

@@ -62,3 +62,41 @@ func TestIsNeighborBFD(t *testing.T) {
 		}
 	}
 }
+
+// TestResetDefersBFD checks the bookkeeping of a reset neighbor's BFD: it
+// no longer counts as connected until bgpd counts one more established
+// session, and a count that starts again from 0 (bgpd restarted) voids
+// the baseline.
+func TestResetDefersBFD(t *testing.T) {
+	a := &Agent{}
+	n1 := neighborID{name: "198.51.100.1"}
+	n2 := neighborID{vrf: "red", name: "198.51.100.2"}
+	counts := map[neighborID]int{n1: 1, n2: 3}
+	if got := a.connectedSince(counts); !got[n1] || !got[n2] {
+		t.Fatalf("before any reset: connected %v, want both", got)
+	}
+	if !a.deferResetBFD([]frrconfig.SessionReset{{Neighbor: "198.51.100.1", Reason: "address families changed"}}, counts) {
+		t.Fatal("deferResetBFD of a connected neighbor reported no change")
+	}
+	if a.deferResetBFD([]frrconfig.SessionReset{{Neighbor: "198.51.100.1"}}, counts) {
+		t.Error("deferring the same neighbor again reported a change")
+	}
+	if a.deferResetBFD([]frrconfig.SessionReset{{Neighbor: "198.51.100.9"}}, counts) {
+		t.Error("deferring an unknown neighbor reported a change")
+	}
+	for _, tc := range []struct {
+		name   string
+		counts map[neighborID]int
+		n1     bool
+	}{
+		{"reset, new session not up yet", map[neighborID]int{n1: 1, n2: 3}, false},
+		{"new session up", map[neighborID]int{n1: 2, n2: 3}, true},
+		{"bgpd restarted: counts from 0", map[neighborID]int{n1: 0, n2: 0}, false},
+		{"first session after the restart", map[neighborID]int{n1: 1, n2: 1}, true},
+	} {
+		got := a.connectedSince(tc.counts)
+		if got[n1] != tc.n1 || got[n2] != (tc.counts[n2] > 0) {
+			t.Errorf("%s: connected %v, want %v for %s", tc.name, got, tc.n1, n1.name)
+		}
+	}
+}
