@@ -523,16 +523,29 @@ func routeMapCommands(cmds []string) []string {
 
 // runOnBGPD runs configuration commands on bgpd's vty socket, between
 // `configure terminal` and `end`, then the route-map commands among them on
-// zebra's. A connection that broke since the last apply (the daemon
-// restarted) is dialed again once, before any command ran.
+// the daemon vtysh also gives them to (routeMapDaemon). A connection that
+// broke since the last apply (the daemon restarted) is dialed again once,
+// before any command ran.
 func (a *Agent) runOnBGPD(ctx context.Context, cmds []string) error {
 	if err := a.runConfig(ctx, "bgpd", cmds); err != nil {
 		return err
 	}
 	if rm := routeMapCommands(cmds); len(rm) > 0 {
-		return a.runConfig(ctx, "zebra", rm)
+		return a.runConfig(ctx, a.routeMapDaemon(), rm)
 	}
 	return nil
+}
+
+// routeMapDaemon is the daemon besides bgpd that vtysh gives route-map
+// configuration to: zebra up to FRR 9, mgmtd from FRR 10 (vtysh's
+// VTYSH_RMAP_CONFIG; zebra 10.3 answers "Unknown command", and every apply
+// that touched a route-map fell back to a full reload). FRR 10 is told by
+// its mgmtd's vty socket in VtyDir.
+func (a *Agent) routeMapDaemon() string {
+	if _, err := os.Stat(vty.SocketPath(a.vtyDir, "mgmtd")); err == nil {
+		return "mgmtd"
+	}
+	return "zebra"
 }
 
 // runConfig runs configuration commands on one daemon's vty socket.

@@ -91,6 +91,7 @@ func (e *e2e) phase(ctx context.Context, in installer) {
 		e.killBGPD(ctx, in.name, ips)
 	}
 	r.check(in.name+": no 'forbidden' in any herald container's log", func() error { return e.noForbidden(ctx) })
+	r.check(in.name+": FRR 10 took every incremental apply (no fallback to a full reload in the agent's log)", func() error { return e.noReloadFallback(ctx) })
 	e.withdrawn = ips
 }
 
@@ -492,6 +493,21 @@ func (e *e2e) killBGPD(ctx context.Context, name string, ips []netip.Addr) {
 // noForbidden reads every herald container's log (and the previous
 // instance's, after a restart) and fails on any "forbidden".
 func (e *e2e) noForbidden(ctx context.Context) error {
+	return e.noLogLine(ctx, func(l string) bool { return strings.Contains(strings.ToLower(l), "forbidden") })
+}
+
+// incrementalFallback is what the frr-agent logs when FRR refused a
+// command of an incremental apply and it reloaded the whole file instead.
+const incrementalFallback = "incremental apply did not give the rendered config"
+
+// noReloadFallback reads the herald containers' logs for incrementalFallback.
+func (e *e2e) noReloadFallback(ctx context.Context) error {
+	return e.noLogLine(ctx, func(l string) bool { return strings.Contains(l, incrementalFallback) })
+}
+
+// noLogLine reads every herald container's log (and the previous
+// instance's, after a restart) and fails on any line bad matches.
+func (e *e2e) noLogLine(ctx context.Context, bad func(string) bool) error {
 	l, err := e.heraldPods(ctx)
 	if err != nil {
 		return err
@@ -515,7 +531,7 @@ func (e *e2e) noForbidden(ctx context.Context) error {
 					continue // no previous instance
 				}
 				for _, line := range strings.Split(out, "\n") {
-					if strings.Contains(strings.ToLower(line), "forbidden") {
+					if bad(line) {
 						found = append(found, p.Metadata.Name+"/"+cn+": "+line)
 					}
 				}
