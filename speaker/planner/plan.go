@@ -34,6 +34,9 @@ type world struct {
 const (
 	keepEffect  = "keeping its last good version until this is fixed"
 	leaveEffect = "left out until this is fixed"
+	// statusEffect is leaveEffect as Validate reports it: the controller
+	// holds no last good versions, the speakers do.
+	statusEffect = "speakers keep its last good version until this is fixed (a version that was never good is left out)"
 )
 
 func prepare(snap *Snapshot) *world {
@@ -214,12 +217,18 @@ func Plan(snap *Snapshot, node string) Result {
 func Validate(snap *Snapshot) []Problem {
 	w := prepare(snap)
 	all := problems{}
-	for _, p := range w.probs.list {
+	add := func(p Problem) {
+		if p.Effect == leaveEffect {
+			p.Effect = statusEffect
+		}
 		all.add(p)
+	}
+	for _, p := range w.probs.list {
+		add(p)
 	}
 	for i := range snap.Nodes {
 		for _, p := range w.plan(snap.Nodes[i].Name).Problems {
-			all.add(p)
+			add(p)
 		}
 	}
 	return all.sorted()
