@@ -68,14 +68,7 @@ func prepare(snap *Snapshot) *world {
 		s := &snap.Secrets[i]
 		secrets[s.Namespace+"/"+s.Name] = s
 	}
-	serviceIPs := map[netip.Addr]string{}
-	for i := range snap.Services {
-		if served(&snap.Services[i], snap.LBClass) {
-			for _, ip := range ServiceIPs(&snap.Services[i]) {
-				serviceIPs[ip] = snap.Services[i].Namespace + "/" + snap.Services[i].Name
-			}
-		}
-	}
+	serviceIPs := servicesAt(snap, peerAddresses(snap))
 	// Peers oldest first: on a node, the peer already in effect keeps its
 	// session and its myASN against a newcomer (plan reports the later).
 	peers := slices.Clone(snap.Peers)

@@ -100,6 +100,44 @@ func selectorProblem(kind, name, field string, err error) Problem {
 		Message: err.Error() + ": fix the selector (keys and values are at most 63 characters of letters, digits, '-', '_' and '.'; operators In, NotIn, Exists, DoesNotExist)"}
 }
 
+// peerAddresses are the addresses BGPPeers (and their last good versions)
+// name.
+func peerAddresses(snap *Snapshot) map[netip.Addr]bool {
+	out := map[netip.Addr]bool{}
+	for i := range snap.Peers {
+		if a, err := netip.ParseAddr(snap.Peers[i].Spec.PeerAddress); err == nil {
+			out[a.Unmap()] = true
+		}
+	}
+	for _, p := range snap.LastGood.Peers {
+		if p.Neighbor.Address.IsValid() {
+			out[p.Neighbor.Address] = true
+		}
+	}
+	return out
+}
+
+// servicesAt maps those of addrs that are a served Service's IP to the
+// Service (namespace/name), with no allocation per Service.
+func servicesAt(snap *Snapshot, addrs map[netip.Addr]bool) map[netip.Addr]string {
+	out := map[netip.Addr]string{}
+	if len(addrs) == 0 {
+		return out
+	}
+	for i := range snap.Services {
+		svc := &snap.Services[i]
+		if !served(svc, snap.LBClass) {
+			continue
+		}
+		for _, in := range svc.Status.LoadBalancer.Ingress {
+			if a, err := netip.ParseAddr(in.IP); err == nil && addrs[a.Unmap()] {
+				out[a.Unmap()] = svc.Namespace + "/" + svc.Name
+			}
+		}
+	}
+	return out
+}
+
 // peerAddressConflict reports a BGPPeer whose address is one herald hands
 // to Services: peering with it would route the session into a Service.
 func (w *world) peerAddressConflict(p *Peer, serviceIPs map[netip.Addr]string) *Problem {
