@@ -22,8 +22,9 @@ import (
 )
 
 const (
-	// sampleEvery is the period of the router samples (4 a second).
-	sampleEvery = 250 * time.Millisecond
+	// sampleEvery is the period of the router samples (5 a second, so that
+	// at least 3 a second are answered on a loaded machine).
+	sampleEvery = 200 * time.Millisecond
 	// reportWait bounds the wait for herald's report of a bad input.
 	reportWait = 15 * time.Second
 	// settle is how long the routes are still sampled once the input is
@@ -111,6 +112,7 @@ type outcome struct {
 	reason   string
 	samples  int
 	lost     int // samples without the three next hops
+	failed   int // samples the router did not answer
 	minHops  int
 	duration time.Duration
 	disturbs bool
@@ -144,6 +146,9 @@ func TestBadInput(t *testing.T) {
 				t.Errorf("herald said nothing about it within %s", reportWait)
 			case o.lost > 0 && !in.disturbs:
 				t.Errorf("the healthy Service lost its %d next hops in %d of %d samples (down to %d)", len(e.hops), o.lost, o.samples, o.minHops)
+			}
+			if r := o.rate(); r < 3 {
+				t.Errorf("the router was sampled %.1f times a second, fewer than 3: a short withdrawal could go unseen", r)
 			}
 		})
 	}
@@ -183,8 +188,7 @@ func (e *env) run(t *testing.T, in badInput) outcome {
 		time.Sleep(settle)
 	}
 	cancel()
-	out.samples, out.lost, out.minHops = s.result(len(e.hops))
-	out.duration = time.Since(start)
+	out.samples, out.lost, out.minHops, out.failed, out.duration = s.result(len(e.hops))
 	return out
 }
 
@@ -274,36 +278,56 @@ func conditionsOf(o client.Object) []metav1.Condition {
 }
 
 // sampler reads the router's next hops for the healthy Service every
-// sampleEvery until its context ends.
+// sampleEvery until its context ends. Each sample runs on its own (at most
+// maxInFlight at once), so a vtysh call slower than sampleEvery on a
+// loaded machine does not lower the rate.
 type sampler struct {
 	mu   sync.Mutex
-	hops []int // the number of matching next hops per sample
+	hops []int // the number of expected next hops per sample; -1: no answer
+	wg   sync.WaitGroup
 	done chan struct{}
+	// start and stop bound the sampling.
+	start, stop time.Time
 }
 
+// maxInFlight bounds the vtysh calls of one sampler running at once.
+const maxInFlight = 8
+
 func (e *env) sample(ctx context.Context) *sampler {
-	s := &sampler{done: make(chan struct{})}
+	s := &sampler{done: make(chan struct{}), start: time.Now()}
+	slots := make(chan struct{}, maxInFlight)
+	one := func() {
+		defer s.wg.Done()
+		defer func() { <-slots }()
+		got, err := e.nextHops(e.ip)
+		n := -1 // the router did not answer: not counted as lost
+		if err == nil {
+			n = 0
+			for _, h := range got {
+				if slices.Contains(e.hops, h) {
+					n++
+				}
+			}
+		}
+		s.mu.Lock()
+		s.hops = append(s.hops, n)
+		s.mu.Unlock()
+	}
 	go func() {
 		defer close(s.done)
 		tick := time.NewTicker(sampleEvery)
 		defer tick.Stop()
 		for {
-			got, err := e.nextHops(e.ip)
-			n := 0
-			if err == nil {
-				for _, h := range got {
-					if slices.Contains(e.hops, h) {
-						n++
-					}
-				}
-			} else {
-				n = -1 // the router did not answer: not counted as lost
+			select {
+			case slots <- struct{}{}:
+				s.wg.Add(1)
+				go one()
+			default: // maxInFlight calls are still running: skip this tick
 			}
-			s.mu.Lock()
-			s.hops = append(s.hops, n)
-			s.mu.Unlock()
 			select {
 			case <-ctx.Done():
+				s.stop = time.Now()
+				s.wg.Wait()
 				return
 			case <-tick.C:
 			}
@@ -312,15 +336,18 @@ func (e *env) sample(ctx context.Context) *sampler {
 	return s
 }
 
-// result waits for the sampler to stop and returns the samples taken, how
-// many had fewer than want next hops, and the fewest seen.
-func (s *sampler) result(want int) (samples, lost, minHops int) {
+// result waits for the sampler to stop and returns the samples answered,
+// how many had fewer than want next hops, the fewest seen, the samples
+// the router did not answer and how long the sampling lasted.
+func (s *sampler) result(want int) (samples, lost, minHops, failed int, d time.Duration) {
 	<-s.done
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	minHops = want
+	d = s.stop.Sub(s.start)
 	for _, n := range s.hops {
 		if n < 0 {
+			failed++
 			continue
 		}
 		samples++
@@ -329,8 +356,11 @@ func (s *sampler) result(want int) (samples, lost, minHops int) {
 		}
 		minHops = min(minHops, n)
 	}
-	return samples, lost, minHops
+	return samples, lost, minHops, failed, d
 }
+
+// rate is the router samples answered per second.
+func (o outcome) rate() float64 { return float64(o.samples) / o.duration.Seconds() }
 
 // table prints the outcomes, one line per case.
 func table(rs []outcome, want int) string {
@@ -343,6 +373,9 @@ func table(rs []outcome, want int) string {
 			after = r.after.Round(10 * time.Millisecond).String()
 		}
 		kept := fmt.Sprintf("yes (%d/%d at %d)", r.samples, r.samples, want)
+		if r.failed > 0 {
+			kept += fmt.Sprintf(" %d unanswered", r.failed)
+		}
 		if r.lost > 0 {
 			kept = fmt.Sprintf("NO: %d/%d, min %d", r.lost, r.samples, r.minHops)
 			if r.disturbs {
@@ -354,7 +387,7 @@ func table(rs []outcome, want int) string {
 		if r.verdict == "SILENT" {
 			silent++
 		}
-		rate := float64(r.samples) / r.duration.Seconds()
+		rate := r.rate()
 		reason := r.reason
 		if len(reason) > 28 {
 			reason = reason[:25] + "..."
