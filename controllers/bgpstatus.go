@@ -86,9 +86,33 @@ func setupBGPStatus(mgr manager.Manager, opts Options, events events.EventRecord
 			later(ctx, q)
 		},
 	}
+	// A BGPPeer edit is also looked at as an edit: one that resets the
+	// peer's sessions is reported on the peer at once (the reconcile
+	// below only sees the new version).
+	peerKey := handler.Funcs{
+		CreateFunc: func(_ context.Context, _ event.TypedCreateEvent[client.Object], q workqueue.TypedRateLimitingInterface[reconcile.Request]) {
+			q.Add(req)
+		},
+		UpdateFunc: func(_ context.Context, e event.TypedUpdateEvent[client.Object], q workqueue.TypedRateLimitingInterface[reconcile.Request]) {
+			old, ok1 := e.ObjectOld.(*v1beta1.BGPPeer)
+			cur, ok2 := e.ObjectNew.(*v1beta1.BGPPeer)
+			if ok1 && ok2 {
+				if msg, reset := SessionReset(old, cur); reset {
+					r.events.Eventf(cur, nil, corev1.EventTypeWarning, ReasonSessionReset, "Edit", "%s", msg)
+				}
+			}
+			q.Add(req)
+		},
+		DeleteFunc: func(_ context.Context, _ event.TypedDeleteEvent[client.Object], q workqueue.TypedRateLimitingInterface[reconcile.Request]) {
+			q.Add(req)
+		},
+		GenericFunc: func(_ context.Context, _ event.TypedGenericEvent[client.Object], q workqueue.TypedRateLimitingInterface[reconcile.Request]) {
+			q.Add(req)
+		},
+	}
 	err := builder.ControllerManagedBy(mgr).
 		Named("bgpstatus").
-		Watches(&v1beta1.BGPPeer{}, key, builder.WithPredicates(predicate.GenerationChangedPredicate{})).
+		Watches(&v1beta1.BGPPeer{}, peerKey, builder.WithPredicates(predicate.GenerationChangedPredicate{})).
 		Watches(&v1beta1.BGPAdvertisement{}, key, builder.WithPredicates(predicate.GenerationChangedPredicate{})).
 		Watches(&v1beta1.L2Advertisement{}, key, builder.WithPredicates(predicate.GenerationChangedPredicate{})).
 		Watches(&v1beta1.BFDProfile{}, key, builder.WithPredicates(predicate.GenerationChangedPredicate{})).
@@ -140,6 +164,25 @@ func (r *BGPStatusReconciler) Reconcile(ctx context.Context, _ reconcile.Request
 	}
 	r.communityEvents(snap.Communities, byObject)
 	return reconcile.Result{RequeueAfter: bgpStatusResync}, nil
+}
+
+// ReasonSessionReset is the reason of the Warning event on a BGPPeer whose
+// edit resets its BGP sessions.
+const ReasonSessionReset = "SessionReset"
+
+// SessionReset says whether an edit of a BGPPeer from old to cur resets
+// its sessions, and how, for the event on the peer. A myASN edit does: a
+// node speaks one ASN per VRF (FRR's "router bgp ASN"), so every node
+// opening the peer rebuilds that BGP instance, resetting its sessions; on
+// a node where an older BGPPeer of the same VRF keeps the old ASN, the
+// edited peer is not opened at all (ASNConflict on its Accepted
+// condition).
+func SessionReset(old, cur *v1beta1.BGPPeer) (string, bool) {
+	if old.Spec.MyASN == cur.Spec.MyASN {
+		return "", false
+	}
+	return fmt.Sprintf("myASN changed from %d to %d: every node opening BGPPeer %s rebuilds its BGP instance of VRF %q, which resets this session and the node's other sessions in that VRF; where an older BGPPeer keeps myASN %d on a node, this one is not opened there (see its Accepted condition). If the edit was a mistake, set myASN back to %d",
+		old.Spec.MyASN, cur.Spec.MyASN, cur.Name, cur.Spec.VRF, old.Spec.MyASN, old.Spec.MyASN), true
 }
 
 // describeProblems is a condition message for one object's problems.

@@ -2,6 +2,7 @@ package controllers
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"math/big"
 	"sort"
@@ -14,7 +15,6 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/client-go/tools/events"
 	"sigs.k8s.io/controller-runtime/pkg/client"
@@ -23,6 +23,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/reconcile"
 
 	v1beta1 "github.com/heraldlb/herald/api/v1beta1"
+	"github.com/heraldlb/herald/internal/verdict"
 	"github.com/heraldlb/herald/ipam"
 )
 
@@ -126,6 +127,11 @@ func (r *PoolReconciler) writeStatus(ctx context.Context, p *v1beta1.IPAddressPo
 		cond.Status, cond.Reason, cond.Message = metav1.ConditionTrue, "Accepted", "the pool is in use"
 	} else {
 		cond.Status, cond.Reason, cond.Message = metav1.ConditionFalse, string(ipam.InvalidPool), perr.Error()
+		var rej rejectionError
+		if errors.As(perr, &rej) {
+			cond.Reason = rej.r.Reason
+			cond.Message = fmt.Sprintf("pool %q: %s: %s (this pool is not used until this is fixed)", p.Name, rej.r.Field, rej.r.Message)
+		}
 		if known {
 			cond.Message += " (its last accepted definition stays in use)"
 		}
@@ -152,13 +158,18 @@ func (r *PoolReconciler) writeStatus(ctx context.Context, p *v1beta1.IPAddressPo
 	}
 	if condChanged {
 		if perr != nil {
-			r.events.Eventf(p, nil, corev1.EventTypeWarning, string(ipam.InvalidPool), "Validate", "%s", cond.Message)
+			r.events.Eventf(p, nil, corev1.EventTypeWarning, cond.Reason, "Validate", "%s", cond.Message)
 		} else {
 			r.events.Eventf(p, nil, corev1.EventTypeNormal, "Accepted", "Validate", "pool %s is in use", p.Name)
 		}
 	}
 	return nil
 }
+
+// rejectionError carries a verdict's rejection of a pool as an error.
+type rejectionError struct{ r verdict.Rejection }
+
+func (e rejectionError) Error() string { return e.r.Message }
 
 func has(f ipam.FamilyStats) bool { return f.Total != nil && f.Total.Sign() > 0 }
 
@@ -193,43 +204,6 @@ func listPools(ctx context.Context, c client.Reader, ns string) ([]v1beta1.IPAdd
 	return list.Items, nil
 }
 
-// ToIPAMPool converts an IPAddressPool to the allocator's view. The error
-// names the field and the fix (a label selector that does not parse).
-func ToIPAMPool(p *v1beta1.IPAddressPool) (ipam.Pool, error) {
-	out := ipam.Pool{
-		Name:          p.Name,
-		AutoAssign:    p.Spec.AutoAssign == nil || *p.Spec.AutoAssign,
-		AvoidBuggyIPs: p.Spec.AvoidBuggyIPs,
-	}
-	for _, a := range p.Spec.Addresses {
-		out.Addresses = append(out.Addresses, string(a))
-	}
-	sa := p.Spec.ServiceAllocation
-	if sa == nil {
-		return out, nil
-	}
-	out.ServiceAllocation = &ipam.ServiceAllocation{Priority: sa.Priority, Namespaces: sa.Namespaces}
-	conv := func(field string, sels []metav1.LabelSelector) ([]labels.Selector, error) {
-		var res []labels.Selector
-		for i := range sels {
-			s, err := metav1.LabelSelectorAsSelector(&sels[i])
-			if err != nil {
-				return nil, fmt.Errorf("pool %q: spec.serviceAllocation.%s[%d] is not a valid label selector (%v); fix the selector", p.Name, field, i, err)
-			}
-			res = append(res, s)
-		}
-		return res, nil
-	}
-	var err error
-	if out.ServiceAllocation.NamespaceSelectors, err = conv("namespaceSelectors", sa.NamespaceSelectors); err != nil {
-		return ipam.Pool{}, err
-	}
-	if out.ServiceAllocation.ServiceSelectors, err = conv("serviceSelectors", sa.ServiceSelectors); err != nil {
-		return ipam.Pool{}, err
-	}
-	return out, nil
-}
-
 // applyPools gives the allocator the pool set when it changed since the
 // last call, asks the Service reconciler to look again at the Services whose
 // IPs left every pool and at those waiting for an IP, and returns the
@@ -238,13 +212,22 @@ func (s *state) applyPools(ctx context.Context, pools []v1beta1.IPAddressPool) (
 	var converted []ipam.Pool
 	errs := map[string]error{}
 	var sig strings.Builder
+	// The verdict shared with the speakers: a pool overlapping an older
+	// one is left out here too, so it never takes the older pool's
+	// addresses (the speakers then announce them as before).
+	v := verdict.DecidePools(pools)
 	s.mu.Lock()
 	if s.lastGoodPools == nil {
 		s.lastGoodPools = map[string]ipam.Pool{}
 	}
 	good := make(map[string]ipam.Pool, len(pools))
 	for i := range pools {
-		p, err := ToIPAMPool(&pools[i])
+		if rej, ok := v.Rejected[pools[i].Name]; ok && rej.Reason == verdict.ReasonOverlappingPool {
+			errs[pools[i].Name] = rejectionError{rej}
+			fmt.Fprintf(&sig, "%s/%d/%s/%s;", pools[i].Name, pools[i].Generation, pools[i].UID, rej.InEffect)
+			continue
+		}
+		p, err := verdict.IPAMPool(&pools[i])
 		if err != nil {
 			errs[pools[i].Name] = err
 			// A pool edited into something unusable keeps serving its last

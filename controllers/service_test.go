@@ -15,6 +15,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	v1beta1 "github.com/heraldlb/herald/api/v1beta1"
+	"github.com/heraldlb/herald/internal/verdict"
 	"github.com/heraldlb/herald/speaker/planner"
 )
 
@@ -364,7 +365,7 @@ func TestServices(t *testing.T) {
 				return err
 			}
 			cond := meta.FindStatusCondition(p.Status.Conditions, ConditionPoolAccepted)
-			if cond == nil || cond.Status != metav1.ConditionFalse || cond.Reason != "InvalidPool" {
+			if cond == nil || cond.Status != metav1.ConditionFalse || cond.Reason != verdict.ReasonOverlappingPool {
 				return fmt.Errorf("condition %+v", cond)
 			}
 			if !strings.Contains(cond.Message, `"p11"`) {
@@ -372,7 +373,7 @@ func TestServices(t *testing.T) {
 			}
 			return nil
 		})
-		waitEvent(t, c, testNS, "p11-overlap", "InvalidPool")
+		waitEvent(t, c, testNS, "p11-overlap", verdict.ReasonOverlappingPool)
 		// A new Service still gets an IP; the old one keeps its own.
 		mustCreate(t, c, lbService(ns, "new", 80))
 		waitService(t, c, ns, "new", "an IP", hasIPs(1))

@@ -138,6 +138,8 @@ func (a *Allocator) requested(svc Service, info sharing, e *svcEntry, fams []Fam
 			return nil, newError(RequestedIPUnavailable, fmt.Sprintf("requested address %s is in pool %q, not in pool %q named by the address-pool annotation: request an address of %q, or change the annotation", ip, p.spec.Name, pin.spec.Name, pin.spec.Name))
 		case !mayUse(p, svc):
 			return nil, newError(RequestedIPUnavailable, fmt.Sprintf("requested address %s is in pool %q, whose serviceAllocation does not admit this Service (namespace %q): request an address of another pool, or change the pool's serviceAllocation", ip, p.spec.Name, svc.Namespace))
+		case p.fam[famIdx(ip)].isAnycast(ip) && (e == nil || !slices.Contains(e.ips, ip)):
+			return nil, newError(RequestedIPUnavailable, fmt.Sprintf("requested address %s is the subnet-router anycast address of %s in pool %q, which the subnet's routers answer (RFC 4291 2.6.1): request another address", ip, anycastPrefix(p, ip), p.spec.Name))
 		}
 		if err := a.shareable(ip, info, e); err != nil {
 			return nil, err
@@ -292,6 +294,17 @@ func (a *Allocator) pick(p *poolState, fi int, info sharing, e *svcEntry) (ip ne
 	}
 	ip, ok = p.fam[fi].take(p.spec.AvoidBuggyIPs, a.used)
 	return ip, ok, ok
+}
+
+// anycastPrefix names the CIDR entry of p whose subnet-router anycast
+// address is ip.
+func anycastPrefix(p *poolState, ip netip.Addr) string {
+	for _, r := range p.fam[famIdx(ip)].ranges {
+		if r.First == ip {
+			return r.String()
+		}
+	}
+	return ip.String()
 }
 
 // untake gives back addresses taken by pick but not committed.

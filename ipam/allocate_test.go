@@ -289,11 +289,11 @@ func TestAllocate(t *testing.T) {
 			name:  "dual-stack: RequireDualStack from a pool with both families",
 			pools: []Pool{pool("a4", "192.0.2.0/30"), pool("b6", "2001:db8:1::/126"), pool("c-dual", "198.51.100.0/30", "2001:db8:2::/126")},
 			steps: []step{
-				{svc: Service{Key: "ns/a", IPFamilyPolicy: RequireDualStack, IPFamilies: []Family{IPv4, IPv6}}, want: []string{"198.51.100.0", "2001:db8:2::"}},
-				{svc: Service{Key: "ns/b", IPFamilyPolicy: RequireDualStack, IPFamilies: []Family{IPv6, IPv4}}, want: []string{"2001:db8:2::1", "198.51.100.1"}},
+				{svc: Service{Key: "ns/a", IPFamilyPolicy: RequireDualStack, IPFamilies: []Family{IPv4, IPv6}}, want: []string{"198.51.100.0", "2001:db8:2::1"}},
+				{svc: Service{Key: "ns/b", IPFamilyPolicy: RequireDualStack, IPFamilies: []Family{IPv6, IPv4}}, want: []string{"2001:db8:2::2", "198.51.100.1"}},
 				// PreferDualStack also takes the dual pool before single-family ones.
-				{svc: Service{Key: "ns/c", IPFamilyPolicy: PreferDualStack, IPFamilies: []Family{IPv4}}, want: []string{"198.51.100.2", "2001:db8:2::2"}},
-				{svc: Service{Key: "ns/d", IPFamilies: []Family{IPv6}}, want: []string{"2001:db8:1::"}},
+				{svc: Service{Key: "ns/c", IPFamilyPolicy: PreferDualStack, IPFamilies: []Family{IPv4}}, want: []string{"198.51.100.2", "2001:db8:2::3"}},
+				{svc: Service{Key: "ns/d", IPFamilies: []Family{IPv6}}, want: []string{"2001:db8:1::1"}},
 				{svc: Service{Key: "ns/e"}, want: []string{"192.0.2.0"}},
 			},
 		},
@@ -303,7 +303,7 @@ func TestAllocate(t *testing.T) {
 			steps: []step{
 				{svc: Service{Key: "ns/a", IPFamilies: []Family{IPv4}}, want: []string{"192.0.2.0"}},
 				{svc: Service{Key: "ns/a", IPFamilyPolicy: RequireDualStack, IPFamilies: []Family{IPv4, IPv6}}, reason: NoMatchingPool, msg: "the Service is RequireDualStack but no single pool it may use has both IPv4 and IPv6 addresses: add both families to one pool, or use PreferDualStack", want: []string{"192.0.2.0"}},
-				{svc: Service{Key: "ns/b", IPFamilyPolicy: PreferDualStack, IPFamilies: []Family{IPv6, IPv4}}, want: []string{"2001:db8::"}},
+				{svc: Service{Key: "ns/b", IPFamilyPolicy: PreferDualStack, IPFamilies: []Family{IPv6, IPv4}}, want: []string{"2001:db8::1"}},
 				{svc: Service{Key: "ns/c", IPFamilyPolicy: PreferDualStack, IPFamilies: []Family{IPv4, IPv6}}, want: []string{"192.0.2.1"}},
 			},
 		},
@@ -312,10 +312,10 @@ func TestAllocate(t *testing.T) {
 			pools: []Pool{pool("a-dual", "192.0.2.0/30", "2001:db8::/126"), pool("b-dual", "198.51.100.0/30", "2001:db8:1::/126")},
 			steps: []step{
 				{svc: Service{Key: "ns/a", Pool: "b-dual"}, want: []string{"198.51.100.0"}},
-				{svc: Service{Key: "ns/a", IPFamilyPolicy: RequireDualStack}, want: []string{"198.51.100.0", "2001:db8:1::"}},
+				{svc: Service{Key: "ns/a", IPFamilyPolicy: RequireDualStack}, want: []string{"198.51.100.0", "2001:db8:1::1"}},
 				// and back to single stack: the v6 address is freed.
 				{svc: Service{Key: "ns/a", IPFamilyPolicy: SingleStack, IPFamilies: []Family{IPv4}}, want: []string{"198.51.100.0"}},
-				{svc: Service{Key: "ns/b", IPFamilies: []Family{IPv6}, Pool: "b-dual"}, want: []string{"2001:db8:1::"}},
+				{svc: Service{Key: "ns/b", IPFamilies: []Family{IPv6}, Pool: "b-dual"}, want: []string{"2001:db8:1::1"}},
 			},
 		},
 		{
@@ -323,7 +323,7 @@ func TestAllocate(t *testing.T) {
 			pools: []Pool{pool("a-dual", "192.0.2.0/30", "2001:db8::/128"), pool("b-dual", "198.51.100.0/30", "2001:db8:1::/126")},
 			steps: []step{
 				{svc: Service{Key: "ns/x", IPFamilies: []Family{IPv6}}, want: []string{"2001:db8::"}},
-				{svc: Service{Key: "ns/a", IPFamilyPolicy: RequireDualStack}, want: []string{"198.51.100.0", "2001:db8:1::"}},
+				{svc: Service{Key: "ns/a", IPFamilyPolicy: RequireDualStack}, want: []string{"198.51.100.0", "2001:db8:1::1"}},
 				// a-dual's IPv4 address taken and given back: the next Service gets it.
 				{svc: Service{Key: "ns/b"}, want: []string{"192.0.2.0"}},
 			},

@@ -26,7 +26,7 @@ func Example() {
 	fmt.Println(a.Stats()["lan"].IPv6.Available)
 	// Output:
 	// pool "bad": addresses[0]: range "198.51.100.20-198.51.100.10" is reversed: write 198.51.100.10-198.51.100.20
-	// [192.0.2.1 2001:db8::]
+	// [192.0.2.1 2001:db8::1]
 	// InvalidRequest
-	// 18446744073709551615
+	// 18446744073709551614
 }

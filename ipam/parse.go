@@ -138,14 +138,41 @@ func (r Range) String() string {
 	if !r.First.IsValid() {
 		return "invalid range"
 	}
+	if p, ok := r.Prefix(); ok {
+		return p.String()
+	}
+	return r.First.String() + "-" + r.Last.String()
+}
+
+// SubnetRouterAnycast returns the subnet-router anycast address of an IPv6
+// range that is exactly one CIDR of length 126 or less: its address with an
+// all-zero interface ID (RFC 4291 2.6.1), which routers of that subnet
+// answer and which a Service must therefore never get. Other ranges (IPv4,
+// /127, /128, "a-b" ranges that are not one CIDR) have none.
+func SubnetRouterAnycast(r Range) (netip.Addr, bool) {
+	if !r.First.IsValid() || !r.First.Is6() {
+		return netip.Addr{}, false
+	}
+	p, ok := r.Prefix()
+	if !ok || p.Bits() > 126 {
+		return netip.Addr{}, false
+	}
+	return r.First, true
+}
+
+// Prefix returns the CIDR the range is exactly, if it is one.
+func (r Range) Prefix() (netip.Prefix, bool) {
+	if !r.First.IsValid() || !r.Last.IsValid() {
+		return netip.Prefix{}, false
+	}
 	bits := r.First.BitLen()
 	for l := 0; l <= bits; l++ {
 		p := netip.PrefixFrom(r.First, l)
 		if p.Masked().Addr() == r.First && LastOf(p) == r.Last {
-			return p.String()
+			return p, true
 		}
 	}
-	return r.First.String() + "-" + r.Last.String()
+	return netip.Prefix{}, false
 }
 
 // Size returns the number of addresses in the range.

@@ -37,6 +37,10 @@ type famState struct {
 	free     []netip.Addr
 	total    *big.Int
 	assigned uint64
+	// anycast are the subnet-router anycast addresses of the family's
+	// CIDR entries (SubnetRouterAnycast), sorted: never handed out. Each
+	// is the first address of its range.
+	anycast []netip.Addr
 }
 
 func newPoolState(p Pool, ranges []Range) *poolState {
@@ -49,6 +53,10 @@ func newPoolState(p Pool, ranges []Range) *poolState {
 		f := ps.fam[famIdx(r.First)]
 		f.ranges = append(f.ranges, r)
 		f.total.Add(f.total, r.usableSize(p.AvoidBuggyIPs))
+		if a, ok := SubnetRouterAnycast(r); ok {
+			f.anycast = append(f.anycast, a)
+			f.total.Sub(f.total, big.NewInt(1))
+		}
 	}
 	for _, f := range ps.fam {
 		if len(f.ranges) > 0 {
@@ -56,6 +64,16 @@ func newPoolState(p Pool, ranges []Range) *poolState {
 		}
 	}
 	return ps
+}
+
+// isAnycast reports whether a is one of the family's subnet-router anycast
+// addresses.
+func (f *famState) isAnycast(a netip.Addr) bool {
+	if len(f.anycast) == 0 {
+		return false
+	}
+	_, found := slices.BinarySearchFunc(f.anycast, a, netip.Addr.Compare)
+	return found
 }
 
 func clonePool(p Pool) Pool {
@@ -112,6 +130,9 @@ func (f *famState) take(avoidBuggy bool, used func(netip.Addr) bool) (netip.Addr
 			continue
 		}
 		f.next = a.Next() // invalid after the last address of the family
+		if a == f.ranges[f.cur].First && f.isAnycast(a) {
+			continue
+		}
 		if usable(a, avoidBuggy) && !used(a) {
 			return a, true
 		}
@@ -120,8 +141,12 @@ func (f *famState) take(avoidBuggy bool, used func(netip.Addr) bool) (netip.Addr
 }
 
 // put gives back an address that is no longer used. Addresses the cursor
-// has not reached yet need no free-list entry.
+// has not reached yet need no free-list entry; a subnet-router anycast
+// address (held by a Service restored with it) is never handed out again.
 func (f *famState) put(a netip.Addr) {
+	if f.isAnycast(a) {
+		return
+	}
 	if f.cur < len(f.ranges) && f.next.IsValid() && !a.Less(f.next) {
 		return
 	}

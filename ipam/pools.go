@@ -141,3 +141,12 @@ func buildPool(p Pool) (*poolState, *Error) {
 	}
 	return st, nil
 }
+
+// CheckPool validates one pool on its own, as SetPools does before looking
+// at the other pools: a name, addresses that parse, no overlap between its
+// own entries, at least one usable address. The error is an *Error with
+// Reason InvalidPool naming the pool and the fix.
+func CheckPool(p Pool) error {
+	_, err := buildPool(p)
+	return errOrNil(err)
+}

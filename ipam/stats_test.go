@@ -39,7 +39,7 @@ func TestStats(t *testing.T) {
 	want := map[string]PoolStats{
 		"big": {
 			IPv4: FamilyStats{Total: n("256"), Assigned: n("2"), Available: n("254")},
-			IPv6: FamilyStats{Total: n("18446744073709551616"), Assigned: n("1"), Available: n("18446744073709551615")},
+			IPv6: FamilyStats{Total: n("18446744073709551615"), Assigned: n("1"), Available: n("18446744073709551614")},
 		},
 		"wide": {
 			IPv4: FamilyStats{Total: n("16646144"), Assigned: n("1"), Available: n("16646143")},

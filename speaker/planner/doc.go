@@ -23,12 +23,24 @@
 //     endpoints (MetalLB withdraws it then; herald keeps the route so that a
 //     rollout through zero replicas does not flap it at the routers).
 //
+// Between conflicting objects the one already in effect wins, as
+// internal/verdict decides for the controller too: the oldest
+// (creationTimestamp, then name). Pools overlapping an older pool are left
+// out (the controller reports them); a second BGPPeer for a neighbor a node
+// already peers with, or with another myASN in the same VRF, is not opened
+// and is reported; a Community alias keeps the oldest Community's value.
+// A BGPPeer whose address is a Service's IP or inside a pool is never
+// established.
+//
 // A broken object (a BGPPeer naming an unknown BFDProfile or a missing
 // password Secret, a BGPAdvertisement with an unknown Community alias or an
-// aggregation length shorter than a pool's prefix) never disturbs the
-// others: it keeps its last good version when the caller passes one in
-// Snapshot.LastGood (Plan returns the versions to keep for next time), and is
-// left out otherwise. Naming a pool or a peer that does not exist is reported
+// aggregation length shorter than a pool's prefix, a node or pool selector
+// that does not parse in a BGPPeer, BGPAdvertisement or L2Advertisement)
+// never disturbs the others: it keeps its last good version when the caller
+// passes one in Snapshot.LastGood (Plan returns the versions to keep for
+// next time), and is left out otherwise. A pool the controller rejects as
+// invalid keeps its last good addresses (or, with none known, those that
+// parse), as the controller keeps its last good definition. Naming a pool or a peer that does not exist is reported
 // but the rest of the object applies. When two advertisements give one prefix
 // different local preferences towards one peer, both are reported and the one
 // whose name sorts first wins, so the prefix stays announced.

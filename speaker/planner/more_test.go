@@ -182,7 +182,7 @@ func TestValidate(t *testing.T) {
 		{KindBGPAdvertisement, "all", "spec.localPref", ReasonLocalPrefConflict, "announcing it with localPref 10 from BGPAdvertisement all, whose name sorts first"},
 		{KindBGPAdvertisement, "pools", "spec.ipAddressPools[0]", ReasonUnknownPool, "the other pools are announced"},
 		{KindBGPAdvertisement, "z", "spec.localPref", ReasonLocalPrefConflict, "announcing it with localPref 10 from BGPAdvertisement all, whose name sorts first"},
-		{KindBGPPeer, "n2", "spec.passwordSecret", ReasonInvalidPeer, leaveEffect},
+		{KindBGPPeer, "n2", "spec.passwordSecret", ReasonInvalidPeer, statusEffect},
 		{KindL2Advertisement, "l2", "spec.ipAddressPools[0]", ReasonUnknownPool, "the other pools are announced"},
 	}
 	if diff := cmp.Diff(want, keysOf(got)); diff != "" {

@@ -8,9 +8,11 @@ import (
 	"strings"
 
 	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	v1beta1 "github.com/heraldlb/herald/api/v1beta1"
 	"github.com/heraldlb/herald/frrconfig"
+	"github.com/heraldlb/herald/internal/verdict"
 )
 
 // world is a Snapshot resolved once, node-independently.
@@ -18,8 +20,9 @@ type world struct {
 	snap     *Snapshot
 	pools    map[string]*pool
 	poolList []*pool
-	peers    []Peer          // usable peers, sorted by name
-	advs     []Advertisement // usable advertisements, sorted by name
+	peers    []Peer                    // usable peers, sorted by name
+	advs     []Advertisement           // usable advertisements, sorted by name
+	l2s      []v1beta1.L2Advertisement // usable L2 advertisements, sorted by name
 	ready    map[string]map[string]bool
 	nodes    map[string]*corev1.Node
 	probs    problems
@@ -31,17 +34,20 @@ type world struct {
 const (
 	keepEffect  = "keeping its last good version until this is fixed"
 	leaveEffect = "left out until this is fixed"
+	// statusEffect is leaveEffect as Validate reports it: the controller
+	// holds no last good versions, the speakers do.
+	statusEffect = "speakers keep its last good version until this is fixed (a version that was never good is left out)"
 )
 
 func prepare(snap *Snapshot) *world {
 	w := &world{
-		snap:     snap,
-		pools:    parsePools(snap.Pools),
-		ready:    readyNodes(snap.EndpointSlices),
-		nodes:    map[string]*corev1.Node{},
-		lastGood: LastGood{Peers: map[string]Peer{}, Advertisements: map[string]Advertisement{}},
+		snap:  snap,
+		ready: readyNodes(snap.EndpointSlices),
+		nodes: map[string]*corev1.Node{},
+		lastGood: LastGood{Peers: map[string]Peer{}, Advertisements: map[string]Advertisement{},
+			L2Advertisements: map[string]v1beta1.L2Advertisement{}, Pools: map[string]v1beta1.IPAddressPool{}},
 	}
-	w.poolList = sortedPools(w.pools)
+	w.pools, w.poolList = decidePools(snap, w.lastGood.Pools)
 	for i := range snap.Nodes {
 		w.nodes[snap.Nodes[i].Name] = &snap.Nodes[i]
 	}
@@ -62,16 +68,32 @@ func prepare(snap *Snapshot) *world {
 		s := &snap.Secrets[i]
 		secrets[s.Namespace+"/"+s.Name] = s
 	}
+	serviceIPs := servicesAt(snap, peerAddresses(snap))
+	// Peers oldest first: on a node, the peer already in effect keeps its
+	// session and its myASN against a newcomer (plan reports the later).
 	peers := slices.Clone(snap.Peers)
-	sort.Slice(peers, func(i, j int) bool { return peers[i].Name < peers[j].Name })
+	verdict.ByAge(peers)
 	for i := range peers {
 		r, probs := resolvePeer(&peers[i], snap.Namespace, profiles, secrets)
+		if err := selectorsError("spec.nodeSelectors", peers[i].Spec.NodeSelectors); err != nil {
+			probs = append(probs, selectorProblem(KindBGPPeer, r.Name, "spec.nodeSelectors", err))
+		}
 		if len(probs) == 0 {
+			if pr := w.peerAddressConflict(&r, serviceIPs); pr != nil {
+				// Never established, last good version or not: its
+				// address is announced by this very cluster.
+				pr.Effect = "not established until this is fixed"
+				w.probs.add(*pr)
+				continue
+			}
 			w.peers = append(w.peers, r)
 			w.lastGood.Peers[r.Name] = r
 			continue
 		}
 		last, ok := snap.LastGood.Peers[r.Name]
+		if ok && w.peerAddressConflict(&last, serviceIPs) != nil {
+			ok = false
+		}
 		for _, p := range probs {
 			p.Effect = leaveEffect
 			if ok {
@@ -102,6 +124,14 @@ func prepare(snap *Snapshot) *world {
 			}
 		}
 		r, probs := resolveAdvertisement(a, aliases, w.pools)
+		for _, f := range []struct {
+			field string
+			sels  []metav1.LabelSelector
+		}{{"spec.nodeSelectors", a.Spec.NodeSelectors}, {"spec.ipAddressPoolSelectors", a.Spec.IPAddressPoolSelectors}} {
+			if err := selectorsError(f.field, f.sels); err != nil {
+				probs = append(probs, selectorProblem(KindBGPAdvertisement, a.Name, f.field, err))
+			}
+		}
 		if len(probs) == 0 {
 			w.advs = append(w.advs, r)
 			w.lastGood.Advertisements[r.Name] = r
@@ -122,8 +152,35 @@ func prepare(snap *Snapshot) *world {
 	}
 	l2s := slices.Clone(snap.L2Advertisements)
 	sort.Slice(l2s, func(i, j int) bool { return l2s[i].Name < l2s[j].Name })
-	for _, a := range l2s {
+	for i := range l2s {
+		a := &l2s[i]
 		w.missingRefs(KindL2Advertisement, a.Name, a.Spec.IPAddressPools)
+		var probs []Problem
+		for _, f := range []struct {
+			field string
+			sels  []metav1.LabelSelector
+		}{{"spec.nodeSelectors", a.Spec.NodeSelectors}, {"spec.ipAddressPoolSelectors", a.Spec.IPAddressPoolSelectors}} {
+			if err := selectorsError(f.field, f.sels); err != nil {
+				probs = append(probs, selectorProblem(KindL2Advertisement, a.Name, f.field, err))
+			}
+		}
+		if len(probs) == 0 {
+			w.l2s = append(w.l2s, *a)
+			w.lastGood.L2Advertisements[a.Name] = *a
+			continue
+		}
+		last, ok := snap.LastGood.L2Advertisements[a.Name]
+		for _, p := range probs {
+			p.Effect = leaveEffect
+			if ok {
+				p.Effect = keepEffect
+			}
+			w.probs.add(p)
+		}
+		if ok {
+			w.l2s = append(w.l2s, last)
+			w.lastGood.L2Advertisements[a.Name] = last
+		}
 	}
 	return w
 }
@@ -153,12 +210,18 @@ func Plan(snap *Snapshot, node string) Result {
 func Validate(snap *Snapshot) []Problem {
 	w := prepare(snap)
 	all := problems{}
-	for _, p := range w.probs.list {
+	add := func(p Problem) {
+		if p.Effect == leaveEffect {
+			p.Effect = statusEffect
+		}
 		all.add(p)
+	}
+	for _, p := range w.probs.list {
+		add(p)
 	}
 	for i := range snap.Nodes {
 		for _, p := range w.plan(snap.Nodes[i].Name).Problems {
-			all.add(p)
+			add(p)
 		}
 	}
 	return all.sorted()
@@ -476,11 +539,10 @@ func sortedPrefixes(ps []netip.Prefix) []netip.Prefix {
 // planL2 lists the Layer 2 IPs, the nodes eligible for each and this node's
 // interfaces for it.
 func (w *world) planL2(node string, services []*corev1.Service, probs *problems) []L2Service {
-	if len(w.snap.L2Advertisements) == 0 {
+	if len(w.l2s) == 0 {
 		return nil
 	}
-	l2s := slices.Clone(w.snap.L2Advertisements)
-	sort.Slice(l2s, func(i, j int) bool { return l2s[i].Name < l2s[j].Name })
+	l2s := w.l2s
 	// Which nodes each L2Advertisement selects.
 	nodeNames := make([]string, 0, len(w.nodes))
 	for n := range w.nodes {

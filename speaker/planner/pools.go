@@ -2,7 +2,6 @@ package planner
 
 import (
 	"net/netip"
-	"sort"
 
 	corev1 "k8s.io/api/core/v1"
 	discoveryv1 "k8s.io/api/discovery/v1"
@@ -28,25 +27,22 @@ type poolEntry struct {
 	lowest int
 }
 
-// parsePools parses the pools' addresses; entries that do not parse are
+// parsePool parses a pool's addresses; entries that do not parse are
 // skipped (the controller reports them on the pool).
-func parsePools(ps []v1beta1.IPAddressPool) map[string]*pool {
-	out := make(map[string]*pool, len(ps))
-	for i := range ps {
-		p := &pool{name: ps[i].Name, labels: ps[i].Labels}
-		for _, a := range ps[i].Spec.Addresses {
-			r, err := ipam.ParseRange(string(a))
-			if err != nil {
-				continue
-			}
-			p.entries = append(p.entries, poolEntry{text: string(a), r: r, v6: r.First.Is6(), lowest: lowestMask(r)})
+func parsePool(ps *v1beta1.IPAddressPool) *pool {
+	p := &pool{name: ps.Name, labels: ps.Labels}
+	for _, a := range ps.Spec.Addresses {
+		r, err := ipam.ParseRange(string(a))
+		if err != nil {
+			continue
 		}
-		out[p.name] = p
+		p.entries = append(p.entries, poolEntry{text: string(a), r: r, v6: r.First.Is6(), lowest: lowestMask(r)})
 	}
-	return out
+	return p
 }
 
-// poolOf returns the name of the pool holding ip, or "".
+// poolOf returns the pool holding ip, or nil. The pools the planner uses
+// never overlap (decidePools).
 func poolOf(pools []*pool, ip netip.Addr) *pool {
 	for _, p := range pools {
 		for _, e := range p.entries {
@@ -138,13 +134,4 @@ func nodeAnnounces(n *corev1.Node) (bool, string) {
 		}
 	}
 	return true, ""
-}
-
-func sortedPools(m map[string]*pool) []*pool {
-	out := make([]*pool, 0, len(m))
-	for _, p := range m {
-		out = append(out, p)
-	}
-	sort.Slice(out, func(i, j int) bool { return out[i].name < out[j].name })
-	return out
 }

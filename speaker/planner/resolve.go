@@ -15,6 +15,7 @@ import (
 
 	v1beta1 "github.com/heraldlb/herald/api/v1beta1"
 	"github.com/heraldlb/herald/frrconfig"
+	"github.com/heraldlb/herald/internal/verdict"
 )
 
 // problems collects Problems without duplicates.
@@ -75,28 +76,18 @@ func selects(sels []metav1.LabelSelector, lbls map[string]string) (bool, error) 
 	return false, firstErr
 }
 
-// communityAliases maps alias names to values; an alias defined twice with
-// different values keeps the value of the Community whose name sorts first.
+// communityAliases maps alias names to values: an alias defined twice with
+// different values keeps the value of the oldest Community
+// (verdict.DecideCommunities), and the newer one is reported.
 func communityAliases(cs []v1beta1.Community, ps *problems) map[string]string {
-	sorted := slices.Clone(cs)
-	sort.Slice(sorted, func(i, j int) bool { return sorted[i].Name < sorted[j].Name })
-	out := map[string]string{}
-	from := map[string]string{}
-	for _, c := range sorted {
-		for i, a := range c.Spec.Communities {
-			if v, ok := out[a.Name]; ok {
-				if v != string(a.Value) {
-					ps.add(Problem{Kind: KindCommunity, Name: c.Name, Field: fmt.Sprintf("spec.communities[%d]", i),
-						Reason: ReasonConflictingCommunity,
-						Message: fmt.Sprintf("alias %q is %q here but %q in Community %s: give the alias one value, or rename one of them",
-							a.Name, a.Value, v, from[a.Name]),
-						Effect: "using the value of Community " + from[a.Name]})
-				}
-				continue
-			}
-			out[a.Name] = string(a.Value)
-			from[a.Name] = c.Name
-		}
+	aliases, rejected := verdict.DecideCommunities(cs)
+	for _, r := range rejected {
+		ps.add(Problem{Kind: KindCommunity, Name: r.Name, Field: r.Field, Reason: r.Reason, Message: r.Message,
+			Effect: "using the value of Community " + r.InEffect})
+	}
+	out := make(map[string]string, len(aliases))
+	for name, a := range aliases {
+		out[name] = a.Value
 	}
 	return out
 }

@@ -51,6 +51,10 @@ type LastGood struct {
 	Peers map[string]Peer
 	// Advertisements are resolved BGPAdvertisements by name.
 	Advertisements map[string]Advertisement
+	// L2Advertisements are L2Advertisements by name.
+	L2Advertisements map[string]v1beta1.L2Advertisement
+	// Pools are the IPAddressPools last in effect, by name.
+	Pools map[string]v1beta1.IPAddressPool
 }
 
 // Peer is a BGPPeer resolved against its BFDProfile and password Secret.

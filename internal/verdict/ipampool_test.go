@@ -1,4 +1,4 @@
-package controllers
+package verdict
 
 import (
 	"strings"
@@ -12,7 +12,7 @@ import (
 	"github.com/heraldlb/herald/ipam"
 )
 
-func TestToIPAMPool(t *testing.T) {
+func TestIPAMPool(t *testing.T) {
 	no := false
 	tests := []struct {
 		name      string
@@ -59,19 +59,19 @@ func TestToIPAMPool(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			got, err := ToIPAMPool(tc.pool)
+			got, err := IPAMPool(tc.pool)
 			if tc.wantField != "" {
 				if err == nil || !strings.Contains(err.Error(), tc.wantField) {
-					t.Fatalf("ToIPAMPool() error = %v, want one naming %s", err, tc.wantField)
+					t.Fatalf("IPAMPool() error = %v, want one naming %s", err, tc.wantField)
 				}
 				return
 			}
 			if err != nil {
-				t.Fatalf("ToIPAMPool() error = %v", err)
+				t.Fatalf("IPAMPool() error = %v", err)
 			}
 			sel := cmp.Comparer(func(a, b labels.Selector) bool { return a.String() == b.String() })
 			if diff := cmp.Diff(tc.want, got, sel); diff != "" {
-				t.Errorf("ToIPAMPool() mismatch (-want +got):\n%s", diff)
+				t.Errorf("IPAMPool() mismatch (-want +got):\n%s", diff)
 			}
 		})
 	}
