@@ -133,7 +133,9 @@ func TestDiffPredictsWhatTheSpeakerApplies(t *testing.T) {
 		b, err := os.ReadFile(confPath)
 		got = string(b)
 		return err == nil && got == want
-	}, func() string { return "frr.conf differs from diff -f's prediction (-predicted +applied):\n" + cmp.Diff(want, got) })
+	}, func() string {
+		return "frr.conf differs from diff -f's prediction (-predicted +applied):\n" + cmp.Diff(want, got)
+	})
 	for svc, ip := range wantIPs {
 		ns, name, _ := cutKey(svc)
 		var s corev1.Service
@@ -289,4 +291,3 @@ func startManager(t *testing.T, ctx context.Context, mgr manager.Manager) {
 		}
 	})
 }
-
