@@ -3,7 +3,6 @@ package kubectlplugin
 import (
 	"encoding/json"
 	"fmt"
-	"slices"
 	"strings"
 
 	corev1 "k8s.io/api/core/v1"
@@ -11,6 +10,7 @@ import (
 	"sigs.k8s.io/yaml"
 
 	v1beta1 "github.com/heraldlb/herald/api/v1beta1"
+	"github.com/heraldlb/herald/impact"
 )
 
 // Edit is one object read from a file for kubectl herald diff -f.
@@ -102,20 +102,13 @@ func ReadEdits(file string, data []byte, heraldNS, defaultNS string) ([]Edit, er
 	return out, nil
 }
 
-// Overlay returns a copy of s with the edited objects in place of the live
-// ones of the same kind, namespace and name, or added; it marks the new
-// ones. A Service keeps its live status (its IPs; diff -f predicts new
-// ones), a Service new to the cluster starts with none. Two edits of one
-// object are an error.
+// Overlay returns a copy of s with the edits made (impact.With and
+// impact.Without, as the admission webhook makes its one edit), marking
+// the edits that create objects. Two edits of one object are an error, and
+// so is deleting an object that does not exist.
 func (s *Snapshot) Overlay(edits []Edit) (*Snapshot, error) {
 	o := *s
-	o.Services = slices.Clone(s.Services)
-	o.Pools = slices.Clone(s.Pools)
-	o.Peers = slices.Clone(s.Peers)
-	o.BFDProfiles = slices.Clone(s.BFDProfiles)
-	o.BGPAdvertisements = slices.Clone(s.BGPAdvertisements)
-	o.L2Advertisements = slices.Clone(s.L2Advertisements)
-	o.Communities = slices.Clone(s.Communities)
+	ps := s.planner()
 	seen := map[string]string{}
 	for i := range edits {
 		e := &edits[i]
@@ -125,61 +118,20 @@ func (s *Snapshot) Overlay(edits []Edit) (*Snapshot, error) {
 		}
 		seen[id] = e.Source
 		if e.Delete {
-			if err := o.remove(e); err != nil {
-				return nil, err
+			var found bool
+			if ps, found = impact.Without(&ps, e.Kind, e.Namespace, e.Name); !found {
+				return nil, fmt.Errorf("%s: there is no %s %s/%s to delete; check the name", e.Source, e.Kind, e.Namespace, e.Name)
 			}
 			continue
 		}
-		switch obj := e.Object.(type) {
-		case *corev1.Service:
-			i := slices.IndexFunc(o.Services, func(x corev1.Service) bool { return x.Namespace == obj.Namespace && x.Name == obj.Name })
-			svc := *obj.DeepCopy()
-			svc.Status = corev1.ServiceStatus{}
-			if i >= 0 {
-				svc.Status = *o.Services[i].Status.DeepCopy()
-				svc.CreationTimestamp = o.Services[i].CreationTimestamp
-				o.Services[i] = svc
-			} else {
-				svc.CreationTimestamp = metav1.Time{}
-				o.Services = append(o.Services, svc)
-				e.New = true
-			}
-		case *v1beta1.IPAddressPool:
-			o.Pools, e.New = replace(o.Pools, *obj)
-		case *v1beta1.BGPPeer:
-			o.Peers, e.New = replace(o.Peers, *obj)
-		case *v1beta1.BFDProfile:
-			o.BFDProfiles, e.New = replace(o.BFDProfiles, *obj)
-		case *v1beta1.BGPAdvertisement:
-			o.BGPAdvertisements, e.New = replace(o.BGPAdvertisements, *obj)
-		case *v1beta1.L2Advertisement:
-			o.L2Advertisements, e.New = replace(o.L2Advertisements, *obj)
-		case *v1beta1.Community:
-			o.Communities, e.New = replace(o.Communities, *obj)
-		default:
-			return nil, fmt.Errorf("%s: cannot overlay a %T", e.Source, e.Object)
+		var err error
+		if ps, e.New, err = impact.With(&ps, e.Object); err != nil {
+			return nil, fmt.Errorf("%s: %w", e.Source, err)
 		}
 	}
+	o.Services, o.Pools, o.Peers, o.BFDProfiles = ps.Services, ps.Pools, ps.Peers, ps.BFDProfiles
+	o.BGPAdvertisements, o.L2Advertisements, o.Communities = ps.BGPAdvertisements, ps.L2Advertisements, ps.Communities
 	return &o, nil
-}
-
-// replace puts obj in place of the item of the same name, or appends it
-// and reports it new. The live creation time is kept (the oldest-wins
-// rules read it).
-func replace[T any, P interface {
-	*T
-	metav1.Object
-}](list []T, obj T) ([]T, bool) {
-	name := P(&obj).GetName()
-	for i := range list {
-		if P(&list[i]).GetName() == name {
-			P(&obj).SetCreationTimestamp(P(&list[i]).GetCreationTimestamp())
-			P(&obj).SetUID(P(&list[i]).GetUID())
-			list[i] = obj
-			return list, false
-		}
-	}
-	return append(list, obj), true
 }
 
 // Kinds diff --delete and -f take, by their lower-case names and plurals.
@@ -211,41 +163,4 @@ func ParseDelete(arg, heraldNS, defaultNS string) (Edit, error) {
 		return Edit{Source: "--delete " + arg, Kind: kind, Namespace: defaultNS, Name: parts[1], Delete: true}, nil
 	}
 	return Edit{Source: "--delete " + arg, Kind: kind, Namespace: heraldNS, Name: parts[1], Delete: true}, nil
-}
-
-// remove takes the object of a Delete edit out of s.
-func (s *Snapshot) remove(e *Edit) error {
-	n := -1
-	del := func(l int, match func(i int) bool, drop func(i int)) {
-		for i := 0; i < l; i++ {
-			if match(i) {
-				drop(i)
-				n = i
-				return
-			}
-		}
-	}
-	switch e.Kind {
-	case "Service":
-		del(len(s.Services), func(i int) bool { return s.Services[i].Namespace == e.Namespace && s.Services[i].Name == e.Name },
-			func(i int) { s.Services = slices.Delete(s.Services, i, i+1) })
-	case "IPAddressPool":
-		del(len(s.Pools), func(i int) bool { return s.Pools[i].Name == e.Name }, func(i int) { s.Pools = slices.Delete(s.Pools, i, i+1) })
-	case "BGPPeer":
-		del(len(s.Peers), func(i int) bool { return s.Peers[i].Name == e.Name }, func(i int) { s.Peers = slices.Delete(s.Peers, i, i+1) })
-	case "BFDProfile":
-		del(len(s.BFDProfiles), func(i int) bool { return s.BFDProfiles[i].Name == e.Name }, func(i int) { s.BFDProfiles = slices.Delete(s.BFDProfiles, i, i+1) })
-	case "BGPAdvertisement":
-		del(len(s.BGPAdvertisements), func(i int) bool { return s.BGPAdvertisements[i].Name == e.Name },
-			func(i int) { s.BGPAdvertisements = slices.Delete(s.BGPAdvertisements, i, i+1) })
-	case "L2Advertisement":
-		del(len(s.L2Advertisements), func(i int) bool { return s.L2Advertisements[i].Name == e.Name },
-			func(i int) { s.L2Advertisements = slices.Delete(s.L2Advertisements, i, i+1) })
-	case "Community":
-		del(len(s.Communities), func(i int) bool { return s.Communities[i].Name == e.Name }, func(i int) { s.Communities = slices.Delete(s.Communities, i, i+1) })
-	}
-	if n < 0 {
-		return fmt.Errorf("%s: there is no %s %s/%s to delete; check the name", e.Source, e.Kind, e.Namespace, e.Name)
-	}
-	return nil
 }
