@@ -243,4 +243,3 @@ func pemBlocks(p []byte) [][]byte {
 		out = append(out, pem.EncodeToMemory(blk))
 	}
 }
-
