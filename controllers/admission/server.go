@@ -42,7 +42,9 @@ type Options struct {
 	// for: the webhook Service's DNS names.
 	Hosts []string
 	// CheckInterval is how often the certificates and the caBundle are
-	// looked at (default 1h; renewal is due weeks ahead).
+	// looked at (default 1m: renewal is due weeks ahead, but a re-applied
+	// configuration loses its caBundle and the webhook fails open until it
+	// is patched again).
 	CheckInterval time.Duration
 	// Log is the server's logger.
 	Log logr.Logger
@@ -75,7 +77,7 @@ func NewServer(c client.Client, apiReader, cache client.Reader, opts Options) (*
 		return nil, errors.New("webhook: no host name for its certificate")
 	}
 	if opts.CheckInterval <= 0 {
-		opts.CheckInterval = time.Hour
+		opts.CheckInterval = time.Minute
 	}
 	return &Server{opts: opts, c: c, reader: apiReader, ready: make(chan struct{}),
 		handler: &Handler{Reader: cache, SecretReader: apiReader, Namespace: opts.Namespace, LBClass: opts.LBClass}}, nil
