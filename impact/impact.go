@@ -122,7 +122,11 @@ func Redact(conf string) string {
 // first given the IPs the controller would give them (Predict, with
 // nsLabels), so that an allocation the controller has yet to make now is
 // not taken for the change's (it is listed in Unconverged). Every node
-// named in before or after (Nodes) is planned on both.
+// named in before or after (Nodes) is planned on both, the after plan
+// with the before plan's last good objects, as the speaker plans: an
+// object the change breaks keeps its last good version. "Before" is what
+// the objects in the API make the speakers run once settled; kubectl
+// herald diff NODE compares that with what a node reports.
 func Compute(before, after *planner.Snapshot, nsLabels map[string]map[string]string) *Report {
 	before2, after2 := *before, *after
 	r := &Report{Unconverged: Predict(&before2, nsLabels)}
@@ -201,7 +205,13 @@ func Compute(before, after *planner.Snapshot, nsLabels map[string]map[string]str
 	probsBefore, probsAfter := map[string]bool{}, map[string]bool{}
 	l2Before, l2After := map[netip.Addr]planner.L2Service{}, map[netip.Addr]planner.L2Service{}
 	for _, node := range nodes {
-		rb, ra := planner.Plan(before, node), planner.Plan(&after2, node)
+		// As a speaker does: the after plan starts from the before plan's
+		// last good objects, so an object the change breaks keeps
+		// announcing what it did.
+		rb := planner.Plan(before, node)
+		an := after2
+		an.LastGood = rb.LastGood
+		ra := planner.Plan(&an, node)
 		for _, p := range rb.Problems {
 			probsBefore[p.String()] = true
 		}

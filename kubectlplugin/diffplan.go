@@ -75,8 +75,10 @@ func FormatPlan(w io.Writer, snap *Snapshot, edits []Edit, r *impact.Report) err
 		p.f("No change: every node would run the same frr.conf, announce the same prefixes and answer for the same L2 IPs.")
 		return p.err
 	}
-	p.f("")
-	p.f("Services affected (%d):", len(r.Services))
+	if len(r.Services) > 0 {
+		p.f("")
+		p.f("Services affected (%d):", len(r.Services))
+	}
 	for _, s := range r.Services {
 		p.f("  %s", s.Service)
 		for _, w := range s.What {

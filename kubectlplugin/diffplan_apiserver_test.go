@@ -98,6 +98,12 @@ spec:
   localPref: 200
   nodeSelectors: [{matchLabels: {bgp: "yes"}}]
 `},
+	{name: "peer-broken-keeps-last-good", changed: true, yaml: `
+apiVersion: heraldlb.io/v1beta1
+kind: BGPPeer
+metadata: {name: router}
+spec: {myASN: 64512, peerASN: 64513, peerAddress: 198.51.100.1, bfdProfile: nope}
+`},
 	{name: "no-change", changed: false, yaml: `
 apiVersion: heraldlb.io/v1beta1
 kind: IPAddressPool
