@@ -2,6 +2,8 @@ package kubectlplugin
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"fmt"
 	"math/rand/v2"
 	"os"
@@ -146,13 +148,17 @@ func TestDiffPredictsWhatTheSpeakerApplies(t *testing.T) {
 			t.Errorf("%s holds %+v, diff -f predicted %s", svc, s.Status.LoadBalancer.Ingress, ip)
 		}
 	}
+	// The speaker reports the config it applied: the hash of the predicted
+	// text.
+	sum := sha256.Sum256([]byte(want))
+	wantHash := hex.EncodeToString(sum[:])
 	var ns v1beta1.NodeState
-	if err := c.Get(ctx, client.ObjectKey{Name: "node1"}, &ns); err != nil {
-		t.Fatal(err)
-	}
-	if ns.Status.FRR == nil || ns.Status.FRR.Result != v1beta1.FRRApplied {
-		t.Errorf("NodeState FRR %+v, want Applied", ns.Status.FRR)
-	}
+	waitFor(t, ctx, "node1's NodeState reports the predicted config applied", func() bool {
+		return c.Get(ctx, client.ObjectKey{Name: "node1"}, &ns) == nil && ns.Status.FRR != nil &&
+			ns.Status.FRR.Result == v1beta1.FRRApplied && ns.Status.FRR.Hash == wantHash
+	}, func() string {
+		return fmt.Sprintf("NodeState FRR %+v, want Applied with hash %s", ns.Status.FRR, wantHash)
+	})
 }
 
 func cutKey(k string) (string, string, bool) {
