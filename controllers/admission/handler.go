@@ -74,7 +74,24 @@ func (h *Handler) Handle(ctx context.Context, req admission.Request) admission.R
 	// Denials: what CEL inside one object cannot see.
 	if pool, ok := obj.(*v1beta1.IPAddressPool); ok {
 		if req.Operation != admissionv1.Delete {
-			if ov := OverlappingPools(pool, before.Pools); len(ov) > 0 {
+			// Only overlaps this change makes: an edit of a pool that
+			// already overlapped (made before the webhook ran) is not
+			// blocked for what it did not do.
+			had := map[string]bool{}
+			if req.Operation == admissionv1.Update {
+				if old, err := decodePool(req.OldObject.Raw); err == nil {
+					for _, o := range OverlappingPools(old, before.Pools) {
+						had[o] = true
+					}
+				}
+			}
+			var ov []string
+			for _, o := range OverlappingPools(pool, before.Pools) {
+				if !had[o] {
+					ov = append(ov, o)
+				}
+			}
+			if len(ov) > 0 {
 				return admission.Denied(fmt.Sprintf("IPAddressPool %s: spec.addresses overlap %s: an address belongs to one pool only; remove the overlapping ranges from one of them",
 					name, list(ov, maxListed)))
 			}
