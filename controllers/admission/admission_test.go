@@ -294,5 +294,39 @@ func TestWebhook(t *testing.T) {
 		}); err != nil {
 			t.Fatalf("with the webhook down, the edit: %v, want it admitted (failurePolicy Ignore)", err)
 		}
+		// An overlapping pool gets in while the webhook is down.
+		if err := wc.Create(ctx, &v1beta1.IPAddressPool{ObjectMeta: metav1.ObjectMeta{Name: "legacy", Namespace: ns},
+			Spec: v1beta1.IPAddressPoolSpec{Addresses: []v1beta1.AddressRange{"192.0.2.14/31"}}}); err != nil {
+			t.Fatalf("with the webhook down, an overlapping pool: %v, want it admitted", err)
+		}
+	})
+
+	t.Run("after a restart, only new overlaps are denied", func(t *testing.T) {
+		startWebhook(t, cfg, addr) // the Secret exists: its certificates are reused
+		probe := &v1beta1.IPAddressPool{ObjectMeta: metav1.ObjectMeta{Name: "probe", Namespace: ns},
+			Spec: v1beta1.IPAddressPoolSpec{Addresses: []v1beta1.AddressRange{"192.0.2.12/32"}}}
+		eventually(t, ctx, "the restarted webhook denies a new overlapping pool", func() bool {
+			err := wc.Create(ctx, probe.DeepCopy())
+			if err == nil {
+				_ = wc.Delete(ctx, probe.DeepCopy())
+			}
+			return err != nil && strings.Contains(err.Error(), "overlap")
+		})
+		legacy := &v1beta1.IPAddressPool{ObjectMeta: metav1.ObjectMeta{Name: "legacy", Namespace: ns}}
+		no := false
+		if err := update(legacy, func() { legacy.Spec.AutoAssign = &no }); err != nil {
+			t.Errorf("editing a pool that already overlapped, without adding an overlap: %v, want it admitted", err)
+		}
+		err := update(legacy, func() { legacy.Spec.Addresses = append(legacy.Spec.Addresses, "192.0.2.13/32") })
+		if err == nil || !strings.Contains(err.Error(), "192.0.2.13/32 overlaps 192.0.2.12/30") || strings.Contains(err.Error(), "192.0.2.14/31 overlaps") {
+			t.Errorf("adding an overlap to a pool that already overlapped: %v, want a denial naming the new overlap only", err)
+		}
+		var after corev1.Secret
+		if err := c.Get(ctx, client.ObjectKeyFromObject(&sec), &after); err != nil {
+			t.Fatal(err)
+		}
+		if string(after.Data[SecretCertKey]) != string(sec.Data[SecretCertKey]) {
+			t.Errorf("the restarted webhook replaced a fresh serving certificate")
+		}
 	})
 }
