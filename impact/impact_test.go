@@ -82,3 +82,14 @@ func TestPredict(t *testing.T) {
 		})
 	}
 }
+
+func TestRedact(t *testing.T) {
+	in := "router bgp 64512\n neighbor 198.51.100.1 password s3cr3t\n neighbor 198.51.100.1 timers 30 90\n"
+	want := "router bgp 64512\n neighbor 198.51.100.1 password <redacted>\n neighbor 198.51.100.1 timers 30 90\n"
+	if got := Redact(in); got != want {
+		t.Errorf("Redact:\n%s\nwant:\n%s", got, want)
+	}
+	if got := Redact("router bgp 64512\n"); got != "router bgp 64512\n" {
+		t.Errorf("Redact of a config with no password changed it: %q", got)
+	}
+}
