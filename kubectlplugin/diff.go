@@ -63,10 +63,7 @@ func FormatDiff(w io.Writer, snap *Snapshot, node string) error {
 			}
 		}
 	}
-	ps := planner.Snapshot{Namespace: snap.Namespace, LBClass: snap.LBClass, Services: snap.Services,
-		EndpointSlices: snap.EndpointSlices, Nodes: snap.Nodes, Secrets: snap.Secrets, Pools: snap.Pools, Peers: snap.Peers,
-		BFDProfiles: snap.BFDProfiles, BGPAdvertisements: snap.BGPAdvertisements, L2Advertisements: snap.L2Advertisements,
-		Communities: snap.Communities}
+	ps := snap.planner()
 	res := planner.Plan(&ps, node)
 	text, err := frrconfig.Render(&res.Config)
 	p.f("")
@@ -109,4 +106,12 @@ func short(h string) string {
 		return h[:12]
 	}
 	return orDash(h)
+}
+
+// planner returns the planner's view of the snapshot.
+func (s *Snapshot) planner() planner.Snapshot {
+	return planner.Snapshot{Namespace: s.Namespace, LBClass: s.LBClass, Services: s.Services,
+		EndpointSlices: s.EndpointSlices, Nodes: s.Nodes, Secrets: s.Secrets, Pools: s.Pools, Peers: s.Peers,
+		BFDProfiles: s.BFDProfiles, BGPAdvertisements: s.BGPAdvertisements, L2Advertisements: s.L2Advertisements,
+		Communities: s.Communities}
 }

@@ -27,6 +27,9 @@ type LoadOptions struct {
 	// Secrets reads the password Secrets the BGPPeers name (diff, why); a
 	// Secret that cannot be read becomes a Warning.
 	Secrets bool
+	// Namespaces lists every Namespace (their labels decide pools'
+	// namespaceSelectors; diff -f predicts allocations with them).
+	Namespaces bool
 }
 
 // Load lists the objects the commands read into a Snapshot.
@@ -98,6 +101,13 @@ func Load(ctx context.Context, c client.Reader, opts LoadOptions) (*Snapshot, er
 		} else {
 			s.Namespaces = []corev1.Namespace{n}
 		}
+	}
+	if opts.Namespaces && opts.Service == "" {
+		var nss corev1.NamespaceList
+		if err := c.List(ctx, &nss); err != nil {
+			return nil, fmt.Errorf("listing Namespaces: %w", err)
+		}
+		s.Namespaces = nss.Items
 	}
 	if opts.Secrets {
 		seen := map[string]bool{}

@@ -19,6 +19,7 @@ import (
 	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
 
 	"github.com/heraldlb/herald/controllers"
+	"github.com/heraldlb/herald/controllers/admission"
 )
 
 // controllerFlags are `herald controller`'s flags.
@@ -39,6 +40,12 @@ type controllerFlags struct {
 	memLimitMiB  int64
 	development  bool
 	memberSecret string
+	webhook      webhookFlags
+}
+
+// webhookFlags configure the admission webhook (controllers/admission).
+type webhookFlags struct {
+	addr, secret, config, service string
 }
 
 func parseControllerFlags(args []string) (controllerFlags, error) {
@@ -62,6 +69,10 @@ func parseControllerFlags(args []string) (controllerFlags, error) {
 	fs.IntVar(&f.eventBurst, "event-burst", 100, "burst of Normal events sent before --event-qps applies")
 	fs.Int64Var(&f.memLimitMiB, "gc-memory-limit", 48, "soft memory limit for Go's garbage collector, in MiB (0: none; GOMEMLIMIT, when set, wins); the process's resident set adds ~44 MiB of mapped program code to it")
 	fs.StringVar(&f.memberSecret, "memberlist-secret", "herald-memberlist", "Secret in --namespace created at start-up, unless it exists, with a random 32-byte \"key\" encrypting the speakers' Layer 2 membership (the speakers' --memberlist-secret); empty: none")
+	fs.StringVar(&f.webhook.addr, "webhook-addr", "", "HTTPS address of the validating admission webhook, served by every replica (config/default: :9443); empty: no webhook")
+	fs.StringVar(&f.webhook.secret, "webhook-secret", "herald-webhook-cert", "Secret in --namespace holding the webhook's CA and serving certificate, made and renewed by the controller")
+	fs.StringVar(&f.webhook.config, "webhook-config", "herald-validating-webhook", "ValidatingWebhookConfiguration whose caBundle the controller keeps; empty: none patched")
+	fs.StringVar(&f.webhook.service, "webhook-service", "herald-webhook", "Service in --namespace the API server reaches the webhook through: the serving certificate's names")
 	fs.StringVar(&f.logLevel, "log-level", "info", "debug, info or error")
 	fs.BoolVar(&f.development, "log-development", false, "human-readable logs instead of JSON")
 	if err := fs.Parse(args); err != nil {
@@ -165,6 +176,20 @@ func runController(ctx context.Context, args []string) error {
 			return fmt.Errorf("adding the membership Secret's creation: %w", err)
 		}
 	}
+	if f.webhook.addr != "" {
+		svc := f.webhook.service + "." + f.namespace
+		srv, err := admission.NewServer(mgr.GetClient(), mgr.GetAPIReader(), mgr.GetClient(), admission.Options{
+			Addr: f.webhook.addr, Namespace: f.namespace, LBClass: f.lbClass, SecretName: f.webhook.secret,
+			ConfigName: f.webhook.config, Hosts: []string{svc + ".svc", svc + ".svc.cluster.local", svc, f.webhook.service},
+			Log: logger.WithName("webhook"),
+		})
+		if err != nil {
+			return err
+		}
+		if err := mgr.Add(srv); err != nil {
+			return fmt.Errorf("adding the admission webhook: %w", err)
+		}
+	}
 	if f.healthAddr != "0" {
 		if err := mgr.AddHealthzCheck("ping", healthz.Ping); err != nil {
 			return fmt.Errorf("adding the health check: %w", err)
@@ -175,7 +200,7 @@ func runController(ctx context.Context, args []string) error {
 			return fmt.Errorf("adding the readiness check: %w", err)
 		}
 	}
-	logger.Info("starting", "memberlistSecret", f.memberSecret, "namespace", f.namespace, "lbClass", f.lbClass, "leaderElect", f.leaderElect,
+	logger.Info("starting", "memberlistSecret", f.memberSecret, "webhookAddr", f.webhook.addr, "namespace", f.namespace, "lbClass", f.lbClass, "leaderElect", f.leaderElect,
 		"qps", f.qps, "burst", f.burst, "workers", f.workers, "eventQPS", f.eventQPS, "eventBurst", f.eventBurst)
 	if err := mgr.Start(ctx); err != nil {
 		return fmt.Errorf("running the manager: %w", err)

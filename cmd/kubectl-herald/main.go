@@ -29,6 +29,11 @@ const usage = `kubectl herald: herald's view of the cluster
   kubectl herald why NAMESPACE/SERVICE          why a Service is pending or not announced
   kubectl herald why svc/NAME -n NAMESPACE
   kubectl herald diff NODE                      the FRR config a node applied vs the one expected now
+  kubectl herald diff -f FILE|DIR|- [-f ...] [--delete KIND/NAME ...] [-o json]
+                                                what applying herald objects and Services would change, applying
+                                                nothing: per node the frr.conf diff, per peer the prefixes added and
+                                                withdrawn, L2 IPs that move, Services affected; exit 0 no change,
+                                                1 changes, 2 error
   kubectl herald migrate -f metallb.yaml [-o herald.yaml] [--namespace herald-system] [--allow-partial]
                                                 convert metallb.io objects to heraldlb.io/v1beta1
 
@@ -57,22 +62,37 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 	case "migrate":
 		return migrate(args[1:], stdin, stdout, stderr)
 	case "status", "why", "diff":
-		err = cluster(ctx, args[0], args[1:], stdout, stderr)
+		err = cluster(ctx, args[0], args[1:], stdin, stdout, stderr)
 	default:
 		err = fmt.Errorf("unknown command %q: want status, why, diff or migrate", args[0])
 	}
 	if errors.Is(err, pflag.ErrHelp) {
 		return 0
 	}
-	if err != nil {
+	var fe *filesError
+	switch {
+	case errors.Is(err, errChanged):
+		return 1
+	case errors.As(err, &fe):
+		fmt.Fprintf(stderr, "kubectl herald %s: %v\n", args[0], fe.err)
+		return 2
+	case err != nil:
 		fmt.Fprintf(stderr, "kubectl herald %s: %v\n", args[0], err)
 		return 1
 	}
 	return 0
 }
 
+// errChanged is diff -f's answer when something would change (exit 1).
+var errChanged = errors.New("something would change")
+
+// filesError is an error of diff -f (exit 2, as diff(1) does).
+type filesError struct{ err error }
+
+func (e *filesError) Error() string { return e.err.Error() }
+
 // cluster runs status, why or diff against the cluster.
-func cluster(ctx context.Context, cmd string, args []string, stdout, stderr io.Writer) error {
+func cluster(ctx context.Context, cmd string, args []string, stdin io.Reader, stdout, stderr io.Writer) error {
 	fs := pflag.NewFlagSet(cmd, pflag.ContinueOnError)
 	fs.SetOutput(stderr)
 	kubeconfig := fs.String("kubeconfig", "", "path to the kubeconfig file (default: KUBECONFIG, then ~/.kube/config)")
@@ -81,6 +101,13 @@ func cluster(ctx context.Context, cmd string, args []string, stdout, stderr io.W
 	heraldNS := fs.String("herald-namespace", "herald-system", "the namespace of herald's objects")
 	lbClass := fs.String("lb-class", "", "the spec.loadBalancerClass herald serves (empty: Services with none)")
 	timeout := fs.Duration("request-timeout", 30*time.Second, "how long to wait for the API server")
+	var files, deletes []string
+	var output string
+	if cmd == "diff" {
+		fs.StringArrayVarP(&files, "filename", "f", nil, "diff -f: a YAML/JSON file, a directory of them (.yaml, .yml, .json) or - for stdin, holding edited or new herald objects and Services; repeatable")
+		fs.StringVarP(&output, "output", "o", "", "diff -f: json for machines (default: text)")
+		fs.StringArrayVar(&deletes, "delete", nil, "diff -f: also delete KIND/NAME (bgppeer/router, svc/NAMESPACE/NAME, ...); repeatable, usable without -f")
+	}
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -89,6 +116,13 @@ func cluster(ctx context.Context, cmd string, args []string, stdout, stderr io.W
 	overrides := &clientcmd.ConfigOverrides{CurrentContext: *kubecontext}
 	overrides.Context.Namespace = *namespace
 	cc := clientcmd.NewNonInteractiveDeferredLoadingClientConfig(rules, overrides)
+	if len(files) > 0 || len(deletes) > 0 {
+		err := diffFiles(ctx, cc, fs.Args(), files, deletes, output, *heraldNS, *lbClass, *timeout, stdin, stdout)
+		if err != nil && !errors.Is(err, errChanged) {
+			return &filesError{err}
+		}
+		return err
+	}
 
 	opts := kubectlplugin.LoadOptions{Namespace: *heraldNS, LBClass: *lbClass}
 	var target string
@@ -112,27 +146,37 @@ func cluster(ctx context.Context, cmd string, args []string, stdout, stderr io.W
 		opts.Service, opts.Secrets = target, true
 	case "diff":
 		if fs.NArg() != 1 {
-			return fmt.Errorf("want one node name")
+			return fmt.Errorf("want one node name, or -f FILE")
 		}
 		target, opts.Secrets = strings.TrimPrefix(strings.TrimPrefix(fs.Arg(0), "node/"), "nodes/"), true
 	}
+	c, err := newClient(cc, *timeout)
+	if err != nil {
+		return err
+	}
+	return runCluster(ctx, c, cmd, target, opts, stdout)
+}
+
+// newClient makes a client of the kubeconfig's cluster knowing herald's
+// types.
+func newClient(cc clientcmd.ClientConfig, timeout time.Duration) (client.Client, error) {
 	cfg, err := cc.ClientConfig()
 	if err != nil {
-		return fmt.Errorf("loading the kubeconfig: %w", err)
+		return nil, fmt.Errorf("loading the kubeconfig: %w", err)
 	}
-	cfg.Timeout = *timeout
+	cfg.Timeout = timeout
 	scheme := runtime.NewScheme()
 	if err := clientgoscheme.AddToScheme(scheme); err != nil {
-		return fmt.Errorf("registering client-go's types: %w", err)
+		return nil, fmt.Errorf("registering client-go's types: %w", err)
 	}
 	if err := v1beta1.AddToScheme(scheme); err != nil {
-		return fmt.Errorf("registering herald's types: %w", err)
+		return nil, fmt.Errorf("registering herald's types: %w", err)
 	}
 	c, err := client.New(cfg, client.Options{Scheme: scheme})
 	if err != nil {
-		return fmt.Errorf("making a client for %s: %w", cfg.Host, err)
+		return nil, fmt.Errorf("making a client for %s: %w", cfg.Host, err)
 	}
-	return runCluster(ctx, c, cmd, target, opts, stdout)
+	return c, nil
 }
 
 // runCluster loads a snapshot with c and prints cmd's answer for target.

@@ -134,9 +134,17 @@ func TestClusterCommandsThroughKubeconfig(t *testing.T) {
 		t.Fatal(err)
 	}
 
+	dir := t.TempDir()
+	pool := "apiVersion: heraldlb.io/v1beta1\nkind: IPAddressPool\nmetadata: {name: shop}\nspec: {addresses: [192.0.2.16/28]}\n"
+	if err := os.WriteFile(filepath.Join(dir, "pool.yaml"), []byte(pool), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	unused := "apiVersion: heraldlb.io/v1beta1\nkind: Community\nmetadata: {name: unused}\nspec: {communities: [{name: x, value: \"64512:1\"}]}\n"
+
 	for _, tc := range []struct {
 		name       string
 		args       []string
+		stdin      string
 		env        string // KUBECONFIG, when not passed by flag
 		wantCode   int
 		wantStdout string
@@ -152,11 +160,23 @@ func TestClusterCommandsThroughKubeconfig(t *testing.T) {
 			wantStderr: "reading Service default/cart"},
 		{name: "diff of an unknown node", args: []string{"diff", "node9", "--kubeconfig", path}, wantCode: 1, wantStderr: "node9"},
 		{name: "unknown command", args: []string{"frob"}, wantCode: 1, wantStderr: "unknown command"},
+		{name: "diff -f: a change", args: []string{"diff", "-f", filepath.Join(dir, "pool.yaml"), "--kubeconfig", path}, wantCode: 1,
+			wantStdout: "shop/cart                      none → 192.0.2.16  allocated from pool [shop]"},
+		{name: "diff -f directory -o json", args: []string{"diff", "-f", dir, "-o", "json", "--kubeconfig", path}, wantCode: 1,
+			wantStdout: `"changed": true`},
+		{name: "diff -f - (stdin): no change", args: []string{"diff", "-f", "-", "--kubeconfig", path}, stdin: unused,
+			wantStdout: "No change"},
+		{name: "diff -f missing file", args: []string{"diff", "-f", filepath.Join(dir, "nope.yaml"), "--kubeconfig", path}, wantCode: 2,
+			wantStderr: "nope.yaml"},
+		{name: "diff -f -o yaml", args: []string{"diff", "-f", dir, "-o", "yaml", "--kubeconfig", path}, wantCode: 2,
+			wantStderr: "-o yaml: want json"},
+		{name: "diff --delete of nothing", args: []string{"diff", "--delete", "bgppeer/nope", "--kubeconfig", path}, wantCode: 2,
+			wantStderr: "no BGPPeer herald-system/nope to delete"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Setenv("KUBECONFIG", tc.env)
 			var stdout, stderr bytes.Buffer
-			code := run(ctx, tc.args, strings.NewReader(""), &stdout, &stderr)
+			code := run(ctx, tc.args, strings.NewReader(tc.stdin), &stdout, &stderr)
 			if code != tc.wantCode {
 				t.Errorf("exit code %d, want %d; stderr:\n%s", code, tc.wantCode, stderr.String())
 			}

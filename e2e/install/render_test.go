@@ -51,8 +51,10 @@ func TestDefaultRenders(t *testing.T) {
 		"ClusterRoleBinding herald-speaker",
 		"Service herald-system/herald-controller-metrics",
 		"Service herald-system/herald-speaker-metrics",
+		"Service herald-system/herald-webhook",
 		"Deployment herald-system/herald-controller",
 		"DaemonSet herald-system/herald-speaker",
+		"ValidatingWebhookConfiguration herald-validating-webhook",
 	}
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Errorf("config/default's objects (-want +got):\n%s", diff)
