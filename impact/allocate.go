@@ -3,6 +3,7 @@ package impact
 import (
 	"errors"
 	"fmt"
+	"github.com/heraldlb/herald/internal/verdict"
 	"net/netip"
 	"slices"
 	"sort"
@@ -39,8 +40,14 @@ type Allocation struct {
 func Predict(snap *planner.Snapshot, nsLabels map[string]map[string]string) []Allocation {
 	a := ipam.New()
 	var pools []ipam.Pool
+	// The controller's verdict: a pool overlapping an older one serves
+	// nothing (internal/verdict, shared with the controller and planner).
+	v := verdict.DecidePools(snap.Pools)
 	for i := range snap.Pools {
-		p, err := controllers.ToIPAMPool(&snap.Pools[i])
+		if rej, ok := v.Rejected[snap.Pools[i].Name]; ok && rej.Reason == verdict.ReasonOverlappingPool {
+			continue
+		}
+		p, err := verdict.IPAMPool(&snap.Pools[i])
 		if err != nil {
 			continue // an unusable pool serves no IP (the controller keeps its last good one; the API holds none)
 		}

@@ -1,6 +1,7 @@
 package kubectlplugin
 
 import (
+	"github.com/heraldlb/herald/internal/verdict"
 	"net/netip"
 	"slices"
 	"sort"
@@ -60,9 +61,15 @@ func serviceIPs(svc *corev1.Service) []netip.Addr {
 	return out
 }
 
-// poolOf returns the name of the pool holding ip, or "".
+// poolOf returns the name of the pool in effect holding ip, or "": a pool
+// overlapping an older one holds none of its addresses (internal/verdict,
+// as the controller and the speakers judge).
 func (s *Snapshot) poolOf(ip netip.Addr) string {
+	v := verdict.DecidePools(s.Pools)
 	for _, p := range s.Pools {
+		if rej, ok := v.Rejected[p.Name]; ok && rej.Reason == verdict.ReasonOverlappingPool {
+			continue
+		}
 		for _, a := range p.Spec.Addresses {
 			r, err := ipam.ParseRange(string(a))
 			if err == nil && r.Contains(ip) {

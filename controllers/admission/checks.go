@@ -20,10 +20,11 @@ const ForceAnnotation = "heraldlb.io/force"
 // addresses overlap pool's: "pool b (192.0.2.0/24 overlaps 192.0.2.128/25)".
 // Pools whose addresses do not parse are skipped (CEL rejects them).
 //
-// TODO(verdict): this is the webhook's own small overlap check; point it
-// at the shared verdict package (which objects are in effect, oldest-wins)
-// once it lands, so that admission and the controller agree by
-// construction.
+// It is stricter than internal/verdict, on purpose: the verdict (shared by
+// the controller and the speakers) keeps the oldest of overlapping pools in
+// effect and rejects the newer, whichever was edited; the webhook denies any
+// overlap an edit adds, so that an older pool edited to overlap a newer
+// live one cannot take its addresses either.
 func OverlappingPools(pool *v1beta1.IPAddressPool, pools []v1beta1.IPAddressPool) []string {
 	mine := ranges(pool)
 	var out []string
