@@ -1,0 +1,192 @@
+package frragent
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/heraldlb/herald/frragent/vty"
+	"github.com/heraldlb/herald/frragent/vtysh"
+	"github.com/heraldlb/herald/frrconfig"
+)
+
+// batchSize bounds the configuration commands sent to a daemon in a row.
+// Between two batches the agent pauses as long as the batch took, so that
+// however large a change (a thousand neighbors are several thousand
+// commands), bgpd keeps at least half of its time for its sessions'
+// keepalives and updates, and the machine's CPU for bfdd.
+const batchSize = 100
+
+// maxPause bounds one pause between batches.
+const maxPause = 200 * time.Millisecond
+
+// runCollect runs configuration commands on one daemon's vty socket,
+// between `configure terminal` and `end`, in batches of batchSize with a
+// pause after each. A command the daemon refuses does not stop the others:
+// it is returned with the daemon's own message (Text is the command, Line
+// is 0). Only a connection that fails, or ctx, stops it, with an error. A
+// connection that broke since the last apply (the daemon restarted) is
+// dialed again once, before any command ran.
+func (a *Agent) runCollect(ctx context.Context, daemon string, cmds []string) ([]vtysh.RejectedLine, error) {
+	c, err := a.conns.get(ctx, daemon)
+	if err != nil {
+		return nil, err
+	}
+	if _, err := c.Run(ctx, "configure terminal"); err != nil {
+		a.conns.drop(daemon, err)
+		var refused *vty.CommandError
+		if errors.As(err, &refused) {
+			return nil, err
+		}
+		if c, err = a.conns.get(ctx, daemon); err != nil {
+			return nil, err
+		}
+		if _, err := c.Run(ctx, "configure terminal"); err != nil {
+			a.conns.drop(daemon, err)
+			return nil, err
+		}
+	}
+	var refusedLines []vtysh.RejectedLine
+	batchStart := time.Now()
+	for i, cmd := range cmds {
+		if i > 0 && i%batchSize == 0 {
+			if err := pause(ctx, time.Since(batchStart)); err != nil {
+				return refusedLines, errors.Join(fmt.Errorf("%s: %w", daemon, err), a.end(daemon, c))
+			}
+			batchStart = time.Now()
+		}
+		_, err := c.Run(ctx, cmd)
+		var refused *vty.CommandError
+		switch {
+		case errors.As(err, &refused):
+			refusedLines = append(refusedLines, vtysh.RejectedLine{Text: cmd, Error: reason(refused.Output, refused.Status)})
+		case err != nil:
+			a.conns.drop(daemon, err)
+			return refusedLines, fmt.Errorf("%s: %w", daemon, err)
+		}
+	}
+	if err := a.end(daemon, c); err != nil {
+		return refusedLines, fmt.Errorf("%s: %w", daemon, err)
+	}
+	return refusedLines, nil
+}
+
+// end leaves configuration mode.
+func (a *Agent) end(daemon string, c *vty.Conn) error {
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if _, err := c.Run(ctx, "end"); err != nil {
+		a.conns.drop(daemon, err)
+		return err
+	}
+	return nil
+}
+
+// pause waits as long as the last batch took (at most maxPause), or until
+// ctx ends.
+func pause(ctx context.Context, took time.Duration) error {
+	t := time.NewTimer(min(took, maxPause))
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-t.C:
+		return nil
+	}
+}
+
+// reason is FRR's message for a refused command, on one line; FRR says
+// nothing for some statuses, so those get its status's meaning.
+func reason(out string, status byte) string {
+	msg := strings.Join(strings.Fields(out), " ")
+	if msg != "" {
+		return msg
+	}
+	switch status {
+	case 2:
+		return "% Unknown command"
+	case 3:
+		return "% Ambiguous command"
+	case 4:
+		return "% Command incomplete"
+	}
+	return fmt.Sprintf("FRR refused the command (status %d)", status)
+}
+
+// rootRefusals keeps, of the commands FRR refused, those that are not a
+// mere consequence of an earlier refusal: once a neighbor's first line
+// was refused (say "neighbor X remote-as": "% Can not configure the
+// local system as neighbor"), FRR refuses its later lines for want of
+// the neighbor ("% Specify remote-as or peer-group commands first"),
+// which says nothing more. It numbers the lines as in text, the rendered
+// file.
+func rootRefusals(refused []vtysh.RejectedLine, text []byte) []vtysh.RejectedLine {
+	lines := strings.Split(string(text), "\n")
+	seen := map[string]bool{}
+	var out []vtysh.RejectedLine
+	for _, r := range refused {
+		if f := strings.Fields(r.Text); len(f) > 1 && f[0] == "neighbor" {
+			if seen[f[1]] {
+				continue
+			}
+			seen[f[1]] = true
+		}
+		r.Line = lineOf(lines, r.Text)
+		out = append(out, r)
+	}
+	return out
+}
+
+// rollBack takes FRR from a partly applied next back to last, the config
+// that ran before, with the commands of the difference next → last (run
+// whatever FRR refuses: lines of next it never took), then checks that
+// bgpd (and bfdd, when touched) run last again. The lines the two configs
+// share are never touched, so the prefixes last announced stay announced
+// throughout. A false result means FRR does not run last: reload it.
+func (a *Agent) rollBack(ctx context.Context, last, next *applied) (bool, string) {
+	if last.plan == nil || next.plan == nil || a.vtyDir == "" {
+		return false, "no model to diff, or no vty socket"
+	}
+	cmds, err := frrconfig.DiffPlans(next.plan, last.plan)
+	if err != nil {
+		return false, err.Error()
+	}
+	for _, c := range cmds {
+		if c == "bfd" || strings.HasPrefix(c, "log ") {
+			return false, "the difference touches more than bgpd"
+		}
+	}
+	if _, err := a.runCollect(ctx, "bgpd", cmds); err != nil {
+		return false, err.Error()
+	}
+	if rm := routeMapCommands(cmds); len(rm) > 0 {
+		if _, err := a.runCollect(ctx, "zebra", rm); err != nil {
+			return false, err.Error()
+		}
+	}
+	ok, why, err := a.verify(ctx, last.norm)
+	if err != nil {
+		return false, err.Error()
+	}
+	return ok, why
+}
+
+// refusedIncremental reports the commands FRR refused during an
+// incremental apply, each with FRR's own reason, and puts last back: by
+// the inverse difference (rollBack), which leaves what both configs share
+// untouched, else by a full reload.
+func (a *Agent) refusedIncremental(ctx context.Context, last, next *applied, refused []vtysh.RejectedLine, res *Result, t *time.Time) {
+	res.Rejected = rootRefusals(refused, next.text)
+	res.Rendered = string(next.text)
+	res.Error = fmt.Sprintf("FRR refused %d line(s) of the config; the last good config (generation %d) keeps running", len(res.Rejected), last.gen)
+	ok, why := a.rollBack(ctx, last, next)
+	phase(res, "rollback", t)
+	if ok {
+		return
+	}
+	a.log.Info("rolling back the refused commands did not give the last good config, reloading it", "generation", last.gen, "why", why)
+	a.restore(ctx, last)
+	phase(res, "restore", t)
+}
