@@ -115,6 +115,10 @@ type Options struct {
 	// Daemons are the FRR daemons Health checks; nil means
 	// DefaultDaemons().
 	Daemons []string
+	// BatchSize bounds the configuration commands an incremental apply
+	// sends to a daemon in a row before pausing as long as they took (see
+	// runCollect); zero means DefaultBatchSize.
+	BatchSize int
 	// Registerer receives the agent's metrics; nil registers nothing.
 	Registerer prometheus.Registerer
 	// Log receives what the agent does; the zero logger discards it.
@@ -130,6 +134,7 @@ type Agent struct {
 	checkInterval time.Duration
 	vtyDir        string
 	dryRunFn      func(ctx context.Context, text []byte) (string, error)
+	batchSize     int
 	metrics       *metrics
 	log           logr.Logger
 	daemons       []string
@@ -189,6 +194,9 @@ func New(opts Options) (*Agent, error) {
 	if opts.Daemons == nil {
 		opts.Daemons = DefaultDaemons()
 	}
+	if opts.BatchSize <= 0 {
+		opts.BatchSize = DefaultBatchSize
+	}
 	a := &Agent{
 		vtysh:         opts.Vtysh,
 		reload:        opts.Reload,
@@ -198,6 +206,7 @@ func New(opts Options) (*Agent, error) {
 		conns:         vtyConns{dir: opts.VtyDir},
 		stateConns:    vtyConns{dir: opts.VtyDir},
 		dryRunFn:      opts.DryRun,
+		batchSize:     opts.BatchSize,
 		metrics:       m,
 		log:           opts.Log,
 		daemons:       opts.Daemons,
@@ -585,13 +594,17 @@ func onlyStanza(lines []string, first string) []string {
 func (a *Agent) reloadAndVerify(ctx context.Context, file string, next *applied) ([]vtysh.RejectedLine, error) {
 	out, rerr := a.reload(ctx, file)
 	ok, diff, verr := a.verify(ctx, next.norm)
+	var bgpdRejected []vtysh.RejectedLine
 	if verr == nil && !ok {
 		// frr-reload.py diffs against the merged running config, in which
 		// the other daemons can still show lines bgpd lost: load the whole
-		// file into bgpd alone, as watchfrr does after a restart.
+		// file into bgpd alone, as watchfrr does after a restart. Its
+		// answer also gives bgpd's own reason for each line it refuses,
+		// where frr-reload.py only says "Failure to communicate to bgpd".
 		a.log.Info("bgpd differs after frr-reload.py, loading the file into bgpd", "why", diff)
 		if bout, err := a.vtysh(ctx, "-d", "bgpd", "-f", file); err != nil {
-			a.log.Info("loading the file into bgpd", "error", err.Error(), "rejected", vtysh.ParseRejected(bout, vtysh.Output(err)))
+			bgpdRejected = vtysh.ParseRejected(bout, vtysh.Output(err))
+			a.log.Info("loading the file into bgpd", "error", err.Error(), "rejected", bgpdRejected)
 		}
 		ok, diff, verr = a.verify(ctx, next.norm)
 	}
@@ -604,11 +617,11 @@ func (a *Agent) reloadAndVerify(ctx context.Context, file string, next *applied)
 		}
 		return nil, nil
 	}
-	rejected := vtysh.ParseRejected("", out)
-	lines := strings.Split(string(next.text), "\n")
-	for i := range rejected {
-		rejected[i].Line = lineOf(lines, rejected[i].Text)
+	rejected := bgpdRejected
+	if len(rejected) == 0 {
+		rejected = vtysh.ParseRejected("", out)
 	}
+	rejected = rootRefusals(rejected, next.text)
 	if rerr != nil {
 		return rejected, fmt.Errorf("frr-reload.py failed (%v); FRR's running config differs from the rendered file: %s", rerr, diff)
 	}

@@ -12,18 +12,18 @@ import (
 	"github.com/heraldlb/herald/frrconfig"
 )
 
-// batchSize bounds the configuration commands sent to a daemon in a row.
-// Between two batches the agent pauses as long as the batch took, so that
-// however large a change (a thousand neighbors are several thousand
-// commands), bgpd keeps at least half of its time for its sessions'
-// keepalives and updates, and the machine's CPU for bfdd.
-const batchSize = 100
+// DefaultBatchSize bounds the configuration commands sent to a daemon in
+// a row (Options.BatchSize). Between two batches the agent pauses as long
+// as the batch took, so that however large a change (a thousand neighbors
+// are several thousand commands), bgpd keeps at least half of its time for
+// its sessions' keepalives and updates, and the machine's CPU for bfdd.
+const DefaultBatchSize = 100
 
 // maxPause bounds one pause between batches.
 const maxPause = 200 * time.Millisecond
 
 // runCollect runs configuration commands on one daemon's vty socket,
-// between `configure terminal` and `end`, in batches of batchSize with a
+// between `configure terminal` and `end`, in batches of Options.BatchSize with a
 // pause after each. A command the daemon refuses does not stop the others:
 // it is returned with the daemon's own message (Text is the command, Line
 // is 0). Only a connection that fails, or ctx, stops it, with an error. A
@@ -51,7 +51,7 @@ func (a *Agent) runCollect(ctx context.Context, daemon string, cmds []string) ([
 	var refusedLines []vtysh.RejectedLine
 	batchStart := time.Now()
 	for i, cmd := range cmds {
-		if i > 0 && i%batchSize == 0 {
+		if i > 0 && i%a.batchSize == 0 {
 			if err := pause(ctx, time.Since(batchStart)); err != nil {
 				return refusedLines, errors.Join(fmt.Errorf("%s: %w", daemon, err), a.end(daemon, c))
 			}
@@ -120,13 +120,18 @@ func reason(out string, status byte) string {
 // was refused (say "neighbor X remote-as": "% Can not configure the
 // local system as neighbor"), FRR refuses its later lines for want of
 // the neighbor ("% Specify remote-as or peer-group commands first"),
-// which says nothing more. It numbers the lines as in text, the rendered
-// file.
+// which says nothing more; and a line reported more than once (frr-reload.py
+// tries lines again) is kept once. It numbers the lines as in text, the
+// rendered file.
 func rootRefusals(refused []vtysh.RejectedLine, text []byte) []vtysh.RejectedLine {
 	lines := strings.Split(string(text), "\n")
 	seen := map[string]bool{}
 	var out []vtysh.RejectedLine
 	for _, r := range refused {
+		if seen["line "+r.Text] {
+			continue // frr-reload.py tries a line more than once
+		}
+		seen["line "+r.Text] = true
 		if f := strings.Fields(r.Text); len(f) > 1 && f[0] == "neighbor" {
 			if seen[f[1]] {
 				continue
