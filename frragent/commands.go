@@ -4,6 +4,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"os"
+	"path/filepath"
+	"strconv"
 	"strings"
 	"time"
 
@@ -14,9 +17,12 @@ import (
 
 // DefaultBatchSize bounds the configuration commands sent to a daemon in
 // a row (Options.BatchSize). Between two batches the agent pauses as long
-// as the batch took, so that however large a change (a thousand neighbors
-// are several thousand commands), bgpd keeps at least half of its time for
-// its sessions' keepalives and updates, and the machine's CPU for bfdd.
+// as the daemon spent CPU on the batch (as long as the batch took when the
+// daemon's CPU time cannot be read), so that however large a change (a
+// thousand neighbors are several thousand commands), bgpd keeps at least
+// half of its time for its sessions' keepalives and updates, and the
+// machine's CPU for bfdd; a batch that cost the daemon little (the time
+// went in round trips on a busy machine) is not slowed down further.
 const DefaultBatchSize = 100
 
 // maxPause bounds one pause between batches.
@@ -50,12 +56,18 @@ func (a *Agent) runCollect(ctx context.Context, daemon string, cmds []string) ([
 	}
 	var refusedLines []vtysh.RejectedLine
 	batchStart := time.Now()
+	cpuStart, cpuKnown := a.daemonCPU(daemon)
 	for i, cmd := range cmds {
 		if i > 0 && i%a.batchSize == 0 {
-			if err := pause(ctx, time.Since(batchStart)); err != nil {
+			cost := time.Since(batchStart)
+			if cpu, ok := a.daemonCPU(daemon); ok && cpuKnown {
+				cost = cpu - cpuStart
+			}
+			if err := pause(ctx, cost); err != nil {
 				return refusedLines, errors.Join(fmt.Errorf("%s: %w", daemon, err), a.end(daemon, c))
 			}
 			batchStart = time.Now()
+			cpuStart, cpuKnown = a.daemonCPU(daemon)
 		}
 		_, err := c.Run(ctx, cmd)
 		var refused *vty.CommandError
@@ -84,8 +96,48 @@ func (a *Agent) end(daemon string, c *vty.Conn) error {
 	return nil
 }
 
-// pause waits as long as the last batch took (at most maxPause), or until
-// ctx ends.
+// daemonCPU returns the CPU time (user and system) the daemon has used,
+// read from /proc through its pid file in the vty folder; false when it
+// cannot be read (no vty folder, another pid namespace).
+func (a *Agent) daemonCPU(daemon string) (time.Duration, bool) {
+	if a.vtyDir == "" {
+		return 0, false
+	}
+	b, err := os.ReadFile(filepath.Join(a.vtyDir, daemon+".pid"))
+	if err != nil {
+		return 0, false
+	}
+	pid, err := strconv.Atoi(strings.TrimSpace(string(b)))
+	if err != nil {
+		return 0, false
+	}
+	stat, err := os.ReadFile(filepath.Join("/proc", strconv.Itoa(pid), "stat"))
+	if err != nil {
+		return 0, false
+	}
+	return parseCPU(string(stat))
+}
+
+// parseCPU reads utime and stime (fields 14 and 15, in USER_HZ, 100 a
+// second on Linux) from a /proc/PID/stat line.
+func parseCPU(stat string) (time.Duration, bool) {
+	end := strings.LastIndexByte(stat, ')')
+	if end < 0 {
+		return 0, false
+	}
+	f := strings.Fields(stat[end+1:])
+	if len(f) < 13 {
+		return 0, false
+	}
+	u, err1 := strconv.ParseInt(f[11], 10, 64)
+	s, err2 := strconv.ParseInt(f[12], 10, 64)
+	if err1 != nil || err2 != nil {
+		return 0, false
+	}
+	return time.Duration(u+s) * 10 * time.Millisecond, true
+}
+
+// pause waits for took (at most maxPause), or until ctx ends.
 func pause(ctx context.Context, took time.Duration) error {
 	t := time.NewTimer(min(took, maxPause))
 	defer t.Stop()

@@ -2,6 +2,7 @@ package frragent
 
 import (
 	"testing"
+	"time"
 
 	"github.com/google/go-cmp/cmp"
 
@@ -62,5 +63,16 @@ func TestReason(t *testing.T) {
 				t.Errorf("reason(%q, %d) = %q, want %q", tt.out, tt.status, got, tt.want)
 			}
 		})
+	}
+}
+
+func TestParseCPU(t *testing.T) {
+	line := "4242 (bgpd) S 1 4242 4242 0 -1 4194624 1234 0 0 0 250 37 0 0 20 0 3 0 100 500000000 3000 18446744073709551615"
+	got, ok := parseCPU(line)
+	if !ok || got != 2870*time.Millisecond {
+		t.Errorf("parseCPU = %v, %v; want 2.87s, true", got, ok)
+	}
+	if _, ok := parseCPU("4242 (bgpd"); ok {
+		t.Error("parseCPU accepted a line without its fields")
 	}
 }
