@@ -29,10 +29,11 @@ const DefaultBatchSize = 100
 const maxPause = 200 * time.Millisecond
 
 // runCollect runs configuration commands on one daemon's vty socket,
-// between `configure terminal` and `end`, in batches of Options.BatchSize with a
-// pause after each. A command the daemon refuses does not stop the others:
-// it is returned with the daemon's own message (Text is the command, Line
-// is 0). Only a connection that fails, or ctx, stops it, with an error. A
+// between `configure terminal` and `end`, in batches of Options.BatchSize,
+// each sent in one write (vty.Conn.RunBatch: one round trip per batch,
+// not per command), with a pause after each. A command the daemon refuses
+// does not stop the others: it is returned with the daemon's own message
+// (Text is the command, Line is 0). Only a connection that fails, or ctx, stops it, with an error. A
 // connection that broke since the last apply (the daemon restarted) is
 // dialed again once, before any command ran.
 func (a *Agent) runCollect(ctx context.Context, daemon string, cmds []string) ([]vtysh.RejectedLine, error) {
@@ -55,28 +56,30 @@ func (a *Agent) runCollect(ctx context.Context, daemon string, cmds []string) ([
 		}
 	}
 	var refusedLines []vtysh.RejectedLine
-	batchStart := time.Now()
-	cpuStart, cpuKnown := a.daemonCPU(daemon)
-	for i, cmd := range cmds {
-		if i > 0 && i%a.batchSize == 0 {
-			cost := time.Since(batchStart)
-			if cpu, ok := a.daemonCPU(daemon); ok && cpuKnown {
-				cost = cpu - cpuStart
-			}
+	var cost time.Duration // the last batch's cost to the daemon
+	for start := 0; start < len(cmds); start += a.batchSize {
+		if start > 0 {
 			if err := pause(ctx, cost); err != nil {
 				return refusedLines, errors.Join(fmt.Errorf("%s: %w", daemon, err), a.end(daemon, c))
 			}
-			batchStart = time.Now()
-			cpuStart, cpuKnown = a.daemonCPU(daemon)
 		}
-		_, err := c.Run(ctx, cmd)
-		var refused *vty.CommandError
-		switch {
-		case errors.As(err, &refused):
-			refusedLines = append(refusedLines, vtysh.RejectedLine{Text: cmd, Error: reason(refused.Output, refused.Status)})
-		case err != nil:
+		batch := cmds[start:min(start+a.batchSize, len(cmds))]
+		began := time.Now()
+		cpuStart, cpuKnown := a.daemonCPU(daemon)
+		replies, err := c.RunBatch(ctx, batch)
+		if err != nil {
 			a.conns.drop(daemon, err)
 			return refusedLines, fmt.Errorf("%s: %w", daemon, err)
+		}
+		for i, r := range replies {
+			var refused *vty.CommandError
+			if errors.As(r.Err, &refused) {
+				refusedLines = append(refusedLines, vtysh.RejectedLine{Text: batch[i], Error: reason(refused.Output, refused.Status)})
+			}
+		}
+		cost = time.Since(began)
+		if cpu, ok := a.daemonCPU(daemon); ok && cpuKnown {
+			cost = cpu - cpuStart
 		}
 	}
 	if err := a.end(daemon, c); err != nil {
