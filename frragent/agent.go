@@ -119,6 +119,12 @@ type Options struct {
 	// sends to a daemon in a row before pausing as long as they took (see
 	// runCollect); zero means DefaultBatchSize.
 	BatchSize int
+	// RestartLoadsConfig says that FRR itself loads ConfigPath into a
+	// daemon watchfrr restarts (ConfigPath is InstanceConfig(pathspace) and
+	// FRR was started by frrinit.sh, as in herald's image): a restarted
+	// bgpd is then given up to 5 s to load it before the agent loads the
+	// last good config itself.
+	RestartLoadsConfig bool
 	// Registerer receives the agent's metrics; nil registers nothing.
 	Registerer prometheus.Registerer
 	// Log receives what the agent does; the zero logger discards it.
@@ -138,6 +144,10 @@ type Agent struct {
 	metrics       *metrics
 	log           logr.Logger
 	daemons       []string
+	// restartLoadsConfig is Options.RestartLoadsConfig.
+	restartLoadsConfig bool
+	// bgpdPID is bgpd's pid at the last check (checkBGP, under applyMu).
+	bgpdPID int
 	// clients are the connections to the agent's API and whether the
 	// speaker said goodbye (see WaitPath).
 	clients *clients
@@ -211,6 +221,8 @@ func New(opts Options) (*Agent, error) {
 		log:           opts.Log,
 		daemons:       opts.Daemons,
 		clients:       newClients(),
+
+		restartLoadsConfig: opts.RestartLoadsConfig,
 	}
 	a.log = redact.Logger(opts.Log, a.secrets.values)
 	return a, nil
@@ -713,7 +725,9 @@ func describeDiff(want, got []string) string {
 func quote(s string) string { return fmt.Sprintf("%q", strings.TrimSpace(s)) }
 
 // commit records next as the last good config and, when write is set,
-// writes it to ConfigPath (0600, atomically).
+// writes it to ConfigPath (0600, atomically) in the form a bgpd starting
+// afresh is given (freshText: no neighbor's BFD before its first session;
+// see restart.go).
 func (a *Agent) commit(next *applied, write bool) error {
 	a.mu.Lock()
 	a.last = next
@@ -721,7 +735,7 @@ func (a *Agent) commit(next *applied, write bool) error {
 	if !write {
 		return nil
 	}
-	tmp, err := a.writeTemp(".frr-conf-*.tmp", next.text)
+	tmp, err := a.writeTemp(".frr-conf-*.tmp", freshText(next.text))
 	if err != nil {
 		return err
 	}

@@ -195,7 +195,9 @@ func withoutStanza(lines []string, first string) []string {
 	return out
 }
 
-// checkBGP re-applies the last good config when bgpd runs no router.
+// checkBGP re-applies the last good config when bgpd runs no router, or
+// when bgpd restarted (its pid changed) and did not load the config from
+// frr.conf itself (see restart.go).
 func (a *Agent) checkBGP(ctx context.Context) {
 	last := a.lastGood()
 	if last == nil || !last.hasBGP {
@@ -208,12 +210,18 @@ func (a *Agent) checkBGP(ctx context.Context) {
 	if a.lastGood() != last {
 		return
 	}
-	out, err := a.show(ctx, "bgpd", "show bgp vrf all summary json")
-	if err != nil {
-		return // bgpd is down; watchfrr restarts it
+	restarted := a.bgpdRestarted()
+	if !restarted {
+		out, err := a.show(ctx, "bgpd", "show bgp vrf all summary json")
+		if err != nil {
+			return // bgpd is down; watchfrr restarts it
+		}
+		var vrfs map[string]json.RawMessage
+		if err := json.Unmarshal([]byte(out), &vrfs); err != nil || len(vrfs) > 0 {
+			return
+		}
 	}
-	var vrfs map[string]json.RawMessage
-	if err := json.Unmarshal([]byte(out), &vrfs); err != nil || len(vrfs) > 0 {
+	if a.restartLoadsConfig && a.awaitOwnLoad(ctx, last) {
 		return
 	}
 	a.log.Info("bgpd runs no router: re-applying the last good config", "generation", last.gen)

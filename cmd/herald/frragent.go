@@ -78,8 +78,11 @@ func runFRRAgent(ctx context.Context, args []string) error {
 		DryRun:        dryRun.Check,
 		CheckInterval: *check,
 		Daemons:       daemonList,
-		Registerer:    reg,
-		Log:           log,
+		// FRR (frrinit.sh's watchfrr) loads its own frr.conf into a
+		// restarted daemon: the agent then lets it.
+		RestartLoadsConfig: filepath.Clean(*frrConf) == frragent.InstanceConfig(*pathspace),
+		Registerer:         reg,
+		Log:                log,
 	})
 	if err != nil {
 		return err

@@ -45,6 +45,10 @@ func (e *e2e) phase(ctx context.Context, in installer) {
 		defer cancel()
 		return poll(wctx, 250*time.Millisecond, frrDaemonsRun)
 	})
+	bfdBefore, err := e.bfdBaseline(ctx)
+	if err != nil {
+		r.note("reading the router's BFD counters before the objects: %v", err)
+	}
 	if r.check(in.name+": BGP and L2 objects applied", func() error { return c.apply(ctx, "herald-objects", heraldObjects()) }) != nil {
 		return
 	}
@@ -63,6 +67,15 @@ func (e *e2e) phase(ctx context.Context, in installer) {
 		}) == nil {
 			r.note("apply to route at the router: %s", time.Since(applied).Round(10*time.Millisecond))
 		}
+		r.check(in.name+": BFD up with the router on both sessions from the first second: no BFD down, no BGP session dropped (FRR 10 sidecar, FRR 8.4 router)", func() error {
+			what, err := e.bfdSteady(ctx, bfdBefore)
+			if err != nil {
+				e.dumpSidecar(ctx)
+				return err
+			}
+			r.note("%s", what)
+			return nil
+		})
 		for _, ip := range ips {
 			r.check(in.name+": HTTP from the router through "+ip.String()+" reaches a web pod", func() error { return e.httpThrough(ctx, ip) })
 		}
@@ -458,9 +471,20 @@ func (e *e2e) killBGPD(ctx context.Context, name string, ips []netip.Addr) {
 	}
 	r.check(name+": after bgpd's kill the route is at the router again", func() error {
 		if err := e.routes(ctx, ips, true); err != nil {
+			e.dumpSidecar(ctx)
 			return err
 		}
 		r.note("route at the router %s after the kill", time.Since(killed).Round(10*time.Millisecond))
+		return nil
+	})
+	r.check(name+": after bgpd's kill BFD is up again with the router on both sessions", func() error {
+		wctx, cancel := context.WithTimeout(ctx, 60*time.Second)
+		defer cancel()
+		if err := poll(wctx, 200*time.Millisecond, func() error { return e.bfdUp(wctx) }); err != nil {
+			e.dumpSidecar(ctx)
+			return err
+		}
+		r.note("BFD up again %s after the kill", time.Since(killed).Round(10*time.Millisecond))
 		return nil
 	})
 }
@@ -536,6 +560,25 @@ func (e *e2e) nothingLeft(ctx context.Context, keeps func(string) bool) error {
 		}
 		return nil
 	})
+}
+
+// dumpSidecar notes what the FRR sidecar and the router say about the BGP
+// and BFD sessions, and the speaker pod's logs: what a stuck session needs.
+func (e *e2e) dumpSidecar(ctx context.Context) {
+	if pid, err := daemonPID("bgpd"); err == nil {
+		for _, c := range []string{"show bgp summary", "show bfd peers", "show bgp neighbors", "show running-config"} {
+			out, err := run(ctx, "nsenter", "-t", strconv.Itoa(pid), "-m", "-n", "vtysh", "-c", c)
+			e.report.note("sidecar `%s` (err %v):\n%s", c, err, out)
+		}
+	} else {
+		e.report.note("sidecar: %v", err)
+	}
+	for _, c := range []string{"show bgp summary", "show bfd peers brief"} {
+		out, err := e.router.Vtysh(ctx, "-c", c)
+		e.report.note("router `%s` (err %v):\n%s", c, err, out)
+	}
+	out, _ := e.cluster.kubectl(ctx, "-n", heraldNS, "logs", "--all-containers", "--prefix", "--tail", "60", "-l", "app.kubernetes.io/component=speaker")
+	e.report.note("the speaker pod's logs (last 60 lines per container):\n%s", out)
 }
 
 // dumpHerald prints herald's pods and their recent logs, for a failed

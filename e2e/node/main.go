@@ -145,7 +145,7 @@ func (e *e2e) up(ctx context.Context, herald bool) error {
 		return err
 	}
 	if err := r.check("router: FRR (AS 64500) in "+rtrNetns, func() (err error) {
-		e.router, err = frrproc.Start(ctx, frrproc.Options{Name: frrName, Netns: rtrNetns, Daemons: []string{"bgpd"}, Config: routerConfig()})
+		e.router, err = frrproc.Start(ctx, frrproc.Options{Name: frrName, Netns: rtrNetns, Daemons: []string{"bgpd", "bfdd"}, Config: routerConfig()})
 		return err
 	}); err != nil {
 		return err

@@ -9,7 +9,8 @@ import (
 const heraldNS = "herald-system"
 
 // heraldObjects renders what an operator applies once herald runs: a pool
-// announced by BGP to the router (one BGPPeer per address family), and a
+// announced by BGP to the router (one BGPPeer per address family, each
+// with BFD at the router's timers), and a
 // pool answered on the LAN by L2 (not auto-assigned: only the Service that
 // names it gets it).
 func heraldObjects() string {
@@ -31,6 +32,16 @@ spec:
   addresses: [%[4]s, %[5]s]
 ---
 apiVersion: heraldlb.io/v1beta1
+kind: BFDProfile
+metadata:
+  name: hnode-bfd
+  namespace: %[1]s
+spec:
+  receiveInterval: 300
+  transmitInterval: 300
+  detectMultiplier: 3
+---
+apiVersion: heraldlb.io/v1beta1
 kind: BGPPeer
 metadata:
   name: hnode-rtr4
@@ -41,6 +52,7 @@ spec:
   peerAddress: %[8]s
   holdTime: 9s
   keepaliveTime: 3s
+  bfdProfile: hnode-bfd
 ---
 apiVersion: heraldlb.io/v1beta1
 kind: BGPPeer
@@ -53,6 +65,7 @@ spec:
   peerAddress: %[9]s
   holdTime: 9s
   keepaliveTime: 3s
+  bfdProfile: hnode-bfd
 ---
 apiVersion: heraldlb.io/v1beta1
 kind: BGPAdvertisement

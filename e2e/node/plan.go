@@ -234,8 +234,9 @@ conntrack:
 }
 
 // routerConfig renders the router's frr.conf: AS rtrASN, passive eBGP
-// sessions with any address of the LAN over IPv4 and IPv6, ECMP, every route
-// accepted and none sent back.
+// sessions with any address of the LAN over IPv4 and IPv6, each with BFD
+// (FRR's default timers, 300 ms × 3), ECMP, every route accepted and none
+// sent back.
 func routerConfig() string {
 	var b strings.Builder
 	w := func(format string, args ...any) { fmt.Fprintf(&b, format+"\n", args...) }
@@ -260,6 +261,7 @@ func routerConfig() string {
 		w(" neighbor %s peer-group", g)
 		w(" neighbor %s remote-as external", g)
 		w(" neighbor %s timers 3 9", g)
+		w(" neighbor %s bfd", g)
 	}
 	w(" bgp listen range %s peer-group nodes", lanPrefix4)
 	w(" bgp listen range %s peer-group nodes6", lanPrefix6)

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"slices"
 	"strings"
@@ -25,6 +26,10 @@ type samples struct {
 	// routes absent at each router; delete: the Delete call itself.
 	withdraw [][]time.Duration
 	delete   []time.Duration
+	// noMessage counts, per router, the withdrawals its watch never heard
+	// of while its own table, read after 30 s, had no route (see
+	// errNoMessage): no latency sample, and not a lost withdrawal.
+	noMessage []int
 	// mix says how many Services of each kind were measured.
 	mix string
 }
@@ -49,7 +54,7 @@ const withdrawSettle = 200 * time.Millisecond
 // turn, each announced at every router before the next is created; then
 // deletes them one by one, each withdrawn everywhere before the next.
 func (b *bench) latency(ctx context.Context, n int) (samples, error) {
-	m := samples{announce: make([][]time.Duration, len(b.routers)), withdraw: make([][]time.Duration, len(b.routers))}
+	m := samples{announce: make([][]time.Duration, len(b.routers)), withdraw: make([][]time.Duration, len(b.routers)), noMessage: make([]int, len(b.routers))}
 	var created []*corev1.Service
 	var ips [][]string
 	count := make([]int, len(serviceKinds))
@@ -108,6 +113,11 @@ func (b *bench) latency(ctx context.Context, n int) (samples, error) {
 		}
 		var trace []string
 		for r, at := range gone {
+			if at.IsZero() {
+				m.noMessage[r]++
+				trace = append(trace, fmt.Sprintf("%s gone without a message", b.routers[r].name))
+				continue
+			}
 			m.withdraw[r] = append(m.withdraw[r], at.Sub(done))
 			trace = append(trace, fmt.Sprintf("%s %v", b.routers[r].name, at.Sub(done).Round(time.Millisecond)))
 		}
@@ -123,15 +133,29 @@ func (b *bench) latency(ctx context.Context, n int) (samples, error) {
 // went away at or after since, once every one of them has stayed away
 // withdrawSettle longer.
 func (b *bench) waitWithdrawn(ctx context.Context, ips []string, since time.Time) ([]time.Time, error) {
+	// lost marks a router whose route went without a message (checked in
+	// its table): it gives no sample and is not read again.
+	lost := make([]bool, len(b.routers))
 	read := func() ([]time.Time, error) {
 		gone := make([]time.Time, len(b.routers))
 		for r, w := range b.routers {
 			for _, ip := range ips {
+				if lost[r] {
+					break
+				}
 				at, err := w.waitDeleted(ctx, ip, since, 30*time.Second)
+				if errors.Is(err, errNoMessage) {
+					progress("%v", err)
+					lost[r] = true
+					break
+				}
 				if err != nil {
 					return nil, err
 				}
 				gone[r] = latest(gone[r], at)
+			}
+			if lost[r] {
+				gone[r] = time.Time{}
 			}
 		}
 		return gone, nil

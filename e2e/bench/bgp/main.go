@@ -211,6 +211,11 @@ func run(services, trials, scale int, keep, verbose, trace bool) error {
 			rows = append(rows, row(fmt.Sprintf("withdraw latency, %s (%d Services)", w.name, len(m.withdraw[r])), m.withdraw[r], target))
 		}
 		rows = append(rows, row("  before it: the Delete call", m.delete, "(the API server's own work)"))
+		for r, w := range b.routers {
+			if m.noMessage[r] > 0 {
+				notes = append(notes, fmt.Sprintf("%s: %d withdrawal(s) sent no message to the watch; its own table, read after 30s, had no route (not counted above)", w.name, m.noMessage[r]))
+			}
+		}
 		ch := after.Since(before)
 		rows = append(rows, countRows(ch)...)
 		notes = append(notes, "Services: "+m.mix+", created one after another, then deleted one after another")

@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"os/exec"
 	"strings"
@@ -36,7 +37,16 @@ type routeWatch struct {
 	// err is why the watch stopped, if it did before the bench ended.
 	err     error
 	changed chan struct{}
+	// lookup reads the router's own table for an address, when a wait
+	// for a message times out: it tells a route still there from a
+	// message the watch never got.
+	lookup func(ctx context.Context, ip string) (present bool, detail string, err error)
 }
+
+// errNoMessage is a waitDeleted that timed out while the router's own
+// table, read then, had no route: the router withdrew it, the watch never
+// heard (a kernel route removed with its nexthop group sends no message).
+var errNoMessage = errors.New("the route is gone from the router's table, but no message said so")
 
 // routeEvent is one transition of a route.
 type routeEvent struct {
@@ -85,6 +95,14 @@ func (w *routeWatch) notify() {
 // ends.
 func watchFIB(ctx context.Context, name, netns, proto string) (*routeWatch, error) {
 	w := newRouteWatch(name)
+	w.lookup = func(ctx context.Context, ip string) (bool, string, error) {
+		out, err := exec.CommandContext(ctx, "ip", "-n", netns, "route", "show", ip, "proto", proto).CombinedOutput()
+		if err != nil {
+			return false, "", fmt.Errorf("ip -n %s route show %s: %w: %s", netns, ip, err, out)
+		}
+		text := strings.TrimSpace(string(out))
+		return text != "", text, nil
+	}
 	return w, ipMonitor(ctx, netns, "route", func(at time.Time, l string) { w.fibLine(at, l, proto) }, w.stopped)
 }
 
@@ -122,6 +140,22 @@ func hasField(f []string, key, value string) bool {
 func watchGoBGP(ctx context.Context, netns, api string) (*routeWatch, error) {
 	w := newRouteWatch("GoBGP")
 	host, port, _ := strings.Cut(api, ":")
+	w.lookup = func(ctx context.Context, ip string) (bool, string, error) {
+		fam, bits := "ipv4", "/32"
+		if strings.Contains(ip, ":") {
+			fam, bits = "ipv6", "/128"
+		}
+		out, err := exec.CommandContext(ctx, "ip", "netns", "exec", netns, "gobgp", "-u", host, "-p", port,
+			"global", "rib", "-a", fam, ip+bits, "-j").CombinedOutput()
+		if err != nil {
+			return false, "", fmt.Errorf("gobgp global rib %s: %w: %s", ip, err, out)
+		}
+		var rib map[string][]json.RawMessage
+		if err := json.Unmarshal(out, &rib); err != nil {
+			return false, "", fmt.Errorf("decoding gobgp global rib %s %q: %w", ip, out, err)
+		}
+		return len(rib[ip+bits]) > 0, strings.TrimSpace(string(out)), nil
+	}
 	for _, fam := range []string{"ipv4", "ipv6"} {
 		cmd := exec.CommandContext(ctx, "ip", "netns", "exec", netns,
 			"gobgp", "-u", host, "-p", port, "monitor", "global", "rib", "-a", fam, "-j")
@@ -247,7 +281,7 @@ func (w *routeWatch) waitAdded(ctx context.Context, ip string, since time.Time, 
 // waitDeleted returns when ip's route last became absent, if it is absent
 // now and that was at or after since.
 func (w *routeWatch) waitDeleted(ctx context.Context, ip string, since time.Time, timeout time.Duration) (time.Time, error) {
-	return w.until(ctx, timeout, func() (time.Time, bool) {
+	at, err := w.until(ctx, timeout, func() (time.Time, bool) {
 		ev := w.events[ip]
 		if len(ev) == 0 || ev[len(ev)-1].present || ev[len(ev)-1].at.Before(since) {
 			return time.Time{}, false
@@ -256,6 +290,22 @@ func (w *routeWatch) waitDeleted(ctx context.Context, ip string, since time.Time
 	}, func() error {
 		return fmt.Errorf("%s's route to %s was not withdrawn within %s (its last message: %q)", w.name, ip, timeout, w.last[ip])
 	})
+	if err == nil || w.lookup == nil || ctx.Err() != nil {
+		return at, err
+	}
+	// Read the router's own table: a route still there is a withdrawal
+	// lost; none is a message lost.
+	present, detail, lerr := w.lookup(ctx, ip)
+	switch {
+	case lerr != nil:
+		return at, fmt.Errorf("%w; reading the router's table: %v", err, lerr)
+	case present:
+		return at, fmt.Errorf("%w; the router's table still has it: %s", err, detail)
+	}
+	// The watch believes it present: record the absence, or the next
+	// route to this address would be no transition.
+	w.record(time.Now(), ip, false, "")
+	return time.Time{}, fmt.Errorf("%s's route to %s: %w", w.name, ip, errNoMessage)
 }
 
 // waitRoute returns when a message at or after since gave ip's route next
