@@ -11,6 +11,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"syscall"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -66,16 +67,12 @@ func runFRRAgent(ctx context.Context, args []string) error {
 	reg := prometheus.NewRegistry()
 	dryRun := vtysh.NewDryRun(*vtyshPath, *pathspace)
 	defer dryRun.Close()
-	// frr-reload.py's command files go to a folder of the agent's own, so
-	// that those of a run stopped by a timeout can be removed.
-	rundir, err := os.MkdirTemp("", "herald-frr-reload-")
-	if err != nil {
-		return fmt.Errorf("creating a folder for frr-reload.py's files: %w", err)
-	}
-	defer os.RemoveAll(rundir)
+	// frr-reload.py's files (they hold passwords) go to the agent's own
+	// 0700 folder beside --frr-conf, which New empties of what a killed
+	// agent left and Close removes.
 	agent, err := frragent.New(frragent.Options{
 		Vtysh:         vtysh.Exec(*vtyshPath, *pathspace),
-		Reload:        frragent.FRRReload(*reload, *vtyshPath, *pathspace, rundir),
+		Reload:        frragent.FRRReload(*reload, *vtyshPath, *pathspace, frragent.TempDir(*frrConf)),
 		ConfigPath:    *frrConf,
 		VtyDir:        vtySocketDir(*vtyDir, *pathspace),
 		DryRun:        dryRun.Check,
@@ -90,6 +87,11 @@ func runFRRAgent(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
+	defer func() {
+		if err := agent.Close(); err != nil {
+			log.Error(err, "removing the agent's files")
+		}
+	}()
 	if *metricsAddr != "" {
 		ml, err := net.Listen("tcp", *metricsAddr)
 		if err != nil {
@@ -113,6 +115,10 @@ func runFRRAgent(ctx context.Context, args []string) error {
 		// PID 1 of the FRR container: reap FRR's orphaned daemons.
 		go frragent.ReapOrphans(ctx, time.Second, log.WithName("reaper"))
 	}
+	// From here on, whatever the agent and the tools it runs (vtysh,
+	// frr-reload.py, which writes its command files with the default
+	// mode) create is readable by root alone.
+	syscall.Umask(0o077)
 	log.Info("serving", "socket", *socket, "socketOwner", *owner, "socketMode", *mode, "daemons", daemonList, "pathspace", *pathspace, "frrConf", *frrConf)
 	if err := agent.Serve(ctx, l); err != nil && !errors.Is(err, context.Canceled) {
 		return err
