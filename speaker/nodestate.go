@@ -211,7 +211,7 @@ func (s *Speaker) writeStatus(ctx context.Context) {
 	if s.cfg.L2 != nil {
 		l2s = s.cfg.L2.Status()
 		if m := s.cfg.Metrics; m != nil {
-			m.announcements.WithLabelValues("l2").Set(float64(len(l2s)))
+			m.announced.WithLabelValues("l2").Set(float64(len(l2s)))
 		}
 	}
 	st := BuildStatus(s.frr, s.state, &s.plan, l2s, time.Now(), s.written)
