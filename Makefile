@@ -7,7 +7,7 @@ LDFLAGS := -X github.com/heraldlb/herald/internal/version.Version=$(VERSION)
 CONTROLLER_GEN := $(GO) tool controller-gen
 export KUBEBUILDER_ASSETS := $(BIN)
 
-.PHONY: help deps control-plane envtest-assets helm dashboard-linter build images images-check generate chart-crds verify test test-unit bench demo lab-down clean node-deps e2e-node e2e-node-clean
+.PHONY: help deps control-plane envtest-assets helm dashboard-linter build images images-check generate chart-crds chart-files verify test test-unit bench demo lab-down clean node-deps e2e-node e2e-node-clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-16s %s\n", $$1, $$2}'
@@ -40,7 +40,12 @@ generate: ## regenerate deepcopy code and CRDs (controller-gen, pinned)
 	@echo "==> controller-gen: deepcopy and CRDs into config/crd"
 	@$(CONTROLLER_GEN) object paths=./api/...
 	@$(CONTROLLER_GEN) crd paths=./api/... output:crd:artifacts:config=config/crd
-	@$(MAKE) --no-print-directory chart-crds
+	@$(MAKE) --no-print-directory chart-crds chart-files
+
+chart-files: ## copy config/prometheus/alerts.yaml and config/grafana/herald.json into the Helm chart (charts/herald/files)
+	@echo "==> copying the alert rules and the dashboard into charts/herald/files"
+	@cp config/prometheus/alerts.yaml charts/herald/files/alerts.yaml
+	@cp config/grafana/herald.json charts/herald/files/herald-dashboard.json
 
 chart-crds: ## copy config/crd's CRDs into the Helm chart (charts/herald/crds)
 	@echo "==> copying config/crd into charts/herald/crds"

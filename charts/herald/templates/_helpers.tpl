@@ -72,13 +72,13 @@ install; each names the value and the fix.
 {{- end -}}
 
 {{/*
-herald.podMonitors is "true" when the chart renders PodMonitors for
-Prometheus Operator: metrics.podMonitor true, or "auto" and the cluster
-serves monitoring.coreos.com/v1; else empty, and the pods carry
+herald.serviceMonitors is "true" when the chart renders ServiceMonitors
+for Prometheus Operator: metrics.serviceMonitor true, or "auto" and the
+cluster serves monitoring.coreos.com/v1; else empty, and the pods carry
 prometheus.io/ scrape annotations instead.
 */}}
-{{- define "herald.podMonitors" -}}
-{{- $m := toString .Values.metrics.podMonitor -}}
+{{- define "herald.serviceMonitors" -}}
+{{- $m := toString .Values.metrics.serviceMonitor -}}
 {{- if or (eq $m "true") (and (eq $m "auto") (.Capabilities.APIVersions.Has "monitoring.coreos.com/v1")) -}}
 true
 {{- end -}}
@@ -86,7 +86,7 @@ true
 
 {{/*
 herald.prometheusRule is "true" when the chart renders the PrometheusRule
-of herald's alerts (metrics.prometheusRule, like podMonitor).
+of herald's alerts (metrics.prometheusRule, like serviceMonitor).
 */}}
 {{- define "herald.prometheusRule" -}}
 {{- $m := toString .Values.metrics.prometheusRule -}}
