@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"net/netip"
 	"strings"
+	"sync"
 
 	"github.com/prometheus/client_golang/prometheus"
 
@@ -26,6 +27,49 @@ type Metrics struct {
 	prefixChanges *prometheus.CounterVec
 	problems      prometheus.Gauge
 	agentErrors   *prometheus.CounterVec
+
+	// sessionsMu guards sessions, the label values of the last sessions
+	// read, which a failed read sets to down.
+	sessionsMu sync.Mutex
+	sessions   [][3]string
+}
+
+// sessionSample is one BGP session as FRR reported it: its labels (peer,
+// vrf, bgppeer), whether it is Established and the prefixes sent.
+type sessionSample struct {
+	labels   [3]string
+	up       bool
+	prefixes int
+}
+
+// setSessions replaces the BGP session gauges with those read from FRR.
+func (m *Metrics) setSessions(ss []sessionSample) {
+	m.sessionsMu.Lock()
+	defer m.sessionsMu.Unlock()
+	m.sessionUp.Reset()
+	m.prefixes.Reset()
+	m.sessions = m.sessions[:0]
+	for _, s := range ss {
+		up := 0.0
+		if s.up {
+			up = 1
+		}
+		m.sessionUp.WithLabelValues(s.labels[:]...).Set(up)
+		m.prefixes.WithLabelValues(s.labels[:]...).Set(float64(s.prefixes))
+		m.sessions = append(m.sessions, s.labels)
+	}
+}
+
+// sessionsUnknown reports every session last read as down, with no
+// prefixes: FRR's state could not be read (bgpd killed or restarting), and
+// a session nobody can see Established is not up.
+func (m *Metrics) sessionsUnknown() {
+	m.sessionsMu.Lock()
+	defer m.sessionsMu.Unlock()
+	for _, l := range m.sessions {
+		m.sessionUp.WithLabelValues(l[:]...).Set(0)
+		m.prefixes.WithLabelValues(l[:]...).Set(0)
+	}
 }
 
 // applyResults are the values of the result label, in the order the

@@ -4,6 +4,9 @@ import (
 	"net/netip"
 	"testing"
 
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/testutil"
+
 	"github.com/heraldlb/herald/frrconfig"
 )
 
@@ -39,5 +42,33 @@ func TestPrefixChanges(t *testing.T) {
 				t.Errorf("PrefixChanges = (%d announced, %d withdrawn), want (%d, %d)", a, w, tt.announced, tt.withdrawn)
 			}
 		})
+	}
+}
+
+// TestSessionsUnknown: a failed read of FRR's state turns the sessions last
+// seen Established into down ones, and the next read sets them again.
+func TestSessionsUnknown(t *testing.T) {
+	reg := prometheus.NewRegistry()
+	m, err := NewMetrics(reg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	up := func() float64 {
+		return testutil.ToFloat64(m.sessionUp.WithLabelValues("198.51.100.1", "", "router"))
+	}
+	m.setSessions([]sessionSample{{labels: [3]string{"198.51.100.1", "", "router"}, up: true, prefixes: 2}})
+	if v := up(); v != 1 {
+		t.Fatalf("herald_bgp_session_up after an Established read = %v, want 1", v)
+	}
+	m.sessionsUnknown()
+	if v := up(); v != 0 {
+		t.Errorf("herald_bgp_session_up after a failed read = %v, want 0", v)
+	}
+	if n := testutil.CollectAndCount(m.sessionUp); n != 1 {
+		t.Errorf("%d session series after a failed read, want the 1 last seen", n)
+	}
+	m.setSessions([]sessionSample{{labels: [3]string{"198.51.100.1", "", "router"}, up: true}})
+	if v := up(); v != 1 {
+		t.Errorf("herald_bgp_session_up after bgpd answered again = %v, want 1", v)
 	}
 }
