@@ -3,6 +3,7 @@ package charts
 import (
 	"os"
 	"path/filepath"
+	"slices"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
@@ -89,6 +90,7 @@ func TestMonitoring(t *testing.T) {
 		{name: "operator API", args: []string{"--api-versions", operator}, monitors: true, rule: true},
 		{name: "operator API, both off", args: []string{"--api-versions", operator, "--set", "metrics.serviceMonitor=false", "--set", "metrics.prometheusRule=false"}, annotated: true},
 		{name: "forced on without the API", args: []string{"--set", "metrics.serviceMonitor=true", "--set", "metrics.prometheusRule=true"}, monitors: true, rule: true},
+		{name: "operator API, upstream FRR (no agent metrics)", args: []string{"--api-versions", operator, "--values", "charts/herald/ci/upstream-frr-values.yaml"}, monitors: true, rule: true},
 		{name: "dashboard and reader binding", args: []string{"--set", "metrics.dashboard=true", "--set", "metrics.prometheusServiceAccount.name=prometheus-k8s", "--set", "metrics.prometheusServiceAccount.namespace=monitoring"},
 			annotated: true, dashboard: true, binding: true},
 	} {
@@ -124,6 +126,11 @@ func TestMonitoring(t *testing.T) {
 			}
 			if tc.monitors {
 				want := map[string]string{"herald-controller": "/metrics", "herald-speaker": "/metrics", "herald-frr-agent": "/metrics/frr-agent"}
+				if slices.Contains(tc.args, "charts/herald/ci/upstream-frr-values.yaml") {
+					// That FRR runs the agent without --metrics-address: the
+					// speaker has nothing to serve again.
+					delete(want, "herald-frr-agent")
+				}
 				if diff := cmp.Diff(want, paths); diff != "" {
 					t.Errorf("scraped jobs and paths (-want +got):\n%s", diff)
 				}
