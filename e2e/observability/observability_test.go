@@ -130,6 +130,33 @@ func TestObservability(t *testing.T) {
 	var results []result
 	c := l.Client()
 
+	// A Service announced by every node while Prometheus watches: each
+	// node's FRR applies a change (apply latency, applies, announce counts
+	// have samples in the window the dashboard shows).
+	applied, err := prom.value(`sum(herald_frr_apply_total{result="success"})`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	announced := &corev1.Service{
+		ObjectMeta: metav1.ObjectMeta{Name: "obs-announced", Namespace: "default", Annotations: map[string]string{"heraldlb.io/address-pool": "lab"}},
+		Spec: corev1.ServiceSpec{Type: corev1.ServiceTypeLoadBalancer, IPFamilies: []corev1.IPFamily{corev1.IPv4Protocol},
+			Selector: map[string]string{"app": "obs-announced"},
+			Ports:    []corev1.ServicePort{{Name: "http", Port: 80, TargetPort: intstr.FromInt32(8080), Protocol: corev1.ProtocolTCP}}},
+	}
+	if _, err := c.CoreV1().Services("default").Create(ctx, announced, metav1.CreateOptions{}); err != nil {
+		t.Fatalf("creating Service %s: %v", announced.Name, err)
+	}
+	t.Cleanup(func() {
+		_ = c.CoreV1().Services("default").Delete(context.Background(), announced.Name, metav1.DeleteOptions{})
+	})
+	waitFor(t, ctx, 2*time.Minute, "every node's agent should apply the new Service's prefix", func() (bool, string) {
+		v, err := prom.value(`sum(herald_frr_apply_total{result="success"})`)
+		if err != nil {
+			return false, err.Error()
+		}
+		return v >= applied+float64(len(nodes)), fmt.Sprintf("%v successful applies, want %v", v, applied+float64(len(nodes)))
+	})
+
 	// A pool used up: two addresses, two Services take them, a third waits.
 	exhaustedFor := alertFor(t, rules, "HeraldPoolExhausted")
 	pool := "obs-small"

@@ -203,6 +203,24 @@ func (p *prometheus) instant(expr string) (int, error) {
 	return len(d.Result), err
 }
 
+// value evaluates expr now and returns its single value (0 when it has
+// no series).
+func (p *prometheus) value(expr string) (float64, error) {
+	var d struct {
+		Result []struct {
+			Value [2]any `json:"value"`
+		} `json:"result"`
+	}
+	if err := p.get("/api/v1/query", url.Values{"query": {expr}}, &d); err != nil {
+		return 0, err
+	}
+	if len(d.Result) == 0 {
+		return 0, nil
+	}
+	s, _ := d.Result[0].Value[1].(string)
+	return strconv.ParseFloat(s, 64)
+}
+
 // rangeValues evaluates expr from start to now and counts the samples that
 // are numbers (not NaN).
 func (p *prometheus) rangeValues(expr string, start time.Time) (int, error) {
