@@ -16,7 +16,6 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/log/zap"
 	"sigs.k8s.io/controller-runtime/pkg/manager"
 	"sigs.k8s.io/controller-runtime/pkg/metrics"
-	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
 
 	"github.com/heraldlb/herald/controllers"
 	"github.com/heraldlb/herald/controllers/admission"
@@ -28,6 +27,8 @@ type controllerFlags struct {
 	lbClass      string
 	kubeconfig   string
 	metricsAddr  string
+	secure       bool
+	certDir      string
 	healthAddr   string
 	pprofAddr    string
 	leaderElect  bool
@@ -59,6 +60,8 @@ func parseControllerFlags(args []string) (controllerFlags, error) {
 	fs.StringVar(&f.lbClass, "lb-class", "", "the spec.loadBalancerClass this controller serves; empty serves Services with no class")
 	fs.StringVar(&f.kubeconfig, "kubeconfig", os.Getenv("KUBECONFIG"), "kubeconfig file; empty uses the in-cluster config")
 	fs.StringVar(&f.metricsAddr, "metrics-addr", ":7472", "address of the Prometheus /metrics endpoint; 0 disables it")
+	fs.BoolVar(&f.secure, "metrics-secure", true, "serve /metrics over HTTPS to requests whose bearer token the API server authenticates and authorizes for GET /metrics (TokenReview, SubjectAccessReview); false: plain HTTP to anyone who reaches --metrics-addr")
+	fs.StringVar(&f.certDir, "metrics-cert-dir", "", "folder with tls.crt and tls.key for --metrics-secure; empty: a self-signed certificate made at start")
 	fs.StringVar(&f.healthAddr, "health-addr", ":7473", "address of /healthz and /readyz; 0 disables them")
 	fs.StringVar(&f.pprofAddr, "pprof-addr", "", "address of Go's /debug/pprof endpoints (heap, CPU profiles); empty disables them")
 	fs.BoolVar(&f.leaderElect, "leader-elect", true, "elect a leader among replicas with a Lease in --namespace; only the leader allocates")
@@ -150,7 +153,7 @@ func runController(ctx context.Context, args []string) error {
 	}
 	mopts := controllers.ManagerOptions(opts)
 	mopts.Logger = logger
-	mopts.Metrics = metricsserver.Options{BindAddress: f.metricsAddr}
+	mopts.Metrics = metricsOptions(f.metricsAddr, f.secure, f.certDir, nil)
 	mopts.HealthProbeBindAddress = f.healthAddr
 	mopts.PprofBindAddress = f.pprofAddr
 	mopts.LeaderElection = f.leaderElect
@@ -201,7 +204,7 @@ func runController(ctx context.Context, args []string) error {
 		}
 	}
 	logger.Info("starting", "memberlistSecret", f.memberSecret, "webhookAddr", f.webhook.addr, "namespace", f.namespace, "lbClass", f.lbClass, "leaderElect", f.leaderElect,
-		"qps", f.qps, "burst", f.burst, "workers", f.workers, "eventQPS", f.eventQPS, "eventBurst", f.eventBurst)
+		"metricsAddr", f.metricsAddr, "metricsSecure", f.secure, "healthAddr", f.healthAddr, "qps", f.qps, "burst", f.burst, "workers", f.workers, "eventQPS", f.eventQPS, "eventBurst", f.eventBurst)
 	if err := mgr.Start(ctx); err != nil {
 		return fmt.Errorf("running the manager: %w", err)
 	}

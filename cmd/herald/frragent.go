@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 	"sigs.k8s.io/controller-runtime/pkg/log/zap"
 
@@ -41,7 +42,7 @@ func runFRRAgent(ctx context.Context, args []string) error {
 	frrConf := fs.String("frr-conf", "/etc/frr/frr.conf", "frr.conf written (0600) once a config is applied")
 	reload := fs.String("frr-reload", "/usr/lib/frr/frr-reload.py", "FRR's frr-reload.py")
 	check := fs.Duration("check-interval", 2*time.Second, "how often to check that bgpd still runs the config")
-	metricsAddr := fs.String("metrics-address", "", "address to serve /metrics on (host:port); empty serves none")
+	metricsAddr := fs.String("metrics-address", "", "address to serve the agent's own /metrics on, plain HTTP (host:port; the shipped manifests use 127.0.0.1:7476, the node's loopback, and the speaker serves it again behind authentication); empty serves none")
 	dev := fs.Bool("log-development", false, "human-readable logs")
 	if err := fs.Parse(args); err != nil {
 		return err
@@ -93,6 +94,15 @@ func runFRRAgent(ctx context.Context, args []string) error {
 		}
 	}()
 	if *metricsAddr != "" {
+		if err := frragent.RegisterDaemonMetrics(reg, agent); err != nil {
+			return err
+		}
+		if err := reg.Register(collectors.NewGoCollector()); err != nil {
+			return fmt.Errorf("registering the Go runtime metrics: %w", err)
+		}
+		if err := reg.Register(collectors.NewProcessCollector(collectors.ProcessCollectorOpts{})); err != nil {
+			return fmt.Errorf("registering the process metrics: %w", err)
+		}
 		ml, err := net.Listen("tcp", *metricsAddr)
 		if err != nil {
 			return fmt.Errorf("--metrics-address %s: %w", *metricsAddr, err)
@@ -102,6 +112,7 @@ func runFRRAgent(ctx context.Context, args []string) error {
 		srv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
 		go func() { _ = srv.Serve(ml) }()
 		defer srv.Close()
+		log.Info("serving metrics", "address", ml.Addr().String())
 	}
 	if err := os.MkdirAll(filepath.Dir(*socket), 0o755); err != nil {
 		return fmt.Errorf("--socket %s: creating its folder: %w", *socket, err)

@@ -6,6 +6,7 @@ import (
 	"flag"
 	"fmt"
 	"net"
+	"net/http"
 	"os"
 	"runtime/debug"
 	"strconv"
@@ -22,7 +23,6 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/log/zap"
 	"sigs.k8s.io/controller-runtime/pkg/manager"
 	"sigs.k8s.io/controller-runtime/pkg/metrics"
-	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
 
 	"github.com/heraldlb/herald/frragent"
 	"github.com/heraldlb/herald/speaker"
@@ -35,6 +35,8 @@ type speakerFlags struct {
 	node, namespace, lbClass string
 	kubeconfig, agentSocket  string
 	metricsAddr, healthAddr  string
+	secure                   bool
+	certDir, agentMetrics    string
 	stateInterval            time.Duration
 	logLevel                 string
 	development              bool
@@ -58,7 +60,10 @@ func parseSpeakerFlags(args []string) (speakerFlags, error) {
 	fs.StringVar(&f.kubeconfig, "kubeconfig", os.Getenv("KUBECONFIG"), "kubeconfig file; empty uses the in-cluster config")
 	fs.StringVar(&f.agentSocket, "agent-socket", frragent.DefaultSocket, "unix socket of the frr-agent beside FRR (its --socket)")
 	fs.StringVar(&f.metricsAddr, "metrics-addr", ":7474", "address of the Prometheus /metrics endpoint; 0 disables it")
-	fs.StringVar(&f.healthAddr, "health-addr", ":7475", "address of /healthz and /readyz; 0 disables them")
+	fs.BoolVar(&f.secure, "metrics-secure", true, "serve /metrics over HTTPS to requests whose bearer token the API server authenticates and authorizes for GET on the path (TokenReview, SubjectAccessReview); false: plain HTTP to anyone who reaches --metrics-addr")
+	fs.StringVar(&f.certDir, "metrics-cert-dir", "", "folder with tls.crt and tls.key for --metrics-secure; empty: a self-signed certificate made at start")
+	fs.StringVar(&f.agentMetrics, "agent-metrics-url", "", "the frr-agent's metrics URL (its --metrics-address, on the node's loopback: http://127.0.0.1:7476/metrics), served again on "+AgentMetricsPath+" behind the same check as /metrics; empty: none")
+	fs.StringVar(&f.healthAddr, "health-addr", "127.0.0.1:7475", "address of /healthz and /readyz (the speaker runs on the host network: the default answers on the node's loopback only, where the kubelet's probes reach it); 0 disables them")
 	fs.DurationVar(&f.stateInterval, "state-interval", 5*time.Second, "how often FRR's sessions are read between applies")
 	fs.StringVar(&f.logLevel, "log-level", "info", "debug, info or error")
 	fs.BoolVar(&f.development, "log-development", false, "human-readable logs instead of JSON")
@@ -118,7 +123,15 @@ func runSpeaker(ctx context.Context, args []string) error {
 	cfg.UserAgent = "herald-speaker"
 	mopts := speaker.ManagerOptions(f.node, f.namespace)
 	mopts.Logger = logger
-	mopts.Metrics = metricsserver.Options{BindAddress: f.metricsAddr}
+	var extra map[string]http.Handler
+	if f.agentMetrics != "" {
+		h, err := agentMetricsProxy(f.agentMetrics)
+		if err != nil {
+			return err
+		}
+		extra = map[string]http.Handler{AgentMetricsPath: h}
+	}
+	mopts.Metrics = metricsOptions(f.metricsAddr, f.secure, f.certDir, extra)
 	mopts.HealthProbeBindAddress = f.healthAddr
 	mgr, err := manager.New(cfg, mopts)
 	if err != nil {
@@ -168,7 +181,7 @@ func runSpeaker(ctx context.Context, args []string) error {
 			return fmt.Errorf("adding the readiness check: %w", err)
 		}
 	}
-	logger.Info("starting", "namespace", f.namespace, "lbClass", f.lbClass, "agentSocket", f.agentSocket, "bgp", f.bgp, "l2", f.l2)
+	logger.Info("starting", "metricsAddr", f.metricsAddr, "metricsSecure", f.secure, "agentMetricsURL", f.agentMetrics, "healthAddr", f.healthAddr, "namespace", f.namespace, "lbClass", f.lbClass, "agentSocket", f.agentSocket, "bgp", f.bgp, "l2", f.l2)
 	if err := mgr.Start(ctx); err != nil {
 		return fmt.Errorf("running the manager: %w", err)
 	}

@@ -100,6 +100,7 @@ func agentArgs(bin, dir string, c Component, n Node) []string {
 	return append(args, c.flagArgs(
 		"pathspace", n.Netns, "frr-pathspace", n.Netns, "vtysh-pathspace", n.Netns,
 		"node-name", n.Name, "frr-conf", agentConfig(dir, n),
+		"metrics-address", AgentMetricsAddr(n),
 	)...)
 }
 
@@ -109,6 +110,7 @@ func speakerArgs(bin, dir, kubeconfig string, c Component, n Node) []string {
 	return append(args, c.flagArgs(
 		"kubeconfig", kubeconfig, "node-name", n.Name, "namespace", HeraldNamespace,
 		"metrics-addr", n.Mgmt.String()+":7472", "health-addr", healthAddr(n.Mgmt.String()),
+		"metrics-secure", "false",
 		"frr-agent-socket", agentSocket(dir, n), "agent-socket", agentSocket(dir, n),
 		"frr-socket", agentSocket(dir, n), "socket", agentSocket(dir, n),
 	)...)
@@ -120,10 +122,24 @@ func controllerArgs(bin, kubeconfig string, c Component) []string {
 	return append(args, c.flagArgs(
 		"kubeconfig", kubeconfig, "namespace", HeraldNamespace,
 		"metrics-addr", MgmtAddr.String()+":7472", "health-addr", healthAddr(MgmtAddr.String()),
+		"metrics-secure", "false",
 		"metrics-bind-address", MgmtAddr.String()+":7472",
 		"health-probe-bind-address", healthAddr(MgmtAddr.String()),
 	)...)
 }
+
+// MetricsAddr is where a lab component serves its /metrics, plain HTTP
+// (the lab runs them with --metrics-secure=false): the controller on the
+// management address of the root namespace, a speaker on its node's.
+func MetricsAddr(n *Node) string {
+	if n == nil {
+		return MgmtAddr.String() + ":7472"
+	}
+	return n.Mgmt.String() + ":7472"
+}
+
+// AgentMetricsAddr is where node n's frr-agent serves its own /metrics.
+func AgentMetricsAddr(n Node) string { return n.Mgmt.String() + ":7476" }
 
 // healthAddr is where a component on host serves /readyz, when it has a
 // flag for it: the management address, reachable from the root namespace.
