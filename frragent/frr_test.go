@@ -61,7 +61,8 @@ func run(t *testing.T, args ...string) {
 	}
 }
 
-func newLab(t *testing.T) *lab {
+// newLab starts the lab; with, when given, changes the agent's options.
+func newLab(t *testing.T, with ...func(*frragent.Options)) *lab {
 	t.Helper()
 	testenv.RequireFRR(t)
 	id := rand.N(1_000_000)
@@ -98,7 +99,7 @@ func newLab(t *testing.T) *lab {
 	l.reg = prometheus.NewRegistry()
 	dir := t.TempDir()
 	var err error
-	l.agent, err = frragent.New(frragent.Options{
+	opts := frragent.Options{
 		Vtysh:         vtysh.Exec("vtysh", l.node.Name()),
 		Reload:        frragent.FRRReload(filepath.Join(testenv.FRRDir, "frr-reload.py"), "vtysh", l.node.Name(), dir),
 		ConfigPath:    filepath.Join(dir, "frr.conf"),
@@ -106,7 +107,11 @@ func newLab(t *testing.T) *lab {
 		DryRun:        dryRun(t, l.node.Name()),
 		CheckInterval: 500 * time.Millisecond,
 		Registerer:    l.reg,
-	})
+	}
+	for _, w := range with {
+		w(&opts)
+	}
+	l.agent, err = frragent.New(opts)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -68,6 +68,9 @@ func FormatDiff(w io.Writer, snap *Snapshot, node string) error {
 		BFDProfiles: snap.BFDProfiles, BGPAdvertisements: snap.BGPAdvertisements, L2Advertisements: snap.L2Advertisements,
 		Communities: snap.Communities}
 	res := planner.Plan(&ps, node)
+	if res.Config.RouteMapDelaySeconds == 0 { // as the speaker sends it
+		res.Config.RouteMapDelaySeconds = frrconfig.SpeakerRouteMapDelaySeconds
+	}
 	text, err := frrconfig.Render(&res.Config)
 	p.f("")
 	if err != nil {
