@@ -115,6 +115,11 @@ type Options struct {
 	// Daemons are the FRR daemons Health checks; nil means
 	// DefaultDaemons().
 	Daemons []string
+	// WithdrawAfter is how long no client (the speaker) may be connected
+	// to the agent's API before the agent withdraws the node's prefixes,
+	// keeping sessions and BFD up (see watchSpeaker); zero means
+	// DefaultWithdrawAfter, negative never.
+	WithdrawAfter time.Duration
 	// Registerer receives the agent's metrics; nil registers nothing.
 	Registerer prometheus.Registerer
 	// Log receives what the agent does; the zero logger discards it.
@@ -133,6 +138,7 @@ type Agent struct {
 	metrics       *metrics
 	log           logr.Logger
 	daemons       []string
+	withdrawAfter time.Duration
 	// clients are the connections to the agent's API and whether the
 	// speaker said goodbye (see WaitPath).
 	clients *clients
@@ -182,6 +188,9 @@ func New(opts Options) (*Agent, error) {
 	if opts.Daemons == nil {
 		opts.Daemons = DefaultDaemons()
 	}
+	if opts.WithdrawAfter == 0 {
+		opts.WithdrawAfter = DefaultWithdrawAfter
+	}
 	return &Agent{
 		vtysh:         opts.Vtysh,
 		reload:        opts.Reload,
@@ -194,6 +203,7 @@ func New(opts Options) (*Agent, error) {
 		metrics:       m,
 		log:           opts.Log,
 		daemons:       opts.Daemons,
+		withdrawAfter: opts.WithdrawAfter,
 		clients:       newClients(),
 	}, nil
 }

@@ -33,6 +33,7 @@ type lab struct {
 	node, router *frrproc.Instance
 	agent        *frragent.Agent
 	client       *client.Client
+	sock         string // the agent's socket
 	reg          *prometheus.Registry
 }
 
@@ -129,7 +130,7 @@ func newLab(t *testing.T, with ...func(*frragent.Options)) *lab {
 			t.Errorf("agent: %v", err)
 		}
 	})
-	l.client = client.New(sock)
+	l.client, l.sock = client.New(sock), sock
 	return l
 }
 

@@ -108,14 +108,20 @@ func ListenOwned(path string, o SocketOwner) (net.Listener, error) {
 	return l, nil
 }
 
-// Serve serves the API on l and watches FRR (Watch) until ctx is cancelled.
+// Serve serves the API on l, watches FRR (Watch) and the speaker's
+// presence (withdrawing when it is gone: Options.WithdrawAfter) until ctx
+// is cancelled.
 func (a *Agent) Serve(ctx context.Context, l net.Listener) error {
 	srv := &http.Server{Handler: a.Handler(), ReadHeaderTimeout: 10 * time.Second, ConnState: a.clients.connState}
 	var wg sync.WaitGroup
-	wg.Add(2)
+	wg.Add(3)
 	go func() {
 		defer wg.Done()
 		a.Watch(ctx)
+	}()
+	go func() {
+		defer wg.Done()
+		a.watchSpeaker(ctx)
 	}()
 	go func() {
 		defer wg.Done()
