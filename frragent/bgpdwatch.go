@@ -13,9 +13,9 @@ import (
 )
 
 // redialInterval is how often watchBGPD tries bgpd's socket while bgpd is
-// down (watchfrr restarts it about a second after the crash when started
-// with --interval 1, as herald's FRR image and the lab do), and how often
-// it looks whether watchfrr's restart job has ended.
+// down (watchfrr restarts it at its first status poll after the crash:
+// within 5 s by default), and how often it looks whether watchfrr's
+// restart job has ended.
 const redialInterval = 100 * time.Millisecond
 
 // restartJobTimeout bounds the wait for watchfrr's restart job (which
