@@ -125,6 +125,11 @@ type Options struct {
 	// bgpd is then given up to 5 s to load it before the agent loads the
 	// last good config itself.
 	RestartLoadsConfig bool
+	// WithdrawAfter is how long no client (the speaker) may be connected
+	// to the agent's API before the agent withdraws the node's prefixes,
+	// keeping sessions and BFD up (see watchSpeaker); zero means
+	// DefaultWithdrawAfter, negative never.
+	WithdrawAfter time.Duration
 	// Registerer receives the agent's metrics; nil registers nothing.
 	Registerer prometheus.Registerer
 	// Log receives what the agent does; the zero logger discards it.
@@ -151,7 +156,8 @@ type Agent struct {
 	// bfdBaseline holds, for a neighbor whose session a config reset,
 	// its count of established sessions then: its BFD waits for a count
 	// above it (see deferResetBFD). Guarded by applyMu.
-	bfdBaseline map[neighborID]int
+	bfdBaseline   map[neighborID]int
+	withdrawAfter time.Duration
 	// clients are the connections to the agent's API and whether the
 	// speaker said goodbye (see WaitPath).
 	clients *clients
@@ -211,6 +217,9 @@ func New(opts Options) (*Agent, error) {
 	if opts.BatchSize <= 0 {
 		opts.BatchSize = DefaultBatchSize
 	}
+	if opts.WithdrawAfter == 0 {
+		opts.WithdrawAfter = DefaultWithdrawAfter
+	}
 	a := &Agent{
 		vtysh:         opts.Vtysh,
 		reload:        opts.Reload,
@@ -224,6 +233,7 @@ func New(opts Options) (*Agent, error) {
 		metrics:       m,
 		log:           opts.Log,
 		daemons:       opts.Daemons,
+		withdrawAfter: opts.WithdrawAfter,
 		clients:       newClients(),
 
 		restartLoadsConfig: opts.RestartLoadsConfig,

@@ -219,22 +219,8 @@ func (s *Speaker) withdraw() {
 }
 
 // Withdrawn returns cfg with every prefix removed: the same peers and
-// profiles, nothing announced.
-func Withdrawn(cfg *frrconfig.Config) frrconfig.Config {
-	out := *cfg
-	out.Routers = make([]frrconfig.Router, len(cfg.Routers))
-	for i, r := range cfg.Routers {
-		r.IPv4Networks, r.IPv6Networks = nil, nil
-		ns := make([]frrconfig.Neighbor, len(r.Neighbors))
-		for j, n := range r.Neighbors {
-			n.Advertise = nil
-			ns[j] = n
-		}
-		r.Neighbors = ns
-		out.Routers[i] = r
-	}
-	return out
-}
+// profiles, nothing announced (frrconfig.Withdrawn).
+func Withdrawn(cfg *frrconfig.Config) frrconfig.Config { return frrconfig.Withdrawn(cfg) }
 
 // configHash is the hex SHA-256 of the rendered config.
 func configHash(cfg *frrconfig.Config) string {

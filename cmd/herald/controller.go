@@ -32,6 +32,7 @@ type controllerFlags struct {
 	healthAddr   string
 	pprofAddr    string
 	leaderElect  bool
+	leaderID     string
 	qps          float64
 	burst        int
 	workers      int
@@ -65,6 +66,7 @@ func parseControllerFlags(args []string) (controllerFlags, error) {
 	fs.StringVar(&f.healthAddr, "health-addr", ":7473", "address of /healthz and /readyz; 0 disables them")
 	fs.StringVar(&f.pprofAddr, "pprof-addr", "", "address of Go's /debug/pprof endpoints (heap, CPU profiles); empty disables them")
 	fs.BoolVar(&f.leaderElect, "leader-elect", true, "elect a leader among replicas with a Lease in --namespace; only the leader allocates")
+	fs.StringVar(&f.leaderID, "leader-elect-identity", "", "this replica's identity in the leader-election Lease (default $POD_NAME, else the host name): keep it stable across restarts of the process in one pod, so that a restarted leader renews its own Lease at once instead of waiting for it to expire; never give two live replicas the same one")
 	fs.Float64Var(&f.qps, "kube-api-qps", 300, "steady queries per second to the API server")
 	fs.IntVar(&f.burst, "kube-api-burst", 600, "burst of queries to the API server")
 	fs.IntVar(&f.workers, "workers", 16, "Services reconciled in parallel")
@@ -157,11 +159,25 @@ func runController(ctx context.Context, args []string) error {
 	mopts.HealthProbeBindAddress = f.healthAddr
 	mopts.PprofBindAddress = f.pprofAddr
 	mopts.LeaderElection = f.leaderElect
-	mopts.LeaderElectionID = "herald-controller"
+	mopts.LeaderElectionID = controllers.LeaseName
 	mopts.LeaderElectionNamespace = f.namespace
+	// A clean stop (SIGTERM) gives the Lease up, so the standby leads at
+	// once; the process ends right after the manager, as this needs.
 	mopts.LeaderElectionReleaseOnCancel = true
 	lease, renew, retry := 15*time.Second, 10*time.Second, 2*time.Second
 	mopts.LeaseDuration, mopts.RenewDeadline, mopts.RetryPeriod = &lease, &renew, &retry
+	if f.leaderElect {
+		id, err := controllers.LeaderIdentity(f.leaderID)
+		if err != nil {
+			return err
+		}
+		lock, err := controllers.LeaseLock(cfg, f.namespace, id, renew)
+		if err != nil {
+			return err
+		}
+		mopts.LeaderElectionResourceLockInterface = lock
+		logger.Info("leader election", "lease", f.namespace+"/"+controllers.LeaseName, "identity", id)
+	}
 
 	mgr, err := manager.New(cfg, mopts)
 	if err != nil {

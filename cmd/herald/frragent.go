@@ -42,6 +42,7 @@ func runFRRAgent(ctx context.Context, args []string) error {
 	frrConf := fs.String("frr-conf", "/etc/frr/frr.conf", "frr.conf written (0600) once a config is applied")
 	reload := fs.String("frr-reload", "/usr/lib/frr/frr-reload.py", "FRR's frr-reload.py")
 	check := fs.Duration("check-interval", 2*time.Second, "how often to check that bgpd still runs the config")
+	withdrawAfter := fs.Duration("withdraw-after", frragent.DefaultWithdrawAfter, "withdraw this node's prefixes (sessions and BFD stay up) once no speaker has been connected for this long, as after a SIGKILL; the speaker, back, announces again; 0 never withdraws")
 	metricsAddr := fs.String("metrics-address", "", "address to serve the agent's own /metrics on, plain HTTP (host:port; the shipped manifests use 127.0.0.1:7476, the node's loopback, and the speaker serves it again behind authentication); empty serves none")
 	dev := fs.Bool("log-development", false, "human-readable logs")
 	if err := fs.Parse(args); err != nil {
@@ -78,6 +79,7 @@ func runFRRAgent(ctx context.Context, args []string) error {
 		VtyDir:        vtySocketDir(*vtyDir, *pathspace),
 		DryRun:        dryRun.Check,
 		CheckInterval: *check,
+		WithdrawAfter: never(*withdrawAfter),
 		Daemons:       daemonList,
 		// FRR (frrinit.sh's watchfrr) loads its own frr.conf into a
 		// restarted daemon: the agent then lets it.
@@ -175,4 +177,13 @@ func vtySocketDir(dir, pathspace string) string {
 		return dir
 	}
 	return filepath.Join(dir, pathspace)
+}
+
+// never maps the flag's 0 (never) to Options' negative; Options' zero is
+// the default.
+func never(d time.Duration) time.Duration {
+	if d == 0 {
+		return -1
+	}
+	return d
 }

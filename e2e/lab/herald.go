@@ -178,9 +178,11 @@ func waitReadyz(ctx context.Context, addr string, alive func() error) error {
 func componentEnv(kubeconfig, node, netns string) []string {
 	env := []string{"KUBECONFIG=" + kubeconfig, "POD_NAMESPACE=" + HeraldNamespace}
 	if node != "" {
-		env = append(env, "NODE_NAME="+node, "HERALD_FRR_PATHSPACE="+netns)
+		return append(env, "NODE_NAME="+node, "HERALD_FRR_PATHSPACE="+netns)
 	}
-	return env
+	// The controller's pod name, its leader-election identity: the same
+	// for every run, so a restarted controller takes its Lease back at once.
+	return append(env, "POD_NAME=hlab-controller")
 }
 
 // waitSocket waits until a unix socket path exists, or the process fails

@@ -203,6 +203,12 @@ func (i *Instance) start(ctx context.Context) error {
 	args := []string{
 		filepath.Join(i.binDir, "watchfrr"), "-N", i.name,
 		"--min-restart-interval", "1", "--max-restart-interval", "10",
+		// Not --interval 1, though watchfrr restarts a dead daemon only at
+		// its first status poll after the crash (every 5 s, most of the
+		// time a killed bgpd's routes stay away): at start-up FRR 8.4's
+		// watchfrr then takes daemons still starting on a loaded machine
+		// for dead and restarts them over and over (seen in the frrconfig
+		// tests: starts not done after 30 s).
 		// Loading a large frr.conf (tens of thousands of prefix-list
 		// lines) takes minutes: watchfrr's defaults would kill the start-up
 		// script after 20 s, leaving a partial config, and restart daemons
