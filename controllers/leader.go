@@ -5,10 +5,13 @@ import (
 	"os"
 	"time"
 
+	corev1 "k8s.io/api/core/v1"
+	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
 	coordinationv1client "k8s.io/client-go/kubernetes/typed/coordination/v1"
 	corev1client "k8s.io/client-go/kubernetes/typed/core/v1"
 	"k8s.io/client-go/rest"
 	"k8s.io/client-go/tools/leaderelection/resourcelock"
+	"k8s.io/client-go/tools/record"
 )
 
 // LeaseName is the Lease the controller's replicas elect their leader with,
@@ -40,26 +43,32 @@ func LeaderIdentity(flag string) (string, error) {
 }
 
 // LeaseLock returns the Lease lock namespace/LeaseName held under
-// identity, for manager.Options.LeaderElectionResourceLockInterface. Its
-// client's requests time out after half of renewDeadline (at least 1 s),
-// as controller-runtime's own lock does, so one hung request cannot cost
-// the leadership.
-func LeaseLock(cfg *rest.Config, namespace, identity string, renewDeadline time.Duration) (resourcelock.Interface, error) {
+// identity, for manager.Options.LeaderElectionResourceLockInterface, and a
+// function that stops its event broadcaster. Its client's requests time
+// out after half of renewDeadline (at least 1 s), as controller-runtime's
+// own lock does, so one hung request cannot cost the leadership. Like
+// controller-runtime's lock, it records the "became leader" event on the
+// Lease (core/v1 Events), which operators read to see who leads since when.
+func LeaseLock(cfg *rest.Config, namespace, identity string, renewDeadline time.Duration) (resourcelock.Interface, func(), error) {
 	c := rest.CopyConfig(cfg)
 	c = rest.AddUserAgent(c, "leader-election")
 	c.Timeout = max(renewDeadline/2, time.Second)
 	core, err := corev1client.NewForConfig(c)
 	if err != nil {
-		return nil, fmt.Errorf("creating the leader election's client: %w", err)
+		return nil, nil, fmt.Errorf("creating the leader election's client: %w", err)
 	}
 	coord, err := coordinationv1client.NewForConfig(c)
 	if err != nil {
-		return nil, fmt.Errorf("creating the leader election's client: %w", err)
+		return nil, nil, fmt.Errorf("creating the leader election's client: %w", err)
 	}
+	events := record.NewBroadcaster()
+	events.StartRecordingToSink(&corev1client.EventSinkImpl{Interface: core.Events(namespace)})
+	recorder := events.NewRecorder(clientgoscheme.Scheme, corev1.EventSource{Component: "herald-controller"})
 	lock, err := resourcelock.New(resourcelock.LeasesResourceLock, namespace, LeaseName, core, coord,
-		resourcelock.ResourceLockConfig{Identity: identity})
+		resourcelock.ResourceLockConfig{Identity: identity, EventRecorder: recorder})
 	if err != nil {
-		return nil, fmt.Errorf("creating the Lease lock %s/%s: %w", namespace, LeaseName, err)
+		events.Shutdown()
+		return nil, nil, fmt.Errorf("creating the Lease lock %s/%s: %w", namespace, LeaseName, err)
 	}
-	return lock, nil
+	return lock, events.Shutdown, nil
 }

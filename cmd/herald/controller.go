@@ -171,10 +171,11 @@ func runController(ctx context.Context, args []string) error {
 		if err != nil {
 			return err
 		}
-		lock, err := controllers.LeaseLock(cfg, f.namespace, id, renew)
+		lock, stopEvents, err := controllers.LeaseLock(cfg, f.namespace, id, renew)
 		if err != nil {
 			return err
 		}
+		defer stopEvents()
 		mopts.LeaderElectionResourceLockInterface = lock
 		logger.Info("leader election", "lease", f.namespace+"/"+controllers.LeaseName, "identity", id)
 	}
