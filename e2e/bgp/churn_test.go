@@ -86,8 +86,18 @@ func TestWithdrawUnderChurn(t *testing.T) {
 // without waiting for anything.
 func (e *env) createDualStack(t *testing.T, name string) {
 	t.Helper()
+	svc := dualStackSpec(name)
+	if err := e.c.Create(context.Background(), svc); err != nil {
+		t.Fatalf("creating Service %s: %v", name, err)
+	}
+	t.Cleanup(func() { labtest.Remove(t, e.c, svc) })
+}
+
+// dualStackSpec is a RequireDualStack LoadBalancer Service of the interop
+// pool.
+func dualStackSpec(name string) *corev1.Service {
 	policy := corev1.IPFamilyPolicyRequireDualStack
-	svc := &corev1.Service{
+	return &corev1.Service{
 		ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: svcNS, Annotations: map[string]string{poolAnnotation: interopPool}},
 		Spec: corev1.ServiceSpec{
 			Type:           corev1.ServiceTypeLoadBalancer,
@@ -97,10 +107,6 @@ func (e *env) createDualStack(t *testing.T, name string) {
 			Ports:          []corev1.ServicePort{{Name: "http", Port: 80, TargetPort: intstr.FromInt32(8080), Protocol: corev1.ProtocolTCP}},
 		},
 	}
-	if err := e.c.Create(context.Background(), svc); err != nil {
-		t.Fatalf("creating Service %s: %v", name, err)
-	}
-	t.Cleanup(func() { labtest.Remove(t, e.c, svc) })
 }
 
 // deleteService deletes a Service of svcNS and waits until it is gone.

@@ -11,7 +11,6 @@ import (
 
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/apimachinery/pkg/util/intstr"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	v1beta1 "github.com/heraldlb/herald/api/v1beta1"
@@ -174,17 +173,7 @@ func (e *env) waitRouterSessions(t *testing.T) {
 // waits for its two addresses, returned as host prefixes.
 func (e *env) dualStackService(t *testing.T, name string) (*corev1.Service, []netip.Prefix) {
 	t.Helper()
-	policy := corev1.IPFamilyPolicyRequireDualStack
-	svc := &corev1.Service{
-		ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: svcNS, Annotations: map[string]string{poolAnnotation: interopPool}},
-		Spec: corev1.ServiceSpec{
-			Type:           corev1.ServiceTypeLoadBalancer,
-			IPFamilyPolicy: &policy,
-			IPFamilies:     []corev1.IPFamily{corev1.IPv4Protocol, corev1.IPv6Protocol},
-			Selector:       map[string]string{"app": name},
-			Ports:          []corev1.ServicePort{{Name: "http", Port: 80, TargetPort: intstr.FromInt32(8080), Protocol: corev1.ProtocolTCP}},
-		},
-	}
+	svc := dualStackSpec(name)
 	ctx := context.Background()
 	if err := e.c.Create(ctx, svc); err != nil {
 		t.Fatalf("creating Service %s: %v", name, err)
