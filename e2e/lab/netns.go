@@ -242,7 +242,11 @@ func deleteTopology(ctx context.Context, namespaces, links []string) error {
 	}
 	slices.Sort(links)
 	for _, l := range slices.Compact(links) {
-		if err := ip(ctx, "link", "del", l); err != nil && !strings.Contains(err.Error(), "Cannot find device") {
+		// A link listed a moment ago may be gone by now: the kernel
+		// removes a veth with its peer, and a namespace's links with it
+		// (asynchronously after `ip netns del`). Either message means gone.
+		if err := ip(ctx, "link", "del", l); err != nil && !strings.Contains(err.Error(), "Cannot find device") &&
+			!strings.Contains(err.Error(), "No such device") {
 			errs = append(errs, err.Error())
 		}
 	}
