@@ -28,6 +28,24 @@ const DefaultBatchSize = 100
 // maxPause bounds one pause between batches.
 const maxPause = 200 * time.Millisecond
 
+// batchTimeout bounds one batch's round trip: a daemon that stops
+// answering makes the apply fail (and the connection be dialed again)
+// rather than hold the agent's apply lock for ever.
+const batchTimeout = 60 * time.Second
+
+// batchSizeFor returns how many commands may go to daemon in one write.
+// mgmtd (FRR 10) takes one: its vtysh_read stops at a command it hands to
+// its own back-ends, answers it when they reply, and drops whatever else
+// that read held (lib/vty.c, "counting on vtysh not sending us more than
+// 1 command line before waiting on the reply"), so a batch waited for ever
+// for the answers to route-map commands mgmtd never ran.
+func batchSizeFor(daemon string, size int) int {
+	if daemon == "mgmtd" {
+		return 1
+	}
+	return size
+}
+
 // runCollect runs configuration commands on one daemon's vty socket,
 // between `configure terminal` and `end`, in batches of Options.BatchSize,
 // each sent in one write (vty.Conn.RunBatch: one round trip per batch,
@@ -57,16 +75,19 @@ func (a *Agent) runCollect(ctx context.Context, daemon string, cmds []string) ([
 	}
 	var refusedLines []vtysh.RejectedLine
 	var cost time.Duration // the last batch's cost to the daemon
-	for start := 0; start < len(cmds); start += a.batchSize {
+	size := batchSizeFor(daemon, a.batchSize)
+	for start := 0; start < len(cmds); start += size {
 		if start > 0 {
 			if err := pause(ctx, cost); err != nil {
 				return refusedLines, errors.Join(fmt.Errorf("%s: %w", daemon, err), a.end(daemon, c))
 			}
 		}
-		batch := cmds[start:min(start+a.batchSize, len(cmds))]
+		batch := cmds[start:min(start+size, len(cmds))]
 		began := time.Now()
 		cpuStart, cpuKnown := a.daemonCPU(daemon)
-		replies, err := c.RunBatch(ctx, batch)
+		bctx, cancel := context.WithTimeout(ctx, batchTimeout)
+		replies, err := c.RunBatch(bctx, batch)
+		cancel()
 		if err != nil {
 			a.conns.drop(daemon, err)
 			return refusedLines, fmt.Errorf("%s: %w", daemon, err)

@@ -76,3 +76,19 @@ func TestParseCPU(t *testing.T) {
 		t.Error("parseCPU accepted a line without its fields")
 	}
 }
+
+func TestBatchSizeFor(t *testing.T) {
+	for _, tc := range []struct {
+		daemon     string
+		size, want int
+	}{
+		{"bgpd", 100, 100},
+		{"zebra", 100, 100},
+		{"mgmtd", 100, 1}, // FRR 10's mgmtd drops what follows a command it hands on
+		{"mgmtd", 1, 1},
+	} {
+		if got := batchSizeFor(tc.daemon, tc.size); got != tc.want {
+			t.Errorf("batchSizeFor(%q, %d) = %d, want %d", tc.daemon, tc.size, got, tc.want)
+		}
+	}
+}
