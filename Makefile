@@ -7,7 +7,7 @@ LDFLAGS := -X github.com/heraldlb/herald/internal/version.Version=$(VERSION)
 CONTROLLER_GEN := $(GO) tool controller-gen
 export KUBEBUILDER_ASSETS := $(BIN)
 
-.PHONY: help deps control-plane envtest-assets helm build images images-check generate chart-crds verify test test-unit bench demo lab-down clean node-deps e2e-node e2e-node-clean
+.PHONY: help deps control-plane envtest-assets helm dashboard-linter build images images-check generate chart-crds chart-files verify test test-unit bench demo lab-down clean node-deps e2e-node e2e-node-clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-16s %s\n", $$1, $$2}'
@@ -20,6 +20,9 @@ control-plane envtest-assets: ## build etcd/kube-apiserver/kubectl for tests int
 
 helm: ## build bin/helm from its Go module at a pinned version (cached)
 	@hack/build-helm.sh
+
+dashboard-linter: ## build bin/dashboard-linter (grafana's) from its Go module at a pinned version (cached)
+	@hack/build-dashboard-linter.sh
 
 build: ## build bin/herald and bin/kubectl-herald
 	@echo "==> building bin/herald and bin/kubectl-herald"
@@ -37,7 +40,12 @@ generate: ## regenerate deepcopy code and CRDs (controller-gen, pinned)
 	@echo "==> controller-gen: deepcopy and CRDs into config/crd"
 	@$(CONTROLLER_GEN) object paths=./api/...
 	@$(CONTROLLER_GEN) crd paths=./api/... output:crd:artifacts:config=config/crd
-	@$(MAKE) --no-print-directory chart-crds
+	@$(MAKE) --no-print-directory chart-crds chart-files
+
+chart-files: ## copy config/prometheus/alerts.yaml and config/grafana/herald.json into the Helm chart (charts/herald/files)
+	@echo "==> copying the alert rules and the dashboard into charts/herald/files"
+	@cp config/prometheus/alerts.yaml charts/herald/files/alerts.yaml
+	@cp config/grafana/herald.json charts/herald/files/herald-dashboard.json
 
 chart-crds: ## copy config/crd's CRDs into the Helm chart (charts/herald/crds)
 	@echo "==> copying config/crd into charts/herald/crds"
@@ -49,7 +57,7 @@ verify: ## gofmt and go vet
 	@test -z "$$(gofmt -l $$(git ls-files -co --exclude-standard '*.go'))" || { gofmt -l $$(git ls-files -co --exclude-standard '*.go'); echo "gofmt: files above need formatting"; exit 1; }
 	@$(GO) vet ./...
 
-test: deps control-plane helm build images verify ## everything: unit, fuzz seeds, envtest, real FRR (8.4 on the host, 10 in the image), images, Helm chart, e2e (as root), the real-node e2e (root or CI)
+test: deps control-plane helm dashboard-linter build images verify ## everything: unit, fuzz seeds, envtest, real FRR (8.4 on the host, 10 in the image), images, Helm chart, e2e (as root), the real-node e2e (root or CI)
 	@echo "==> go test -race ./... (unit, fuzz seeds, integration against kube-apiserver, real FRR in namespaces)"
 	@HERALD_BIN=$(BIN)/herald $(GO) test -race -count=1 -timeout 25m ./...
 	@if [ "$$CI" = true ] || [ "$$(id -u)" = 0 ]; then $(MAKE) --no-print-directory e2e-node; \

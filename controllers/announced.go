@@ -58,7 +58,7 @@ type AnnouncedReconciler struct {
 // BGPStatusReconciler to mgr; like the allocator, they run in the elected
 // leader only.
 func SetupStatusReconcilers(mgr manager.Manager, opts Options) error {
-	sh, err := newShared(mgr, opts)
+	sh, err := newShared(mgr, opts, nil)
 	if err != nil {
 		return err
 	}

@@ -93,16 +93,18 @@ type normalEventLimiter struct {
 }
 
 // newNormalEventLimiter wraps r so that Normal events pass at most qps a
-// second, with bursts of burst; qps ≤ 0 lets every event pass.
-func newNormalEventLimiter(r events.EventRecorder, qps float64, burst int, log logr.Logger) *normalEventLimiter {
+// second, with bursts of burst; qps ≤ 0 lets every event pass. skipped
+// (herald_events_skipped_total, registered by NewMetrics) counts the events
+// left out; nil counts them nowhere.
+func newNormalEventLimiter(r events.EventRecorder, qps float64, burst int, skipped prometheus.Counter, log logr.Logger) *normalEventLimiter {
+	if skipped == nil {
+		skipped = prometheus.NewCounter(prometheus.CounterOpts{Name: "herald_events_skipped_total", Help: "unregistered"})
+	}
 	l := &normalEventLimiter{
 		EventRecorder: r,
-		skipped: prometheus.NewCounter(prometheus.CounterOpts{
-			Name: "herald_events_skipped_total",
-			Help: "Normal events not sent because they came faster than --event-qps allows (Warning events are never skipped).",
-		}),
-		log: log,
-		now: time.Now,
+		skipped:       skipped,
+		log:           log,
+		now:           time.Now,
 	}
 	if qps > 0 {
 		l.bucket = rate.NewLimiter(rate.Limit(qps), max(burst, 1))

@@ -53,7 +53,7 @@ func TestNormalEventLimiter(t *testing.T) {
 			rec := events.NewFakeRecorder(len(tt.sends))
 			var logs []string
 			log := funcr.New(func(_, args string) { logs = append(logs, args) }, funcr.Options{})
-			l := newNormalEventLimiter(rec, tt.qps, tt.burst, log)
+			l := newNormalEventLimiter(rec, tt.qps, tt.burst, nil, log)
 			for _, s := range tt.sends {
 				if s.advance > 0 {
 					// The bucket reads the wall clock: wait for real.
@@ -85,7 +85,7 @@ func TestNormalEventLimiter(t *testing.T) {
 func TestNormalEventLimiterLogsOncePerMinute(t *testing.T) {
 	var logs []string
 	log := funcr.New(func(_, args string) { logs = append(logs, args) }, funcr.Options{})
-	l := newNormalEventLimiter(events.NewFakeRecorder(10), 0.0001, 1, log)
+	l := newNormalEventLimiter(events.NewFakeRecorder(10), 0.0001, 1, nil, log)
 	clock := time.Date(2026, 11, 22, 12, 0, 0, 0, time.UTC)
 	l.now = func() time.Time { return clock }
 	svc := &corev1.Service{ObjectMeta: metav1.ObjectMeta{Namespace: "ns", Name: "web"}}

@@ -239,8 +239,8 @@ func TestServices(t *testing.T) {
 			return nil
 		})
 		eventually(t, "metrics show the pool full and the failure", func() error {
-			inUse := gauge(t, h.reg, "herald_allocator_addresses_in_use", map[string]string{"pool": "p7", "family": "IPv4"})
-			total := gauge(t, h.reg, "herald_allocator_addresses_total", map[string]string{"pool": "p7", "family": "IPv4"})
+			inUse := gauge(t, h.reg, "herald_pool_addresses_in_use", map[string]string{"pool": "p7", "family": "IPv4"})
+			total := gauge(t, h.reg, "herald_pool_addresses", map[string]string{"pool": "p7", "family": "IPv4"})
 			failures := gauge(t, h.reg, "herald_allocator_allocation_failures_total", map[string]string{"reason": "PoolExhausted"})
 			if inUse != 4 || total != 4 || failures < 1 {
 				return fmt.Errorf("in use %v, total %v, PoolExhausted failures %v; want 4, 4, >=1", inUse, total, failures)

@@ -94,7 +94,7 @@ type shared struct {
 }
 
 // newShared makes them for mgr.
-func newShared(mgr manager.Manager, opts Options) (*shared, error) {
+func newShared(mgr manager.Manager, opts Options, skipped prometheus.Counter) (*shared, error) {
 	ev, err := newEventRecorder(mgr)
 	if err != nil {
 		return nil, err
@@ -103,7 +103,7 @@ func newShared(mgr manager.Manager, opts Options) (*shared, error) {
 	if err != nil {
 		return nil, fmt.Errorf("creating the discovery client: %w", err)
 	}
-	limited := newNormalEventLimiter(ev, opts.EventQPS, opts.EventBurst, mgr.GetLogger().WithName("events"))
+	limited := newNormalEventLimiter(ev, opts.EventQPS, opts.EventBurst, skipped, mgr.GetLogger().WithName("events"))
 	return &shared{events: limited, announce: newAnnouncer(mgr, opts), status: newStatusWriter(mgr.GetClient(), disco)}, nil
 }
 
@@ -118,17 +118,17 @@ func Setup(mgr manager.Manager, opts Options, reg prometheus.Registerer) error {
 	if opts.ServiceWorkers < 1 {
 		opts.ServiceWorkers = 8
 	}
-	m, err := NewMetrics(reg)
+	m, err := NewMetrics(reg, mgr.GetCache(), opts.LBClass)
 	if err != nil {
 		return err
+	}
+	if err := mgr.Add(leaderGauge{mgr: mgr, gauge: m.leader}); err != nil {
+		return fmt.Errorf("adding the leader metric: %w", err)
 	}
 	st := newState(opts, mgr.GetAPIReader(), m)
-	sh, err := newShared(mgr, opts)
+	sh, err := newShared(mgr, opts, m.eventsSkipped)
 	if err != nil {
 		return err
-	}
-	if err := reg.Register(sh.events.skipped); err != nil {
-		return fmt.Errorf("registering the events metric: %w", err)
 	}
 
 	svc := &ServiceReconciler{client: mgr.GetClient(), events: sh.events, st: st, announce: sh.announce, status: sh.status}

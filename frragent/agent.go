@@ -18,6 +18,7 @@ import (
 
 	"github.com/heraldlb/herald/frragent/vtysh"
 	"github.com/heraldlb/herald/frrconfig"
+	"github.com/heraldlb/herald/internal/redact"
 )
 
 // Reloader applies a whole config file to FRR, as `frr-reload.py --reload
@@ -91,8 +92,8 @@ type Options struct {
 	// Reload applies a whole file (FRRReload in production). Required.
 	Reload Reloader
 	// ConfigPath is the frr.conf the agent writes (mode 0600) once a config
-	// is applied; its folder also holds the candidate files being checked.
-	// Required.
+	// is applied; the candidate files being checked go to a private folder
+	// beside it (TempDir). Required.
 	ConfigPath string
 	// CheckInterval is how often the agent checks that bgpd still runs its
 	// config (see Watch); zero means 2 seconds.
@@ -114,12 +115,21 @@ type Options struct {
 	// Daemons are the FRR daemons Health checks; nil means
 	// DefaultDaemons().
 	Daemons []string
+	// BatchSize bounds the configuration commands an incremental apply
+	// sends to a daemon in a row before pausing as long as they took (see
+	// runCollect); zero means DefaultBatchSize.
+	BatchSize int
 	// RestartLoadsConfig says that FRR itself loads ConfigPath into a
 	// daemon watchfrr restarts (ConfigPath is InstanceConfig(pathspace) and
 	// FRR was started by frrinit.sh, as in herald's image): a restarted
 	// bgpd is then given up to 5 s to load it before the agent loads the
 	// last good config itself.
 	RestartLoadsConfig bool
+	// WithdrawAfter is how long no client (the speaker) may be connected
+	// to the agent's API before the agent withdraws the node's prefixes,
+	// keeping sessions and BFD up (see watchSpeaker); zero means
+	// DefaultWithdrawAfter, negative never.
+	WithdrawAfter time.Duration
 	// Registerer receives the agent's metrics; nil registers nothing.
 	Registerer prometheus.Registerer
 	// Log receives what the agent does; the zero logger discards it.
@@ -135,6 +145,7 @@ type Agent struct {
 	checkInterval time.Duration
 	vtyDir        string
 	dryRunFn      func(ctx context.Context, text []byte) (string, error)
+	batchSize     int
 	metrics       *metrics
 	log           logr.Logger
 	daemons       []string
@@ -145,7 +156,8 @@ type Agent struct {
 	// bfdBaseline holds, for a neighbor whose session a config reset,
 	// its count of established sessions then: its BFD waits for a count
 	// above it (see deferResetBFD). Guarded by applyMu.
-	bfdBaseline map[neighborID]int
+	bfdBaseline   map[neighborID]int
+	withdrawAfter time.Duration
 	// clients are the connections to the agent's API and whether the
 	// speaker said goodbye (see WaitPath).
 	clients *clients
@@ -154,6 +166,10 @@ type Agent struct {
 	// conns are the applies' connections to the daemons' vty sockets;
 	// stateConns State's, so that a state read never waits for an apply.
 	conns, stateConns vtyConns
+
+	// secrets are the passwords given so far, redacted from every log
+	// line and result (secrets.go).
+	secrets secrets
 
 	mu         sync.Mutex // guards the fields below
 	last       *applied
@@ -185,6 +201,9 @@ func New(opts Options) (*Agent, error) {
 	case opts.ConfigPath == "":
 		return nil, errors.New("frr-agent: Options.ConfigPath is empty: name the frr.conf to write")
 	}
+	if err := prepareTempDir(opts.ConfigPath); err != nil {
+		return nil, fmt.Errorf("frr-agent: %w", err)
+	}
 	m, err := newMetrics(opts.Registerer)
 	if err != nil {
 		return nil, fmt.Errorf("frr-agent: registering metrics: %w", err)
@@ -195,7 +214,13 @@ func New(opts Options) (*Agent, error) {
 	if opts.Daemons == nil {
 		opts.Daemons = DefaultDaemons()
 	}
-	return &Agent{
+	if opts.BatchSize <= 0 {
+		opts.BatchSize = DefaultBatchSize
+	}
+	if opts.WithdrawAfter == 0 {
+		opts.WithdrawAfter = DefaultWithdrawAfter
+	}
+	a := &Agent{
 		vtysh:         opts.Vtysh,
 		reload:        opts.Reload,
 		configPath:    opts.ConfigPath,
@@ -204,13 +229,17 @@ func New(opts Options) (*Agent, error) {
 		conns:         vtyConns{dir: opts.VtyDir},
 		stateConns:    vtyConns{dir: opts.VtyDir},
 		dryRunFn:      opts.DryRun,
+		batchSize:     opts.BatchSize,
 		metrics:       m,
 		log:           opts.Log,
 		daemons:       opts.Daemons,
+		withdrawAfter: opts.WithdrawAfter,
 		clients:       newClients(),
 
 		restartLoadsConfig: opts.RestartLoadsConfig,
-	}, nil
+	}
+	a.log = redact.Logger(opts.Log, a.secrets.values)
+	return a, nil
 }
 
 func (a *Agent) lastGood() *applied {
@@ -231,7 +260,8 @@ func (a *Agent) Apply(ctx context.Context, req ApplyRequest) Result {
 // applyLocked is Apply for a caller holding applyMu.
 func (a *Agent) applyLocked(ctx context.Context, req ApplyRequest) Result {
 	start := time.Now()
-	res := a.apply(ctx, req)
+	a.secrets.learn(req)
+	res := a.redactResult(a.apply(ctx, req))
 	res.Generation = req.Generation
 	res.Duration = time.Since(start)
 	a.record(res)
@@ -239,6 +269,7 @@ func (a *Agent) applyLocked(ctx context.Context, req ApplyRequest) Result {
 }
 
 func (a *Agent) record(res Result) {
+	res = a.redactResult(res) // callers outside applyLocked too
 	a.metrics.observe(res)
 	a.mu.Lock()
 	a.lastResult = &res
@@ -357,13 +388,17 @@ func (a *Agent) apply(ctx context.Context, req ApplyRequest) (res Result) {
 	}
 
 	if res.Method == MethodIncremental {
-		ok, why := a.applyCommands(ctx, cmds, next, &res, &t)
+		ok, why, refused := a.applyCommands(ctx, cmds, next, &res, &t)
 		if ok {
 			res.Success = true
 			if err := a.commit(next, true); err != nil {
 				res.Success, res.Error = false, err.Error()
 			}
 			phase(&res, "write", &t)
+			return res
+		}
+		if len(refused) > 0 && last != nil {
+			a.refusedIncremental(ctx, last, next, refused, &res, &t)
 			return res
 		}
 		a.log.Info("incremental apply did not give the rendered config, reloading", "generation", req.Generation, "why", why)
@@ -404,15 +439,19 @@ func (a *Agent) apply(ctx context.Context, req ApplyRequest) (res Result) {
 // prefixes: vtysh merges every daemon's copy line by line. Commands that
 // only bgpd needs go over bgpd's vty socket when Options.VtyDir is set;
 // the others (bfd profiles, log level: several daemons) through vtysh.
-func (a *Agent) applyCommands(ctx context.Context, cmds []string, next *applied, res *Result, t *time.Time) (bool, string) {
+func (a *Agent) applyCommands(ctx context.Context, cmds []string, next *applied, res *Result, t *time.Time) (bool, string, []vtysh.RejectedLine) {
 	touchesBFD, bgpdOnly := false, true
 	for _, c := range cmds {
 		touchesBFD = touchesBFD || c == "bfd"
 		bgpdOnly = bgpdOnly && c != "bfd" && !strings.HasPrefix(c, "log ")
 	}
 	var err error
+	var refused []vtysh.RejectedLine
 	if bgpdOnly && a.vtyDir != "" {
-		err = a.runOnBGPD(ctx, cmds)
+		refused, err = a.runCollect(ctx, "bgpd", cmds)
+		if rm := routeMapCommands(cmds); err == nil && len(refused) == 0 && len(rm) > 0 {
+			refused, err = a.runCollect(ctx, a.routeMapDaemon(), rm)
+		}
 	} else {
 		args := make([]string, 0, 2*len(cmds)+4)
 		args = append(args, "-c", "configure terminal")
@@ -423,19 +462,22 @@ func (a *Agent) applyCommands(ctx context.Context, cmds []string, next *applied,
 		_, err = a.vtysh(ctx, args...)
 	}
 	phase(res, "apply", t)
+	if len(refused) > 0 {
+		return false, fmt.Sprintf("FRR refused %d command(s)", len(refused)), refused
+	}
 	if err != nil {
-		return false, fmt.Sprintf("FRR refused a command: %v", err)
+		return false, fmt.Sprintf("FRR refused a command: %v", err), nil
 	}
 	defer phase(res, "verify", t)
 	if ok, why, err := a.verifyDaemon(ctx, "bgpd", withoutStanza(next.norm, "bfd")); err != nil || !ok {
-		return false, why + errText(err)
+		return false, why + errText(err), nil
 	}
 	if touchesBFD {
 		if ok, why, err := a.verifyDaemon(ctx, "bfdd", onlyStanza(next.norm, "bfd")); err != nil || !ok {
-			return false, why + errText(err)
+			return false, why + errText(err), nil
 		}
 	}
-	return true, ""
+	return true, "", nil
 }
 
 // dryRun checks text with FRR's parser, changing nothing: Options.DryRun
@@ -545,13 +587,17 @@ func onlyStanza(lines []string, first string) []string {
 func (a *Agent) reloadAndVerify(ctx context.Context, file string, next *applied) ([]vtysh.RejectedLine, error) {
 	out, rerr := a.reload(ctx, file)
 	ok, diff, verr := a.verify(ctx, next.norm)
+	var bgpdRejected []vtysh.RejectedLine
 	if verr == nil && !ok {
 		// frr-reload.py diffs against the merged running config, in which
 		// the other daemons can still show lines bgpd lost: load the whole
-		// file into bgpd alone, as watchfrr does after a restart.
+		// file into bgpd alone, as watchfrr does after a restart. Its
+		// answer also gives bgpd's own reason for each line it refuses,
+		// where frr-reload.py only says "Failure to communicate to bgpd".
 		a.log.Info("bgpd differs after frr-reload.py, loading the file into bgpd", "why", diff)
 		if bout, err := a.vtysh(ctx, "-d", "bgpd", "-f", file); err != nil {
-			a.log.Info("loading the file into bgpd", "error", err.Error(), "rejected", vtysh.ParseRejected(bout, vtysh.Output(err)))
+			bgpdRejected = vtysh.ParseRejected(bout, vtysh.Output(err))
+			a.log.Info("loading the file into bgpd", "error", err.Error(), "rejected", bgpdRejected)
 		}
 		ok, diff, verr = a.verify(ctx, next.norm)
 	}
@@ -564,11 +610,11 @@ func (a *Agent) reloadAndVerify(ctx context.Context, file string, next *applied)
 		}
 		return nil, nil
 	}
-	rejected := vtysh.ParseRejected("", out)
-	lines := strings.Split(string(next.text), "\n")
-	for i := range rejected {
-		rejected[i].Line = lineOf(lines, rejected[i].Text)
+	rejected := bgpdRejected
+	if len(rejected) == 0 {
+		rejected = vtysh.ParseRejected("", out)
 	}
+	rejected = rootRefusals(rejected, next.text)
 	if rerr != nil {
 		return rejected, fmt.Errorf("frr-reload.py failed (%v); FRR's running config differs from the rendered file: %s", rerr, diff)
 	}
@@ -681,11 +727,12 @@ func (a *Agent) commit(next *applied, write bool) error {
 	return nil
 }
 
-// writeTemp writes data to a new 0600 file next to ConfigPath.
+// writeTemp writes data to a new 0600 file in the agent's private
+// folder (TempDir), beside ConfigPath.
 func (a *Agent) writeTemp(pattern string, data []byte) (string, error) {
-	f, err := os.CreateTemp(filepath.Dir(a.configPath), pattern)
+	f, err := os.CreateTemp(TempDir(a.configPath), pattern)
 	if err != nil {
-		return "", fmt.Errorf("creating a file next to %s: %w", a.configPath, err)
+		return "", fmt.Errorf("creating a file in %s: %w", TempDir(a.configPath), err)
 	}
 	_, werr := f.Write(data)
 	cerr := f.Close()

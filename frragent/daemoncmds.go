@@ -2,8 +2,6 @@ package frragent
 
 import (
 	"context"
-	"errors"
-	"fmt"
 	"os"
 	"strings"
 
@@ -40,21 +38,6 @@ func routeMapCommands(cmds []string) []string {
 	return out
 }
 
-// runOnBGPD runs configuration commands on bgpd's vty socket, between
-// `configure terminal` and `end`, then the route-map commands among them on
-// the daemon vtysh also gives them to (routeMapDaemon). A connection that
-// broke since the last apply (the daemon restarted) is dialed again once,
-// before any command ran.
-func (a *Agent) runOnBGPD(ctx context.Context, cmds []string) error {
-	if err := a.runConfig(ctx, "bgpd", cmds); err != nil {
-		return err
-	}
-	if rm := routeMapCommands(cmds); len(rm) > 0 {
-		return a.runConfig(ctx, a.routeMapDaemon(), rm)
-	}
-	return nil
-}
-
 // routeMapDaemon is the daemon besides bgpd that vtysh gives route-map
 // configuration to: zebra up to FRR 9, mgmtd from FRR 10 (vtysh's
 // VTYSH_RMAP_CONFIG; zebra 10.3 answers "Unknown command", and every apply
@@ -65,42 +48,6 @@ func (a *Agent) routeMapDaemon() string {
 		return "mgmtd"
 	}
 	return "zebra"
-}
-
-// runConfig runs configuration commands on one daemon's vty socket.
-func (a *Agent) runConfig(ctx context.Context, daemon string, cmds []string) error {
-	c, err := a.conns.get(ctx, daemon)
-	if err != nil {
-		return err
-	}
-	if _, err := c.Run(ctx, "configure terminal"); err != nil {
-		a.conns.drop(daemon, err)
-		var refused *vty.CommandError
-		if errors.As(err, &refused) {
-			return err
-		}
-		if c, err = a.conns.get(ctx, daemon); err != nil {
-			return err
-		}
-		if _, err := c.Run(ctx, "configure terminal"); err != nil {
-			a.conns.drop(daemon, err)
-			return err
-		}
-	}
-	for _, cmd := range cmds {
-		if _, err := c.Run(ctx, cmd); err != nil {
-			a.conns.drop(daemon, err)
-			if _, endErr := c.Run(ctx, "end"); endErr != nil {
-				a.conns.drop(daemon, endErr)
-			}
-			return fmt.Errorf("%s: %w", daemon, err)
-		}
-	}
-	if _, err := c.Run(ctx, "end"); err != nil {
-		a.conns.drop(daemon, err)
-		return fmt.Errorf("%s: %w", daemon, err)
-	}
-	return nil
 }
 
 // show runs a show command on one daemon: over the daemon's vty socket

@@ -33,6 +33,7 @@ type lab struct {
 	node, router *frrproc.Instance
 	agent        *frragent.Agent
 	client       *client.Client
+	sock         string // the agent's socket
 	reg          *prometheus.Registry
 }
 
@@ -61,7 +62,8 @@ func run(t *testing.T, args ...string) {
 	}
 }
 
-func newLab(t *testing.T) *lab {
+// newLab starts the lab; with, when given, changes the agent's options.
+func newLab(t *testing.T, with ...func(*frragent.Options)) *lab {
 	t.Helper()
 	testenv.RequireFRR(t)
 	id := rand.N(1_000_000)
@@ -98,7 +100,7 @@ func newLab(t *testing.T) *lab {
 	l.reg = prometheus.NewRegistry()
 	dir := t.TempDir()
 	var err error
-	l.agent, err = frragent.New(frragent.Options{
+	opts := frragent.Options{
 		Vtysh:         vtysh.Exec("vtysh", l.node.Name()),
 		Reload:        frragent.FRRReload(filepath.Join(testenv.FRRDir, "frr-reload.py"), "vtysh", l.node.Name(), dir),
 		ConfigPath:    filepath.Join(dir, "frr.conf"),
@@ -106,7 +108,11 @@ func newLab(t *testing.T) *lab {
 		DryRun:        dryRun(t, l.node.Name()),
 		CheckInterval: 500 * time.Millisecond,
 		Registerer:    l.reg,
-	})
+	}
+	for _, w := range with {
+		w(&opts)
+	}
+	l.agent, err = frragent.New(opts)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -124,7 +130,7 @@ func newLab(t *testing.T) *lab {
 			t.Errorf("agent: %v", err)
 		}
 	})
-	l.client = client.New(sock)
+	l.client, l.sock = client.New(sock), sock
 	return l
 }
 

@@ -108,14 +108,20 @@ func ListenOwned(path string, o SocketOwner) (net.Listener, error) {
 	return l, nil
 }
 
-// Serve serves the API on l and watches FRR (Watch) until ctx is cancelled.
+// Serve serves the API on l, watches FRR (Watch) and the speaker's
+// presence (withdrawing when it is gone: Options.WithdrawAfter) until ctx
+// is cancelled.
 func (a *Agent) Serve(ctx context.Context, l net.Listener) error {
 	srv := &http.Server{Handler: a.Handler(), ReadHeaderTimeout: 10 * time.Second, ConnState: a.clients.connState}
 	var wg sync.WaitGroup
-	wg.Add(2)
+	wg.Add(3)
 	go func() {
 		defer wg.Done()
 		a.Watch(ctx)
+	}()
+	go func() {
+		defer wg.Done()
+		a.watchSpeaker(ctx)
 	}()
 	go func() {
 		defer wg.Done()
@@ -132,18 +138,27 @@ func (a *Agent) Serve(ctx context.Context, l net.Listener) error {
 	return fmt.Errorf("frr-agent: serving: %w", err)
 }
 
-// Watch checks, every CheckInterval until ctx is cancelled, that bgpd still
-// runs the last good config's routers; when bgpd came back empty (watchfrr
-// restarted it without the config), it re-applies the last good config with
-// a full reload. The check is one `show bgp vrf all summary json`.
+// Watch checks, every CheckInterval until ctx is cancelled, and at once
+// when bgpd answers again after it died (with Options.VtyDir set: see
+// watchBGPD), that bgpd still runs the last good config's routers; when
+// bgpd came back empty (watchfrr restarted it without the config), it
+// re-applies the last good config with a full reload. The check is one
+// `show bgp vrf all summary json`.
 func (a *Agent) Watch(ctx context.Context) {
 	t := time.NewTimer(a.checkInterval)
 	defer t.Stop()
+	bgpdBack := make(chan struct{}, 1)
+	if a.vtyDir != "" {
+		go watchBGPD(ctx, a.vtyDir, bgpdBack)
+	}
 	for {
 		select {
 		case <-ctx.Done():
 			return
 		case <-t.C:
+		case <-bgpdBack:
+			a.log.Info("bgpd answers again after it went away: checking its config")
+			t.Stop()
 		}
 		a.checkBGP(ctx)
 		next := a.checkInterval

@@ -65,6 +65,9 @@ func FormatDiff(w io.Writer, snap *Snapshot, node string) error {
 	}
 	ps := snap.planner()
 	res := planner.Plan(&ps, node)
+	if res.Config.RouteMapDelaySeconds == 0 { // as the speaker sends it
+		res.Config.RouteMapDelaySeconds = frrconfig.SpeakerRouteMapDelaySeconds
+	}
 	text, err := frrconfig.Render(&res.Config)
 	p.f("")
 	if err != nil {

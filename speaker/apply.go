@@ -146,12 +146,11 @@ func (s *Speaker) applyOnce(ctx context.Context, cfg *frrconfig.Config) applyOut
 		}
 	}
 	if m := s.cfg.Metrics; m != nil {
-		m.applies.WithLabelValues(string(st.Result), string(st.Method)).Inc()
-		if st.Duration != nil {
-			m.applyDuration.WithLabelValues(string(st.Method)).Observe(st.Duration.Seconds())
-		}
+		m.applied(string(st.Result))
 		m.generation.Set(float64(gen))
-		m.announcements.WithLabelValues("bgp").Set(float64(prefixes))
+		if st.Result == v1beta1.FRRApplied {
+			m.announced.WithLabelValues("bgp").Set(float64(prefixes))
+		}
 	}
 	return applyOutcome{cfg: cfg, status: st, final: final}
 }
@@ -161,6 +160,9 @@ func (s *Speaker) applyOnce(ctx context.Context, cfg *frrconfig.Config) applyOut
 // apply that was in flight), and FRR's state is read again soon.
 func (s *Speaker) record(o applyOutcome) {
 	if o.status.Result == v1beta1.FRRApplied {
+		if m := s.cfg.Metrics; m != nil {
+			m.prefixesChanged(s.applied, o.cfg)
+		}
 		s.applied = o.cfg
 	}
 	if s.frr == nil || o.status.Generation >= s.frr.Generation {
@@ -217,22 +219,8 @@ func (s *Speaker) withdraw() {
 }
 
 // Withdrawn returns cfg with every prefix removed: the same peers and
-// profiles, nothing announced.
-func Withdrawn(cfg *frrconfig.Config) frrconfig.Config {
-	out := *cfg
-	out.Routers = make([]frrconfig.Router, len(cfg.Routers))
-	for i, r := range cfg.Routers {
-		r.IPv4Networks, r.IPv6Networks = nil, nil
-		ns := make([]frrconfig.Neighbor, len(r.Neighbors))
-		for j, n := range r.Neighbors {
-			n.Advertise = nil
-			ns[j] = n
-		}
-		r.Neighbors = ns
-		out.Routers[i] = r
-	}
-	return out
-}
+// profiles, nothing announced (frrconfig.Withdrawn).
+func Withdrawn(cfg *frrconfig.Config) frrconfig.Config { return frrconfig.Withdrawn(cfg) }
 
 // configHash is the hex SHA-256 of the rendered config.
 func configHash(cfg *frrconfig.Config) string {

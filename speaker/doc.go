@@ -23,12 +23,13 @@
 // is not retried until the model changes; passwords are redacted from whatever the
 // agent says before it reaches a log or the NodeState.
 //
-// Metrics (registered by NewMetrics on an injected registry):
-// herald_frr_apply_total{result,method}, herald_frr_apply_duration_seconds,
-// herald_frr_config_generation, herald_bgp_session_up{peer,vrf,bgppeer},
-// herald_bgp_prefixes_advertised, herald_bfd_session_up,
-// herald_announcements{mode}, herald_config_problems and
-// herald_frr_agent_errors_total{call}.
+// Metrics (registered by NewMetrics on an injected registry; docs/metrics.md
+// is the table of every herald metric): herald_speaker_applies_total{result},
+// herald_speaker_last_apply{result}, herald_speaker_config_generation,
+// herald_bgp_session_up{peer,vrf,bgppeer}, herald_bgp_prefixes_advertised,
+// herald_bfd_session_up, herald_announced_addresses{mode},
+// herald_bgp_prefix_changes_total{change}, herald_config_problems and
+// herald_speaker_agent_errors_total{call}.
 //
 // The agent is behind the Agent interface (frragent's client in production,
 // a fake in tests); the L2 side behind L2.

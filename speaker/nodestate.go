@@ -33,6 +33,10 @@ func (s *Speaker) readState(ctx context.Context) {
 		st, err := s.cfg.Agent.State(ctx)
 		if err != nil {
 			s.count("state")
+			if m := s.cfg.Metrics; m != nil {
+				// bgpd not answering (killed, restarting) is no session up.
+				m.sessionsUnknown()
+			}
 			s.cfg.Log.V(1).Info("reading FRR's state failed", "error", err.Error())
 			continue
 		}
@@ -60,18 +64,14 @@ func (s *Speaker) gotState(st AgentState) {
 		return
 	}
 	names := peerNames(s.plan.Neighbors)
-	m.sessionUp.Reset()
-	m.prefixes.Reset()
+	sessions := make([]sessionSample, 0, len(st.Sessions))
 	for _, ss := range st.Sessions {
 		vrf := normVRF(ss.VRF)
-		up := 0.0
-		if ss.Established {
-			up = 1
-		}
-		name := names[vrf+"|"+ss.Peer]
-		m.sessionUp.WithLabelValues(ss.Peer, vrf, name).Set(up)
-		m.prefixes.WithLabelValues(ss.Peer, vrf, name).Set(float64(ss.PrefixesSent))
+		sessions = append(sessions, sessionSample{
+			labels: [3]string{ss.Peer, vrf, names[vrf+"|"+ss.Peer]}, up: ss.Established, prefixes: ss.PrefixesSent,
+		})
 	}
+	m.setSessions(sessions)
 	m.bfdUp.Reset()
 	for _, b := range st.BFDPeers {
 		up := 0.0
@@ -211,7 +211,7 @@ func (s *Speaker) writeStatus(ctx context.Context) {
 	if s.cfg.L2 != nil {
 		l2s = s.cfg.L2.Status()
 		if m := s.cfg.Metrics; m != nil {
-			m.announcements.WithLabelValues("l2").Set(float64(len(l2s)))
+			m.announced.WithLabelValues("l2").Set(float64(len(l2s)))
 		}
 	}
 	st := BuildStatus(s.frr, s.state, &s.plan, l2s, time.Now(), s.written)

@@ -71,6 +71,13 @@ type Config struct {
 	// WithdrawTimeout bounds the withdrawal on shutdown (default 15s: a
 	// full reload of FRR can take seconds on a busy node).
 	WithdrawTimeout time.Duration
+	// RouteMapDelaySeconds goes into every FRR config the speaker applies
+	// (frrconfig.Config.RouteMapDelaySeconds: `bgp route-map delay-timer`)
+	// unless the plan sets one; 0 leaves FRR's default, 5 s. bgpd holds
+	// its peers after loading a config (a restarted bgpd, from watchfrr
+	// or the agent) until that timer fires, and re-evaluates changed
+	// communities and local-prefs only when it fires.
+	RouteMapDelaySeconds uint16
 	// Log is the speaker's logger.
 	Log logr.Logger
 }
@@ -334,6 +341,9 @@ func (s *Speaker) sync(ctx context.Context) {
 		// BGP mode is off: the FRR model is not applied anywhere.
 		s.writeStatus(ctx)
 		return
+	}
+	if res.Config.RouteMapDelaySeconds == 0 {
+		res.Config.RouteMapDelaySeconds = s.cfg.RouteMapDelaySeconds
 	}
 	if err := res.Config.Validate(); err != nil {
 		// The planner checks each object against the renderer's rules, so

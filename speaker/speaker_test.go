@@ -183,8 +183,8 @@ func TestSpeaker(t *testing.T) {
 		eventually(t, "session metric", func() bool {
 			return metricSum(t, r.reg, "herald_bgp_session_up") == 1
 		})
-		if v := metricSum(t, r.reg, "herald_announcements"); v != 1 {
-			t.Errorf("herald_announcements = %v, want 1", v)
+		if v := metricSum(t, r.reg, "herald_announced_addresses"); v != 1 {
+			t.Errorf("herald_announced_addresses = %v, want 1", v)
 		}
 	})
 
@@ -315,8 +315,8 @@ func TestSpeakerAgentTrouble(t *testing.T) {
 		if n := agent.count(); n != 3 {
 			t.Errorf("%d applies, want 3 (two failed, one good)", n)
 		}
-		if v := metricSum(t, r.reg, "herald_frr_agent_errors_total"); v != 2 {
-			t.Errorf("herald_frr_agent_errors_total = %v, want 2", v)
+		if v := metricSum(t, r.reg, "herald_speaker_agent_errors_total"); v != 2 {
+			t.Errorf("herald_speaker_agent_errors_total = %v, want 2", v)
 		}
 	})
 

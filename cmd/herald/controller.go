@@ -16,7 +16,6 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/log/zap"
 	"sigs.k8s.io/controller-runtime/pkg/manager"
 	"sigs.k8s.io/controller-runtime/pkg/metrics"
-	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
 
 	"github.com/heraldlb/herald/controllers"
 	"github.com/heraldlb/herald/controllers/admission"
@@ -28,9 +27,12 @@ type controllerFlags struct {
 	lbClass      string
 	kubeconfig   string
 	metricsAddr  string
+	secure       bool
+	certDir      string
 	healthAddr   string
 	pprofAddr    string
 	leaderElect  bool
+	leaderID     string
 	qps          float64
 	burst        int
 	workers      int
@@ -59,9 +61,12 @@ func parseControllerFlags(args []string) (controllerFlags, error) {
 	fs.StringVar(&f.lbClass, "lb-class", "", "the spec.loadBalancerClass this controller serves; empty serves Services with no class")
 	fs.StringVar(&f.kubeconfig, "kubeconfig", os.Getenv("KUBECONFIG"), "kubeconfig file; empty uses the in-cluster config")
 	fs.StringVar(&f.metricsAddr, "metrics-addr", ":7472", "address of the Prometheus /metrics endpoint; 0 disables it")
+	fs.BoolVar(&f.secure, "metrics-secure", true, "serve /metrics over HTTPS to requests whose bearer token the API server authenticates and authorizes for GET /metrics (TokenReview, SubjectAccessReview); false: plain HTTP to anyone who reaches --metrics-addr")
+	fs.StringVar(&f.certDir, "metrics-cert-dir", "", "folder with tls.crt and tls.key for --metrics-secure; empty: a self-signed certificate made at start")
 	fs.StringVar(&f.healthAddr, "health-addr", ":7473", "address of /healthz and /readyz; 0 disables them")
 	fs.StringVar(&f.pprofAddr, "pprof-addr", "", "address of Go's /debug/pprof endpoints (heap, CPU profiles); empty disables them")
 	fs.BoolVar(&f.leaderElect, "leader-elect", true, "elect a leader among replicas with a Lease in --namespace; only the leader allocates")
+	fs.StringVar(&f.leaderID, "leader-elect-identity", "", "this replica's identity in the leader-election Lease (default $POD_NAME, else the host name): keep it stable across restarts of the process in one pod, so that a restarted leader renews its own Lease at once instead of waiting for it to expire; never give two live replicas the same one")
 	fs.Float64Var(&f.qps, "kube-api-qps", 300, "steady queries per second to the API server")
 	fs.IntVar(&f.burst, "kube-api-burst", 600, "burst of queries to the API server")
 	fs.IntVar(&f.workers, "workers", 16, "Services reconciled in parallel")
@@ -150,15 +155,30 @@ func runController(ctx context.Context, args []string) error {
 	}
 	mopts := controllers.ManagerOptions(opts)
 	mopts.Logger = logger
-	mopts.Metrics = metricsserver.Options{BindAddress: f.metricsAddr}
+	mopts.Metrics = metricsOptions(f.metricsAddr, f.secure, f.certDir, nil)
 	mopts.HealthProbeBindAddress = f.healthAddr
 	mopts.PprofBindAddress = f.pprofAddr
 	mopts.LeaderElection = f.leaderElect
-	mopts.LeaderElectionID = "herald-controller"
+	mopts.LeaderElectionID = controllers.LeaseName
 	mopts.LeaderElectionNamespace = f.namespace
+	// A clean stop (SIGTERM) gives the Lease up, so the standby leads at
+	// once; the process ends right after the manager, as this needs.
 	mopts.LeaderElectionReleaseOnCancel = true
 	lease, renew, retry := 15*time.Second, 10*time.Second, 2*time.Second
 	mopts.LeaseDuration, mopts.RenewDeadline, mopts.RetryPeriod = &lease, &renew, &retry
+	if f.leaderElect {
+		id, err := controllers.LeaderIdentity(f.leaderID)
+		if err != nil {
+			return err
+		}
+		lock, stopEvents, err := controllers.LeaseLock(cfg, f.namespace, id, renew)
+		if err != nil {
+			return err
+		}
+		defer stopEvents()
+		mopts.LeaderElectionResourceLockInterface = lock
+		logger.Info("leader election", "lease", f.namespace+"/"+controllers.LeaseName, "identity", id)
+	}
 
 	mgr, err := manager.New(cfg, mopts)
 	if err != nil {
@@ -201,7 +221,7 @@ func runController(ctx context.Context, args []string) error {
 		}
 	}
 	logger.Info("starting", "memberlistSecret", f.memberSecret, "webhookAddr", f.webhook.addr, "namespace", f.namespace, "lbClass", f.lbClass, "leaderElect", f.leaderElect,
-		"qps", f.qps, "burst", f.burst, "workers", f.workers, "eventQPS", f.eventQPS, "eventBurst", f.eventBurst)
+		"metricsAddr", f.metricsAddr, "metricsSecure", f.secure, "healthAddr", f.healthAddr, "qps", f.qps, "burst", f.burst, "workers", f.workers, "eventQPS", f.eventQPS, "eventBurst", f.eventBurst)
 	if err := mgr.Start(ctx); err != nil {
 		return fmt.Errorf("running the manager: %w", err)
 	}

@@ -11,9 +11,11 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"syscall"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 	"sigs.k8s.io/controller-runtime/pkg/log/zap"
 
@@ -40,7 +42,8 @@ func runFRRAgent(ctx context.Context, args []string) error {
 	frrConf := fs.String("frr-conf", "/etc/frr/frr.conf", "frr.conf written (0600) once a config is applied")
 	reload := fs.String("frr-reload", "/usr/lib/frr/frr-reload.py", "FRR's frr-reload.py")
 	check := fs.Duration("check-interval", 2*time.Second, "how often to check that bgpd still runs the config")
-	metricsAddr := fs.String("metrics-address", "", "address to serve /metrics on (host:port); empty serves none")
+	withdrawAfter := fs.Duration("withdraw-after", frragent.DefaultWithdrawAfter, "withdraw this node's prefixes (sessions and BFD stay up) once no speaker has been connected for this long, as after a SIGKILL; the speaker, back, announces again; 0 never withdraws")
+	metricsAddr := fs.String("metrics-address", "", "address to serve the agent's own /metrics on, plain HTTP (host:port; the shipped manifests use 127.0.0.1:7476, the node's loopback, and the speaker serves it again behind authentication); empty serves none")
 	dev := fs.Bool("log-development", false, "human-readable logs")
 	if err := fs.Parse(args); err != nil {
 		return err
@@ -66,20 +69,17 @@ func runFRRAgent(ctx context.Context, args []string) error {
 	reg := prometheus.NewRegistry()
 	dryRun := vtysh.NewDryRun(*vtyshPath, *pathspace)
 	defer dryRun.Close()
-	// frr-reload.py's command files go to a folder of the agent's own, so
-	// that those of a run stopped by a timeout can be removed.
-	rundir, err := os.MkdirTemp("", "herald-frr-reload-")
-	if err != nil {
-		return fmt.Errorf("creating a folder for frr-reload.py's files: %w", err)
-	}
-	defer os.RemoveAll(rundir)
+	// frr-reload.py's files (they hold passwords) go to the agent's own
+	// 0700 folder beside --frr-conf, which New empties of what a killed
+	// agent left and Close removes.
 	agent, err := frragent.New(frragent.Options{
 		Vtysh:         vtysh.Exec(*vtyshPath, *pathspace),
-		Reload:        frragent.FRRReload(*reload, *vtyshPath, *pathspace, rundir),
+		Reload:        frragent.FRRReload(*reload, *vtyshPath, *pathspace, frragent.TempDir(*frrConf)),
 		ConfigPath:    *frrConf,
 		VtyDir:        vtySocketDir(*vtyDir, *pathspace),
 		DryRun:        dryRun.Check,
 		CheckInterval: *check,
+		WithdrawAfter: never(*withdrawAfter),
 		Daemons:       daemonList,
 		// FRR (frrinit.sh's watchfrr) loads its own frr.conf into a
 		// restarted daemon: the agent then lets it.
@@ -90,7 +90,21 @@ func runFRRAgent(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
+	defer func() {
+		if err := agent.Close(); err != nil {
+			log.Error(err, "removing the agent's files")
+		}
+	}()
 	if *metricsAddr != "" {
+		if err := frragent.RegisterDaemonMetrics(reg, agent); err != nil {
+			return err
+		}
+		if err := reg.Register(collectors.NewGoCollector()); err != nil {
+			return fmt.Errorf("registering the Go runtime metrics: %w", err)
+		}
+		if err := reg.Register(collectors.NewProcessCollector(collectors.ProcessCollectorOpts{})); err != nil {
+			return fmt.Errorf("registering the process metrics: %w", err)
+		}
 		ml, err := net.Listen("tcp", *metricsAddr)
 		if err != nil {
 			return fmt.Errorf("--metrics-address %s: %w", *metricsAddr, err)
@@ -100,6 +114,7 @@ func runFRRAgent(ctx context.Context, args []string) error {
 		srv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
 		go func() { _ = srv.Serve(ml) }()
 		defer srv.Close()
+		log.Info("serving metrics", "address", ml.Addr().String())
 	}
 	if err := os.MkdirAll(filepath.Dir(*socket), 0o755); err != nil {
 		return fmt.Errorf("--socket %s: creating its folder: %w", *socket, err)
@@ -113,6 +128,10 @@ func runFRRAgent(ctx context.Context, args []string) error {
 		// PID 1 of the FRR container: reap FRR's orphaned daemons.
 		go frragent.ReapOrphans(ctx, time.Second, log.WithName("reaper"))
 	}
+	// From here on, whatever the agent and the tools it runs (vtysh,
+	// frr-reload.py, which writes its command files with the default
+	// mode) create is readable by root alone.
+	syscall.Umask(0o077)
 	log.Info("serving", "socket", *socket, "socketOwner", *owner, "socketMode", *mode, "daemons", daemonList, "pathspace", *pathspace, "frrConf", *frrConf)
 	if err := agent.Serve(ctx, l); err != nil && !errors.Is(err, context.Canceled) {
 		return err
@@ -158,4 +177,13 @@ func vtySocketDir(dir, pathspace string) string {
 		return dir
 	}
 	return filepath.Join(dir, pathspace)
+}
+
+// never maps the flag's 0 (never) to Options' negative; Options' zero is
+// the default.
+func never(d time.Duration) time.Duration {
+	if d == 0 {
+		return -1
+	}
+	return d
 }

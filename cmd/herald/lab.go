@@ -26,6 +26,10 @@ const labUsage = `usage: herald lab COMMAND [flags]
   pod NAME --node N --service NS/SVC [--port P]
                               serve HTTP as a pod on node N, a ready endpoint of the
                               Service, until interrupted (then its EndpointSlices go)
+  supervise [--status FILE] -- CMD [ARG]...
+                              run CMD and restart it when it exits, with the kubelet's
+                              backoff (10s, 20s, ... 5m; reset after 10m of running);
+                              up runs herald's components this way
 
 flags of up, down, status (before the command's other arguments):
 `
@@ -70,12 +74,14 @@ func runLab(ctx context.Context, args []string) error {
 		return labExec(ctx, args)
 	case "pod":
 		return labPod(ctx, args)
+	case "supervise":
+		return labSupervise(ctx, args)
 	case "-h", "--help", "help":
 		fmt.Fprint(os.Stderr, labUsage)
 		fs.PrintDefaults()
 		return flag.ErrHelp
 	}
-	return fmt.Errorf("lab: unknown command %q: use up, down, status, vtysh, exec or pod", sub)
+	return fmt.Errorf("lab: unknown command %q: use up, down, status, vtysh, exec, pod or supervise", sub)
 }
 
 func labFlags(o *lab.Options) *flag.FlagSet {
@@ -207,4 +213,24 @@ func labPod(ctx context.Context, args []string) error {
 	stopCtx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	return l.StopPod(stopCtx, spec.Name)
+}
+
+// labSupervise runs `herald lab supervise`.
+func labSupervise(ctx context.Context, args []string) error {
+	fs := flag.NewFlagSet("herald lab supervise", flag.ContinueOnError)
+	status := fs.String("status", "", "file to write the supervised process's pid, restarts and last exit to (JSON; `herald lab status` prints them)")
+	b := lab.KubeletBackoff
+	fs.DurationVar(&b.Initial, "backoff", b.Initial, "wait before the first restart; it doubles on each restart")
+	fs.DurationVar(&b.Max, "max-backoff", b.Max, "the longest wait between restarts")
+	fs.DurationVar(&b.ResetAfter, "reset-after", b.ResetAfter, "a process that ran this long restarts after --backoff again")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if fs.NArg() == 0 {
+		return errors.New("lab supervise: give the command to run after --")
+	}
+	if b.Initial <= 0 || b.Max < b.Initial {
+		return fmt.Errorf("lab supervise: --backoff=%s --max-backoff=%s: give a positive backoff no longer than the maximum", b.Initial, b.Max)
+	}
+	return lab.Supervise(ctx, fs.Args(), b, *status, os.Stderr)
 }

@@ -6,6 +6,7 @@ import (
 	"flag"
 	"fmt"
 	"net"
+	"net/http"
 	"os"
 	"runtime/debug"
 	"strconv"
@@ -22,9 +23,9 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/log/zap"
 	"sigs.k8s.io/controller-runtime/pkg/manager"
 	"sigs.k8s.io/controller-runtime/pkg/metrics"
-	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
 
 	"github.com/heraldlb/herald/frragent"
+	"github.com/heraldlb/herald/frrconfig"
 	"github.com/heraldlb/herald/speaker"
 	"github.com/heraldlb/herald/speaker/l2"
 	"github.com/heraldlb/herald/speaker/l2/member"
@@ -35,7 +36,10 @@ type speakerFlags struct {
 	node, namespace, lbClass string
 	kubeconfig, agentSocket  string
 	metricsAddr, healthAddr  string
+	secure                   bool
+	certDir, agentMetrics    string
 	stateInterval            time.Duration
+	routeMapDelay            time.Duration
 	logLevel                 string
 	development              bool
 	bgp, l2                  bool
@@ -58,8 +62,12 @@ func parseSpeakerFlags(args []string) (speakerFlags, error) {
 	fs.StringVar(&f.kubeconfig, "kubeconfig", os.Getenv("KUBECONFIG"), "kubeconfig file; empty uses the in-cluster config")
 	fs.StringVar(&f.agentSocket, "agent-socket", frragent.DefaultSocket, "unix socket of the frr-agent beside FRR (its --socket)")
 	fs.StringVar(&f.metricsAddr, "metrics-addr", ":7474", "address of the Prometheus /metrics endpoint; 0 disables it")
-	fs.StringVar(&f.healthAddr, "health-addr", ":7475", "address of /healthz and /readyz; 0 disables them")
+	fs.BoolVar(&f.secure, "metrics-secure", true, "serve /metrics over HTTPS to requests whose bearer token the API server authenticates and authorizes for GET on the path (TokenReview, SubjectAccessReview); false: plain HTTP to anyone who reaches --metrics-addr")
+	fs.StringVar(&f.certDir, "metrics-cert-dir", "", "folder with tls.crt and tls.key for --metrics-secure; empty: a self-signed certificate made at start")
+	fs.StringVar(&f.agentMetrics, "agent-metrics-url", "", "the frr-agent's metrics URL (its --metrics-address, on the node's loopback: http://127.0.0.1:7476/metrics), served again on "+AgentMetricsPath+" behind the same check as /metrics; empty: none")
+	fs.StringVar(&f.healthAddr, "health-addr", "127.0.0.1:7475", "address of /healthz and /readyz (the speaker runs on the host network: the default answers on the node's loopback only, where the kubelet's probes reach it); 0 disables them")
 	fs.DurationVar(&f.stateInterval, "state-interval", 5*time.Second, "how often FRR's sessions are read between applies")
+	fs.DurationVar(&f.routeMapDelay, "route-map-delay", frrconfig.SpeakerRouteMapDelaySeconds*time.Second, "FRR's `bgp route-map delay-timer` in the configs applied, whole seconds up to 10m (0: FRR's default, 5s): how long bgpd holds its peers after loading a config, as after a bgpd restart, and how soon a changed community or local-pref reaches the peers; `kubectl herald diff` expects the default")
 	fs.StringVar(&f.logLevel, "log-level", "info", "debug, info or error")
 	fs.BoolVar(&f.development, "log-development", false, "human-readable logs instead of JSON")
 	fs.BoolVar(&f.bgp, "bgp", true, "BGP mode: hand this node's FRR model to the frr-agent at --agent-socket (false: no FRR beside the speaker, Layer 2 only)")
@@ -83,6 +91,9 @@ func parseSpeakerFlags(args []string) (speakerFlags, error) {
 	}
 	if !f.bgp && !f.l2 {
 		return f, errors.New("--bgp=false and --l2=false: the speaker would announce nothing; turn one mode on")
+	}
+	if f.routeMapDelay < 0 || f.routeMapDelay > 10*time.Minute || f.routeMapDelay%time.Second != 0 {
+		return f, fmt.Errorf("--route-map-delay=%s: give whole seconds from 0 (FRR's default) to 10m", f.routeMapDelay)
 	}
 	if f.memberPort < 1 || f.memberPort > 65535 {
 		return f, fmt.Errorf("--memberlist-port=%d: use a port 1-65535", f.memberPort)
@@ -118,7 +129,15 @@ func runSpeaker(ctx context.Context, args []string) error {
 	cfg.UserAgent = "herald-speaker"
 	mopts := speaker.ManagerOptions(f.node, f.namespace)
 	mopts.Logger = logger
-	mopts.Metrics = metricsserver.Options{BindAddress: f.metricsAddr}
+	var extra map[string]http.Handler
+	if f.agentMetrics != "" {
+		h, err := agentMetricsProxy(f.agentMetrics)
+		if err != nil {
+			return err
+		}
+		extra = map[string]http.Handler{AgentMetricsPath: h}
+	}
+	mopts.Metrics = metricsOptions(f.metricsAddr, f.secure, f.certDir, extra)
 	mopts.HealthProbeBindAddress = f.healthAddr
 	mgr, err := manager.New(cfg, mopts)
 	if err != nil {
@@ -132,6 +151,7 @@ func runSpeaker(ctx context.Context, args []string) error {
 		Node: f.node, Namespace: f.namespace, LBClass: f.lbClass, Metrics: m,
 		Events:        mgr.GetEventRecorderFor("herald-speaker"),
 		StateInterval: f.stateInterval, Log: logger.WithName("speaker"),
+		RouteMapDelaySeconds: uint16(f.routeMapDelay / time.Second),
 	}
 	// With BGP off there is no agent: nil, for both the speaker and its
 	// readiness check.
@@ -168,7 +188,7 @@ func runSpeaker(ctx context.Context, args []string) error {
 			return fmt.Errorf("adding the readiness check: %w", err)
 		}
 	}
-	logger.Info("starting", "namespace", f.namespace, "lbClass", f.lbClass, "agentSocket", f.agentSocket, "bgp", f.bgp, "l2", f.l2)
+	logger.Info("starting", "metricsAddr", f.metricsAddr, "metricsSecure", f.secure, "agentMetricsURL", f.agentMetrics, "healthAddr", f.healthAddr, "namespace", f.namespace, "lbClass", f.lbClass, "agentSocket", f.agentSocket, "bgp", f.bgp, "l2", f.l2)
 	if err := mgr.Start(ctx); err != nil {
 		return fmt.Errorf("running the manager: %w", err)
 	}

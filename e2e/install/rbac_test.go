@@ -3,6 +3,7 @@ package install
 import (
 	"bytes"
 	"context"
+	"crypto/tls"
 	"fmt"
 	"net"
 	"net/http"
@@ -148,9 +149,10 @@ func TestRBAC(t *testing.T) {
 	ctrlHealth, spkHealth := freePort(t), freePort(t)
 	// The webhook on a free port of the loopback: this test runs beside others.
 	controllerArgs = replaceFlag(controllerArgs, "--webhook-addr", "127.0.0.1:"+strconv.Itoa(freePortNum(t)))
-	ctrl := start(t, herald, dir, "controller", append(replaceAddrs(controllerArgs, freePort(t), ctrlHealth),
+	ctrlMetrics, spkMetrics := freePort(t), freePort(t)
+	ctrl := start(t, herald, dir, "controller", append(replaceAddrs(controllerArgs, ctrlMetrics, ctrlHealth),
 		"--kubeconfig="+kubeconfig("herald-controller")))
-	spk := start(t, herald, dir, "speaker", append(replaceFlag(replaceAddrs(speakerArgs, freePort(t), spkHealth),
+	spk := start(t, herald, dir, "speaker", append(replaceFlag(replaceAddrs(speakerArgs, spkMetrics, spkHealth),
 		"--agent-socket", filepath.Join(dir, "no-agent.sock")),
 		"--kubeconfig="+kubeconfig("herald-speaker"), "--node-name=node1",
 		"--memberlist-bind-addr=127.0.0.1", "--memberlist-port="+strconv.Itoa(freePortNum(t))))
@@ -217,6 +219,43 @@ func TestRBAC(t *testing.T) {
 	code, body := get("http://127.0.0.1:" + strconv.Itoa(spkHealth) + "/readyz?verbose")
 	if code == http.StatusOK || !strings.Contains(body, "frr-and-l2") {
 		t.Errorf("speaker /readyz with no agent = %d %q, want not ready from its frr-and-l2 check", code, body)
+	}
+
+	// The metrics endpoints (--metrics-secure, as shipped) answer a token
+	// bound to config/rbac's herald-metrics-reader, and nobody else: the
+	// binaries' TokenReview and SubjectAccessReview rights are used here.
+	scraper := &corev1.ServiceAccount{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "prometheus"}}
+	mustCreate(ctx, t, c, scraper)
+	mustCreate(ctx, t, c, &rbacv1.ClusterRoleBinding{ObjectMeta: metav1.ObjectMeta{Name: "prometheus-herald"},
+		RoleRef:  rbacv1.RoleRef{APIGroup: "rbac.authorization.k8s.io", Kind: "ClusterRole", Name: "herald-metrics-reader"},
+		Subjects: []rbacv1.Subject{{Kind: "ServiceAccount", Namespace: ns, Name: "prometheus"}}})
+	token := func(sa string) string {
+		tok, err := cs.CoreV1().ServiceAccounts(ns).CreateToken(ctx, sa, &authenticationv1.TokenRequest{
+			Spec: authenticationv1.TokenRequestSpec{ExpirationSeconds: ptr(int64(3600))}}, metav1.CreateOptions{})
+		if err != nil {
+			t.Fatalf("a token for %s: %v", sa, err)
+		}
+		return tok.Status.Token
+	}
+	promToken, otherToken := token("prometheus"), token("herald-speaker")
+	for _, m := range []struct {
+		who  string
+		port int
+	}{{"controller", ctrlMetrics}, {"speaker", spkMetrics}} {
+		url := "https://127.0.0.1:" + strconv.Itoa(m.port) + "/metrics"
+		waitFor(ctx, t, m.who+"'s /metrics with Prometheus' token", func() (bool, error) {
+			code, body := getWithToken(url, promToken)
+			return code == http.StatusOK && strings.Contains(body, "herald_"), nil
+		}, refused)
+		if code, _ := getWithToken(url, ""); code != http.StatusUnauthorized {
+			t.Errorf("%s's /metrics with no token = %d, want %d", m.who, code, http.StatusUnauthorized)
+		}
+		if code, _ := getWithToken(url, otherToken); code != http.StatusForbidden {
+			t.Errorf("%s's /metrics with a token not bound to herald-metrics-reader = %d, want %d", m.who, code, http.StatusForbidden)
+		}
+		if code, _ := get(strings.Replace(url, "https:", "http:", 1)); code == http.StatusOK {
+			t.Errorf("%s's /metrics answers plain HTTP", m.who)
+		}
 	}
 
 	// Least privilege: every verb granted is used (the Lease's update, for
@@ -414,6 +453,27 @@ func mustCreate(ctx context.Context, t *testing.T, c client.Client, o client.Obj
 
 func get(url string) (int, string) {
 	resp, err := (&http.Client{Timeout: 5 * time.Second}).Get(url)
+	if err != nil {
+		return 0, err.Error()
+	}
+	defer resp.Body.Close()
+	var b bytes.Buffer
+	_, _ = b.ReadFrom(resp.Body)
+	return resp.StatusCode, b.String()
+}
+
+// getWithToken GETs url over HTTPS (the self-signed certificate of the
+// metrics server is not checked) with token as the bearer, if any.
+func getWithToken(url, token string) (int, string) {
+	req, err := http.NewRequest(http.MethodGet, url, nil)
+	if err != nil {
+		return 0, err.Error()
+	}
+	if token != "" {
+		req.Header.Set("Authorization", "Bearer "+token)
+	}
+	tr := &http.Transport{TLSClientConfig: &tls.Config{InsecureSkipVerify: true}} //nolint:gosec // a self-signed test server
+	resp, err := (&http.Client{Timeout: 5 * time.Second, Transport: tr}).Do(req)
 	if err != nil {
 		return 0, err.Error()
 	}

@@ -44,6 +44,7 @@ func TestDefaultRenders(t *testing.T) {
 		"Role herald-system/herald-controller",
 		"Role herald-system/herald-speaker",
 		"ClusterRole herald-controller",
+		"ClusterRole herald-metrics-reader",
 		"ClusterRole herald-speaker",
 		"RoleBinding herald-system/herald-controller",
 		"RoleBinding herald-system/herald-speaker",
@@ -124,6 +125,33 @@ func TestDefaultRenders(t *testing.T) {
 	if c := container(t, dep.Spec.Template.Spec, "controller"); c.ReadinessProbe == nil || c.ReadinessProbe.HTTPGet == nil || c.ReadinessProbe.HTTPGet.Path != "/readyz" {
 		t.Errorf("controller readiness probe %+v, want GET /readyz", c.ReadinessProbe)
 	}
+	// Endpoints (issue 15 item 11): metrics over HTTPS behind the API
+	// server's authentication and authorization; the speaker's health on
+	// the node's loopback only (it runs on the host network), probed there;
+	// the agent's metrics on the loopback, served again by the speaker.
+	ctrlC := container(t, dep.Spec.Template.Spec, "controller")
+	for _, c := range []corev1.Container{ctrlC, speaker} {
+		if !contains(c.Args, "--metrics-secure=true") {
+			t.Errorf("%s args %q: want --metrics-secure=true", c.Name, c.Args)
+		}
+	}
+	if !contains(speaker.Args, "--health-addr=127.0.0.1:7475") {
+		t.Errorf("speaker args %q: want --health-addr=127.0.0.1:7475 (host network: not on every node address)", speaker.Args)
+	}
+	for _, p := range []*corev1.Probe{speaker.ReadinessProbe, speaker.LivenessProbe} {
+		if p == nil || p.HTTPGet == nil || p.HTTPGet.Host != "127.0.0.1" || p.HTTPGet.Port.IntValue() != 7475 {
+			t.Errorf("speaker probe %+v: want GET on 127.0.0.1:7475", p)
+		}
+	}
+	for _, port := range speaker.Ports {
+		if port.ContainerPort == 7475 {
+			t.Errorf("speaker declares port %+v: its health answers on the loopback only", port)
+		}
+	}
+	if !contains(frr.Args, "--metrics-address=127.0.0.1:7476") || !contains(speaker.Args, "--agent-metrics-url=http://127.0.0.1:7476/metrics") {
+		t.Errorf("agent metrics: frr args %q, speaker args %q: want the agent on 127.0.0.1:7476 and the speaker serving it", frr.Args, speaker.Args)
+	}
+
 	// Termination: the agent waits for the speaker's withdrawal (15s),
 	// within the grace period.
 	const withdraw = 15

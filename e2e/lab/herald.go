@@ -100,6 +100,7 @@ func agentArgs(bin, dir string, c Component, n Node) []string {
 	return append(args, c.flagArgs(
 		"pathspace", n.Netns, "frr-pathspace", n.Netns, "vtysh-pathspace", n.Netns,
 		"node-name", n.Name, "frr-conf", agentConfig(dir, n),
+		"metrics-address", AgentMetricsAddr(n),
 	)...)
 }
 
@@ -109,6 +110,7 @@ func speakerArgs(bin, dir, kubeconfig string, c Component, n Node) []string {
 	return append(args, c.flagArgs(
 		"kubeconfig", kubeconfig, "node-name", n.Name, "namespace", HeraldNamespace,
 		"metrics-addr", n.Mgmt.String()+":7472", "health-addr", healthAddr(n.Mgmt.String()),
+		"metrics-secure", "false",
 		"frr-agent-socket", agentSocket(dir, n), "agent-socket", agentSocket(dir, n),
 		"frr-socket", agentSocket(dir, n), "socket", agentSocket(dir, n),
 	)...)
@@ -120,10 +122,24 @@ func controllerArgs(bin, kubeconfig string, c Component) []string {
 	return append(args, c.flagArgs(
 		"kubeconfig", kubeconfig, "namespace", HeraldNamespace,
 		"metrics-addr", MgmtAddr.String()+":7472", "health-addr", healthAddr(MgmtAddr.String()),
+		"metrics-secure", "false",
 		"metrics-bind-address", MgmtAddr.String()+":7472",
 		"health-probe-bind-address", healthAddr(MgmtAddr.String()),
 	)...)
 }
+
+// MetricsAddr is where a lab component serves its /metrics, plain HTTP
+// (the lab runs them with --metrics-secure=false): the controller on the
+// management address of the root namespace, a speaker on its node's.
+func MetricsAddr(n *Node) string {
+	if n == nil {
+		return MgmtAddr.String() + ":7472"
+	}
+	return n.Mgmt.String() + ":7472"
+}
+
+// AgentMetricsAddr is where node n's frr-agent serves its own /metrics.
+func AgentMetricsAddr(n Node) string { return n.Mgmt.String() + ":7476" }
 
 // healthAddr is where a component on host serves /readyz, when it has a
 // flag for it: the management address, reachable from the root namespace.
@@ -162,9 +178,11 @@ func waitReadyz(ctx context.Context, addr string, alive func() error) error {
 func componentEnv(kubeconfig, node, netns string) []string {
 	env := []string{"KUBECONFIG=" + kubeconfig, "POD_NAMESPACE=" + HeraldNamespace}
 	if node != "" {
-		env = append(env, "NODE_NAME="+node, "HERALD_FRR_PATHSPACE="+netns)
+		return append(env, "NODE_NAME="+node, "HERALD_FRR_PATHSPACE="+netns)
 	}
-	return env
+	// The controller's pod name, its leader-election identity: the same
+	// for every run, so a restarted controller takes its Lease back at once.
+	return append(env, "POD_NAME=hlab-controller")
 }
 
 // waitSocket waits until a unix socket path exists, or the process fails

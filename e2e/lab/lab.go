@@ -408,13 +408,23 @@ func (l *Lab) herald(ctx context.Context) error {
 		}
 	}
 	kc := l.Kubeconfig()
+	// Each component runs under `herald lab supervise` (when bin has it),
+	// which restarts it with the kubelet's backoff when it dies, as a
+	// pod's container would be.
+	wrap := func(name string, args []string) []string { return args }
+	if strings.Contains(probeComponent(ctx, bin, "lab").help, "supervise") {
+		if err := os.MkdirAll(filepath.Join(l.opts.Dir, "supervise"), 0o755); err != nil {
+			return err
+		}
+		wrap = func(name string, args []string) []string { return supervised(bin, l.opts.Dir, name, args) }
+	}
 	var started []Proc
 	if c := byName[FRRAgent]; c.Built {
 		for _, n := range l.plan.Nodes {
 			if err := os.MkdirAll(filepath.Join(l.opts.Dir, n.Name), 0o755); err != nil {
 				return err
 			}
-			p, fresh, err := l.keepOrStart(FRRAgent+"/"+n.Name, n.Netns, componentEnv(kc, n.Name, n.Netns), agentArgs(bin, l.opts.Dir, c, n))
+			p, fresh, err := l.keepOrStart(FRRAgent+"/"+n.Name, n.Netns, componentEnv(kc, n.Name, n.Netns), wrap(FRRAgent+"/"+n.Name, agentArgs(bin, l.opts.Dir, c, n)))
 			if err != nil {
 				return err
 			}
@@ -431,7 +441,7 @@ func (l *Lab) herald(ctx context.Context) error {
 	}
 	if c := byName[Speaker]; c.Built {
 		for _, n := range l.plan.Nodes {
-			p, fresh, err := l.keepOrStart(Speaker+"/"+n.Name, n.Netns, componentEnv(kc, n.Name, n.Netns), speakerArgs(bin, l.opts.Dir, kc, c, n))
+			p, fresh, err := l.keepOrStart(Speaker+"/"+n.Name, n.Netns, componentEnv(kc, n.Name, n.Netns), wrap(Speaker+"/"+n.Name, speakerArgs(bin, l.opts.Dir, kc, c, n)))
 			if err != nil {
 				return err
 			}
@@ -441,7 +451,7 @@ func (l *Lab) herald(ctx context.Context) error {
 		}
 	}
 	if c := byName[Controller]; c.Built {
-		p, fresh, err := l.keepOrStart(Controller, "", componentEnv(kc, "", ""), controllerArgs(bin, kc, c))
+		p, fresh, err := l.keepOrStart(Controller, "", componentEnv(kc, "", ""), wrap(Controller, controllerArgs(bin, kc, c)))
 		if err != nil {
 			return err
 		}
@@ -630,8 +640,20 @@ func teardown(ctx context.Context, opts Options, st *State) error {
 		}
 	}
 	// herald's components and the control plane before FRR: a speaker
-	// withdraws its routes through FRR on SIGTERM.
+	// withdraws its routes through FRR on SIGTERM. Supervisors first: each
+	// passes one SIGTERM on to its component and waits for it (a second
+	// SIGTERM would cut the component's clean exit short), restarting
+	// nothing.
 	start := time.Now()
+	errs = append(errs, killAll(ctx, 20*time.Second, func() []int {
+		var pids []int
+		for _, p := range st.Procs {
+			if isSupervisor(p) && procAlive(p) {
+				pids = append(pids, p.PID)
+			}
+		}
+		return pids
+	}))
 	errs = append(errs, killAll(ctx, 10*time.Second, labPIDs(false)), killAll(ctx, 10*time.Second, labPIDs(true)))
 	opts.Log.Info("processes ended", "took", time.Since(start).Round(time.Millisecond))
 	names := append(slices.Clone(st.FRR), frrLeftovers()...)

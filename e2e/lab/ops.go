@@ -111,6 +111,10 @@ type Status struct {
 type ProcStatus struct {
 	Proc
 	Running bool
+	// Supervisor is what the process's supervisor says (`herald lab
+	// supervise`: the component's own pid, restarts, last exit); nil for
+	// a process run without one.
+	Supervisor *SupervisorStatus
 }
 
 // Status checks every part of the lab.
@@ -127,7 +131,13 @@ func (l *Lab) Status(ctx context.Context) Status {
 		s.FRR[name] = frrAlive(name)
 	}
 	for name, p := range l.Procs() {
-		s.Procs[name] = ProcStatus{Proc: p, Running: procAlive(p)}
+		ps := ProcStatus{Proc: p, Running: procAlive(p)}
+		if isSupervisor(p) {
+			if st, err := ReadSupervisorStatus(supervisorStatusPath(l.opts.Dir, name)); err == nil {
+				ps.Supervisor = &st
+			}
+		}
+		s.Procs[name] = ps
 	}
 	for _, c := range []string{FRRAgent, Speaker, Controller} {
 		s.Components = append(s.Components, probeComponent(ctx, l.opts.HeraldBin, c))
@@ -194,6 +204,17 @@ func (s Status) Print(w io.Writer) {
 	for _, k := range sortedKeys(s.Procs) {
 		p := s.Procs[k]
 		fmt.Fprintf(w, "process      %-18s pid %-7d %s  log %s\n", k, p.PID, yes(p.Running), p.Log)
+		if sv := p.Supervisor; sv != nil {
+			state := fmt.Sprintf("running (pid %d)", sv.PID)
+			if sv.PID == 0 {
+				state = "waiting to restart at " + sv.NextStart.Format("15:04:05")
+			}
+			fmt.Fprintf(w, "             %-18s restarts %d, %s", "", sv.Restarts, state)
+			if sv.LastExit != "" {
+				fmt.Fprintf(w, ", last %s at %s", sv.LastExit, sv.ExitedAt.Format("15:04:05"))
+			}
+			fmt.Fprintln(w)
+		}
 	}
 	for _, c := range s.Components {
 		if !c.Built {

@@ -19,10 +19,12 @@ import (
 // namespace netns when set, with its output appended to logPath. A
 // goroutine reaps it if it exits while the caller lives.
 func startProc(name, netns string, env []string, logPath string, args ...string) (Proc, error) {
-	if err := os.MkdirAll(filepath.Dir(logPath), 0o755); err != nil {
+	// Logs are root's alone: a process may quote config or secrets in a
+	// crash; herald's components redact passwords, other tools may not.
+	if err := os.MkdirAll(filepath.Dir(logPath), 0o700); err != nil {
 		return Proc{}, fmt.Errorf("starting %s: %w", name, err)
 	}
-	logFile, err := os.OpenFile(logPath, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
+	logFile, err := os.OpenFile(logPath, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o600)
 	if err != nil {
 		return Proc{}, fmt.Errorf("starting %s: %w", name, err)
 	}

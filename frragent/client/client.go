@@ -34,6 +34,11 @@ func New(path string) *Client {
 	return &Client{socket: path, http: &http.Client{Transport: tr}}
 }
 
+// CloseIdleConnections closes the connections to the agent that no call
+// uses: to the agent, as if this client's process had ended (the agent
+// counts a speaker gone once no connection is left: Options.WithdrawAfter).
+func (c *Client) CloseIdleConnections() { c.http.CloseIdleConnections() }
+
 // Apply sends cfg as generation gen and waits for the agent's result. The
 // error is about reaching the agent; a config FRR refused is a Result with
 // Success false and its Rejected lines.

@@ -158,3 +158,95 @@ func (c *Conn) Close() error {
 	c.conn = nil
 	return err
 }
+
+// Reply is the answer to one command of RunBatch.
+type Reply struct {
+	// Output is what the daemon printed.
+	Output string
+	// Err is a *CommandError when the daemon refused the command, else nil.
+	Err error
+}
+
+// RunBatch sends commands in one write and reads their answers, in order.
+// A daemon runs, in turn, every command of what it reads from its socket
+// and queues each answer, so a batch costs one round trip rather than one
+// per command. A refused command does not stop the ones after it: its
+// Reply holds a *CommandError. A broken connection gives an error, after
+// which the Conn is unusable (Dial again). The context's deadline, if any,
+// bounds the whole exchange.
+func (c *Conn) RunBatch(ctx context.Context, commands []string) ([]Reply, error) {
+	var msg []byte
+	for _, cmd := range commands {
+		if strings.ContainsAny(cmd, "\x00\n") {
+			return nil, fmt.Errorf("vty command %q holds a NUL or a newline", cmd)
+		}
+		msg = append(append(msg, cmd...), 0)
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.conn == nil {
+		return nil, fmt.Errorf("vty %s: connection closed", c.path)
+	}
+	nc := c.conn
+	stop := context.AfterFunc(ctx, func() { _ = nc.SetDeadline(time.Now()) })
+	defer stop()
+	deadline, _ := ctx.Deadline()
+	if err := nc.SetDeadline(deadline); err != nil {
+		return nil, c.broken(err)
+	}
+	if _, err := nc.Write(msg); err != nil {
+		return nil, c.broken(err)
+	}
+	replies, err := c.readReplies(commands)
+	if err != nil {
+		switch {
+		case ctx.Err() != nil:
+			err = fmt.Errorf("%w (%w)", ctx.Err(), err)
+		case !deadline.IsZero() && !time.Now().Before(deadline):
+			err = fmt.Errorf("%w (%w)", context.DeadlineExceeded, err)
+		}
+		return replies, c.broken(err)
+	}
+	return replies, nil
+}
+
+// readReplies reads one answer per command: each is the output, three
+// NULs and the status byte (an output holds no NUL).
+func (c *Conn) readReplies(commands []string) ([]Reply, error) {
+	out := make([]Reply, 0, len(commands))
+	c.buf = c.buf[:0]
+	start := 0
+	for {
+		for len(out) < len(commands) {
+			i := bytes.Index(c.buf[start:], []byte{0, 0, 0})
+			if i < 0 || start+i+3 >= len(c.buf) {
+				break
+			}
+			text, status := string(c.buf[start:start+i]), c.buf[start+i+3]
+			r := Reply{Output: text}
+			if status != 0 {
+				r.Err = &CommandError{Command: commands[len(out)], Status: status, Output: text}
+			}
+			out = append(out, r)
+			start += i + 4
+		}
+		if len(out) == len(commands) {
+			return out, nil
+		}
+		if start > 0 { // keep only what is not parsed yet
+			c.buf = c.buf[:copy(c.buf, c.buf[start:])]
+			start = 0
+		}
+		if len(c.buf) == cap(c.buf) {
+			c.buf = append(c.buf, 0)[:len(c.buf)]
+		}
+		n, err := c.conn.Read(c.buf[len(c.buf):cap(c.buf)])
+		c.buf = c.buf[:len(c.buf)+n]
+		if err != nil && n == 0 {
+			if errors.Is(err, io.EOF) {
+				err = io.ErrUnexpectedEOF
+			}
+			return out, err
+		}
+	}
+}

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -80,6 +81,25 @@ func TestInstanceLifecycle(t *testing.T) {
 	ss, err := exec.Command("ip", "netns", "exec", name, "ss", "-ltn", "sport = :179").CombinedOutput()
 	if err != nil || !strings.Contains(string(ss), ":179") {
 		t.Errorf("bgpd does not listen on :179 in namespace %s: %v\n%s", name, err, ss)
+	}
+
+	// The pathspace's folders are the frr user's alone (frr.conf holds
+	// passwords, the logs may quote config lines): 0700, so that what the
+	// daemons write there with modes of their own (pid files 0644, frr.log
+	// 0640) is out of others' reach too, and the files herald writes 0600.
+	for _, dir := range []string{ConfDir(name), RunDir(name)} {
+		if info, err := os.Stat(dir); err != nil || info.Mode().Perm() != 0o700 {
+			t.Errorf("%s: mode %v (stat: %v), want 0700", dir, info.Mode().Perm(), err)
+		}
+	}
+	for _, f := range []string{"daemons", "vtysh.conf", "frr.conf"} {
+		p := filepath.Join(ConfDir(name), f)
+		if info, err := os.Stat(p); err != nil || info.Mode().Perm() != 0o600 {
+			t.Errorf("%s: mode %v (stat: %v), want 0600", p, info.Mode().Perm(), err)
+		}
+	}
+	if info, err := os.Stat(filepath.Join(RunDir(name), "watchfrr.log")); err != nil || info.Mode().Perm() != 0o600 {
+		t.Errorf("watchfrr.log: mode %v (stat: %v), want 0600", info.Mode().Perm(), err)
 	}
 
 	// A killed bgpd comes back under watchfrr, with frr.conf loaded.

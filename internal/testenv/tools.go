@@ -2,6 +2,7 @@ package testenv
 
 import (
 	"os"
+	"os/exec"
 	"path/filepath"
 	"testing"
 )
@@ -14,6 +15,17 @@ func Tool(t testing.TB, name, target string) string {
 	p := filepath.Join(ModuleRoot(t), "bin", name)
 	if _, err := os.Stat(p); err != nil {
 		unmet(t, "needs bin/%s (run `make %s`): %v", name, target, err)
+	}
+	return p
+}
+
+// Command returns the path of a program on $PATH, stopping the test when it
+// is missing; install says how to get it (e.g. the Debian package).
+func Command(t testing.TB, name, install string) string {
+	t.Helper()
+	p, err := exec.LookPath(name)
+	if err != nil {
+		unmet(t, "needs %s (%s): %v", name, install, err)
 	}
 	return p
 }

@@ -41,6 +41,25 @@ func Plan(node string, services []Service, live []string) []Announcement {
 	return out
 }
 
+// Unowned returns the IPs of services that no live node may answer for
+// (none of their eligible nodes is live), sorted: every speaker computes the
+// same set, which herald_l2_unowned_address reports.
+func Unowned(services []Service, live []string) []netip.Addr {
+	eligible := make(map[netip.Addr][]string, len(services))
+	for _, s := range services {
+		eligible[s.IP] = s.Nodes
+	}
+	owners := owner.Assign(eligible, live)
+	var out []netip.Addr
+	for ip := range eligible {
+		if _, ok := owners[ip]; !ok {
+			out = append(out, ip)
+		}
+	}
+	slices.SortFunc(out, netip.Addr.Compare)
+	return out
+}
+
 // Coordinator keeps an announcer answering for the IPs this node owns as the
 // Services and the live nodes change, and counts ownership and membership
 // changes.
@@ -120,6 +139,7 @@ func (c *Coordinator) replan() {
 		}
 	}
 	c.ann.Announce(anns)
+	c.metrics.unowned(Unowned(c.services, c.live))
 	c.metrics.ownership("gained", gained)
 	c.metrics.ownership("lost", lost)
 	c.owned = owned

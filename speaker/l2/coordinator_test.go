@@ -129,3 +129,28 @@ func TestCoordinator(t *testing.T) {
 		}
 	}
 }
+
+func TestUnowned(t *testing.T) {
+	ip := netip.MustParseAddr
+	services := []Service{
+		{IP: ip("192.0.2.1"), Nodes: []string{"node1", "node2"}},
+		{IP: ip("192.0.2.2"), Nodes: []string{"node3"}},
+		{IP: ip("2001:db8:200::1"), Nodes: nil},
+	}
+	tests := []struct {
+		name string
+		live []string
+		want []netip.Addr
+	}{
+		{name: "all live", live: []string{"node1", "node2", "node3"}, want: []netip.Addr{ip("2001:db8:200::1")}},
+		{name: "node3 gone", live: []string{"node1", "node2"}, want: []netip.Addr{ip("192.0.2.2"), ip("2001:db8:200::1")}},
+		{name: "nobody live", live: nil, want: []netip.Addr{ip("192.0.2.1"), ip("192.0.2.2"), ip("2001:db8:200::1")}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if diff := cmp.Diff(tt.want, Unowned(services, tt.live), cmp.Comparer(func(a, b netip.Addr) bool { return a == b })); diff != "" {
+				t.Errorf("Unowned (-want +got):\n%s", diff)
+			}
+		})
+	}
+}

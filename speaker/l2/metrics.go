@@ -2,6 +2,7 @@ package l2
 
 import (
 	"fmt"
+	"net/netip"
 
 	"github.com/prometheus/client_golang/prometheus"
 )
@@ -13,6 +14,8 @@ type Metrics struct {
 	gratuitousSent    *prometheus.CounterVec
 	ownershipChanges  *prometheus.CounterVec
 	membershipChanges *prometheus.CounterVec
+	conflicts         *prometheus.GaugeVec
+	unownedIPs        *prometheus.GaugeVec
 }
 
 // NewMetrics creates the Layer 2 metrics and registers them on reg.
@@ -34,8 +37,16 @@ func NewMetrics(reg prometheus.Registerer) (*Metrics, error) {
 			Name: "herald_l2_membership_changes_total",
 			Help: "Changes of the set of live speakers seen by this node, by kind (join, leave).",
 		}, []string{"kind"}),
+		conflicts: prometheus.NewGaugeVec(prometheus.GaugeOpts{
+			Name: "herald_l2_address_conflict",
+			Help: "1 while another host answers ARP/NDP for a Service IP this node owns, by IP and interface (no series until conflict detection reports one).",
+		}, []string{"ip", "interface"}),
+		unownedIPs: prometheus.NewGaugeVec(prometheus.GaugeOpts{
+			Name: "herald_l2_unowned_address",
+			Help: "1 for a Layer 2 Service IP that no live node may answer for (none of its eligible nodes is live), so nobody answers ARP/NDP for it; one series per such IP, the same on every speaker.",
+		}, []string{"ip"}),
 	}
-	for _, c := range []prometheus.Collector{m.requestsAnswered, m.gratuitousSent, m.ownershipChanges, m.membershipChanges} {
+	for _, c := range []prometheus.Collector{m.requestsAnswered, m.gratuitousSent, m.ownershipChanges, m.membershipChanges, m.conflicts, m.unownedIPs} {
 		if err := reg.Register(c); err != nil {
 			return nil, fmt.Errorf("registering layer 2 metrics: %w", err)
 		}
@@ -64,5 +75,29 @@ func (m *Metrics) ownership(direction string, n int) {
 func (m *Metrics) membership(kind string, n int) {
 	if m != nil && n > 0 {
 		m.membershipChanges.WithLabelValues(kind).Add(float64(n))
+	}
+}
+
+// Conflict sets herald_l2_address_conflict for ip on ifname: seen while
+// another host answers for it, and drops the series once it no longer does.
+// Conflict detection, still to be built, is its caller.
+func (m *Metrics) Conflict(ip, ifname string, seen bool) {
+	if m == nil {
+		return
+	}
+	if seen {
+		m.conflicts.WithLabelValues(ip, ifname).Set(1)
+	} else {
+		m.conflicts.DeleteLabelValues(ip, ifname)
+	}
+}
+
+func (m *Metrics) unowned(ips []netip.Addr) {
+	if m == nil {
+		return
+	}
+	m.unownedIPs.Reset()
+	for _, ip := range ips {
+		m.unownedIPs.WithLabelValues(ip.String()).Set(1)
 	}
 }

@@ -70,3 +70,27 @@ install; each names the value and the fix.
 {{- fail "value frr.image.repository is empty while bgp.enabled is true: name the FRR sidecar's image (ghcr.io/heraldlb/herald-frr) or set bgp.enabled=false" -}}
 {{- end -}}
 {{- end -}}
+
+{{/*
+herald.serviceMonitors is "true" when the chart renders ServiceMonitors
+for Prometheus Operator: metrics.serviceMonitor true, or "auto" and the
+cluster serves monitoring.coreos.com/v1; else empty, and the pods carry
+prometheus.io/ scrape annotations instead.
+*/}}
+{{- define "herald.serviceMonitors" -}}
+{{- $m := toString .Values.metrics.serviceMonitor -}}
+{{- if or (eq $m "true") (and (eq $m "auto") (.Capabilities.APIVersions.Has "monitoring.coreos.com/v1")) -}}
+true
+{{- end -}}
+{{- end -}}
+
+{{/*
+herald.prometheusRule is "true" when the chart renders the PrometheusRule
+of herald's alerts (metrics.prometheusRule, like serviceMonitor).
+*/}}
+{{- define "herald.prometheusRule" -}}
+{{- $m := toString .Values.metrics.prometheusRule -}}
+{{- if or (eq $m "true") (and (eq $m "auto") (.Capabilities.APIVersions.Has "monitoring.coreos.com/v1")) -}}
+true
+{{- end -}}
+{{- end -}}

@@ -192,7 +192,11 @@ func (b *bench) peakRSS(ctx context.Context, n int) ([2]string, error) {
 		if !strings.HasPrefix(name, "speaker/") {
 			continue
 		}
-		kb, err := vmHWM(p.PID)
+		pid := p.PID
+		if st, err := b.lab.Supervisor(name); err == nil && st.PID > 0 {
+			pid = st.PID // the speaker's own, not its supervisor's
+		}
+		kb, err := vmHWM(pid)
 		if err != nil {
 			return [2]string{}, err
 		}

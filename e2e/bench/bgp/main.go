@@ -32,6 +32,9 @@
 //     clears the peer's routes (10 ms work-queue hold) and runs best path
 //     (50 ms hold, fixed in FRR's source), zebra programs the kernel (10 ms
 //     hold by default);
+//   - bgpd killed: node3's bgpd SIGKILLed (-bgpd-kills times, each a lone
+//     crash) → the FRR router's kernel route through node3 back, from the
+//     kill (the same `ip monitor route` events);
 //   - the speakers' peak RSS (VmHWM of /proc/PID/status) with -scale
 //     IPv6 Services announced.
 //
@@ -91,12 +94,13 @@ const (
 func main() {
 	services := flag.Int("services", 100, "Services created and deleted one by one for the latency rows")
 	trials := flag.Int("trials", 10, "BFD failover trials (0: skip)")
+	kills := flag.Int("bgpd-kills", 5, "node3's bgpd SIGKILLed this many times, timing its routes back at the router (0: skip)")
 	scale := flag.Int("scale", 1000, "IPv6 Services announced for the peak RSS row (0: skip)")
 	keep := flag.Bool("keep", false, "leave the lab up at the end")
 	verbose := flag.Bool("v", false, "log the lab's progress")
 	trace := flag.Bool("trace", false, "print each Service's announce times")
 	flag.Parse()
-	if err := run(*services, *trials, *scale, *keep, *verbose, *trace); err != nil {
+	if err := run(*services, *trials, *kills, *scale, *keep, *verbose, *trace); err != nil {
 		fmt.Fprintf(os.Stderr, "bgp bench: %v\n", err)
 		os.Exit(1)
 	}
@@ -117,7 +121,7 @@ type bench struct {
 	trace bool
 }
 
-func run(services, trials, scale int, keep, verbose, trace bool) error {
+func run(services, trials, kills, scale int, keep, verbose, trace bool) error {
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	defer stopChildren()
@@ -231,6 +235,15 @@ func run(services, trials, scale int, keep, verbose, trace bool) error {
 			return err
 		}
 		rows = append(rows, row(fmt.Sprintf("BFD failover, 50ms×3 (%d trials)", len(fo)), fo, "p50 ≤ 250ms"))
+		progress("%v", rows[len(rows)-1])
+	}
+	if kills > 0 {
+		progress("killing node3's bgpd %d times", kills)
+		k, err := b.bgpdKills(ctx, kills)
+		if err != nil {
+			return err
+		}
+		rows = append(rows, row(fmt.Sprintf("bgpd SIGKILL → routes back (%d kills)", len(k)), k, "≤ 5s"))
 		progress("%v", rows[len(rows)-1])
 	}
 	if scale > 0 {

@@ -6,6 +6,13 @@
 //
 //	go run ./e2e/bench/frrapply -sizes 1000,5000,20000 -changes 50 -reloads 10
 //
+// With -peers N it measures instead one apply adding N BGP neighbors to a
+// node with a BFD session to the router, for each agent batch size of
+// -batch: how long the apply takes, when a Service prefix sent meanwhile
+// reaches the router, and how often BFD went down (see peers.go).
+//
+//	go run ./e2e/bench/frrapply -peers 1000 -batch 0,100000
+//
 // It needs root and FRR (Debian's frr and frr-pythontools). The prefixes
 // are /128s from 2001:db8:200::/64: documentation space holds only 768
 // IPv4 addresses.
@@ -41,6 +48,8 @@ func main() {
 	changes := flag.Int("changes", 50, "one-prefix additions (and as many removals) applied by the agent per size")
 	reloads := flag.Int("reloads", 10, "one-prefix additions (and removals) applied by frr-reload.py per size")
 	cpuProfile := flag.String("cpuprofile", "", "write a CPU profile of the whole run (agent and client) to this file")
+	peers := flag.Int("peers", 0, "instead of the prefix table: add this many BGP neighbors in one apply to a node with a BFD session, and measure that apply, a Service prefix sent meanwhile and BFD (see peers.go)")
+	batches := flag.String("batch", "0,100000", "with -peers: the agent's BatchSize values to compare, comma-separated (0: the default, 100000: one batch)")
 	flag.Parse()
 	if *cpuProfile != "" {
 		f, err := os.Create(*cpuProfile)
@@ -62,6 +71,15 @@ func main() {
 			os.Exit(2)
 		}
 		ns = append(ns, n)
+	}
+	if *peers > 0 {
+		ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+		defer stop()
+		if err := runPeers(ctx, *peers, *batches); err != nil {
+			fmt.Fprintf(os.Stderr, "frrapply: -peers %d: %v\n", *peers, err)
+			os.Exit(1)
+		}
+		return
 	}
 	fmt.Printf("%-7s %-9s %-18s %-18s %-18s %-18s %-10s %-9s\n", "N", "load", "agent add p50/p99", "agent del p50/p99", "reload add p50/p99", "reload del p50/p99", "speedup", "methods")
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
@@ -149,7 +167,7 @@ func sh(args ...string) error {
 	return nil
 }
 
-func setup(ctx context.Context, nodeConf string) (*env, error) {
+func setup(ctx context.Context, nodeConf, routerConf string) (*env, error) {
 	e := &env{}
 	id := rand.N(1_000_000)
 	nodeNS, routerNS := fmt.Sprintf("hxbn%d", id), fmt.Sprintf("hxbr%d", id)
@@ -199,7 +217,7 @@ func measure(ctx context.Context, n, changes, reloads int) (string, error) {
 		return "", err
 	}
 	start := time.Now()
-	e, err := setup(ctx, string(rendered))
+	e, err := setup(ctx, string(rendered), routerConf)
 	if err != nil {
 		return "", err
 	}
