@@ -156,8 +156,11 @@ type Agent struct {
 	// bfdBaseline holds, for a neighbor whose session a config reset,
 	// its count of established sessions then: its BFD waits for a count
 	// above it (see deferResetBFD). Guarded by applyMu.
-	bfdBaseline   map[neighborID]int
-	withdrawAfter time.Duration
+	bfdBaseline map[neighborID]int
+	// bfdBaselinePID is the pid of the bgpd whose counts bfdBaseline
+	// holds (0: unknown). Guarded by applyMu.
+	bfdBaselinePID int
+	withdrawAfter  time.Duration
 	// clients are the connections to the agent's API and whether the
 	// speaker said goodbye (see WaitPath).
 	clients *clients

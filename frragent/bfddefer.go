@@ -138,7 +138,23 @@ func (a *Agent) connectedNeighbors(ctx context.Context) (map[neighborID]bool, ma
 	if err != nil {
 		return nil, nil, err
 	}
+	a.forgetStaleBaseline()
 	return a.connectedSince(counts), counts, nil
+}
+
+// forgetStaleBaseline drops bfdBaseline when it was recorded for another
+// bgpd process. A restarted bgpd counts every neighbor's sessions from 0:
+// a baseline of 1 kept from before would make a neighbor whose first
+// session is up by the time the agent looks (count 1, not above 1) wait
+// for a second session, with its BFD off, for ever. (Without a pid file
+// connectedSince still voids a baseline above the count it sees.)
+func (a *Agent) forgetStaleBaseline() {
+	if len(a.bfdBaseline) == 0 {
+		return
+	}
+	if pid := a.bgpdPIDNow(); pid != 0 && pid != a.bfdBaselinePID {
+		a.bfdBaseline = nil
+	}
 }
 
 // connectedSince returns the neighbors whose count of established
@@ -179,6 +195,7 @@ func (a *Agent) deferResetBFD(resets []frrconfig.SessionReset, counts map[neighb
 		if n, ok := counts[id]; ok && n > a.bfdBaseline[id] {
 			if a.bfdBaseline == nil {
 				a.bfdBaseline = map[neighborID]int{}
+				a.bfdBaselinePID = a.bgpdPIDNow()
 			}
 			a.bfdBaseline[id] = n
 			changed = true

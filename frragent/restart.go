@@ -112,20 +112,30 @@ func (a *Agent) awaitOwnLoad(ctx context.Context, last *applied) bool {
 // changed since the last call. The first pid read, an unreadable pid file
 // (bgpd down, or no VtyDir) and an unchanged pid are no restart.
 func (a *Agent) bgpdRestarted() bool {
-	if a.vtyDir == "" {
-		return false
-	}
-	b, err := os.ReadFile(filepath.Join(a.vtyDir, "bgpd.pid"))
-	if err != nil {
-		return false
-	}
-	pid, err := strconv.Atoi(strings.TrimSpace(string(b)))
-	if err != nil || pid <= 0 {
+	pid := a.bgpdPIDNow()
+	if pid == 0 {
 		return false
 	}
 	before := a.bgpdPID
 	a.bgpdPID = pid
 	return before != 0 && before != pid
+}
+
+// bgpdPIDNow returns bgpd's pid from its pid file in the vty folder; 0
+// when there is no vty folder or the file cannot be read.
+func (a *Agent) bgpdPIDNow() int {
+	if a.vtyDir == "" {
+		return 0
+	}
+	b, err := os.ReadFile(filepath.Join(a.vtyDir, "bgpd.pid"))
+	if err != nil {
+		return 0
+	}
+	pid, err := strconv.Atoi(strings.TrimSpace(string(b)))
+	if err != nil || pid <= 0 {
+		return 0
+	}
+	return pid
 }
 
 // bgpdRunsRouter reports whether bgpd answers and runs at least one router.

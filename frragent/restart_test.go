@@ -2,6 +2,8 @@ package frragent
 
 import (
 	"net/netip"
+	"os"
+	"path/filepath"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
@@ -98,5 +100,35 @@ func TestResetDefersBFD(t *testing.T) {
 		if got[n1] != tc.n1 || got[n2] != (tc.counts[n2] > 0) {
 			t.Errorf("%s: connected %v, want %v for %s", tc.name, got, tc.n1, n1.name)
 		}
+	}
+}
+
+// TestRestartForgetsBaseline: a neighbor reset (baseline 1) under one bgpd,
+// then bgpd restarts and the agent first looks once the neighbor's first
+// new session is up (count 1 again). The neighbor counts as connected: the
+// baseline belonged to the old bgpd. Before, its BFD waited for a second
+// session for ever (make e2e-node: BFD never up again after a bgpd kill).
+func TestRestartForgetsBaseline(t *testing.T) {
+	dir := t.TempDir()
+	writePID := func(pid string) {
+		t.Helper()
+		if err := os.WriteFile(filepath.Join(dir, "bgpd.pid"), []byte(pid+"\n"), 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	a := &Agent{vtyDir: dir}
+	n1 := neighborID{name: "198.51.100.1"}
+	writePID("100")
+	if !a.deferResetBFD([]frrconfig.SessionReset{{Neighbor: n1.name}}, map[neighborID]int{n1: 1}) {
+		t.Fatal("deferResetBFD of a connected neighbor reported no change")
+	}
+	a.forgetStaleBaseline()
+	if a.connectedSince(map[neighborID]int{n1: 1})[n1] {
+		t.Fatal("same bgpd, no new session: counted as connected")
+	}
+	writePID("200")
+	a.forgetStaleBaseline()
+	if !a.connectedSince(map[neighborID]int{n1: 1})[n1] {
+		t.Error("restarted bgpd with its first session up: not counted as connected")
 	}
 }
