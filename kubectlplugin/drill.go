@@ -133,7 +133,10 @@ func PlanDrill(snap *Snapshot, svcKey, node string, ip netip.Addr, mode string, 
 		why, fix := "", "select more nodes in the advertisement"
 		if svc.Spec.ExternalTrafficPolicy == corev1.ServiceExternalTrafficPolicyLocal {
 			why = "; externalTrafficPolicy is Local, so only nodes with a ready endpoint may announce it"
-			fix += ", or run endpoints on more nodes"
+			fix = "run endpoints on more nodes"
+			if len(clusterEligible(&ps, ip, mode)) < 2 {
+				fix = "select more nodes in the advertisement and run endpoints on them"
+			}
 		}
 		return nil, refuse("%s has a single possible announcer in %s mode, node %s (%s%s): a drill would leave it unannounced; %s",
 			ip, mode, p.Eligible[0], joinOr(p.Advertisements, "; ", "no advertisement"), why, fix)
@@ -198,4 +201,26 @@ func sortedCopy(ss []string) []string {
 	out := slices.Clone(ss)
 	sort.Strings(out)
 	return out
+}
+
+// clusterEligible lists the nodes that could announce ip in mode if the
+// Service (the only one in ps) had externalTrafficPolicy Cluster.
+func clusterEligible(ps *planner.Snapshot, ip netip.Addr, mode string) []string {
+	c := *ps
+	c.Services = []corev1.Service{*ps.Services[0].DeepCopy()}
+	c.Services[0].Spec.ExternalTrafficPolicy = corev1.ServiceExternalTrafficPolicyCluster
+	for _, e := range planner.Explain(&c, key(&c.Services[0])) {
+		if e.IP != ip {
+			continue
+		}
+		if mode == ModeL2 {
+			return e.L2Nodes
+		}
+		var out []string
+		for n := range e.BGP {
+			out = append(out, n)
+		}
+		return out
+	}
+	return nil
 }

@@ -93,7 +93,15 @@ func TestPlanDrill(t *testing.T) {
 			s.EndpointSlices = []discoveryv1.EndpointSlice{{ObjectMeta: metav1.ObjectMeta{Name: "web-1", Namespace: "default",
 				Labels: map[string]string{discoveryv1.LabelServiceName: "web"}},
 				Endpoints: []discoveryv1.Endpoint{{NodeName: &n, Conditions: discoveryv1.EndpointConditions{Ready: &ready}}}}}
-		}, refused: true, wantErr: "externalTrafficPolicy is Local, so only nodes with a ready endpoint may announce it): a drill would leave it unannounced; select more nodes in the advertisement, or run endpoints on more nodes"},
+		}, refused: true, wantErr: "externalTrafficPolicy is Local, so only nodes with a ready endpoint may announce it): a drill would leave it unannounced; run endpoints on more nodes"},
+		{name: "single announcer by Local endpoints and selector", bgp: true, mod: func(s *Snapshot) {
+			s.Services[0].Spec.ExternalTrafficPolicy = corev1.ServiceExternalTrafficPolicyLocal
+			s.BGPAdvertisements[0].Spec.NodeSelectors = onlyNode("node1")
+			n, ready := "node1", true
+			s.EndpointSlices = []discoveryv1.EndpointSlice{{ObjectMeta: metav1.ObjectMeta{Name: "web-1", Namespace: "default",
+				Labels: map[string]string{discoveryv1.LabelServiceName: "web"}},
+				Endpoints: []discoveryv1.Endpoint{{NodeName: &n, Conditions: discoveryv1.EndpointConditions{Ready: &ready}}}}}
+		}, refused: true, wantErr: "a drill would leave it unannounced; select more nodes in the advertisement and run endpoints on them"},
 		{name: "node excluded leaves one", bgp: true, mod: func(s *Snapshot) {
 			s.Nodes[1].Labels["node.kubernetes.io/exclude-from-external-load-balancers"] = ""
 			s.BGPAdvertisements[0].Spec.NodeSelectors = []metav1.LabelSelector{{MatchExpressions: []metav1.LabelSelectorRequirement{
@@ -203,8 +211,12 @@ func TestFormatDrill(t *testing.T) {
 			Plan: &DrillPlan{Service: "default/web", IP: netip.MustParseAddr("192.0.2.10"), Mode: ModeBGP, Node: "node1"},
 			From: "here (where kubectl runs)", ProbeDesc: "icmp echo to 192.0.2.10 every 10ms (lost after 200ms)",
 			Start: t0, Released: at(5000), End: at(35000), Expiry: at(45000), GaveUp: at(900), TakenOver: at(900), TakenOverBy: []string{"node2", "node3"},
-			Drill: Phase{Sent: 500, Recovered: true}, Return: Phase{Sent: 3000, Lost: 10, Gaps: 1, Outage: 100 * time.Millisecond, OutageStart: at(34900)},
-			Interrupted: true}},
+			Drill: Phase{Sent: 500, Recovered: true}, Return: Phase{Sent: 3000, Lost: 10, Gaps: 1, Outage: 100 * time.Millisecond, OutageStart: at(34900)}}},
+		{name: "l2-interrupted", r: DrillReport{
+			Plan: &DrillPlan{Service: "default/web", IP: netip.MustParseAddr("192.0.2.10"), Mode: ModeL2, Node: "node2"},
+			From: "here (where kubectl runs)", ProbeDesc: "tcp connect to 192.0.2.10:8080 every 10ms (lost after 200ms)",
+			Start: t0, Released: at(979), End: at(980), Expiry: at(60000), GaveUp: at(273), TakenOver: at(273), TakenOverBy: []string{"node1"},
+			Drill: Phase{Sent: 92, Recovered: true}, Interrupted: true}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			var b bytes.Buffer

@@ -140,7 +140,10 @@ func FormatDrill(w io.Writer, r *DrillReport) error {
 			out = ph.Outage.Round(time.Millisecond).String()
 		}
 		last := "answered"
-		if !ph.Recovered {
+		switch {
+		case ph.Sent == 0:
+			last = "-"
+		case !ph.Recovered:
 			last = "lost"
 		}
 		fmt.Fprintf(tw, "%s\t%d\t%d\t%d\t%s\t%s\n", name, ph.Sent, ph.Lost, ph.Gaps, out, last)
@@ -162,10 +165,14 @@ func FormatDrill(w io.Writer, r *DrillReport) error {
 	} else {
 		p.f("Time to the new %s: no probe lost", pathWord(pl.Mode))
 	}
-	if r.CameBack() {
+	switch {
+	case r.Interrupted && r.Back.IsZero():
+		p.f("Old node: not watched: the drill was interrupted %s after the annotation was written, which was removed then",
+			r.Released.Sub(r.Start).Round(time.Millisecond))
+	case r.CameBack():
 		p.f("Old node: %s came back cleanly (announcing %s again %s after the annotation was removed; %d probe(s) lost meanwhile)",
 			pl.Node, pl.IP, r.Back.Sub(r.Released).Round(time.Millisecond), r.Return.Lost)
-	} else {
+	default:
 		var why []string
 		if r.Back.IsZero() {
 			why = append(why, fmt.Sprintf("its NodeState does not show %s announced again", pl.IP))
