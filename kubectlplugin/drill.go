@@ -87,6 +87,13 @@ func PlanDrill(snap *Snapshot, svcKey, node string, ip netip.Addr, mode string, 
 	} else if !slices.Contains(ips, ip) {
 		return nil, fmt.Errorf("Service %s: --ip %s is not one of its IPs (%s)", svcKey, ip, addrs(ips))
 	}
+	for i := range snap.Services {
+		o := &snap.Services[i]
+		if o != svc && o.Spec.Type == corev1.ServiceTypeLoadBalancer && slices.Contains(serviceIPs(o), ip) {
+			return nil, refuse("%s is shared with Service %s (allow-shared-ip): a node announces a shared IP while any Service holding it is not drilled, so a drill of one Service cannot move it",
+				ip, key(o))
+		}
+	}
 	ps := planner.Snapshot{Namespace: snap.Namespace, LBClass: snap.LBClass, Services: []corev1.Service{*svc},
 		EndpointSlices: snap.EndpointSlices, Nodes: snap.Nodes, Secrets: snap.Secrets, Pools: snap.Pools, Peers: snap.Peers,
 		BFDProfiles: snap.BFDProfiles, BGPAdvertisements: snap.BGPAdvertisements, L2Advertisements: snap.L2Advertisements,

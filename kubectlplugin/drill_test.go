@@ -119,6 +119,11 @@ func TestPlanDrill(t *testing.T) {
 		}, want: &DrillPlan{Service: "default/web", IP: netip.MustParseAddr("192.0.2.10"), Mode: ModeL2,
 			Node: "node2", Announcing: []string{"node2"}, Eligible: []string{"node1", "node2", "node3"}, Others: []string{"node1", "node3"},
 			Advertisements: []string{"L2Advertisement l2 selects nodes all"}, Port: 8080}},
+		{name: "shared IP", l2: true, mod: func(s *Snapshot) {
+			o := *s.Services[0].DeepCopy()
+			o.Name = "web-udp"
+			s.Services = append(s.Services, o)
+		}, refused: true, wantErr: "192.0.2.10 is shared with Service default/web-udp (allow-shared-ip)"},
 		{name: "no IP", l2: true, mod: func(s *Snapshot) { s.Services[0].Status = corev1.ServiceStatus{} }, refused: true, wantErr: "no IP in status.loadBalancer.ingress"},
 		{name: "not a LoadBalancer", l2: true, mod: func(s *Snapshot) { s.Services[0].Spec.Type = corev1.ServiceTypeClusterIP }, refused: true, wantErr: "type ClusterIP, not LoadBalancer"},
 		{name: "no advertisement", refused: true, wantErr: "no node may announce 192.0.2.10 in L2 mode"},

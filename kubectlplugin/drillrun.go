@@ -20,7 +20,8 @@ import (
 
 // DrillOptions configure RunDrill.
 type DrillOptions struct {
-	// Load says what to read; Load.Service is the Service drilled.
+	// Load says what to read (every Service, whatever Load.Service);
+	// Load.Service is the Service drilled, namespace/name.
 	Load LoadOptions
 	// Node, IP and Mode are PlanDrill's choices (zero: its defaults).
 	Node string
@@ -60,7 +61,10 @@ func RunDrill(ctx context.Context, c client.Client, o DrillOptions, w io.Writer)
 	if o.Duration+o.Settle+expiryMargin > drill.MaxDuration {
 		return nil, fmt.Errorf("--duration plus --settle must stay under %s (the speakers ignore a drill annotation expiring later)", drill.MaxDuration-expiryMargin)
 	}
-	snap, err := Load(ctx, c, o.Load)
+	// Every Service: one sharing the IP is a reason to refuse.
+	lo := o.Load
+	lo.Service = ""
+	snap, err := Load(ctx, c, lo)
 	if err != nil {
 		return nil, err
 	}
