@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"io"
 	"path/filepath"
 	"testing"
 	"time"
@@ -114,6 +115,38 @@ func TestDrill(t *testing.T) {
 		taken, r1.At.Sub(rep.Start).Round(time.Millisecond), old, r2.At.Sub(rep.Released).Round(time.Millisecond))
 	e.waitOwner(t, svc, ip, is(old))
 	checkDrillAftermath(t, e.c, svc, old)
+
+	// Interrupted (Ctrl-C: the command's context ends) in the middle of a
+	// long drill: the annotation is removed at once and the owner is back.
+	ictx, cancel := context.WithCancel(ctx)
+	type result struct {
+		rep *kubectlplugin.DrillReport
+		err error
+	}
+	done := make(chan result, 1)
+	go func() {
+		rep, err := kubectlplugin.RunDrill(ictx, e.c, kubectlplugin.DrillOptions{
+			Load:     kubectlplugin.LoadOptions{Namespace: ns, Service: svcNS + "/" + svc.Name},
+			Probe:    kubectlplugin.ProbeTarget{Port: drillPort, Every: 10 * time.Millisecond, Timeout: 200 * time.Millisecond, Netns: filepath.Join("/var/run/netns", client4)},
+			From:     "the client",
+			Duration: 10 * time.Minute, Settle: wait,
+		}, io.Discard)
+		done <- result{rep, err}
+	}()
+	e.waitOwner(t, svc, ip, not(old))
+	cancel()
+	res := <-done
+	if res.err == nil || res.rep == nil || !res.rep.Interrupted {
+		t.Fatalf("interrupted drill: report %+v, error %v; want an interrupted report and an error", res.rep, res.err)
+	}
+	t.Logf("interrupted drill: %v; annotation removed %s after it was written", res.err, res.rep.Released.Sub(res.rep.Start).Round(time.Millisecond))
+	if err := e.c.Get(ctx, client.ObjectKeyFromObject(svc), svc); err != nil {
+		t.Fatal(err)
+	}
+	if v, ok := svc.Annotations[drill.Annotation]; ok {
+		t.Errorf("annotation %s=%s left on the Service after an interrupted drill", drill.Annotation, v)
+	}
+	e.waitOwner(t, svc, ip, is(old))
 }
 
 // checkDrillAftermath checks that the annotation is gone and that node
