@@ -273,3 +273,32 @@ func TestProberTCP(t *testing.T) {
 		t.Errorf("after closing: %+v, want every probe lost", after)
 	}
 }
+
+// TestWhyDrilled: why names a drill in force as the reason a node does not
+// announce a Service, and only while it is in force.
+func TestWhyDrilled(t *testing.T) {
+	now := time.Date(2026, 12, 7, 19, 0, 0, 0, time.UTC)
+	for _, tc := range []struct {
+		name   string
+		node   string
+		now    time.Time
+		expiry time.Time
+		want   bool
+	}{
+		{"in force", "node2", now, now.Add(time.Minute), true},
+		{"another node", "node1", now, now.Add(time.Minute), false},
+		{"expired", "node2", now, now.Add(-time.Minute), false},
+		{"not judged (zero Now)", "node2", time.Time{}, now.Add(time.Minute), false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			s := drillSnap(true, false)
+			s.Now = tc.now
+			svc := &s.Services[0]
+			svc.Annotations = map[string]string{drill.Annotation: drill.Drill{Node: "node2", Expiry: tc.expiry}.String()}
+			got := notAnnouncing(s, svc, tc.node, nil)
+			if has := strings.Contains(got, "a drill gives the Service up on this node until"); has != tc.want {
+				t.Errorf("notAnnouncing = %q; naming the drill: %v, want %v", got, has, tc.want)
+			}
+		})
+	}
+}
