@@ -116,5 +116,5 @@ func (s *Snapshot) planner() planner.Snapshot {
 	return planner.Snapshot{Namespace: s.Namespace, LBClass: s.LBClass, Services: s.Services,
 		EndpointSlices: s.EndpointSlices, Nodes: s.Nodes, Secrets: s.Secrets, Pools: s.Pools, Peers: s.Peers,
 		BFDProfiles: s.BFDProfiles, BGPAdvertisements: s.BGPAdvertisements, L2Advertisements: s.L2Advertisements,
-		Communities: s.Communities}
+		Communities: s.Communities, Now: s.Now}
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"strings"
+	"time"
 
 	corev1 "k8s.io/api/core/v1"
 	discoveryv1 "k8s.io/api/discovery/v1"
@@ -34,7 +35,7 @@ type LoadOptions struct {
 
 // Load lists the objects the commands read into a Snapshot.
 func Load(ctx context.Context, c client.Reader, opts LoadOptions) (*Snapshot, error) {
-	s := &Snapshot{Namespace: opts.Namespace, LBClass: opts.LBClass}
+	s := &Snapshot{Namespace: opts.Namespace, LBClass: opts.LBClass, Now: time.Now()}
 	in := client.InNamespace(opts.Namespace)
 	lists := []struct {
 		what string

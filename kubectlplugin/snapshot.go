@@ -6,6 +6,7 @@ import (
 	"slices"
 	"sort"
 	"strings"
+	"time"
 
 	corev1 "k8s.io/api/core/v1"
 	discoveryv1 "k8s.io/api/discovery/v1"
@@ -48,6 +49,9 @@ type Snapshot struct {
 	// Warnings are things Load could not read (a forbidden Secret), shown
 	// by the commands whose answer they weaken.
 	Warnings []string
+	// Now is when the snapshot was read: drill annotations are judged at
+	// it (zero honours none).
+	Now time.Time
 }
 
 // serviceIPs returns the addresses in a Service's status.

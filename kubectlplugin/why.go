@@ -7,6 +7,7 @@ import (
 	"slices"
 	"sort"
 	"strings"
+	"time"
 
 	corev1 "k8s.io/api/core/v1"
 	discoveryv1 "k8s.io/api/discovery/v1"
@@ -15,6 +16,7 @@ import (
 
 	v1beta1 "github.com/heraldlb/herald/api/v1beta1"
 	"github.com/heraldlb/herald/controllers"
+	"github.com/heraldlb/herald/internal/drill"
 	"github.com/heraldlb/herald/ipam"
 	"github.com/heraldlb/herald/speaker/planner"
 )
@@ -236,6 +238,10 @@ func whyAnnounce(p *printer, snap *Snapshot, svc *corev1.Service, ips []netip.Ad
 // notAnnouncing says why node does not announce an IP it is not seen
 // announcing.
 func notAnnouncing(snap *Snapshot, svc *corev1.Service, node string, exp *planner.Expected) string {
+	if d, ok, _ := drill.Of(svc.Annotations); ok && d.Node == node && !snap.Now.IsZero() && d.Active(snap.Now) {
+		return fmt.Sprintf("a drill gives the Service up on this node until %s (annotation %s, kubectl herald drill)",
+			d.Expiry.UTC().Format(time.RFC3339), drill.Annotation)
+	}
 	var n *corev1.Node
 	for i := range snap.Nodes {
 		if snap.Nodes[i].Name == node {

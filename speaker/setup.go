@@ -16,6 +16,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/manager"
 
 	v1beta1 "github.com/heraldlb/herald/api/v1beta1"
+	"github.com/heraldlb/herald/internal/drill"
 )
 
 // Scheme returns a scheme with client-go's types and herald's API.
@@ -88,11 +89,15 @@ func slimEndpointSlice(obj any) (any, error) {
 	return slim(obj)
 }
 
-// slimService keeps what the planner reads: type, class, traffic policy
-// and the ingress IPs.
+// slimService keeps what the planner reads: type, class, traffic policy,
+// the ingress IPs and the drill annotation.
 func slimService(obj any) (any, error) {
 	if s, ok := obj.(*corev1.Service); ok {
+		d, has := s.Annotations[drill.Annotation]
 		s.Annotations = nil
+		if has {
+			s.Annotations = map[string]string{drill.Annotation: d}
+		}
 		s.Spec = corev1.ServiceSpec{Type: s.Spec.Type, LoadBalancerClass: s.Spec.LoadBalancerClass,
 			ExternalTrafficPolicy: s.Spec.ExternalTrafficPolicy}
 		s.Status.Conditions = nil

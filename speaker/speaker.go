@@ -126,6 +126,10 @@ type Speaker struct {
 	problemSet         map[string]bool
 	// followUps are the pending extra state reads after an apply.
 	followUps []time.Duration
+	// drillTimer fires when a drill in force expires (drill.go); drills
+	// are this node's drills of the last plan.
+	drillTimer *time.Timer
+	drills     []planner.Drilled
 
 	// readyMu guards readyFRR, the last apply's status for the readiness
 	// check (frr, read from another goroutine).
@@ -169,7 +173,8 @@ func New(cfg Config) (*Speaker, error) {
 	return &Speaker{cfg: cfg, trigger: make(chan struct{}, 1), rewrite: make(chan struct{}, 1),
 		stateWanted: make(chan struct{}, 1), stateRead: make(chan AgentState),
 		queue: newLatest(cfg.RetryInterval, maxRetryInterval, sameConfig),
-		wake:  make(chan struct{}, 1), outcomes: make(chan applyOutcome, 1)}, nil
+		wake:  make(chan struct{}, 1), outcomes: make(chan applyOutcome, 1),
+		drillTimer: stoppedTimer()}, nil
 }
 
 // Trigger tells the speaker something it reads changed. It never blocks.
@@ -274,6 +279,8 @@ func (s *Speaker) Run(ctx context.Context) error {
 		case <-follow:
 			follow = nil
 			s.refreshState()
+		case <-s.drillTimer.C:
+			s.sync(ctx)
 		}
 		if status == nil && !s.statusDue.IsZero() {
 			status = time.After(time.Until(s.statusDue))
@@ -326,9 +333,11 @@ func (s *Speaker) sync(ctx context.Context) {
 		return
 	}
 	snap.LastGood = s.lastGood
+	snap.Now = time.Now()
 	res := planner.Plan(&snap, s.cfg.Node)
 	s.lastGood = res.LastGood
 	s.plan = res
+	s.followDrills(&snap, &res)
 	s.logProblems(res.Problems)
 	if s.cfg.L2 != nil {
 		s.cfg.L2.SetServices(l2Services(res.L2))

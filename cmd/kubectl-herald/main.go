@@ -1,5 +1,5 @@
 // Command kubectl-herald is the kubectl plugin: kubectl herald
-// status|why|diff|migrate. See package kubectlplugin for what each prints.
+// status|why|diff|drill|migrate. See package kubectlplugin for what each prints.
 package main
 
 import (
@@ -34,6 +34,11 @@ const usage = `kubectl herald: herald's view of the cluster
                                                 nothing: per node the frr.conf diff, per peer the prefixes added and
                                                 withdrawn, L2 IPs that move, Services affected; exit 0 no change,
                                                 1 changes, 2 error
+  kubectl herald drill svc/NAME [-n NAMESPACE] [--node NODE] [--duration 5s] [--probe tcp|icmp] [--from-netns NS] [--dry-run]
+                                                a controlled failover: the node announcing the Service gives it up
+                                                for --duration (annotation heraldlb.io/drill, time-bounded, always
+                                                removed), the IP is probed every 10ms, and the outage, the node that
+                                                took over and the old node's return are printed
   kubectl herald migrate -f metallb.yaml [-o herald.yaml] [--namespace herald-system] [--allow-partial]
                                                 convert metallb.io objects to heraldlb.io/v1beta1
 
@@ -63,8 +68,10 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		return migrate(args[1:], stdin, stdout, stderr)
 	case "status", "why", "diff":
 		err = cluster(ctx, args[0], args[1:], stdin, stdout, stderr)
+	case "drill":
+		err = drillCmd(ctx, args[1:], stdout, stderr)
 	default:
-		err = fmt.Errorf("unknown command %q: want status, why, diff or migrate", args[0])
+		err = fmt.Errorf("unknown command %q: want status, why, diff, drill or migrate", args[0])
 	}
 	if errors.Is(err, pflag.ErrHelp) {
 		return 0

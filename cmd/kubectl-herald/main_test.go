@@ -170,6 +170,12 @@ func TestClusterCommandsThroughKubeconfig(t *testing.T) {
 			wantStderr: "nope.yaml"},
 		{name: "diff -f -o yaml", args: []string{"diff", "-f", dir, "-o", "yaml", "--kubeconfig", path}, wantCode: 2,
 			wantStderr: "-o yaml: want json"},
+		{name: "drill of a pending Service is refused", args: []string{"drill", "svc/cart", "-n", "shop", "--dry-run", "--kubeconfig", path}, wantCode: 1,
+			wantStderr: "drill refused: Service shop/cart: no IP in status.loadBalancer.ingress"},
+		{name: "drill in the context's namespace", args: []string{"drill", "cart", "--context", "shop", "--kubeconfig", path}, wantCode: 1,
+			wantStderr: "Service shop/cart: no IP"},
+		{name: "drill of nothing", args: []string{"drill", "--kubeconfig", path}, wantCode: 1, wantStderr: "want one Service"},
+		{name: "drill of a missing Service", args: []string{"drill", "shop/nope", "--kubeconfig", path}, wantCode: 1, wantStderr: "Service shop/nope not found"},
 		{name: "diff --delete of nothing", args: []string{"diff", "--delete", "bgppeer/nope", "--kubeconfig", path}, wantCode: 2,
 			wantStderr: "no BGPPeer herald-system/nope to delete"},
 	} {

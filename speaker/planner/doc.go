@@ -45,6 +45,11 @@
 // different local preferences towards one peer, both are reported and the one
 // whose name sorts first wins, so the prefix stays announced.
 //
+// A Service annotated heraldlb.io/drill: NODE,EXPIRY (internal/drill;
+// kubectl herald drill writes it) is given up by NODE while the drill is in
+// force at Snapshot.Now (drill.go): NODE announces none of its prefixes and
+// is not eligible for its Layer 2 IPs. A zero Now honours no drill.
+//
 // Validate is the node-independent view of the same checks, which the
 // controller writes to the objects' status conditions.
 package planner

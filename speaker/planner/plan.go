@@ -25,6 +25,7 @@ type world struct {
 	l2s      []v1beta1.L2Advertisement // usable L2 advertisements, sorted by name
 	ready    map[string]map[string]bool
 	nodes    map[string]*corev1.Node
+	drills   map[string]Drilled // drill.go
 	probs    problems
 	lastGood LastGood
 }
@@ -41,9 +42,10 @@ const (
 
 func prepare(snap *Snapshot) *world {
 	w := &world{
-		snap:  snap,
-		ready: readyNodes(snap.EndpointSlices),
-		nodes: map[string]*corev1.Node{},
+		snap:   snap,
+		ready:  readyNodes(snap.EndpointSlices),
+		nodes:  map[string]*corev1.Node{},
+		drills: drills(snap),
 		lastGood: LastGood{Peers: map[string]Peer{}, Advertisements: map[string]Advertisement{},
 			L2Advertisements: map[string]v1beta1.L2Advertisement{}, Pools: map[string]v1beta1.IPAddressPool{}},
 	}
@@ -351,6 +353,9 @@ func (w *world) plan(node string) Result {
 			if svc.Spec.ExternalTrafficPolicy == corev1.ServiceExternalTrafficPolicyLocal && !w.ready[key][node] {
 				continue
 			}
+			if w.drilledOn(key, node) {
+				continue
+			}
 			for _, ip := range ServiceIPs(svc) {
 				p := poolOf(w.poolList, ip)
 				if p == nil {
@@ -429,6 +434,7 @@ func (w *world) plan(node string) Result {
 	})
 	res.Config = cfg
 	res.L2 = w.planL2(node, services, &probs)
+	res.Drills, res.DrillsChange = w.drillResult(node)
 	res.Problems = probs.sorted()
 	return res
 }
@@ -589,7 +595,7 @@ func (w *world) planL2(node string, services []*corev1.Service, probs *problems)
 				}
 				matched = true
 				for n := range advNodes[i] {
-					if local && !w.ready[key][n] {
+					if (local && !w.ready[key][n]) || w.drilledOn(key, n) {
 						continue
 					}
 					nodes[n] = true

@@ -3,6 +3,7 @@ package planner
 import (
 	"fmt"
 	"net/netip"
+	"time"
 
 	corev1 "k8s.io/api/core/v1"
 	discoveryv1 "k8s.io/api/discovery/v1"
@@ -42,6 +43,10 @@ type Snapshot struct {
 	// LastGood holds the last good version of objects that may be broken
 	// now; pass Result.LastGood of the previous Plan. Zero is fine.
 	LastGood LastGood
+
+	// Now is the time drill annotations are judged at (drill.go); zero
+	// honours none.
+	Now time.Time
 }
 
 // LastGood holds resolved objects by name, so that an object broken by an
@@ -176,4 +181,9 @@ type Result struct {
 	Problems []Problem
 	// LastGood is what to pass as Snapshot.LastGood next time.
 	LastGood LastGood
+	// Drills are the Services this node gives up for a drill, sorted;
+	// DrillsChange is when a drill in force expires (zero: none is), when
+	// the plan must be made again.
+	Drills       []Drilled
+	DrillsChange time.Time
 }
