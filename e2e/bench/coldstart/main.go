@@ -28,6 +28,9 @@
 // resource.
 //
 //	go run ./e2e/bench/coldstart -n 10000 -trials 5
+//
+// -profile FILE takes a CPU profile of the last trial's controller from its
+// start (-profile-seconds long): what bounds the start.
 package main
 
 import (
@@ -63,9 +66,9 @@ import (
 )
 
 const (
-	heraldNS  = "herald-system"
-	benchNS   = "bench"
-	poolCIDR  = "2001:db8:200::/104" // documentation range; never routed
+	heraldNS = "herald-system"
+	benchNS  = "bench"
+	poolCIDR = "2001:db8:200::/104" // documentation range; never routed
 	// userAgent starts the user agent of every request of the controller:
 	// herald-controller, and the leader election's
 	// herald/<version> (...) .../leader-election.
@@ -78,6 +81,8 @@ func main() {
 	herald := flag.String("herald", "", "the herald binary (default bin/herald at the module root)")
 	extra := flag.String("controller-args", "", "extra flags for `herald controller`, space-separated")
 	steady := flag.Duration("steady", 10*time.Second, "steady-state window after the first reconcile of everything")
+	profile := flag.String("profile", "", "write a CPU profile of the last trial's controller, from its start for -profile-seconds, to this file")
+	profileSecs := flag.Int("profile-seconds", 10, "length of the -profile CPU profile")
 	flag.Parse()
 	ctrllog.SetLogger(logr.Discard())
 
@@ -96,7 +101,7 @@ func main() {
 		fail(err)
 	}
 	defer os.RemoveAll(dir)
-	b := &bench{n: *n, bin: *herald, extra: strings.Fields(*extra), dir: dir, steady: *steady}
+	b := &bench{n: *n, bin: *herald, extra: strings.Fields(*extra), dir: dir, steady: *steady, profile: *profile, profileSecs: *profileSecs}
 	var rows []trial
 	err = b.withAPIServer(root, func() error {
 		ctx := context.Background()
@@ -134,6 +139,9 @@ type bench struct {
 	extra  []string
 	dir    string
 	steady time.Duration
+	// profile, when set, is where the last trial's CPU profile goes.
+	profile     string
+	profileSecs int
 
 	cfg        *rest.Config
 	cs         kubernetes.Interface
@@ -208,7 +216,7 @@ func (b *bench) seed(ctx context.Context) error {
 	if _, err := dyn.Resource(gvr).Namespace(heraldNS).Create(ctx, pool, metav1.CreateOptions{}); err != nil {
 		return fmt.Errorf("creating the pool: %w", err)
 	}
-	c, err := b.startController()
+	c, err := b.startController("")
 	if err != nil {
 		return err
 	}
@@ -308,7 +316,9 @@ type controller struct {
 	readyz  string
 }
 
-func (b *bench) startController() (*controller, error) {
+// startController starts `herald controller`, with its pprof endpoints on
+// pprofAddr when set.
+func (b *bench) startController(pprofAddr string) (*controller, error) {
 	mport, err := freePort()
 	if err != nil {
 		return nil, err
@@ -320,6 +330,9 @@ func (b *bench) startController() (*controller, error) {
 	args := append([]string{"controller", "--kubeconfig", b.kubeconfig, "--namespace", heraldNS,
 		"--metrics-addr", "127.0.0.1:" + mport, "--metrics-secure=false", "--health-addr", "127.0.0.1:" + hport,
 		"--leader-elect-identity", "coldstart-bench", "--log-level", "error"}, b.extra...)
+	if pprofAddr != "" {
+		args = append(args, "--pprof-addr", pprofAddr)
+	}
 	cmd := exec.Command(b.bin, args...)
 	cmd.Stdout, cmd.Stderr = os.Stderr, os.Stderr
 	c := &controller{cmd: cmd, metrics: "http://127.0.0.1:" + mport + "/metrics", readyz: "http://127.0.0.1:" + hport + "/readyz"}
@@ -338,6 +351,31 @@ func (c *controller) stop() {
 func (c *controller) cpu() time.Duration {
 	t, _ := cpuTime(c.cmd.Process.Pid)
 	return t
+}
+
+// profileCPU takes a CPU profile of secs seconds from base's pprof
+// endpoints as soon as they answer, into file.
+func profileCPU(base string, secs int, file string) error {
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		resp, err := http.Get(fmt.Sprintf("%s/debug/pprof/profile?seconds=%d", base, secs))
+		if err != nil {
+			if time.Now().After(deadline) {
+				return err
+			}
+			time.Sleep(5 * time.Millisecond)
+			continue
+		}
+		defer resp.Body.Close()
+		if resp.StatusCode != http.StatusOK {
+			return fmt.Errorf("GET %s/debug/pprof/profile: %s", base, resp.Status)
+		}
+		data, err := io.ReadAll(resp.Body)
+		if err != nil {
+			return err
+		}
+		return os.WriteFile(file, data, 0o644)
+	}
 }
 
 func freePort() (string, error) {
@@ -363,11 +401,30 @@ type trial struct {
 // start's requests by verb and resource.
 func (b *bench) trial(ctx context.Context, show bool) (trial, error) {
 	var t trial
-	c, err := b.startController()
+	var pprofAddr string
+	if show && b.profile != "" {
+		port, err := freePort()
+		if err != nil {
+			return t, err
+		}
+		pprofAddr = "127.0.0.1:" + port
+	}
+	c, err := b.startController(pprofAddr)
 	if err != nil {
 		return t, err
 	}
 	defer c.stop()
+	profiled := make(chan error, 1)
+	if pprofAddr != "" {
+		go func() { profiled <- profileCPU("http://"+pprofAddr, b.profileSecs, b.profile) }()
+	} else {
+		profiled <- nil
+	}
+	defer func() {
+		if err := <-profiled; err != nil {
+			fmt.Fprintln(os.Stderr, "coldstart bench: profiling the controller:", err)
+		}
+	}()
 	client := &http.Client{Timeout: 2 * time.Second}
 	deadline := c.started.Add(5 * time.Minute)
 	for t.reconciled == 0 {
