@@ -42,22 +42,27 @@ func (a *Allocator) Allocate(svc Service) ([]netip.Addr, error) {
 	}
 	info := sharingOf(svc)
 	e := a.services[svc.Key]
-	var ips []netip.Addr
+	var ips pair
+	var perr *Error
 	if len(svc.RequestedIPs) > 0 {
-		ips, err = a.requested(svc, info, e, fams, all)
+		ips, perr = a.requested(svc, info, e, fams, all)
 	} else {
-		ips, err = a.automatic(svc, info, e, fams, all)
+		ips, perr = a.automatic(svc, info, e, fams, all)
 	}
-	if err != nil {
-		return nil, err
+	if perr != nil {
+		return nil, perr
 	}
 	if e == nil {
-		e = &svcEntry{key: svc.Key}
+		e = a.newSvcEntry(svc.Key)
 		a.services[svc.Key] = e
 	}
-	a.commit(e, info, ips)
-	return slices.Clone(ips), nil
+	a.commit(e, info, ips.list())
+	return slices.Clone(ips.list()), nil
 }
+
+// familyLists are the family lists wanted returns, primary first; never
+// modified.
+var familyLists = [2][]Family{{IPv4, IPv6}, {IPv6, IPv4}}
 
 // wanted returns the families the Service wants, primary first, and whether
 // it needs all of them.
@@ -80,80 +85,77 @@ func wanted(svc Service) ([]Family, bool, *Error) {
 		}
 	}
 	if len(fams) == 0 {
-		fams = []Family{IPv4}
+		fams = familyLists[0]
 	}
-	other := IPv6
-	if fams[0] == IPv6 {
-		other = IPv4
-	}
+	both := familyLists[famIdxOf(fams[0])]
 	switch svc.IPFamilyPolicy {
 	case "", SingleStack:
 		return fams[:1], true, nil
 	case PreferDualStack:
-		return []Family{fams[0], other}, false, nil
+		return both, false, nil
 	case RequireDualStack:
-		return []Family{fams[0], other}, true, nil
+		return both, true, nil
 	}
 	return nil, false, newError(InvalidRequest, fmt.Sprintf("ipFamilyPolicy %q is unknown: use SingleStack, PreferDualStack or RequireDualStack", svc.IPFamilyPolicy))
 }
 
 // requested checks the requested addresses.
-func (a *Allocator) requested(svc Service, info sharing, e *svcEntry, fams []Family, all bool) ([]netip.Addr, *Error) {
+func (a *Allocator) requested(svc Service, info sharing, e *svcEntry, fams []Family, all bool) (pair, *Error) {
+	var out pair
 	var byFam [2]netip.Addr
 	for _, ip := range svc.RequestedIPs {
 		ip = ip.Unmap()
 		if !ip.IsValid() {
-			return nil, newError(InvalidRequest, "a requested address is empty: remove it from spec.loadBalancerIP or the loadBalancerIPs annotation")
+			return pair{}, newError(InvalidRequest, "a requested address is empty: remove it from spec.loadBalancerIP or the loadBalancerIPs annotation")
 		}
 		fi := famIdx(ip)
 		if byFam[fi].IsValid() {
-			return nil, newError(InvalidRequest, fmt.Sprintf("two %s addresses are requested (%s and %s): request at most one address per family", FamilyOf(ip), byFam[fi], ip))
+			return pair{}, newError(InvalidRequest, fmt.Sprintf("two %s addresses are requested (%s and %s): request at most one address per family", FamilyOf(ip), byFam[fi], ip))
 		}
 		if !slices.Contains(fams, FamilyOf(ip)) {
-			return nil, newError(InvalidRequest, fmt.Sprintf("%s address %s is requested but the Service's ipFamilyPolicy/ipFamilies give it only %s: request an address of that family, or change ipFamilyPolicy", FamilyOf(ip), ip, joinFams(fams)))
+			return pair{}, newError(InvalidRequest, fmt.Sprintf("%s address %s is requested but the Service's ipFamilyPolicy/ipFamilies give it only %s: request an address of that family, or change ipFamilyPolicy", FamilyOf(ip), ip, joinFams(fams)))
 		}
 		byFam[fi] = ip
 	}
-	var out []netip.Addr
 	for _, f := range fams {
 		if ip := byFam[famIdxOf(f)]; ip.IsValid() {
-			out = append(out, ip)
+			out.add(ip)
 		}
 	}
-	if all && len(out) < len(fams) {
-		return nil, newError(InvalidRequest, fmt.Sprintf("the Service is RequireDualStack but requests only %s: request one address per family, or use PreferDualStack", out[0]))
+	if all && out.n < len(fams) {
+		return pair{}, newError(InvalidRequest, fmt.Sprintf("the Service is RequireDualStack but requests only %s: request one address per family, or use PreferDualStack", out.ip[0]))
 	}
 	var pin *poolState
 	if svc.Pool != "" {
 		if pin = a.pools[svc.Pool]; pin == nil {
-			return nil, missingPool(svc.Pool)
+			return pair{}, missingPool(svc.Pool)
 		}
 	}
-	for _, ip := range out {
+	for _, ip := range out.list() {
 		p := a.index.lookup(ip)
 		switch {
 		case p == nil:
-			return nil, newError(RequestedIPUnavailable, fmt.Sprintf("requested address %s is not in any pool: add it to an IPAddressPool, or request an address of a pool", ip))
+			return pair{}, newError(RequestedIPUnavailable, fmt.Sprintf("requested address %s is not in any pool: add it to an IPAddressPool, or request an address of a pool", ip))
 		case pin != nil && p != pin:
-			return nil, newError(RequestedIPUnavailable, fmt.Sprintf("requested address %s is in pool %q, not in pool %q named by the address-pool annotation: request an address of %q, or change the annotation", ip, p.spec.Name, pin.spec.Name, pin.spec.Name))
+			return pair{}, newError(RequestedIPUnavailable, fmt.Sprintf("requested address %s is in pool %q, not in pool %q named by the address-pool annotation: request an address of %q, or change the annotation", ip, p.spec.Name, pin.spec.Name, pin.spec.Name))
 		case !mayUse(p, svc):
-			return nil, newError(RequestedIPUnavailable, fmt.Sprintf("requested address %s is in pool %q, whose serviceAllocation does not admit this Service (namespace %q): request an address of another pool, or change the pool's serviceAllocation", ip, p.spec.Name, svc.Namespace))
+			return pair{}, newError(RequestedIPUnavailable, fmt.Sprintf("requested address %s is in pool %q, whose serviceAllocation does not admit this Service (namespace %q): request an address of another pool, or change the pool's serviceAllocation", ip, p.spec.Name, svc.Namespace))
 		case p.fam[famIdx(ip)].isAnycast(ip) && (e == nil || !slices.Contains(e.ips, ip)):
-			return nil, newError(RequestedIPUnavailable, fmt.Sprintf("requested address %s is the subnet-router anycast address of %s in pool %q, which the subnet's routers answer (RFC 4291 2.6.1): request another address", ip, anycastPrefix(p, ip), p.spec.Name))
+			return pair{}, newError(RequestedIPUnavailable, fmt.Sprintf("requested address %s is the subnet-router anycast address of %s in pool %q, which the subnet's routers answer (RFC 4291 2.6.1): request another address", ip, anycastPrefix(p, ip), p.spec.Name))
 		}
 		if err := a.shareable(ip, info, e); err != nil {
-			return nil, err
+			return pair{}, err
 		}
 	}
 	return out, nil
 }
 
 // automatic keeps valid addresses the Service holds, or picks new ones.
-func (a *Allocator) automatic(svc Service, info sharing, e *svcEntry, fams []Family, all bool) ([]netip.Addr, *Error) {
+func (a *Allocator) automatic(svc Service, info sharing, e *svcEntry, fams []Family, all bool) (pair, *Error) {
 	var pin *poolState
 	if svc.Pool != "" {
 		if pin = a.pools[svc.Pool]; pin == nil {
-			return nil, missingPool(svc.Pool)
+			return pair{}, missingPool(svc.Pool)
 		}
 	}
 	allowed := func(p *poolState) bool { return p != nil && (pin == nil || p == pin) && mayUse(p, svc) }
@@ -173,20 +175,20 @@ func (a *Allocator) automatic(svc Service, info sharing, e *svcEntry, fams []Fam
 			}
 		}
 		if keptPool != nil {
-			var out, fresh []netip.Addr
+			var out, fresh pair
 			ok := true
 			for _, f := range fams {
 				fi := famIdxOf(f)
 				if kept[fi].IsValid() {
-					out = append(out, kept[fi])
+					out.add(kept[fi])
 					continue
 				}
 				ip, isNew, got := a.pick(keptPool, fi, info, e)
 				switch {
 				case got:
-					out = append(out, ip)
+					out.add(ip)
 					if isNew {
-						fresh = append(fresh, ip)
+						fresh.add(ip)
 					}
 				case all:
 					ok = false
@@ -195,17 +197,18 @@ func (a *Allocator) automatic(svc Service, info sharing, e *svcEntry, fams []Fam
 			if ok {
 				return out, nil
 			}
-			a.untake(keptPool, fresh)
+			a.untake(keptPool, fresh.list())
 		}
 	}
 
 	// 2. Pick anew, in pool order.
-	var cands []*poolState
+	var candBuf [8]*poolState
+	cands := candBuf[:0]
 	if pin != nil {
 		if !mayUse(pin, svc) {
-			return nil, newError(NoMatchingPool, fmt.Sprintf("pool %q named by the address-pool annotation does not admit this Service (its serviceAllocation does not match namespace %q or the Service's labels): name another pool, or change the pool's serviceAllocation", pin.spec.Name, svc.Namespace))
+			return pair{}, newError(NoMatchingPool, fmt.Sprintf("pool %q named by the address-pool annotation does not admit this Service (its serviceAllocation does not match namespace %q or the Service's labels): name another pool, or change the pool's serviceAllocation", pin.spec.Name, svc.Namespace))
 		}
-		cands = []*poolState{pin}
+		cands = append(cands, pin)
 	} else {
 		for _, p := range a.auto {
 			if mayUse(p, svc) {
@@ -213,20 +216,20 @@ func (a *Allocator) automatic(svc Service, info sharing, e *svcEntry, fams []Fam
 			}
 		}
 		if len(cands) == 0 {
-			return nil, newError(NoMatchingPool, fmt.Sprintf("no IPAddressPool with autoAssign admits this Service (namespace %q): create one, widen a pool's serviceAllocation, or name a pool with the address-pool annotation", svc.Namespace))
+			return pair{}, newError(NoMatchingPool, fmt.Sprintf("no IPAddressPool with autoAssign admits this Service (namespace %q): create one, widen a pool's serviceAllocation, or name a pool with the address-pool annotation", svc.Namespace))
 		}
 	}
-	try := func(p *poolState, fs []Family) ([]netip.Addr, bool) {
-		var out, fresh []netip.Addr
+	try := func(p *poolState, fs []Family) (pair, bool) {
+		var out, fresh pair
 		for _, f := range fs {
 			ip, isNew, ok := a.pick(p, famIdxOf(f), info, e)
 			if !ok {
-				a.untake(p, fresh)
-				return nil, false
+				a.untake(p, fresh.list())
+				return pair{}, false
 			}
-			out = append(out, ip)
+			out.add(ip)
 			if isNew {
-				fresh = append(fresh, ip)
+				fresh.add(ip)
 			}
 		}
 		return out, true
@@ -263,11 +266,11 @@ func (a *Allocator) automatic(svc Service, info sharing, e *svcEntry, fams []Fam
 	switch {
 	case len(matching) > 0:
 		slices.Sort(matching)
-		return nil, newError(PoolExhausted, fmt.Sprintf("every usable %s address of pool(s) %s is assigned: add addresses to a pool, or delete Services that no longer need one", joinFams(fams), strings.Join(slices.Compact(matching), ", ")))
+		return pair{}, newError(PoolExhausted, fmt.Sprintf("every usable %s address of pool(s) %s is assigned: add addresses to a pool, or delete Services that no longer need one", joinFams(fams), strings.Join(slices.Compact(matching), ", ")))
 	case len(fams) == 2 && all:
-		return nil, newError(NoMatchingPool, "the Service is RequireDualStack but no single pool it may use has both IPv4 and IPv6 addresses: add both families to one pool, or use PreferDualStack")
+		return pair{}, newError(NoMatchingPool, "the Service is RequireDualStack but no single pool it may use has both IPv4 and IPv6 addresses: add both families to one pool, or use PreferDualStack")
 	default:
-		return nil, newError(NoMatchingPool, fmt.Sprintf("no pool this Service may use has %s addresses: add such addresses to a pool, or change the Service's ipFamilies", joinFams(fams)))
+		return pair{}, newError(NoMatchingPool, fmt.Sprintf("no pool this Service may use has %s addresses: add such addresses to a pool, or change the Service's ipFamilies", joinFams(fams)))
 	}
 }
 

@@ -16,12 +16,21 @@ type Allocator struct {
 	ips      map[netip.Addr]*ipEntry
 	services map[string]*svcEntry
 	shared   map[string]map[netip.Addr]struct{} // sharing key → addresses
+	// spareIPs and spareSvcs are entries no longer in use, reused by the
+	// next Allocate so that a Service's churn allocates nothing but the
+	// slice Allocate returns; at most maxSpare of each are kept.
+	spareIPs  []*ipEntry
+	spareSvcs []*svcEntry
 }
+
+// maxSpare bounds the entries kept for reuse after Release.
+const maxSpare = 64
 
 // ipEntry is one used address.
 type ipEntry struct {
 	users []*svcEntry
-	pool  *poolState // nil when the address is in no pool
+	pool  *poolState   // nil when the address is in no pool
+	one   [1]*svcEntry // users' first backing array: most addresses have one user
 }
 
 // svcEntry is one Service holding addresses.
@@ -29,6 +38,43 @@ type svcEntry struct {
 	key  string
 	info sharing
 	ips  []netip.Addr
+	buf  [2]netip.Addr // ips' backing array: one address per family
+}
+
+// newSvcEntry returns an entry for the Service key, reusing a spare one.
+func (a *Allocator) newSvcEntry(key string) *svcEntry {
+	var e *svcEntry
+	if n := len(a.spareSvcs); n > 0 {
+		e = a.spareSvcs[n-1]
+		a.spareSvcs = a.spareSvcs[:n-1]
+	} else {
+		e = &svcEntry{}
+	}
+	e.key = key
+	return e
+}
+
+// dropSvcEntry forgets the Service of an entry that holds no address.
+func (a *Allocator) dropSvcEntry(e *svcEntry) {
+	delete(a.services, e.key)
+	if len(a.spareSvcs) < maxSpare {
+		*e = svcEntry{}
+		a.spareSvcs = append(a.spareSvcs, e)
+	}
+}
+
+// newIPEntry returns an entry with no user, reusing a spare one.
+func (a *Allocator) newIPEntry(pool *poolState) *ipEntry {
+	var ent *ipEntry
+	if n := len(a.spareIPs); n > 0 {
+		ent = a.spareIPs[n-1]
+		a.spareIPs = a.spareIPs[:n-1]
+	} else {
+		ent = &ipEntry{}
+		ent.users = ent.one[:0]
+	}
+	ent.pool = pool
+	return ent
 }
 
 // New returns an allocator with no pools.
@@ -69,7 +115,7 @@ func (a *Allocator) Release(key string) {
 	defer a.mu.Unlock()
 	if e := a.services[key]; e != nil {
 		a.commit(e, e.info, nil)
-		delete(a.services, key)
+		a.dropSvcEntry(e)
 	}
 }
 
@@ -104,7 +150,7 @@ func (a *Allocator) Restore(svc Service, ips []netip.Addr) error {
 	defer a.mu.Unlock()
 	info := sharingOf(svc)
 	e := a.services[svc.Key]
-	var keep []netip.Addr
+	var keep pair
 	var firstErr *Error
 	fail := func(err *Error) {
 		if firstErr == nil {
@@ -127,19 +173,19 @@ func (a *Allocator) Restore(svc Service, ips []netip.Addr) error {
 				continue
 			}
 			seen[famIdx(ip)] = true
-			keep = append(keep, ip)
+			keep.add(ip)
 		}
 	}
 	if e == nil {
-		if len(keep) == 0 {
+		if keep.n == 0 {
 			return errOrNil(firstErr)
 		}
-		e = &svcEntry{key: svc.Key}
+		e = a.newSvcEntry(svc.Key)
 		a.services[svc.Key] = e
 	}
-	a.commit(e, info, keep)
-	if len(keep) == 0 {
-		delete(a.services, svc.Key)
+	a.commit(e, info, keep.list())
+	if keep.n == 0 {
+		a.dropSvcEntry(e)
 	}
 	return errOrNil(firstErr)
 }
@@ -152,24 +198,27 @@ func errOrNil(e *Error) error {
 	return e
 }
 
-// commit makes ips the Service's addresses, updating the used set, the
-// sharing index, the pools' assigned counts and free lists. It keeps ips:
-// callers pass a slice they do not use afterwards.
+// commit makes ips (at most one per family) the Service's addresses,
+// updating the used set, the sharing index, the pools' assigned counts and
+// free lists. It copies ips.
 func (a *Allocator) commit(e *svcEntry, info sharing, ips []netip.Addr) {
-	old := e.ips
-	for _, ip := range old {
+	var oldBuf [2]netip.Addr
+	var oldEnts [2]*ipEntry
+	old := append(oldBuf[:0], e.ips...)
+	for i, ip := range old {
 		ent := a.ips[ip]
+		oldEnts[i] = ent
 		ent.users = slices.DeleteFunc(ent.users, func(u *svcEntry) bool { return u == e })
 		if len(ent.users) == 0 && e.info.key != "" {
 			a.unshare(e.info.key, ip)
 		}
 	}
 	e.info = info
-	e.ips = ips
+	e.ips = append(e.buf[:0], ips...)
 	for _, ip := range e.ips {
 		ent := a.ips[ip]
 		if ent == nil {
-			ent = &ipEntry{pool: a.index.lookup(ip)}
+			ent = a.newIPEntry(a.index.lookup(ip))
 			a.ips[ip] = ent
 			if ent.pool != nil {
 				ent.pool.fam[famIdx(ip)].assigned++
@@ -183,8 +232,8 @@ func (a *Allocator) commit(e *svcEntry, info sharing, ips []netip.Addr) {
 		}
 		ent.users = append(ent.users, e)
 	}
-	for _, ip := range old {
-		ent := a.ips[ip]
+	for i, ip := range old {
+		ent := oldEnts[i]
 		if len(ent.users) > 0 {
 			continue
 		}
@@ -194,8 +243,23 @@ func (a *Allocator) commit(e *svcEntry, info sharing, ips []netip.Addr) {
 			f.assigned--
 			f.put(ip)
 		}
+		if len(a.spareIPs) < maxSpare {
+			ent.pool = nil
+			a.spareIPs = append(a.spareIPs, ent)
+		}
 	}
 }
+
+// pair holds at most one address per family, in order, without a heap
+// allocation: the addresses a Service holds or is about to hold.
+type pair struct {
+	ip [2]netip.Addr
+	n  int
+}
+
+func (s *pair) add(ip netip.Addr) { s.ip[s.n] = ip; s.n++ }
+
+func (s *pair) list() []netip.Addr { return s.ip[:s.n] }
 
 func (a *Allocator) unshare(key string, ip netip.Addr) {
 	m := a.shared[key]

@@ -16,6 +16,11 @@ type sharing struct {
 }
 
 func sharingOf(s Service) sharing {
+	if s.SharingKey == "" {
+		// conflict looks at nothing else of a Service that shares
+		// with nobody: keep (and copy) nothing else.
+		return sharing{}
+	}
 	info := sharing{key: s.SharingKey, traffic: s.TrafficPolicy, selector: maps.Clone(s.Selector)}
 	if info.traffic == "" {
 		info.traffic = TrafficCluster

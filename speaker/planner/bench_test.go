@@ -5,6 +5,8 @@ import (
 	"testing"
 
 	corev1 "k8s.io/api/core/v1"
+
+	"github.com/heraldlb/herald/frrconfig"
 )
 
 // BenchmarkPlan plans one node of a cluster with n Services (one IPv4 and
@@ -28,4 +30,64 @@ func BenchmarkPlan(b *testing.B) {
 			}
 		})
 	}
+}
+
+// scaleSnapshot is the base cluster with n dual-stack Services announced
+// (each its own IPv4 address of 198.18.0.0/15, RFC 2544's benchmarking
+// range, and IPv6 address) to two peers.
+func scaleSnapshot(n int) Snapshot {
+	s := base()
+	s.Pools = append(s.Pools, poolObj("big", "198.18.0.0/15", "2001:db8:300::/64"))
+	s.Peers = append(s.Peers, peer("router6", "2001:db8:100::1", 64512, 64500))
+	s.Services = nil
+	for i := range n {
+		v := i + 1
+		s.Services = append(s.Services, svc(fmt.Sprintf("s%d", i), corev1.ServiceExternalTrafficPolicyCluster,
+			fmt.Sprintf("198.%d.%d.%d", 18+v>>16, (v>>8)&255, v&255), fmt.Sprintf("2001:db8:300::%x", v)))
+	}
+	return s
+}
+
+// BenchmarkPlanRender measures what the speaker does for each batch of
+// changes with 10,000 Services: plan the node's config and render it
+// (plan+render), and, with one Service added to 10,000, plan again and
+// diff against the running config's plan as the frr-agent does
+// (add-one-service, reporting the commands sent to FRR).
+func BenchmarkPlanRender(b *testing.B) {
+	const n = 10000
+	s := scaleSnapshot(n)
+	b.Run(fmt.Sprintf("plan+render/services=%d", n), func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			res := Plan(&s, "node1")
+			if _, err := frrconfig.Render(&res.Config); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+	b.Run(fmt.Sprintf("add-one-service/services=%d", n), func(b *testing.B) {
+		old := Plan(&s, "node1")
+		oldPlan, err := frrconfig.NewPlan(&old.Config)
+		if err != nil {
+			b.Fatal(err)
+		}
+		more := s
+		more.Services = append(s.Services[:n:n], svc("extra", corev1.ServiceExternalTrafficPolicyCluster, "198.19.255.254", "2001:db8:300::ffff"))
+		var cmds []string
+		b.ReportAllocs()
+		for b.Loop() {
+			res := Plan(&more, "node1")
+			newPlan, err := frrconfig.NewPlan(&res.Config)
+			if err != nil {
+				b.Fatal(err)
+			}
+			if cmds, err = frrconfig.DiffPlans(oldPlan, newPlan); err != nil {
+				b.Fatal(err)
+			}
+		}
+		if len(cmds) == 0 {
+			b.Fatal("no FRR command for an added Service")
+		}
+		b.ReportMetric(float64(len(cmds)), "frr-commands")
+	})
 }
