@@ -50,7 +50,6 @@ import (
 	"strconv"
 	"strings"
 	"sync"
-	"sync/atomic"
 	"time"
 
 	"github.com/go-logr/logr"
@@ -63,6 +62,8 @@ import (
 	"k8s.io/client-go/tools/cache"
 	"sigs.k8s.io/controller-runtime/pkg/envtest"
 	ctrllog "sigs.k8s.io/controller-runtime/pkg/log"
+
+	"github.com/heraldlb/herald/e2e/bench/benchproc"
 )
 
 const (
@@ -107,7 +108,7 @@ func main() {
 	flag.Parse()
 	ctrllog.SetLogger(logr.Discard())
 
-	root, err := moduleRoot()
+	root, err := benchproc.ModuleRoot()
 	if err != nil {
 		fail(err)
 	}
@@ -175,23 +176,6 @@ func fail(err error) {
 	os.Exit(1)
 }
 
-func moduleRoot() (string, error) {
-	dir, err := os.Getwd()
-	if err != nil {
-		return "", err
-	}
-	for {
-		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
-			return dir, nil
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			return "", errors.New("no go.mod above the current folder: run from herald's tree")
-		}
-		dir = parent
-	}
-}
-
 // withAPIServer runs f against a fresh kube-apiserver + etcd with herald's
 // CRDs, a service CIDR large enough for thousands of Services (documentation
 // ranges; the benchmark's Services are IPv6 single-stack), and stops it
@@ -231,7 +215,7 @@ func withAPIServer(root string, f func(*rest.Config, []byte, func() time.Duratio
 	return f(cfg, env.KubeConfig, func() time.Duration {
 		var sum time.Duration
 		for _, pid := range server {
-			if t, err := cpuTime(pid); err == nil {
+			if t, err := benchproc.CPUTime(pid); err == nil {
 				sum += t
 			}
 		}
@@ -262,33 +246,6 @@ func createNamespaces(ctx context.Context, cs kubernetes.Interface) error {
 		}
 	}
 	return nil
-}
-
-// fanOut runs work(i) for i in [from,to) on `clients` goroutines.
-func fanOut(from, to, clients int, work func(i int) error) error {
-	var next atomic.Int64
-	next.Store(int64(from))
-	var wg sync.WaitGroup
-	errs := make(chan error, clients)
-	for c := 0; c < clients; c++ {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for {
-				i := int(next.Add(1) - 1)
-				if i >= to {
-					return
-				}
-				if err := work(i); err != nil {
-					errs <- err
-					return
-				}
-			}
-		}()
-	}
-	wg.Wait()
-	close(errs)
-	return <-errs
 }
 
 // ipWatch records when each Service was created and when it first showed

@@ -19,6 +19,8 @@ import (
 	"k8s.io/client-go/dynamic"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/rest"
+
+	"github.com/heraldlb/herald/e2e/bench/benchproc"
 )
 
 // phase is one side of a round: its API server, what the clients do for
@@ -55,7 +57,7 @@ type phase struct {
 func (p *phase) busyCPU() time.Duration {
 	t := p.serverCPU()
 	if p.herald != nil {
-		if h, err := cpuTime(p.herald.Process.Pid); err == nil {
+		if h, err := benchproc.CPUTime(p.herald.Process.Pid); err == nil {
 			t += h
 		}
 	}
@@ -199,7 +201,7 @@ func (p *phase) runSlice(ctx context.Context, from, to, clients int) (took, tail
 	}
 	server0, steal0 := p.serverCPU(), stealTicks()
 	start := time.Now()
-	if err := fanOut(from, to, clients, func(i int) error { return p.work(ctx, i) }); err != nil {
+	if err := benchproc.FanOut(from, to, clients, func(i int) error { return p.work(ctx, i) }); err != nil {
 		return 0, 0, err
 	}
 	if err := p.watch.waitFor(to); err != nil {
@@ -247,10 +249,10 @@ func (p *phase) result(ctx context.Context) (result, error) {
 		serverCPU: p.server, steal: stealShare(p.steal, p.active)}
 	r.p50, r.p99 = percentiles(lat)
 	if p.herald != nil {
-		if r.rssKB, err = peakRSS(p.herald.Process.Pid); err != nil {
+		if r.rssKB, err = benchproc.Status(p.herald.Process.Pid, "VmHWM:"); err != nil {
 			return result{}, err
 		}
-		if r.cpu, err = cpuTime(p.herald.Process.Pid); err != nil {
+		if r.cpu, err = benchproc.CPUTime(p.herald.Process.Pid); err != nil {
 			return result{}, err
 		}
 	}

@@ -5,7 +5,6 @@ package main
 // load average and the hypervisor's steal time.
 
 import (
-	"errors"
 	"fmt"
 	"net/url"
 	"os"
@@ -63,52 +62,6 @@ func serverProcesses(host string) ([]int, error) {
 		}
 	}
 	return out, nil
-}
-
-// peakRSS reads the process's peak resident set (VmHWM), in KiB.
-func peakRSS(pid int) (int64, error) {
-	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
-	if err != nil {
-		return 0, fmt.Errorf("reading the controller's peak RSS: %w", err)
-	}
-	for _, line := range strings.Split(string(b), "\n") {
-		if strings.HasPrefix(line, "VmHWM:") {
-			f := strings.Fields(line)
-			if len(f) >= 2 {
-				return strconv.ParseInt(f[1], 10, 64)
-			}
-		}
-	}
-	return 0, errors.New("no VmHWM in /proc/PID/status")
-}
-
-// cpuTime reads the process's CPU time so far (utime + stime).
-func cpuTime(pid int) (time.Duration, error) {
-	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
-	if err != nil {
-		return 0, fmt.Errorf("reading the controller's CPU time: %w", err)
-	}
-	// Fields after the command name, which is in parentheses and may hold
-	// spaces: state is field 3, utime 14, stime 15.
-	s := string(b)
-	i := strings.LastIndexByte(s, ')')
-	if i < 0 {
-		return 0, errors.New("unexpected /proc/PID/stat")
-	}
-	f := strings.Fields(s[i+1:])
-	if len(f) < 13 {
-		return 0, errors.New("short /proc/PID/stat")
-	}
-	var ticks int64
-	for _, v := range f[11:13] {
-		t, err := strconv.ParseInt(v, 10, 64)
-		if err != nil {
-			return 0, fmt.Errorf("parsing /proc/PID/stat: %w", err)
-		}
-		ticks += t
-	}
-	// USER_HZ is 100 on every Linux this runs on.
-	return time.Duration(ticks) * 10 * time.Millisecond, nil
 }
 
 // loadAverage is the 1-minute load average, for the report: figures

@@ -49,8 +49,6 @@ import (
 	"sort"
 	"strconv"
 	"strings"
-	"sync"
-	"sync/atomic"
 	"time"
 
 	"github.com/go-logr/logr"
@@ -63,6 +61,8 @@ import (
 	"k8s.io/client-go/rest"
 	"sigs.k8s.io/controller-runtime/pkg/envtest"
 	ctrllog "sigs.k8s.io/controller-runtime/pkg/log"
+
+	"github.com/heraldlb/herald/e2e/bench/benchproc"
 )
 
 const (
@@ -86,7 +86,7 @@ func main() {
 	flag.Parse()
 	ctrllog.SetLogger(logr.Discard())
 
-	root, err := moduleRoot()
+	root, err := benchproc.ModuleRoot()
 	if err != nil {
 		fail(err)
 	}
@@ -225,7 +225,7 @@ func (b *bench) seed(ctx context.Context) error {
 		return err
 	}
 	defer c.stop()
-	if err := fanOut(b.n, 16, func(i int) error {
+	if err := benchproc.FanOut(0, b.n, 16, func(i int) error {
 		_, err := b.cs.CoreV1().Services(benchNS).Create(ctx, newService(fmt.Sprintf("svc-%05d", i)), metav1.CreateOptions{})
 		return err
 	}); err != nil {
@@ -286,32 +286,6 @@ func newService(name string) *corev1.Service {
 	}
 }
 
-// fanOut runs work(i) for i in [0,n) on `clients` goroutines.
-func fanOut(n, clients int, work func(i int) error) error {
-	var next atomic.Int64
-	var wg sync.WaitGroup
-	errs := make(chan error, clients)
-	for range clients {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for {
-				i := int(next.Add(1) - 1)
-				if i >= n {
-					return
-				}
-				if err := work(i); err != nil {
-					errs <- err
-					return
-				}
-			}
-		}()
-	}
-	wg.Wait()
-	close(errs)
-	return <-errs
-}
-
 // controller is a running `herald controller`.
 type controller struct {
 	cmd     *exec.Cmd
@@ -353,7 +327,7 @@ func (c *controller) stop() {
 }
 
 func (c *controller) cpu() time.Duration {
-	t, _ := cpuTime(c.cmd.Process.Pid)
+	t, _ := benchproc.CPUTime(c.cmd.Process.Pid)
 	return t
 }
 
@@ -476,10 +450,10 @@ func (b *bench) trial(ctx context.Context, extra []string, show bool) (trial, er
 	time.Sleep(b.steady)
 	steadyTo := time.Now()
 	t.steadyCPU = c.cpu() - cpu0
-	if t.rssKB, err = procStatus(c.cmd.Process.Pid, "VmRSS:"); err != nil {
+	if t.rssKB, err = benchproc.Status(c.cmd.Process.Pid, "VmRSS:"); err != nil {
 		return t, err
 	}
-	if t.hwmKB, err = procStatus(c.cmd.Process.Pid, "VmHWM:"); err != nil {
+	if t.hwmKB, err = benchproc.Status(c.cmd.Process.Pid, "VmHWM:"); err != nil {
 		return t, err
 	}
 	reqs, err := auditRequests(b.auditLog)
