@@ -268,7 +268,7 @@ func (e *env) waitLease(t *testing.T, after time.Time) time.Time {
 // faultTable prints one line per fault.
 func faultTable(rs []faultResult, want int) string {
 	var b strings.Builder
-	fmt.Fprintf(&b, "%-30s %-62s %-4s %-28s %s\n%-30s %s\n", "fault", "goal", "met", "routes kept", "samples/s", "", "measured")
+	fmt.Fprintf(&b, "%-30s %-66s %-4s %-28s %s\n%-30s %s\n", "fault", "goal", "met", "routes kept", "samples/s", "", "measured")
 	for _, r := range rs {
 		met := "yes"
 		if !r.met {
@@ -284,7 +284,7 @@ func faultTable(rs []faultResult, want int) string {
 		if r.failed > 0 {
 			kept += fmt.Sprintf(" %d unanswered", r.failed)
 		}
-		fmt.Fprintf(&b, "%-30s %-62s %-4s %-28s %.1f\n%-30s %s\n", r.fault, r.goal, met, kept, r.rate, "", r.measured)
+		fmt.Fprintf(&b, "%-30s %-66s %-4s %-28s %.1f\n%-30s %s\n", r.fault, r.goal, met, kept, r.rate, "", r.measured)
 	}
 	return b.String()
 }
