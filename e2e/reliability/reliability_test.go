@@ -43,6 +43,10 @@ type badInput struct {
 	// disturbs marks an input that must disturb the live routes (an edit
 	// that resets the sessions): losing routes is printed, not failed.
 	disturbs bool
+	// bug, when set, names a herald bug this case shows (SILENT or
+	// routes lost) that is not fixed yet: the case still fails, and the
+	// table lists it.
+	bug string
 }
 
 // create makes a newcomer.
@@ -84,7 +88,7 @@ func newPeer(name, addr string, myASN, peerASN uint32) *v1beta1.BGPPeer {
 // Newcomers' names sort before the live objects' ("a-..."), so that a rule
 // "first by name" would let them win.
 func badInputs(e *env) []badInput {
-	return []badInput{
+	return append([]badInput{
 		{name: "new pool overlapping the live one (name sorts first)", apply: create(&v1beta1.IPAddressPool{ObjectMeta: objMeta("a-overlap"),
 			Spec: v1beta1.IPAddressPoolSpec{Addresses: []v1beta1.AddressRange{"192.0.2.0/28"}}})},
 		{name: "new pool with an address that is not one", apply: create(&v1beta1.IPAddressPool{ObjectMeta: objMeta("a-bad"),
@@ -101,7 +105,7 @@ func badInputs(e *env) []badInput {
 		})},
 		{name: "malformed nodeSelector in the live BGPPeer", apply: edit(peerName, func(p *v1beta1.BGPPeer) { p.Spec.NodeSelectors = badSelector })},
 		{name: "myASN edited on the live BGPPeer", apply: edit(peerName, func(p *v1beta1.BGPPeer) { p.Spec.MyASN = 64513 }), disturbs: true},
-	}
+	}, moreBadInputs(e.ip)...)
 }
 
 // outcome is what happened to one bad input.
@@ -116,6 +120,7 @@ type outcome struct {
 	minHops  int
 	duration time.Duration
 	disturbs bool
+	bug      string
 }
 
 // TestBadInput: issue 15's promise on the lab. One healthy Service is
@@ -147,7 +152,7 @@ func TestBadInput(t *testing.T) {
 			case o.lost > 0 && !in.disturbs:
 				t.Errorf("the healthy Service lost its %d next hops in %d of %d samples (down to %d)", len(e.hops), o.lost, o.samples, o.minHops)
 			}
-			if r := o.rate(); r < 3 {
+			if r := o.rate(); r < 3 && o.verdict != "REJECTED" {
 				t.Errorf("the router was sampled %.1f times a second, fewer than 3: a short withdrawal could go unseen", r)
 			}
 		})
@@ -162,11 +167,14 @@ func (e *env) run(t *testing.T, in badInput) outcome {
 	s := e.sample(ctx)
 	start := time.Now()
 	obj, err := in.apply(t, e)
-	out := outcome{name: in.name, disturbs: in.disturbs}
+	out := outcome{name: in.name, disturbs: in.disturbs, bug: in.bug}
 	live := isLive(obj)
 	defer func() {
 		if !live && err == nil {
 			labtest.Remove(t, e.c, obj)
+		}
+		if _, ok := obj.(*corev1.Service); ok && live {
+			e.restoreService(t)
 		}
 		for _, o := range liveObjects() {
 			labtest.Apply(t, e.c, o)
@@ -175,8 +183,8 @@ func (e *env) run(t *testing.T, in badInput) outcome {
 	}()
 	switch {
 	case err != nil && (apierrors.IsInvalid(err) || apierrors.IsBadRequest(err) || apierrors.IsForbidden(err)):
+		// Nothing changed: no settle period.
 		out.verdict, out.reason = "REJECTED", firstLine(err.Error())
-		time.Sleep(settle)
 	case err != nil:
 		cancel()
 		t.Fatalf("applying: %v", err)
@@ -195,6 +203,9 @@ func (e *env) run(t *testing.T, in badInput) outcome {
 func isLive(o client.Object) bool {
 	if o == nil {
 		return false
+	}
+	if s, ok := o.(*corev1.Service); ok {
+		return s.Name == svcName && s.Namespace == svcNS
 	}
 	for _, l := range liveObjects() {
 		if l.GetName() == o.GetName() && fmt.Sprintf("%T", l) == fmt.Sprintf("%T", o) {
@@ -228,7 +239,7 @@ func (e *env) waitReport(obj client.Object, start time.Time) (time.Duration, str
 			}
 		}
 		var evs corev1.EventList
-		if err := e.c.List(ctx, &evs, client.InNamespace(ns)); err == nil {
+		if err := e.c.List(ctx, &evs, client.InNamespace(obj.GetNamespace())); err == nil {
 			for _, ev := range evs.Items {
 				if ev.InvolvedObject.Name == obj.GetName() && ev.Type == corev1.EventTypeWarning && !eventTime(&ev).Before(since) &&
 					ev.InvolvedObject.Kind == kindOf(obj) {
@@ -395,5 +406,10 @@ func table(rs []outcome, want int) string {
 		fmt.Fprintf(&b, "%-62s %-9s %8s  %-28s %-22s %.1f\n", r.name, r.verdict, after, reason, kept, rate)
 	}
 	fmt.Fprintf(&b, "%d cases: %d SILENT, %d lost the healthy routes unexpectedly\n", len(rs), silent, lost)
+	for _, r := range rs {
+		if r.bug != "" {
+			fmt.Fprintf(&b, "known bug, %s: %s\n", r.name, r.bug)
+		}
+	}
 	return b.String()
 }

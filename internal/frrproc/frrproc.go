@@ -314,8 +314,13 @@ func (i *Instance) Vtysh(ctx context.Context, args ...string) (string, error) {
 }
 
 // DaemonPID returns the process id of a daemon, read from its pid file.
-func (i *Instance) DaemonPID(daemon string) (int, error) {
-	return readPID(filepath.Join(RunDir(i.name), daemon+".pid"))
+func (i *Instance) DaemonPID(daemon string) (int, error) { return DaemonPID(i.name, daemon) }
+
+// DaemonPID returns the process id of a daemon of FRR pathspace name, read
+// from its pid file: for an instance this process did not start (one a lab
+// left running), as Instance.DaemonPID for one it did.
+func DaemonPID(name, daemon string) (int, error) {
+	return readPID(filepath.Join(RunDir(name), daemon+".pid"))
 }
 
 // WaitDaemon waits until daemon answers on its vty socket and its pid file
@@ -343,17 +348,22 @@ func (i *Instance) WaitDaemon(ctx context.Context, daemon string, notPID int) (i
 
 // KillDaemon kills one daemon with SIGKILL, as a crash would; watchfrr
 // restarts it. It returns the killed process id.
-func (i *Instance) KillDaemon(daemon string) (int, error) {
-	pid, err := i.DaemonPID(daemon)
+func (i *Instance) KillDaemon(daemon string) (int, error) { return KillDaemon(i.name, daemon) }
+
+// KillDaemon kills one daemon of FRR pathspace name with SIGKILL, as a
+// crash would (watchfrr restarts it), and returns the killed process id:
+// Instance.KillDaemon for an instance this process did not start.
+func KillDaemon(name, daemon string) (int, error) {
+	pid, err := DaemonPID(name, daemon)
 	if err != nil {
-		return 0, fmt.Errorf("frrproc: killing %s of pathspace %q: %w", daemon, i.name, err)
+		return 0, fmt.Errorf("frrproc: killing %s of pathspace %q: %w", daemon, name, err)
 	}
 	p, err := os.FindProcess(pid)
 	if err == nil {
 		err = p.Kill()
 	}
 	if err != nil {
-		return 0, fmt.Errorf("frrproc: killing %s (pid %d) of pathspace %q: %w", daemon, pid, i.name, err)
+		return 0, fmt.Errorf("frrproc: killing %s (pid %d) of pathspace %q: %w", daemon, pid, name, err)
 	}
 	return pid, nil
 }
