@@ -286,24 +286,24 @@ func (w *world) plan(node string) Result {
 				Effect: "not opened on node " + node})
 			continue
 		}
+		// The oldest peer of a router (w.peers is oldest first) decides its
+		// router ID, "none" (FRR picks one) included: a newer peer that
+		// gives another would change the ID of the BGP instance every
+		// session of the node runs in, and so reset them all. It is not
+		// opened, as a peer with another myASN is not: its session would
+		// not run with the router ID it asks for.
+		rid, _ := netip.ParseAddr(p.Spec.RouterID) // CEL checked it; invalid means none
 		if !have {
 			ri = len(cfg.Routers)
 			vrfRouter[p.Spec.VRF] = ri
 			vrfASNFrom[p.Spec.VRF] = p.Name
-			cfg.Routers = append(cfg.Routers, frrconfig.Router{ASN: p.Spec.MyASN, VRF: p.Spec.VRF})
-		}
-		if p.Spec.RouterID != "" {
-			rid, err := netip.ParseAddr(p.Spec.RouterID)
-			switch {
-			case err != nil:
-			case !cfg.Routers[ri].RouterID.IsValid():
-				cfg.Routers[ri].RouterID = rid
-			case cfg.Routers[ri].RouterID != rid:
-				probs.add(Problem{Kind: KindBGPPeer, Name: p.Name, Field: "spec.routerID", Reason: ReasonRouterIDConflict,
-					Message: fmt.Sprintf("routerID %s differs from %s set by another BGPPeer of node %s in VRF %q: use one router ID per node and VRF",
-						rid, cfg.Routers[ri].RouterID, node, p.Spec.VRF),
-					Effect: "using " + cfg.Routers[ri].RouterID.String()})
-			}
+			cfg.Routers = append(cfg.Routers, frrconfig.Router{ASN: p.Spec.MyASN, VRF: p.Spec.VRF, RouterID: rid})
+		} else if cfg.Routers[ri].RouterID != rid {
+			probs.add(Problem{Kind: KindBGPPeer, Name: p.Name, Field: "spec.routerID", Reason: ReasonRouterIDConflict,
+				Message: fmt.Sprintf("routerID %s differs from %s of BGPPeer %s, the oldest BGPPeer of node %s in VRF %q: a node has one router ID per VRF, and changing it resets every session; give both the same routerID (or neither)",
+					routerIDText(rid), routerIDText(cfg.Routers[ri].RouterID), vrfASNFrom[p.Spec.VRF], node, p.Spec.VRF),
+				Effect: "not opened on node " + node})
+			continue
 		}
 		k := p.Spec.VRF + "|" + neighborKey(&p.Neighbor)
 		if other, dup := keys[k]; dup {
@@ -525,6 +525,14 @@ func (n *neighborState) add(prefix netip.Prefix, a *Advertisement, probs *proble
 		Message: msg(a.Spec.LocalPref, at.lpFrom, *at.localPref), Effect: effect})
 	probs.add(Problem{Kind: KindBGPAdvertisement, Name: at.lpFrom, Field: "spec.localPref", Reason: ReasonLocalPrefConflict,
 		Message: msg(*at.localPref, a.Name, a.Spec.LocalPref), Effect: effect})
+}
+
+// routerIDText names a router ID, or says there is none.
+func routerIDText(id netip.Addr) string {
+	if !id.IsValid() {
+		return "none (FRR picks one)"
+	}
+	return id.String()
 }
 
 func lessPrefix(a, b netip.Prefix) bool {

@@ -84,6 +84,16 @@ func TestBadInputKeepsLiveRoutes(t *testing.T) {
 			probs: []problemKey{{KindBGPPeer, "a-other", "spec.myASN", ReasonASNConflict, "not opened on node node1"}},
 		},
 		{
+			name: "a new BGPPeer with a routerID, on a node whose older BGPPeer has none, is not opened",
+			edit: func(s *Snapshot) {
+				p := peer("a-rid", "198.51.100.2", 64512, 64500)
+				p.Spec.RouterID = "203.0.113.99"
+				born(&p.ObjectMeta, time.Minute)
+				s.Peers = append(s.Peers, p)
+			},
+			probs: []problemKey{{KindBGPPeer, "a-rid", "spec.routerID", ReasonRouterIDConflict, "not opened on node node1"}},
+		},
+		{
 			name: "a Community alias redefined by a new Community whose name sorts first keeps its value",
 			edit: func(s *Snapshot) {
 				c := v1beta1.Community{ObjectMeta: meta("a-new"), Spec: v1beta1.CommunitySpec{Communities: []v1beta1.CommunityAlias{{Name: "tag", Value: "64512:999"}}}}
@@ -109,6 +119,11 @@ func TestBadInputKeepsLiveRoutes(t *testing.T) {
 			name:  "a malformed nodeSelector edited into the live BGPPeer",
 			edit:  func(s *Snapshot) { s.Peers[0].Spec.NodeSelectors = badSelector },
 			probs: []problemKey{{KindBGPPeer, "router", "spec.nodeSelectors", ReasonInvalidNodeSelector, keepEffect}},
+		},
+		{
+			name:  "a BFDProfile that does not exist edited into the live BGPPeer",
+			edit:  func(s *Snapshot) { s.Peers[0].Spec.BFDProfile = "nosuch" },
+			probs: []problemKey{{KindBGPPeer, "router", "spec.bfdProfile", ReasonUnknownBFDProfile, keepEffect}},
 		},
 		{
 			name:  "a malformed nodeSelector edited into the live L2Advertisement",
