@@ -60,7 +60,7 @@ func TestParseARPClaim(t *testing.T) {
 			if ok != tc.ok {
 				t.Fatalf("ok = %v, want %v", ok, tc.ok)
 			}
-			if diff := cmp.Diff(tc.want, got, addrs); diff != "" {
+			if diff := cmp.Diff(tc.want, got, addrCmp); diff != "" {
 				t.Errorf("claim (-want +got):\n%s", diff)
 			}
 		})
@@ -88,7 +88,7 @@ func TestARPProbe(t *testing.T) {
 	want := arp.Packet{HardwareType: 1, ProtocolType: uint16(ethernet.EtherTypeIPv4), HardwareAddrLength: 6, IPLength: 4,
 		Operation: arp.OperationRequest, SenderHardwareAddr: mac, SenderIP: netip.IPv4Unspecified(),
 		TargetHardwareAddr: make(net.HardwareAddr, 6), TargetIP: vip}
-	if diff := cmp.Diff(want, p, addrs); diff != "" {
+	if diff := cmp.Diff(want, p, addrCmp); diff != "" {
 		t.Errorf("probe (-want +got):\n%s", diff)
 	}
 	if !bytes.Equal(fr.Destination, ethernet.Broadcast) || !bytes.Equal(fr.Source, mac) {
@@ -120,11 +120,11 @@ func TestDADProbe(t *testing.T) {
 	if got := netip.AddrFrom16([16]byte(f[ethHeaderLen+24 : ethHeaderLen+40])); got != group {
 		t.Errorf("IPv6 destination %s, want %s", got, group)
 	}
-	if diff := cmp.Diff(&ndp.NeighborSolicitation{TargetAddress: vip}, m, addrs); diff != "" {
+	if diff := cmp.Diff(&ndp.NeighborSolicitation{TargetAddress: vip}, m, addrCmp); diff != "" {
 		t.Errorf("message (-want +got):\n%s", diff)
 	}
 	c, ok := NDPClaim(m, src, mac)
-	if want := (Claim{IP: vip, MAC: mac, Kind: ClaimProbe}); !ok || !cmp.Equal(want, c, addrs) {
+	if want := (Claim{IP: vip, MAC: mac, Kind: ClaimProbe}); !ok || !cmp.Equal(want, c, addrCmp) {
 		t.Errorf("NDPClaim = %v, %v; want %v", c, ok, want)
 	}
 	if _, _, err := DADProbe(mac, netip.MustParseAddr("192.0.2.1")); err == nil {
@@ -158,12 +158,9 @@ func TestNDPClaim(t *testing.T) {
 			if ok != tc.ok {
 				t.Fatalf("ok = %v, want %v", ok, tc.ok)
 			}
-			if diff := cmp.Diff(tc.want, got, addrs); diff != "" {
+			if diff := cmp.Diff(tc.want, got, addrCmp); diff != "" {
 				t.Errorf("claim (-want +got):\n%s", diff)
 			}
 		})
 	}
 }
-
-// addrs compares netip.Addr values by ==.
-var addrs = cmp.Comparer(func(a, b netip.Addr) bool { return a == b })

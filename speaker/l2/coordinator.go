@@ -72,12 +72,18 @@ type Coordinator struct {
 	services []Service
 	live     []string
 	owned    map[netip.Addr]bool
+	// owners is who owned each IP at the last plan: an IP this node gains
+	// from another node is a takeover, answered at once; one nobody owned
+	// (a new Service, this node's start) is probed first.
+	owners map[netip.Addr]string
+	// probe says which owned IPs were gained without a takeover.
+	probe map[netip.Addr]bool
 }
 
 // NewCoordinator returns a Coordinator for node driving ann (an *Announcer
 // outside tests). It announces nothing until SetLive names node.
 func NewCoordinator(node string, ann interface{ Announce([]Announcement) }, metrics *Metrics) *Coordinator {
-	return &Coordinator{node: node, ann: ann, metrics: metrics, owned: map[netip.Addr]bool{}}
+	return &Coordinator{node: node, ann: ann, metrics: metrics, owned: map[netip.Addr]bool{}, probe: map[netip.Addr]bool{}}
 }
 
 // SetServices replaces the Services and re-plans.
@@ -125,13 +131,25 @@ func (c *Coordinator) Owned() []netip.Addr {
 func (c *Coordinator) replan() {
 	anns := Plan(c.node, c.services, c.live)
 	owned := make(map[netip.Addr]bool, len(anns))
+	probe := make(map[netip.Addr]bool, len(anns))
 	gained := 0
-	for _, a := range anns {
+	for i, a := range anns {
 		owned[a.IP] = true
 		if !c.owned[a.IP] {
 			gained++
+			prev := c.owners[a.IP]
+			probe[a.IP] = prev == ""
+		} else {
+			probe[a.IP] = c.probe[a.IP]
 		}
+		anns[i].Probe = probe[a.IP]
 	}
+	eligible := make(map[netip.Addr][]string, len(c.services))
+	for _, s := range c.services {
+		eligible[s.IP] = s.Nodes
+	}
+	c.owners = owner.Assign(eligible, c.live)
+	c.probe = probe
 	lost := 0
 	for ip := range c.owned {
 		if !owned[ip] {

@@ -3,6 +3,7 @@ package l2
 import (
 	"context"
 	"fmt"
+	"net"
 	"net/netip"
 	"slices"
 	"sync"
@@ -52,6 +53,7 @@ func NewNode(cfg NodeConfig) (*Node, error) {
 	}
 	n := &Node{cfg: cfg}
 	cfg.Announcer.OnLinks = n.onLinks
+	cfg.Announcer.Friendly = func() []net.HardwareAddr { return n.mem.PeerMACs() }
 	ann, err := NewAnnouncer(cfg.Announcer)
 	if err != nil {
 		return nil, fmt.Errorf("layer 2 node %s: %w", cfg.Member.Name, err)
@@ -72,6 +74,11 @@ func (n *Node) onLinks(links []Link) {
 	n.links = links
 	up := n.usable()
 	n.mu.Unlock()
+	macs := make([]net.HardwareAddr, 0, len(links))
+	for _, l := range links {
+		macs = append(macs, l.HardwareAddr)
+	}
+	n.mem.SetMACs(macs)
 	n.mem.SetReady(up)
 }
 
@@ -114,6 +121,10 @@ func (n *Node) SetServices(s []Service) {
 
 // Status returns the IPs this node answers for and where.
 func (n *Node) Status() []Announced { return n.ann.Status() }
+
+// Conflicts returns the Service IPs this node owns that another host
+// holds (see ProbeTracker).
+func (n *Node) Conflicts() []Conflict { return n.ann.Conflicts() }
 
 // SocketError says why this node cannot open the raw sockets it answers
 // with (see Announcer.SocketError); nil when it can.

@@ -122,7 +122,7 @@ func TestProbeTracker(t *testing.T) {
 				case s.due:
 					probe, changed = tr.Due(now)
 				}
-				if diff := cmp.Diff(s.wantProbe, probe, addrs); diff != "" {
+				if diff := cmp.Diff(s.wantProbe, probe, addrCmp); diff != "" {
 					t.Errorf("step %d (%dms): probes (-want +got):\n%s", i, s.at, diff)
 				}
 				if changed != s.wantChanged {
@@ -135,7 +135,7 @@ func TestProbeTracker(t *testing.T) {
 				if got := tr.Answerable(ip); got != wantAnswer {
 					t.Errorf("step %d (%dms): answerable = %v, want %v", i, s.at, got, wantAnswer)
 				}
-				if diff := cmp.Diff(s.wantConflicts, tr.Conflicts(), addrs); diff != "" {
+				if diff := cmp.Diff(s.wantConflicts, tr.Conflicts(), addrCmp); diff != "" {
 					t.Errorf("step %d (%dms): conflicts (-want +got):\n%s", i, s.at, diff)
 				}
 			}
@@ -154,7 +154,7 @@ func TestProbeTrackerNext(t *testing.T) {
 	if got := tr.Next(); !got.Equal(start) {
 		t.Errorf("Next = %v, want %v (a's first probe)", got, start)
 	}
-	if probe, _ := tr.Due(start); !cmp.Equal(probe, []netip.Addr{a}, addrs) {
+	if probe, _ := tr.Due(start); !cmp.Equal(probe, []netip.Addr{a}, addrCmp) {
 		t.Errorf("Due = %v, want [%s]", probe, a)
 	}
 	if got, want := tr.Next(), start.Add(150*time.Millisecond); !got.Equal(want) {
