@@ -218,6 +218,10 @@ func (s *Speaker) writeStatus(ctx context.Context) {
 	if se, ok := s.cfg.L2.(socketErrorer); ok {
 		meta.SetStatusCondition(&st.Conditions, l2Condition(se.SocketError(), time.Now()))
 	}
+	if c, ok := s.cfg.L2.(conflicter); ok {
+		st.IPConflicts = l2Conflicts(c.Conflicts())
+	}
+	st.IPConflicts = append(st.IPConflicts, s.hostConflicts...)
 	if s.written != nil && equality.Semantic.DeepEqual(*s.written, st) {
 		return
 	}

@@ -78,6 +78,15 @@ type Config struct {
 	// or the agent) until that timer fires, and re-evaluates changed
 	// communities and local-prefs only when it fires.
 	RouteMapDelaySeconds uint16
+	// HostAddrs lists the node's interface addresses (nil: ListHostAddrs):
+	// a Service IP found there is not announced over BGP, and reported as
+	// an IPConflict (see DropHostConflicts). They are listed at every plan
+	// and every HostCheckInterval (default 2s).
+	HostAddrs         func() ([]HostAddr, error)
+	HostCheckInterval time.Duration
+	// HostConflictIgnore are the interfaces whose addresses are no
+	// conflict; nil means DefaultHostConflictIgnore().
+	HostConflictIgnore []string
 	// Log is the speaker's logger.
 	Log logr.Logger
 }
@@ -107,7 +116,11 @@ type Speaker struct {
 
 	// Owned by Run's goroutine.
 	lastGood planner.LastGood
-	plan     planner.Result
+	// hostConflicts are the Service IPs found on the node's interfaces at
+	// the last plan (not announced over BGP); hostAddrs those addresses.
+	hostConflicts []v1beta1.IPConflict
+	hostAddrs     map[HostAddr]bool
+	plan          planner.Result
 	// desired is the last config offered to the apply goroutine; applied
 	// the last one the agent applied; invalid the last invalid plan
 	// reported (nil once a valid one follows).
@@ -166,6 +179,13 @@ func New(cfg Config) (*Speaker, error) {
 	def(&cfg.StatusInterval, time.Second)
 	def(&cfg.RetryInterval, time.Second)
 	def(&cfg.WithdrawTimeout, 15*time.Second)
+	def(&cfg.HostCheckInterval, 2*time.Second)
+	if cfg.HostAddrs == nil {
+		cfg.HostAddrs = ListHostAddrs
+	}
+	if cfg.HostConflictIgnore == nil {
+		cfg.HostConflictIgnore = DefaultHostConflictIgnore()
+	}
 	return &Speaker{cfg: cfg, trigger: make(chan struct{}, 1), rewrite: make(chan struct{}, 1),
 		stateWanted: make(chan struct{}, 1), stateRead: make(chan AgentState),
 		queue: newLatest(cfg.RetryInterval, maxRetryInterval, sameConfig),
@@ -206,6 +226,12 @@ func (s *Speaker) Run(ctx context.Context) error {
 	var retry, follow, status <-chan time.Time
 	delay := s.cfg.RetryInterval
 	bgp := s.cfg.Agent != nil
+	var hostTick <-chan time.Time
+	if bgp {
+		t := time.NewTicker(s.cfg.HostCheckInterval)
+		defer t.Stop()
+		hostTick = t.C
+	}
 	readCtx, stopReads := context.WithCancel(ctx)
 	reads := make(chan struct{})
 	applyCtx, stopApplies := context.WithCancel(ctx)
@@ -265,6 +291,10 @@ func (s *Speaker) Run(ctx context.Context) error {
 			s.writeStatus(ctx)
 		case <-l2tick:
 			s.writeStatus(ctx)
+		case <-hostTick:
+			if s.hostChanged() {
+				s.sync(ctx)
+			}
 		case <-s.rewrite:
 			s.written, s.object = nil, nil
 			s.writeStatus(ctx)
@@ -345,6 +375,7 @@ func (s *Speaker) sync(ctx context.Context) {
 	if res.Config.RouteMapDelaySeconds == 0 {
 		res.Config.RouteMapDelaySeconds = s.cfg.RouteMapDelaySeconds
 	}
+	res.Config, s.hostConflicts = s.dropHostConflicts(res.Config)
 	if err := res.Config.Validate(); err != nil {
 		// The planner checks each object against the renderer's rules, so
 		// this is a planner bug; FRR keeps running the last config.
