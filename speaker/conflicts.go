@@ -145,3 +145,25 @@ func hostAddrSet(addrs []HostAddr, ignore []string) map[HostAddr]bool {
 	}
 	return out
 }
+
+// AnsweredIPs returns the IPs the NodeStates list as answered for in
+// Layer 2 mode, sorted and without repeats: read at start-up, they are
+// the IPs herald answered for before this node's speaker (re)started,
+// which it takes over without probing (l2.NodeConfig.AnsweredBefore). An
+// unparsable IP is skipped.
+func AnsweredIPs(states []v1beta1.NodeState) []netip.Addr {
+	seen := map[netip.Addr]bool{}
+	var out []netip.Addr
+	for _, s := range states {
+		for _, a := range s.Status.L2Announcements {
+			ip, err := netip.ParseAddr(a.IP)
+			if err != nil || seen[ip] {
+				continue
+			}
+			seen[ip] = true
+			out = append(out, ip)
+		}
+	}
+	slices.SortFunc(out, netip.Addr.Compare)
+	return out
+}

@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
+	"github.com/google/go-cmp/cmp/cmpopts"
 
 	v1beta1 "github.com/heraldlb/herald/api/v1beta1"
 	"github.com/heraldlb/herald/frrconfig"
@@ -65,5 +66,32 @@ func TestL2Conflicts(t *testing.T) {
 	want := []v1beta1.IPConflict{{IP: "192.0.2.10", Mode: "L2", Interface: "eth1", MAC: "02:00:00:00:00:64", Announcing: true}}
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Errorf("l2Conflicts (-want +got):\n%s", diff)
+	}
+}
+
+func TestAnsweredIPs(t *testing.T) {
+	state := func(name string, ips ...string) v1beta1.NodeState {
+		s := v1beta1.NodeState{}
+		s.Name = name
+		for _, ip := range ips {
+			s.Status.L2Announcements = append(s.Status.L2Announcements, v1beta1.L2Announcement{IP: ip, Interface: "lan"})
+		}
+		return s
+	}
+	for _, tc := range []struct {
+		name   string
+		states []v1beta1.NodeState
+		want   []netip.Addr
+	}{
+		{"none", nil, nil},
+		{"every node's, sorted, once", []v1beta1.NodeState{state("node2", "192.0.2.9", "2001:db8::1"), state("node1", "192.0.2.1", "192.0.2.9")},
+			[]netip.Addr{netip.MustParseAddr("192.0.2.1"), netip.MustParseAddr("192.0.2.9"), netip.MustParseAddr("2001:db8::1")}},
+		{"an unparsable IP is skipped", []v1beta1.NodeState{state("node1", "bogus", "192.0.2.1")}, []netip.Addr{netip.MustParseAddr("192.0.2.1")}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			if d := cmp.Diff(tc.want, AnsweredIPs(tc.states), cmpopts.EquateComparable(netip.Addr{})); d != "" {
+				t.Errorf("AnsweredIPs (-want +got):\n%s", d)
+			}
+		})
 	}
 }

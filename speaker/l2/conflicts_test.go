@@ -181,3 +181,79 @@ func TestAnnouncerConflict(t *testing.T) {
 		t.Errorf("herald_l2_ip_conflicts_total{detected=announcing} = %v, want 1", got)
 	}
 }
+
+// TestCoordinatorProbeDecision: which IPs this node probes before it
+// answers them, as the Services and the live nodes arrive in turn, given
+// the IPs herald answered for when it started.
+func TestCoordinatorProbeDecision(t *testing.T) {
+	a, b, n := netip.MustParseAddr("192.0.2.1"), netip.MustParseAddr("192.0.2.2"), netip.MustParseAddr("2001:db8::3")
+	// own: only node-a may answer; shared: node-a and node-b.
+	own := func(ips ...netip.Addr) []Service {
+		var out []Service
+		for _, ip := range ips {
+			out = append(out, Service{IP: ip, Nodes: []string{"node-a"}})
+		}
+		return out
+	}
+	shared := []Service{{IP: a, Nodes: []string{"node-a", "node-b"}}}
+	services := func(s []Service) func(*Coordinator) { return func(c *Coordinator) { c.SetServices(s) } }
+	live := func(l ...string) func(*Coordinator) { return func(c *Coordinator) { c.SetLive(l) } }
+	for _, tc := range []struct {
+		name   string
+		before []netip.Addr
+		steps  []func(*Coordinator)
+		// want maps each IP announced at the end to whether it is probed.
+		want map[netip.Addr]bool
+	}{
+		{"first start: every IP probed", nil,
+			[]func(*Coordinator){services(own(a, n)), live("node-a")}, map[netip.Addr]bool{a: true, n: true}},
+		{"restart: the IPs answered before are not probed, a new one is", []netip.Addr{a, n},
+			[]func(*Coordinator){services(own(a, b, n)), live("node-a")}, map[netip.Addr]bool{a: false, b: true, n: false}},
+		{"restart, membership before the Services", []netip.Addr{a},
+			[]func(*Coordinator){live("node-a"), services(own(a, b))}, map[netip.Addr]bool{a: false, b: true}},
+		{"restart, another node answered for it meanwhile: a hand-over", []netip.Addr{a},
+			[]func(*Coordinator){services(shared), live("node-a", "node-b"), live("node-a")}, map[netip.Addr]bool{a: false}},
+		{"takeover from a live node: not probed", nil,
+			[]func(*Coordinator){services(shared), live("node-b"), live("node-a")}, map[netip.Addr]bool{a: false}},
+		{"answered before is for start-up: deleted and created again, probed", []netip.Addr{a},
+			[]func(*Coordinator){services(own(a)), live("node-a"), services(nil), services(own(a))}, map[netip.Addr]bool{a: true}},
+		{"answered before, no Service at start, created later: probed", []netip.Addr{a},
+			[]func(*Coordinator){services(own(b)), live("node-a"), services(own(a, b))}, map[netip.Addr]bool{a: true, b: true}},
+		{"answered before, not live at first: still not probed when it joins", []netip.Addr{a},
+			[]func(*Coordinator){services(own(a)), live("node-b"), live("node-a", "node-b")}, map[netip.Addr]bool{a: false}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			rec := &recordingAnnouncer{}
+			c := NewCoordinator("node-a", rec, nil)
+			c.SetAnsweredBefore(tc.before)
+			for _, step := range tc.steps {
+				step(c)
+			}
+			got := map[netip.Addr]bool{}
+			for _, ann := range rec.last {
+				got[ann.IP] = ann.Probe
+			}
+			if d := cmp.Diff(tc.want, got); d != "" {
+				t.Errorf("probed (-want +got):\n%s", d)
+			}
+		})
+	}
+}
+
+func TestMustProbe(t *testing.T) {
+	for _, tc := range []struct {
+		name           string
+		prevOwner      string
+		answeredBefore bool
+		want           bool
+	}{
+		{"nobody held it: a new Service, or the first start", "", false, true},
+		{"another node owned it: failover or rebalance", "node-b", false, false},
+		{"answered before this node restarted", "", true, false},
+		{"both", "node-b", true, false},
+	} {
+		if got := MustProbe(tc.prevOwner, tc.answeredBefore); got != tc.want {
+			t.Errorf("%s: MustProbe(%q, %v) = %v, want %v", tc.name, tc.prevOwner, tc.answeredBefore, got, tc.want)
+		}
+	}
+}

@@ -19,6 +19,12 @@ type NodeConfig struct {
 	Member member.Config
 	// Announcer configures the responders; its OnLinks is set by NewNode.
 	Announcer AnnouncerConfig
+	// AnsweredBefore are the IPs herald nodes answered for when this node
+	// started: this node's own before it restarted, the other nodes' now
+	// (every NodeState's status.l2Announcements). Those this node owns at
+	// start-up are answered at once, not probed (see
+	// Coordinator.SetAnsweredBefore).
+	AnsweredBefore []netip.Addr
 	// LeaveTimeout bounds how long Run waits for the leave message to go out
 	// when it ends; 0 means 1s.
 	LeaveTimeout time.Duration
@@ -60,6 +66,7 @@ func NewNode(cfg NodeConfig) (*Node, error) {
 	}
 	n.ann = ann
 	n.coord = NewCoordinator(cfg.Member.Name, ann, cfg.Announcer.Metrics)
+	n.coord.SetAnsweredBefore(cfg.AnsweredBefore)
 	cfg.Member.OnChange = n.coord.SetLive
 	mem, err := member.New(cfg.Member)
 	if err != nil {
