@@ -106,6 +106,12 @@ type conflicter interface {
 	Conflicts() []l2.Conflict
 }
 
+// conflictNotifier is an L2 that says when its conflicts change
+// (*l2.Node).
+type conflictNotifier interface {
+	ConflictsChanged() <-chan struct{}
+}
+
 // dropHostConflicts is DropHostConflicts on the node's addresses now,
 // which it keeps for hostChanged. When they cannot be listed, cfg is
 // announced whole, as before conflict detection.

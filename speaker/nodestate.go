@@ -205,7 +205,8 @@ func absDur(d time.Duration) time.Duration {
 }
 
 // writeStatus writes the NodeState when its status changed, at most once
-// per StatusInterval: a change sooner is written when the interval ends.
+// per StatusInterval — ConflictStatusInterval when the IP conflicts
+// changed —: a change sooner is written when the interval ends.
 func (s *Speaker) writeStatus(ctx context.Context) {
 	var l2s []l2.Announced
 	if s.cfg.L2 != nil {
@@ -225,8 +226,12 @@ func (s *Speaker) writeStatus(ctx context.Context) {
 	if s.written != nil && equality.Semantic.DeepEqual(*s.written, st) {
 		return
 	}
-	if due := s.wroteAt.Add(s.cfg.StatusInterval); time.Now().Before(due) {
-		if s.statusDue.IsZero() {
+	interval := s.cfg.StatusInterval
+	if s.written == nil || !equality.Semantic.DeepEqual(s.written.IPConflicts, st.IPConflicts) {
+		interval = min(interval, s.cfg.ConflictStatusInterval)
+	}
+	if due := s.wroteAt.Add(interval); time.Now().Before(due) {
+		if s.statusDue.IsZero() || due.Before(s.statusDue) {
 			s.statusDue = due
 		}
 		return

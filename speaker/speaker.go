@@ -64,6 +64,12 @@ type Config struct {
 	// advertised prefixes); one write per burst spares the API server a
 	// write per step on every node.
 	StatusInterval time.Duration
+	// ConflictStatusInterval is the least time between two NodeState
+	// writes when the IP conflicts changed (default 200ms): an L2 that
+	// says when its conflicts change (ConflictsChanged) has them written
+	// at once, not at its next look, and a burst of them (every IP of a
+	// probe round) makes one write.
+	ConflictStatusInterval time.Duration
 	// RetryInterval is how soon an apply that failed (agent unreachable)
 	// is tried again (default 1s); it doubles up to 10s while failures
 	// last.
@@ -177,6 +183,7 @@ func New(cfg Config) (*Speaker, error) {
 	def(&cfg.StateInterval, 5*time.Second)
 	def(&cfg.L2Interval, 500*time.Millisecond)
 	def(&cfg.StatusInterval, time.Second)
+	def(&cfg.ConflictStatusInterval, 200*time.Millisecond)
 	def(&cfg.RetryInterval, time.Second)
 	def(&cfg.WithdrawTimeout, 15*time.Second)
 	def(&cfg.HostCheckInterval, 2*time.Second)
@@ -224,6 +231,12 @@ func (s *Speaker) Run(ctx context.Context) error {
 		l2tick = t.C
 	}
 	var retry, follow, status <-chan time.Time
+	// statusAt is when status fires: a write due sooner re-arms it.
+	var statusAt time.Time
+	var conflicts <-chan struct{}
+	if n, ok := s.cfg.L2.(conflictNotifier); ok {
+		conflicts = n.ConflictsChanged()
+	}
 	delay := s.cfg.RetryInterval
 	bgp := s.cfg.Agent != nil
 	var hostTick <-chan time.Time
@@ -291,6 +304,8 @@ func (s *Speaker) Run(ctx context.Context) error {
 			s.writeStatus(ctx)
 		case <-l2tick:
 			s.writeStatus(ctx)
+		case <-conflicts:
+			s.writeStatus(ctx)
 		case <-hostTick:
 			if s.hostChanged() {
 				s.sync(ctx)
@@ -305,8 +320,8 @@ func (s *Speaker) Run(ctx context.Context) error {
 			follow = nil
 			s.refreshState()
 		}
-		if status == nil && !s.statusDue.IsZero() {
-			status = time.After(time.Until(s.statusDue))
+		if !s.statusDue.IsZero() && (status == nil || s.statusDue.Before(statusAt)) {
+			status, statusAt = time.After(time.Until(s.statusDue)), s.statusDue
 		}
 		if follow == nil && len(s.followUps) > 0 {
 			follow = time.After(s.followUps[0])

@@ -56,6 +56,11 @@ type AnnouncerConfig struct {
 	// answers for an IP (the previous owner's, during a hand-over) are no
 	// conflict. This node's own interfaces' MACs never are.
 	Friendly func() []net.HardwareAddr
+	// OnConflicts, if set, is called with Conflicts whenever they change
+	// (a conflict appears, changes or clears), so that the caller reports
+	// them at once rather than at its next look. It is called with the
+	// Announcer's lock held and must not block nor call the Announcer.
+	OnConflicts func([]Conflict)
 
 	Metrics *Metrics
 	Log     logr.Logger
@@ -102,6 +107,8 @@ type Announcer struct {
 	ipIfaces map[netip.Addr][]string
 	claims   chan ifaceClaim
 	kick     chan struct{}
+	// notified are the conflicts OnConflicts was last called with.
+	notified []Conflict
 }
 
 // ifaceClaim is a claim seen on an interface.
@@ -277,6 +284,7 @@ func (a *Announcer) reconcile() {
 		probe[ann.IP] = ann.Probe
 	}
 	a.tracker.Set(probe, time.Now())
+	a.noteConflicts()
 	a.ipIfaces = map[netip.Addr][]string{}
 	for _, ann := range a.anns {
 		sel := def

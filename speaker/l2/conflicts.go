@@ -126,6 +126,25 @@ func (a *Announcer) due() {
 	}
 }
 
+// noteConflicts calls OnConflicts when the conflicts changed since the
+// last call; a.mu is held. Every change of the tracker goes through
+// reconcile, which calls it.
+func (a *Announcer) noteConflicts() {
+	cs := a.tracker.Conflicts()
+	if slices.EqualFunc(cs, a.notified, sameConflict) {
+		return
+	}
+	a.notified = cs
+	if a.cfg.OnConflicts != nil {
+		a.cfg.OnConflicts(slices.Clone(cs))
+	}
+}
+
+// sameConflict compares what is reported of a conflict.
+func sameConflict(x, y Conflict) bool {
+	return x.IP == y.IP && x.Interface == y.Interface && bytes.Equal(x.MAC, y.MAC) && x.Answering == y.Answering
+}
+
 // Conflicts returns the Service IPs this node owns that another host
 // holds, sorted by IP.
 func (a *Announcer) Conflicts() []Conflict {

@@ -2,6 +2,7 @@ package l2
 
 import (
 	"context"
+	"fmt"
 	"net"
 	"net/netip"
 	"sync"
@@ -88,6 +89,20 @@ func TestAnnouncerConflict(t *testing.T) {
 		friendsMu.Lock()
 		defer friendsMu.Unlock()
 		return []net.HardwareAddr{speaker2}
+	}
+	// notified records what OnConflicts is called with, as
+	// "IP/MAC/answering", "-" for none.
+	var notifiedMu sync.Mutex
+	var notified []string
+	cfg.OnConflicts = func(cs []Conflict) {
+		notifiedMu.Lock()
+		defer notifiedMu.Unlock()
+		if len(cs) == 0 {
+			notified = append(notified, "-")
+		}
+		for _, c := range cs {
+			notified = append(notified, fmt.Sprintf("%s/%s/%v", c.IP, c.MAC, c.Answering))
+		}
 	}
 	a, err := NewAnnouncer(cfg)
 	if err != nil {
@@ -179,6 +194,13 @@ func TestAnnouncerConflict(t *testing.T) {
 	eventually(t, "the contest cleared", func() bool { return len(a.Conflicts()) == 0 })
 	if got := testutil.ToFloat64(m.conflictsTotal.WithLabelValues("announcing")); got != 1 {
 		t.Errorf("herald_l2_ip_conflicts_total{detected=announcing} = %v, want 1", got)
+	}
+	// Every change was told at once, and nothing else.
+	notifiedMu.Lock()
+	defer notifiedMu.Unlock()
+	wantNotified := []string{"192.0.2.10/02:00:00:00:00:64/false", "-", "192.0.2.10/02:00:00:00:00:64/true", "-"}
+	if diff := cmp.Diff(wantNotified, notified); diff != "" {
+		t.Errorf("OnConflicts calls (-want +got):\n%s", diff)
 	}
 }
 

@@ -17,7 +17,8 @@ type NodeConfig struct {
 	// Member configures liveness; its Name is this node's name and its
 	// OnChange is set by NewNode.
 	Member member.Config
-	// Announcer configures the responders; its OnLinks is set by NewNode.
+	// Announcer configures the responders; its OnLinks, Friendly and
+	// OnConflicts are set by NewNode.
 	Announcer AnnouncerConfig
 	// AnsweredBefore are the IPs herald nodes answered for when this node
 	// started: this node's own before it restarted, the other nodes' now
@@ -49,6 +50,10 @@ type Node struct {
 	mu       sync.Mutex
 	links    []Link
 	services []Service
+
+	// conflicts gets a value when the conflicts change (see
+	// ConflictsChanged).
+	conflicts chan struct{}
 }
 
 // NewNode binds the membership port and prepares the announcer; Run starts
@@ -57,8 +62,14 @@ func NewNode(cfg NodeConfig) (*Node, error) {
 	if cfg.LeaveTimeout <= 0 {
 		cfg.LeaveTimeout = time.Second
 	}
-	n := &Node{cfg: cfg}
+	n := &Node{cfg: cfg, conflicts: make(chan struct{}, 1)}
 	cfg.Announcer.OnLinks = n.onLinks
+	cfg.Announcer.OnConflicts = func([]Conflict) {
+		select {
+		case n.conflicts <- struct{}{}:
+		default:
+		}
+	}
 	cfg.Announcer.Friendly = func() []net.HardwareAddr { return n.mem.PeerMACs() }
 	ann, err := NewAnnouncer(cfg.Announcer)
 	if err != nil {
@@ -132,6 +143,11 @@ func (n *Node) Status() []Announced { return n.ann.Status() }
 // Conflicts returns the Service IPs this node owns that another host
 // holds (see ProbeTracker).
 func (n *Node) Conflicts() []Conflict { return n.ann.Conflicts() }
+
+// ConflictsChanged receives a value when Conflicts changed (a conflict
+// appeared, changed or cleared); changes made while a value waits are
+// merged into it. Read Conflicts after receiving.
+func (n *Node) ConflictsChanged() <-chan struct{} { return n.conflicts }
 
 // SocketError says why this node cannot open the raw sockets it answers
 // with (see Announcer.SocketError); nil when it can.
