@@ -16,43 +16,11 @@ import (
 
 	v1beta1 "github.com/heraldlb/herald/api/v1beta1"
 	"github.com/heraldlb/herald/controllers"
-	"github.com/heraldlb/herald/e2e/lab"
 	"github.com/heraldlb/herald/e2e/labtest"
 )
 
 // squatted is the pool address the client takes for itself.
 var squatted = netip.MustParseAddr("192.0.2.60")
-
-// Squat adds ip to the client's LAN link and sends unsolicited ARP for it
-// (arping -U), as a host configured with a Service's address by mistake
-// does; it returns the client's MAC.
-func Squat(ctx context.Context, l *lab.Lab, ip netip.Addr) (string, error) {
-	if out, err := l.Exec(ctx, lab.ClientName, "ip", "addr", "add", ip.String()+"/32", "dev", LANLink); err != nil {
-		return "", fmt.Errorf("adding %s to the client: %s: %w", ip, out, err)
-	}
-	// Habets' arping: -U unsolicited (gratuitous request), from ip.
-	if out, err := l.Exec(ctx, lab.ClientName, "arping", "-U", "-c", "2", "-w", "2", "-i", LANLink, "-S", ip.String(), ip.String()); err != nil && !strings.Contains(out, "packets transmitted") {
-		return "", fmt.Errorf("sending gratuitous ARP for %s from the client: %s: %w", ip, out, err)
-	}
-	return ClientMAC(ctx, l)
-}
-
-// Unsquat removes ip from the client's LAN link.
-func Unsquat(ctx context.Context, l *lab.Lab, ip netip.Addr) error {
-	if out, err := l.Exec(ctx, lab.ClientName, "ip", "addr", "del", ip.String()+"/32", "dev", LANLink); err != nil && !strings.Contains(out, "Cannot assign") {
-		return fmt.Errorf("removing %s from the client: %s: %w", ip, out, err)
-	}
-	return nil
-}
-
-// ClientMAC is the MAC of the client's LAN link.
-func ClientMAC(ctx context.Context, l *lab.Lab) (string, error) {
-	out, err := l.Exec(ctx, lab.ClientName, "cat", "/sys/class/net/"+LANLink+"/address")
-	if err != nil {
-		return "", fmt.Errorf("reading the client's MAC: %s: %w", out, err)
-	}
-	return strings.TrimSpace(out), nil
-}
 
 // serviceAt creates a LoadBalancer Service asking for ip.
 func (e *env) serviceAt(t *testing.T, name string, ip netip.Addr) *corev1.Service {
