@@ -80,13 +80,15 @@ func Claim(l *lab.Lab, ip netip.Addr) error {
 	return nil
 }
 
-// Unsquat removes ip from the client's LAN link.
+// Unsquat removes ip from the client's LAN link; an ip not there is no
+// error.
 func Unsquat(ctx context.Context, l *lab.Lab, ip netip.Addr) error {
 	bits := "/32"
 	if ip.Is6() {
 		bits = "/128"
 	}
-	if out, err := l.Exec(ctx, lab.ClientName, "ip", "addr", "del", ip.String()+bits, "dev", LANLink); err != nil && !strings.Contains(out+err.Error(), "Cannot assign") {
+	out, err := l.Exec(ctx, lab.ClientName, "ip", "addr", "del", ip.String()+bits, "dev", LANLink)
+	if err != nil && !strings.Contains(out+err.Error(), "Address not found") && !strings.Contains(out+err.Error(), "Cannot assign") {
 		return fmt.Errorf("removing %s from the client: %s: %w", ip, out, err)
 	}
 	return nil
