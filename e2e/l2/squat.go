@@ -88,10 +88,15 @@ func Unsquat(ctx context.Context, l *lab.Lab, ip netip.Addr) error {
 		bits = "/128"
 	}
 	out, err := l.Exec(ctx, lab.ClientName, "ip", "addr", "del", ip.String()+bits, "dev", LANLink)
-	if err != nil && !strings.Contains(out+err.Error(), "Address not found") && !strings.Contains(out+err.Error(), "Cannot assign") {
-		return fmt.Errorf("removing %s from the client: %s: %w", ip, out, err)
+	if err == nil {
+		return nil
 	}
-	return nil
+	// iproute says "Address not found" (IPv4), "address not found" (IPv6),
+	// or, older, "Cannot assign requested address".
+	if msg := strings.ToLower(out + err.Error()); strings.Contains(msg, "address not found") || strings.Contains(msg, "cannot assign") {
+		return nil
+	}
+	return fmt.Errorf("removing %s from the client: %s: %w", ip, out, err)
 }
 
 // ClientMAC is the MAC of the client's LAN link.
