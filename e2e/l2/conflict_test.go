@@ -19,17 +19,25 @@ import (
 	"github.com/heraldlb/herald/e2e/labtest"
 )
 
-// squatted is the pool address the client takes for itself.
-var squatted = netip.MustParseAddr("192.0.2.60")
+// squatted4 and squatted6 are the pool addresses the client takes for
+// itself.
+var (
+	squatted4 = netip.MustParseAddr("192.0.2.60")
+	squatted6 = netip.MustParseAddr("2001:db8:200::60")
+)
 
-// serviceAt creates a LoadBalancer Service asking for ip.
+// serviceAt creates a single-stack LoadBalancer Service asking for ip.
 func (e *env) serviceAt(t *testing.T, name string, ip netip.Addr) *corev1.Service {
 	t.Helper()
+	fam := corev1.IPv4Protocol
+	if ip.Is6() {
+		fam = corev1.IPv6Protocol
+	}
 	svc := &corev1.Service{
 		ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: svcNS, Annotations: map[string]string{"heraldlb.io/loadBalancerIPs": ip.String()}},
 		Spec: corev1.ServiceSpec{
 			Type:       corev1.ServiceTypeLoadBalancer,
-			IPFamilies: []corev1.IPFamily{corev1.IPv4Protocol},
+			IPFamilies: []corev1.IPFamily{fam},
 			Selector:   map[string]string{"app": name},
 			Ports:      []corev1.ServicePort{{Name: "http", Port: 80, TargetPort: intstr.FromInt32(8080), Protocol: corev1.ProtocolTCP}},
 		},
@@ -76,7 +84,7 @@ func (e *env) nodeConflicts(ip netip.Addr) ([]string, error) {
 // owner's probe is answered: no node announces it, the Service says
 // IPConflict naming the client's MAC, and that holds (no flap); once the
 // client lets the address go, the owner announces it.
-func testConflictBeforeAnnounce(t *testing.T, e *env) {
+func testConflictBeforeAnnounce(t *testing.T, e *env, squatted netip.Addr) {
 	ctx := context.Background()
 	t.Cleanup(func() { _ = Unsquat(ctx, e.lab, squatted) })
 	mac, err := Squat(ctx, e.lab, squatted)
@@ -84,7 +92,7 @@ func testConflictBeforeAnnounce(t *testing.T, e *env) {
 		t.Fatal(err)
 	}
 	start := time.Now()
-	svc := e.serviceAt(t, "l2-conflict", squatted)
+	svc := e.serviceAt(t, "l2-conflict-"+family(squatted), squatted)
 	labtest.Eventually(t, wait, "the Service should say IPConflict naming the client's MAC "+mac, func() string { return e.conflictCondition(svc, mac) })
 	t.Logf("Service created → Announced=False/IPConflict: %v", time.Since(start).Round(time.Millisecond))
 
@@ -111,8 +119,8 @@ func testConflictBeforeAnnounce(t *testing.T, e *env) {
 			t.Fatal(msg)
 		}
 	}
-	if got := e.arping(t, squatted); len(got) != 0 {
-		t.Errorf("nodes %v answer ARP for %s while the client holds it", got, squatted)
+	if got := e.resolve(t, squatted); len(got) != 0 {
+		t.Errorf("nodes %v answer ARP/NDP for %s while the client holds it", got, squatted)
 	}
 
 	// The client lets it go: the owner probes again and announces.
@@ -130,10 +138,10 @@ func testConflictBeforeAnnounce(t *testing.T, e *env) {
 // answers for. The node reports it (IPConflict, announcing) and keeps
 // answering — no change of owner —; once the client lets it go, the
 // condition is back to True.
-func testConflictWhileAnnouncing(t *testing.T, e *env) {
+func testConflictWhileAnnouncing(t *testing.T, e *env, squatted netip.Addr) {
 	ctx := context.Background()
 	t.Cleanup(func() { _ = Unsquat(ctx, e.lab, squatted) })
-	svc := e.serviceAt(t, "l2-contested", squatted)
+	svc := e.serviceAt(t, "l2-contested-"+family(squatted), squatted)
 	node := e.waitOwner(t, svc, squatted, anyNode)
 	mac, err := Squat(ctx, e.lab, squatted)
 	if err != nil {
@@ -160,4 +168,22 @@ func testConflictWhileAnnouncing(t *testing.T, e *env) {
 	if got := e.waitOwner(t, svc, squatted, anyNode); got != node {
 		t.Errorf("after the conflict %s answers for %s, want %s (no change of owner)", got, squatted, node)
 	}
+}
+
+// family is "v4" or "v6".
+func family(ip netip.Addr) string {
+	if ip.Is6() {
+		return "v6"
+	}
+	return "v4"
+}
+
+// resolve asks the client's LAN for ip — ARP for IPv4, Neighbor
+// Solicitations for IPv6 — and returns the distinct nodes answering.
+func (e *env) resolve(t *testing.T, ip netip.Addr) []string {
+	t.Helper()
+	if ip.Is6() {
+		return e.ndisc(t, ip)
+	}
+	return e.arping(t, ip)
 }
