@@ -40,6 +40,9 @@ const (
 	ReasonSessionsDown = "SessionsDown"
 	// ReasonPending: nodes should announce and have not reported it yet.
 	ReasonPending = "Pending"
+	// ReasonIPConflict: another host holds an IP (a node's NodeState
+	// reports it in ipConflicts).
+	ReasonIPConflict = "IPConflict"
 )
 
 // serviceIPIndex indexes Services by the IPs in their status.
@@ -179,6 +182,9 @@ func announcedSet(ns *v1beta1.NodeState) map[string]string {
 	}
 	for _, a := range ns.Status.L2Announcements {
 		out[a.IP] += "l2:" + a.Interface + ";"
+	}
+	for _, c := range ns.Status.IPConflicts {
+		out[c.IP] += fmt.Sprintf("conflict:%s/%s/%s/%v;", c.Mode, c.Interface, c.MAC, c.Announcing)
 	}
 	return out
 }

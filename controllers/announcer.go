@@ -179,6 +179,16 @@ func (a *announcer) condition(ctx context.Context, svc *corev1.Service) (*metav1
 		}
 		msgs = append(notes, msgs...)
 	}
+	if conflicts := Conflicts(ips, states.Items); len(conflicts) > 0 {
+		cond.Status, cond.Reason = metav1.ConditionFalse, ReasonIPConflict
+		var notes []string
+		for _, ip := range ips {
+			if len(conflicts[ip]) > 0 {
+				notes = append(notes, ip.String()+": IP conflict: "+strings.Join(conflicts[ip], "; "))
+			}
+		}
+		msgs = append(notes, msgs...)
+	}
 	cond.Message = strings.Join(msgs, "; ")
 	if len(cond.Message) > 32000 {
 		cond.Message = cond.Message[:32000] + "..."
@@ -373,6 +383,37 @@ func Announcements(ips []netip.Addr, states []v1beta1.NodeState) map[netip.Addr]
 			if seen, ok := out[ip.Unmap()]; ok && !slices.Contains(seen.L2[ns.Name], a.Interface) {
 				seen.L2[ns.Name] = append(seen.L2[ns.Name], a.Interface)
 			}
+		}
+	}
+	return out
+}
+
+// Conflicts reads from the NodeStates which of ips another host holds:
+// per IP, one sentence per node reporting it, sorted by node.
+func Conflicts(ips []netip.Addr, states []v1beta1.NodeState) map[netip.Addr][]string {
+	want := map[netip.Addr]bool{}
+	for _, ip := range ips {
+		want[ip] = true
+	}
+	out := map[netip.Addr][]string{}
+	byName := slices.Clone(states)
+	slices.SortFunc(byName, func(a, b v1beta1.NodeState) int { return strings.Compare(a.Name, b.Name) })
+	for _, ns := range byName {
+		for _, c := range ns.Status.IPConflicts {
+			ip, err := netip.ParseAddr(c.IP)
+			if err != nil || !want[ip.Unmap()] {
+				continue
+			}
+			var msg string
+			switch {
+			case c.Mode == "BGP":
+				msg = fmt.Sprintf("node %s has it on its interface %s, put there by something other than herald: not announced over BGP from %s; remove the address or give the Service another IP", ns.Name, c.Interface, ns.Name)
+			case c.Announcing:
+				msg = fmt.Sprintf("host %s claimed it on %s's interface %s while %s answered for it: %s keeps answering and does not fight over it; find the host with MAC %s and remove the address", c.MAC, ns.Name, c.Interface, ns.Name, ns.Name, c.MAC)
+			default:
+				msg = fmt.Sprintf("host %s answers for it on %s's interface %s: %s does not announce it, and probes again with backoff until that host lets it go; find the host with MAC %s and remove the address", c.MAC, ns.Name, c.Interface, ns.Name, c.MAC)
+			}
+			out[ip.Unmap()] = append(out[ip.Unmap()], msg)
 		}
 	}
 	return out

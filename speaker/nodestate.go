@@ -205,7 +205,8 @@ func absDur(d time.Duration) time.Duration {
 }
 
 // writeStatus writes the NodeState when its status changed, at most once
-// per StatusInterval: a change sooner is written when the interval ends.
+// per StatusInterval — ConflictStatusInterval when the IP conflicts
+// changed —: a change sooner is written when the interval ends.
 func (s *Speaker) writeStatus(ctx context.Context) {
 	var l2s []l2.Announced
 	if s.cfg.L2 != nil {
@@ -218,11 +219,19 @@ func (s *Speaker) writeStatus(ctx context.Context) {
 	if se, ok := s.cfg.L2.(socketErrorer); ok {
 		meta.SetStatusCondition(&st.Conditions, l2Condition(se.SocketError(), time.Now()))
 	}
+	if c, ok := s.cfg.L2.(conflicter); ok {
+		st.IPConflicts = l2Conflicts(c.Conflicts())
+	}
+	st.IPConflicts = append(st.IPConflicts, s.hostConflicts...)
 	if s.written != nil && equality.Semantic.DeepEqual(*s.written, st) {
 		return
 	}
-	if due := s.wroteAt.Add(s.cfg.StatusInterval); time.Now().Before(due) {
-		if s.statusDue.IsZero() {
+	interval := s.cfg.StatusInterval
+	if s.written == nil || !equality.Semantic.DeepEqual(s.written.IPConflicts, st.IPConflicts) {
+		interval = min(interval, s.cfg.ConflictStatusInterval)
+	}
+	if due := s.wroteAt.Add(interval); time.Now().Before(due) {
+		if s.statusDue.IsZero() || due.Before(s.statusDue) {
 			s.statusDue = due
 		}
 		return

@@ -64,6 +64,12 @@ type Config struct {
 	// advertised prefixes); one write per burst spares the API server a
 	// write per step on every node.
 	StatusInterval time.Duration
+	// ConflictStatusInterval is the least time between two NodeState
+	// writes when the IP conflicts changed (default 200ms): an L2 that
+	// says when its conflicts change (ConflictsChanged) has them written
+	// at once, not at its next look, and a burst of them (every IP of a
+	// probe round) makes one write.
+	ConflictStatusInterval time.Duration
 	// RetryInterval is how soon an apply that failed (agent unreachable)
 	// is tried again (default 1s); it doubles up to 10s while failures
 	// last.
@@ -78,6 +84,15 @@ type Config struct {
 	// or the agent) until that timer fires, and re-evaluates changed
 	// communities and local-prefs only when it fires.
 	RouteMapDelaySeconds uint16
+	// HostAddrs lists the node's interface addresses (nil: ListHostAddrs):
+	// a Service IP found there is not announced over BGP, and reported as
+	// an IPConflict (see DropHostConflicts). They are listed at every plan
+	// and every HostCheckInterval (default 2s).
+	HostAddrs         func() ([]HostAddr, error)
+	HostCheckInterval time.Duration
+	// HostConflictIgnore are the interfaces whose addresses are no
+	// conflict; nil means DefaultHostConflictIgnore().
+	HostConflictIgnore []string
 	// Log is the speaker's logger.
 	Log logr.Logger
 }
@@ -107,7 +122,11 @@ type Speaker struct {
 
 	// Owned by Run's goroutine.
 	lastGood planner.LastGood
-	plan     planner.Result
+	// hostConflicts are the Service IPs found on the node's interfaces at
+	// the last plan (not announced over BGP); hostAddrs those addresses.
+	hostConflicts []v1beta1.IPConflict
+	hostAddrs     map[HostAddr]bool
+	plan          planner.Result
 	// desired is the last config offered to the apply goroutine; applied
 	// the last one the agent applied; invalid the last invalid plan
 	// reported (nil once a valid one follows).
@@ -168,8 +187,16 @@ func New(cfg Config) (*Speaker, error) {
 	def(&cfg.StateInterval, 5*time.Second)
 	def(&cfg.L2Interval, 500*time.Millisecond)
 	def(&cfg.StatusInterval, time.Second)
+	def(&cfg.ConflictStatusInterval, 200*time.Millisecond)
 	def(&cfg.RetryInterval, time.Second)
 	def(&cfg.WithdrawTimeout, 15*time.Second)
+	def(&cfg.HostCheckInterval, 2*time.Second)
+	if cfg.HostAddrs == nil {
+		cfg.HostAddrs = ListHostAddrs
+	}
+	if cfg.HostConflictIgnore == nil {
+		cfg.HostConflictIgnore = DefaultHostConflictIgnore()
+	}
 	return &Speaker{cfg: cfg, trigger: make(chan struct{}, 1), rewrite: make(chan struct{}, 1),
 		stateWanted: make(chan struct{}, 1), stateRead: make(chan AgentState),
 		queue: newLatest(cfg.RetryInterval, maxRetryInterval, sameConfig),
@@ -209,8 +236,20 @@ func (s *Speaker) Run(ctx context.Context) error {
 		l2tick = t.C
 	}
 	var retry, follow, status <-chan time.Time
+	// statusAt is when status fires: a write due sooner re-arms it.
+	var statusAt time.Time
+	var conflicts <-chan struct{}
+	if n, ok := s.cfg.L2.(conflictNotifier); ok {
+		conflicts = n.ConflictsChanged()
+	}
 	delay := s.cfg.RetryInterval
 	bgp := s.cfg.Agent != nil
+	var hostTick <-chan time.Time
+	if bgp {
+		t := time.NewTicker(s.cfg.HostCheckInterval)
+		defer t.Stop()
+		hostTick = t.C
+	}
 	readCtx, stopReads := context.WithCancel(ctx)
 	reads := make(chan struct{})
 	applyCtx, stopApplies := context.WithCancel(ctx)
@@ -270,6 +309,12 @@ func (s *Speaker) Run(ctx context.Context) error {
 			s.writeStatus(ctx)
 		case <-l2tick:
 			s.writeStatus(ctx)
+		case <-conflicts:
+			s.writeStatus(ctx)
+		case <-hostTick:
+			if s.hostChanged() {
+				s.sync(ctx)
+			}
 		case <-s.rewrite:
 			s.written, s.object = nil, nil
 			s.writeStatus(ctx)
@@ -282,8 +327,8 @@ func (s *Speaker) Run(ctx context.Context) error {
 		case <-s.drillTimer.C:
 			s.sync(ctx)
 		}
-		if status == nil && !s.statusDue.IsZero() {
-			status = time.After(time.Until(s.statusDue))
+		if !s.statusDue.IsZero() && (status == nil || s.statusDue.Before(statusAt)) {
+			status, statusAt = time.After(time.Until(s.statusDue)), s.statusDue
 		}
 		if follow == nil && len(s.followUps) > 0 {
 			follow = time.After(s.followUps[0])
@@ -354,6 +399,7 @@ func (s *Speaker) sync(ctx context.Context) {
 	if res.Config.RouteMapDelaySeconds == 0 {
 		res.Config.RouteMapDelaySeconds = s.cfg.RouteMapDelaySeconds
 	}
+	res.Config, s.hostConflicts = s.dropHostConflicts(res.Config)
 	if err := res.Config.Validate(); err != nil {
 		// The planner checks each object against the renderer's rules, so
 		// this is a planner bug; FRR keeps running the last config.

@@ -2,6 +2,9 @@ package speaker
 
 import (
 	"context"
+	"net"
+	"net/netip"
+	"sync"
 	"testing"
 	"time"
 
@@ -11,6 +14,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client/interceptor"
 
 	v1beta1 "github.com/heraldlb/herald/api/v1beta1"
+	"github.com/heraldlb/herald/speaker/l2"
 )
 
 // TestWriteStatusInterval: the first change is written at once, a change
@@ -73,4 +77,105 @@ func TestWriteStatusInterval(t *testing.T) {
 	if gets != 1 {
 		t.Errorf("%d reads of the NodeState before writing, want 1 (only before the first write)", gets)
 	}
+}
+
+// conflictL2 is a fakeL2 that reports conflicts and says when they change,
+// as *l2.Node does.
+type conflictL2 struct {
+	fakeL2
+	cmu     sync.Mutex
+	cs      []l2.Conflict
+	changed chan struct{}
+}
+
+func (f *conflictL2) Conflicts() []l2.Conflict {
+	f.cmu.Lock()
+	defer f.cmu.Unlock()
+	return f.cs
+}
+
+func (f *conflictL2) ConflictsChanged() <-chan struct{} { return f.changed }
+
+func (f *conflictL2) setConflicts(cs []l2.Conflict) {
+	f.cmu.Lock()
+	f.cs = cs
+	f.cmu.Unlock()
+	select {
+	case f.changed <- struct{}{}:
+	default:
+	}
+}
+
+var squat = l2.Conflict{IP: netip.MustParseAddr("192.0.2.60"), Interface: "eth1", MAC: net.HardwareAddr{2, 0, 0, 0, 0, 0x64}}
+
+// TestWriteStatusConflictSooner: a change of the IP conflicts held back by
+// StatusInterval is due after ConflictStatusInterval instead, and brings
+// forward a write already held for another change.
+func TestWriteStatusConflictSooner(t *testing.T) {
+	c := fake.NewClientBuilder().WithScheme(Scheme()).WithStatusSubresource(&v1beta1.NodeState{}).Build()
+	const conflictInterval = 300 * time.Millisecond
+	fl2 := &conflictL2{fakeL2: fakeL2{node: "node1"}, changed: make(chan struct{}, 1)}
+	s, err := New(Config{Node: "node1", Reader: c, Client: c, L2: fl2, StatusInterval: time.Hour, ConflictStatusInterval: conflictInterval, Log: testr.New(t)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	s.writeStatus(ctx)
+	if s.written == nil {
+		t.Fatal("the first status was not written")
+	}
+	s.frr = &v1beta1.FRRConfigStatus{Generation: 1, Result: v1beta1.FRRApplied}
+	s.writeStatus(ctx)
+	if wait := time.Until(s.statusDue); wait <= conflictInterval {
+		t.Fatalf("a change that is no conflict is due in %v, want the StatusInterval (1h)", wait)
+	}
+	fl2.setConflicts([]l2.Conflict{squat})
+	s.writeStatus(ctx)
+	if wait := time.Until(s.statusDue); wait > conflictInterval || wait <= 0 {
+		t.Fatalf("a new conflict is due in %v, want within (0, %v]", wait, conflictInterval)
+	}
+	time.Sleep(time.Until(s.statusDue))
+	s.statusDue = time.Time{}
+	s.writeStatus(ctx)
+	var ns v1beta1.NodeState
+	if err := c.Get(ctx, client.ObjectKey{Name: "node1"}, &ns); err != nil {
+		t.Fatal(err)
+	}
+	if len(ns.Status.IPConflicts) != 1 || ns.Status.FRR == nil {
+		t.Errorf("written status %+v, want the conflict and the FRR generation held before", ns.Status)
+	}
+}
+
+// TestConflictWrittenAtOnce: a speaker whose L2 looks and writes once an
+// hour still writes a conflict when the L2 says its conflicts changed, and
+// again when it clears.
+func TestConflictWrittenAtOnce(t *testing.T) {
+	c := fake.NewClientBuilder().WithScheme(Scheme()).WithStatusSubresource(&v1beta1.NodeState{}).Build()
+	fl2 := &conflictL2{fakeL2: fakeL2{node: "node1"}, changed: make(chan struct{}, 1)}
+	s, err := New(Config{Node: "node1", Reader: c, Client: c, L2: fl2, L2Interval: time.Hour, StatusInterval: time.Hour,
+		ConflictStatusInterval: 50 * time.Millisecond, Log: testr.New(t)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- s.Run(ctx) }()
+	defer func() {
+		cancel()
+		if err := <-done; err != nil {
+			t.Errorf("Run: %v", err)
+		}
+	}()
+	conflicts := func() int {
+		var ns v1beta1.NodeState
+		if err := c.Get(context.Background(), client.ObjectKey{Name: "node1"}, &ns); err != nil {
+			return -1
+		}
+		return len(ns.Status.IPConflicts)
+	}
+	eventually(t, "the first NodeState", func() bool { return conflicts() == 0 })
+	fl2.setConflicts([]l2.Conflict{squat})
+	eventually(t, "the conflict in the NodeState", func() bool { return conflicts() == 1 })
+	fl2.setConflicts(nil)
+	eventually(t, "the conflict gone from the NodeState", func() bool { return conflicts() == 0 })
 }

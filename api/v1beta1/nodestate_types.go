@@ -195,6 +195,37 @@ type L2Announcement struct {
 	Interface string `json:"interface"`
 }
 
+// IPConflict is a Service IP this node should announce that another host
+// holds.
+type IPConflict struct {
+	// IP is the Service address.
+	IP string `json:"ip"`
+
+	// Mode is L2 (another MAC answers ARP/NDP for the IP) or BGP (the IP
+	// is on one of the node's interfaces, put there by something else).
+	//
+	// +kubebuilder:validation:Enum=L2;BGP
+	Mode string `json:"mode"`
+
+	// Interface is where the other host was seen (L2), or the interface
+	// holding the IP (BGP).
+	//
+	// +optional
+	Interface string `json:"interface,omitempty"`
+
+	// MAC is the other host's MAC (L2).
+	//
+	// +optional
+	MAC string `json:"mac,omitempty"`
+
+	// Announcing is true when the node still announces the IP: the other
+	// host claimed it while the node answered for it (L2), and the node
+	// keeps answering rather than fight over it.
+	//
+	// +optional
+	Announcing bool `json:"announcing,omitempty"`
+}
+
 // NodeStateStatus is the speaker's account of its node.
 type NodeStateStatus struct {
 	// FRR is the last attempt to apply an FRR configuration.
@@ -226,6 +257,12 @@ type NodeStateStatus struct {
 	//
 	// +optional
 	L2Announcements []L2Announcement `json:"l2Announcements,omitempty"`
+
+	// IPConflicts are the Service IPs this node should announce that
+	// another host holds; it does not announce them (unless Announcing).
+	//
+	// +optional
+	IPConflicts []IPConflict `json:"ipConflicts,omitempty"`
 
 	// Conditions summarise the node's health as herald sees it.
 	//

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"net"
 	"net/http"
+	"net/netip"
 	"os"
 	"runtime/debug"
 	"strconv"
@@ -24,6 +25,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/manager"
 	"sigs.k8s.io/controller-runtime/pkg/metrics"
 
+	v1beta1 "github.com/heraldlb/herald/api/v1beta1"
 	"github.com/heraldlb/herald/frragent"
 	"github.com/heraldlb/herald/frrconfig"
 	"github.com/heraldlb/herald/speaker"
@@ -244,12 +246,27 @@ func newL2Node(ctx context.Context, mgr manager.Manager, f speakerFlags, log log
 			return nil, fmt.Errorf("--l2-exclude-interfaces: %w", err)
 		}
 	}
-	node, err := l2.NewNode(l2.NodeConfig{Member: mc, Announcer: ac})
+	node, err := l2.NewNode(l2.NodeConfig{Member: mc, Announcer: ac, AnsweredBefore: answeredBefore(ctx, api, log)})
 	if err != nil {
 		return nil, fmt.Errorf("setting up layer 2 mode: %w", err)
 	}
 	log.Info("layer 2 mode", "bind", mc.BindAddr+":"+strconv.Itoa(mc.BindPort), "peers", mc.Peers, "encrypted", len(mc.Keys) > 0)
 	return node, nil
+}
+
+// answeredBefore lists the IPs the NodeStates say herald nodes answer for
+// in Layer 2 mode — this node's from before its speaker restarted, the
+// others' now —, which this node takes over without probing them. When
+// they cannot be read, every IP this node starts with is probed.
+func answeredBefore(ctx context.Context, api client.Reader, log logr.Logger) []netip.Addr {
+	var states v1beta1.NodeStateList
+	if err := api.List(ctx, &states); err != nil {
+		log.Error(err, "listing the NodeStates: the IPs herald answered for before this start are probed before they are answered")
+		return nil
+	}
+	ips := speaker.AnsweredIPs(states.Items)
+	log.V(1).Info("IPs answered for before this start, taken over without probing", "ips", ips)
+	return ips
 }
 
 // memberKey reads the membership key from the Secret, waiting for it

@@ -35,6 +35,10 @@ func TestL2(t *testing.T) {
 		{"Local Services answered where their pod runs", testLocal},
 		{"link cut moves the IP to a new MAC", testLinkCut},
 		{"restarted old owner stays silent for what it lost", testRestartedOwner},
+		{"an address the client holds is not announced: IPConflict until it goes", func(t *testing.T, e *env) { testConflictBeforeAnnounce(t, e, squatted4) }},
+		{"an address the client claims while a node answers: IPConflict, no flap", func(t *testing.T, e *env) { testConflictWhileAnnouncing(t, e, squatted4) }},
+		{"an IPv6 address the client holds is not announced: IPConflict until it goes", func(t *testing.T, e *env) { testConflictBeforeAnnounce(t, e, squatted6) }},
+		{"an IPv6 address the client claims while a node answers: IPConflict, no flap", func(t *testing.T, e *env) { testConflictWhileAnnouncing(t, e, squatted6) }},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			e.reset(t)

@@ -20,6 +20,10 @@ type Announcement struct {
 	// Interfaces are the interfaces of the matching L2Advertisements; empty
 	// means every interface chosen by default (see SelectInterfaces).
 	Interfaces []string
+	// Probe: before answering, probe whether another host holds IP (see
+	// ProbeTracker). False for a takeover from another herald node, which
+	// must not wait.
+	Probe bool
 }
 
 // Announced is an IP answered for on one interface, as NodeState reports it.
@@ -45,6 +49,18 @@ type AnnouncerConfig struct {
 	// tell when no interface it may answer on is usable and give its IPs up
 	// (see Node and member.Member.SetReady).
 	OnLinks func(links []Link)
+	// Probe times conflict detection; the zero value is
+	// DefaultProbeConfig().
+	Probe ProbeConfig
+	// Friendly, if set, returns the MACs of the other herald nodes: their
+	// answers for an IP (the previous owner's, during a hand-over) are no
+	// conflict. This node's own interfaces' MACs never are.
+	Friendly func() []net.HardwareAddr
+	// OnConflicts, if set, is called with Conflicts whenever they change
+	// (a conflict appears, changes or clears), so that the caller reports
+	// them at once rather than at its next look. It is called with the
+	// Announcer's lock held and must not block nor call the Announcer.
+	OnConflicts func([]Conflict)
 
 	Metrics *Metrics
 	Log     logr.Logger
@@ -81,6 +97,24 @@ type Announcer struct {
 	// wants could not be opened.
 	rawErr error
 	failed map[string]error
+
+	// tracker decides when IPs are probed and answered; ipIfaces are the
+	// interfaces each wanted IP is probed and answered on; claims carries
+	// the other hosts' claims from the responders (which must not block
+	// on mu: stopping an interface waits for them) to the prober; kick
+	// wakes the prober when the tracker changed.
+	tracker  *ProbeTracker
+	ipIfaces map[netip.Addr][]string
+	claims   chan ifaceClaim
+	kick     chan struct{}
+	// notified are the conflicts OnConflicts was last called with.
+	notified []Conflict
+}
+
+// ifaceClaim is a claim seen on an interface.
+type ifaceClaim struct {
+	iface string
+	claim Claim
 }
 
 type ifaceState struct {
@@ -119,7 +153,8 @@ func NewAnnouncer(cfg AnnouncerConfig) (*Announcer, error) {
 	if cfg.CheckRaw == nil {
 		cfg.CheckRaw = CheckRawSocket
 	}
-	return &Announcer{cfg: cfg, ifaces: map[string]*ifaceState{}, pairs: map[Announced]bool{}, failed: map[string]error{}}, nil
+	return &Announcer{cfg: cfg, ifaces: map[string]*ifaceState{}, pairs: map[Announced]bool{}, failed: map[string]error{},
+		tracker: NewProbeTracker(cfg.Probe), claims: make(chan ifaceClaim, 256), kick: make(chan struct{}, 1)}, nil
 }
 
 // Run follows the interfaces and keeps the responders in line with the
@@ -152,6 +187,8 @@ func (a *Announcer) Run(ctx context.Context) error {
 		}
 		a.pairs = map[Announced]bool{}
 	}()
+
+	go a.probeLoop(ctx)
 
 	// Retry interfaces whose NDP socket could not open (the link-local
 	// address is tentative for a second after a link comes up).
@@ -238,7 +275,17 @@ func (a *Announcer) reconcile() {
 	}
 	def := SelectInterfaces(a.links, nil, a.cfg.Exclude)
 	want := map[string]Link{}
+	// watched are the IPs wanted on an interface (probed, their claims
+	// watched), ips those answered there.
+	watched := map[string][]netip.Addr{}
 	ips := map[string][]netip.Addr{}
+	probe := make(map[netip.Addr]bool, len(a.anns))
+	for _, ann := range a.anns {
+		probe[ann.IP] = ann.Probe
+	}
+	a.tracker.Set(probe, time.Now())
+	a.noteConflicts()
+	a.ipIfaces = map[netip.Addr][]string{}
 	for _, ann := range a.anns {
 		sel := def
 		if len(ann.Interfaces) > 0 {
@@ -246,9 +293,14 @@ func (a *Announcer) reconcile() {
 		}
 		for _, l := range sel {
 			want[l.Name] = l
-			ips[l.Name] = append(ips[l.Name], ann.IP)
+			watched[l.Name] = append(watched[l.Name], ann.IP)
+			a.ipIfaces[ann.IP] = append(a.ipIfaces[ann.IP], l.Name)
+			if a.tracker.Answerable(ann.IP) {
+				ips[l.Name] = append(ips[l.Name], ann.IP)
+			}
 		}
 	}
+	a.signal()
 
 	for name, st := range a.ifaces {
 		if l, ok := want[name]; !ok || l.Index != st.link.Index || !bytes.Equal(l.HardwareAddr, st.link.HardwareAddr) {
@@ -272,15 +324,17 @@ func (a *Announcer) reconcile() {
 			delete(a.failed, name)
 			a.ifaces[name] = st
 		}
-		if st.getNDP() == nil && slices.ContainsFunc(ips[name], netip.Addr.Is6) {
+		if st.getNDP() == nil && slices.ContainsFunc(watched[name], netip.Addr.Is6) {
 			a.startNDP(st)
 		}
 	}
 
 	pairs := map[Announced]bool{}
 	for name, st := range a.ifaces {
+		st.arp.SetWatched(watched[name])
 		st.arp.SetIPs(ips[name])
 		if ndp := st.getNDP(); ndp != nil {
+			ndp.SetWatched(watched[name])
 			if err := ndp.SetIPs(ips[name]); err != nil {
 				a.cfg.Log.Error(err, "joining solicited-node groups", "interface", name)
 			}
@@ -307,6 +361,7 @@ func (a *Announcer) start(l Link) (*ifaceState, error) {
 		}
 		return nil, err
 	}
+	arp.Watch(a.claimFunc(l.Name))
 	ctx, cancel := context.WithCancel(a.ctx)
 	st := &ifaceState{link: l, arp: arp, ctx: ctx, cancel: cancel}
 	st.wg.Add(1)
@@ -326,6 +381,7 @@ func (a *Announcer) startNDP(st *ifaceState) {
 		a.cfg.Log.V(1).Info("NDP responder not started yet", "interface", st.link.Name, "error", err.Error())
 		return
 	}
+	ndp.Watch(a.claimFunc(st.link.Name))
 	st.mu.Lock()
 	st.ndp = ndp
 	st.mu.Unlock()

@@ -20,6 +20,8 @@ type ARPResponder struct {
 	ifi     *net.Interface
 	conn    net.PacketConn
 	ips     ipSet
+	watch   ipSet
+	onClaim func(Claim)
 	metrics *Metrics
 	log     logr.Logger
 }
@@ -69,6 +71,34 @@ func (r *ARPResponder) SetIPs(ips []netip.Addr) {
 	r.ips.replace(v4)
 }
 
+// Watch sets the function the claims of another host (see ParseARPClaim)
+// on the watched IPv4 addresses go to, from Run's goroutine: it must not
+// block. Call it before Run.
+func (r *ARPResponder) Watch(onClaim func(Claim)) { r.onClaim = onClaim }
+
+// SetWatched replaces the addresses whose claims are reported.
+func (r *ARPResponder) SetWatched(ips []netip.Addr) {
+	var v4 []netip.Addr
+	for _, ip := range ips {
+		if ip.Unmap().Is4() {
+			v4 = append(v4, ip.Unmap())
+		}
+	}
+	r.watch.replace(v4)
+}
+
+// Probe broadcasts an RFC 5227 ARP probe for ip.
+func (r *ARPResponder) Probe(ip netip.Addr) error {
+	f, err := ARPProbe(r.ifi.HardwareAddr, ip)
+	if err != nil {
+		return err
+	}
+	if _, err := r.conn.WriteTo(f, &packet.Addr{HardwareAddr: ethernet.Broadcast}); err != nil {
+		return fmt.Errorf("sending ARP probe for %s on %s: %w", ip, r.ifi.Name, err)
+	}
+	return nil
+}
+
 // Run answers requests until ctx is cancelled or the connection fails, and
 // closes the connection. It returns nil when ctx is cancelled.
 func (r *ARPResponder) Run(ctx context.Context) error {
@@ -84,8 +114,16 @@ func (r *ARPResponder) Run(ctx context.Context) error {
 			}
 			return fmt.Errorf("reading ARP on %s: %w", r.ifi.Name, err)
 		}
+		if r.onClaim != nil {
+			if c, ok := ParseARPClaim(buf[:n]); ok && !bytes.Equal(c.MAC, r.ifi.HardwareAddr) && r.watch.has(c.IP) {
+				r.onClaim(c)
+			}
+		}
 		req, ok := parseARPRequest(buf[:n])
-		if !ok || bytes.Equal(req.SenderHardwareAddr, r.ifi.HardwareAddr) || !r.ips.has(req.TargetIP) {
+		// A gratuitous request (sender IP = target IP) asks nothing: a
+		// reply would only tell its sender, another host claiming the IP,
+		// that this node does too (conflict detection reports it).
+		if !ok || bytes.Equal(req.SenderHardwareAddr, r.ifi.HardwareAddr) || !r.ips.has(req.TargetIP) || req.SenderIP == req.TargetIP {
 			continue
 		}
 		if err := r.reply(req); err != nil {

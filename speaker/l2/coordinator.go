@@ -72,12 +72,53 @@ type Coordinator struct {
 	services []Service
 	live     []string
 	owned    map[netip.Addr]bool
+	// owners is who owned each IP at the last plan: an IP this node gains
+	// from another node is a takeover, answered at once; one nobody owned
+	// (a new Service, this node's start) is probed first.
+	owners map[netip.Addr]string
+	// probe says which owned IPs were gained without a takeover.
+	probe map[netip.Addr]bool
+	// before are the IPs some herald node answered for when this node
+	// started (see SetAnsweredBefore); an IP leaves the set at the first
+	// plan that gives it an owner, or that has no Service for it.
+	before map[netip.Addr]bool
+	// servicesSet: SetServices was called (an IP no Service has is gone,
+	// not yet unknown).
+	servicesSet bool
 }
 
 // NewCoordinator returns a Coordinator for node driving ann (an *Announcer
 // outside tests). It announces nothing until SetLive names node.
 func NewCoordinator(node string, ann interface{ Announce([]Announcement) }, metrics *Metrics) *Coordinator {
-	return &Coordinator{node: node, ann: ann, metrics: metrics, owned: map[netip.Addr]bool{}}
+	return &Coordinator{node: node, ann: ann, metrics: metrics, owned: map[netip.Addr]bool{}, probe: map[netip.Addr]bool{},
+		before: map[netip.Addr]bool{}}
+}
+
+// SetAnsweredBefore gives the IPs herald nodes answered for when this node
+// started: this node's own before it restarted, and the other nodes' (read
+// from the NodeStates). Call it before the first plan. Such an IP, when
+// this node comes to own it at start-up, is a hand-over from a herald node
+// (the one answering for it, or this node's previous run) and is answered
+// at once like a takeover, not probed: a restarted speaker must not leave
+// its IPs unanswered while it probes (see MustProbe).
+func (c *Coordinator) SetAnsweredBefore(ips []netip.Addr) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for _, ip := range ips {
+		c.before[ip] = true
+	}
+}
+
+// MustProbe is whether an IP this node comes to own is probed before it is
+// answered. prevOwner is the node that owned it at the previous plan ("":
+// none, a new Service or this node's start); answeredBefore whether a
+// herald node answered for it when this node started (SetAnsweredBefore).
+// Only an IP no herald node held is probed: a takeover from another node
+// (failover, rebalance) and an IP held before this node restarted are
+// answered at once, or failover and restarts would leave them unanswered
+// for the probe's 600 ms.
+func MustProbe(prevOwner string, answeredBefore bool) bool {
+	return prevOwner == "" && !answeredBefore
 }
 
 // SetServices replaces the Services and re-plans.
@@ -85,6 +126,7 @@ func (c *Coordinator) SetServices(services []Service) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	c.services = slices.Clone(services)
+	c.servicesSet = true
 	c.replan()
 }
 
@@ -125,11 +167,27 @@ func (c *Coordinator) Owned() []netip.Addr {
 func (c *Coordinator) replan() {
 	anns := Plan(c.node, c.services, c.live)
 	owned := make(map[netip.Addr]bool, len(anns))
+	probe := make(map[netip.Addr]bool, len(anns))
 	gained := 0
-	for _, a := range anns {
+	for i, a := range anns {
 		owned[a.IP] = true
 		if !c.owned[a.IP] {
 			gained++
+			probe[a.IP] = MustProbe(c.owners[a.IP], c.before[a.IP])
+		} else {
+			probe[a.IP] = c.probe[a.IP]
+		}
+		anns[i].Probe = probe[a.IP]
+	}
+	eligible := make(map[netip.Addr][]string, len(c.services))
+	for _, s := range c.services {
+		eligible[s.IP] = s.Nodes
+	}
+	c.owners = owner.Assign(eligible, c.live)
+	c.probe = probe
+	for ip := range c.before {
+		if _, ok := eligible[ip]; c.owners[ip] != "" || (c.servicesSet && !ok) {
+			delete(c.before, ip)
 		}
 	}
 	lost := 0

@@ -30,6 +30,7 @@ type icmpv6Conn struct {
 	self     netip.Addr
 	freebind bool
 	buf      []byte
+	lastSrc  net.HardwareAddr // Ethernet source of the last frame read
 }
 
 func listenICMPv6(ifi *net.Interface) (*icmpv6Conn, error) {
@@ -51,7 +52,7 @@ func listenICMPv6(ifi *net.Interface) (*icmpv6Conn, error) {
 	// The ICMPv6 socket only sends: it reads nothing.
 	var f ipv6.ICMPFilter
 	f.SetAll(true)
-	filter, err := nsFilter(uint32(snap))
+	filter, err := ndpFilter(uint32(snap))
 	setup := []error{
 		err,
 		raw.SetBPF(filter),
@@ -93,19 +94,30 @@ func linkLocal(ifi *net.Interface) (netip.Addr, error) {
 }
 
 // ReadFrom returns the next valid Neighbor Solicitation, multicast or
-// unicast, from another host.
+// unicast, or Neighbor Advertisement, from another host.
 func (c *icmpv6Conn) ReadFrom() (ndp.Message, *ipv6.ControlMessage, netip.Addr, error) {
 	for {
 		n, _, err := c.raw.ReadFrom(c.buf)
 		if err != nil {
 			return nil, nil, netip.Addr{}, err
 		}
-		ns, src, ok := parseNSFrame(c.buf[:n])
+		m, src, ok := parseNDPFrame(c.buf[:n])
 		if !ok || src == c.self || bytes.Equal(c.buf[6:12], c.ifi.HardwareAddr) {
-			continue // malformed, not a solicitation, or ours
+			continue // malformed, not NDP, or ours
 		}
-		return ns, nil, src.WithZone(c.ifi.Name), nil
+		c.lastSrc = net.HardwareAddr(bytes.Clone(c.buf[6:12]))
+		return m, nil, src.WithZone(c.ifi.Name), nil
 	}
+}
+
+// EthernetSource is the source MAC of the frame ReadFrom last returned.
+func (c *icmpv6Conn) EthernetSource() net.HardwareAddr { return c.lastSrc }
+
+// WriteFrame sends a whole Ethernet frame (a duplicate address detection
+// probe, which the ICMPv6 socket cannot send from ::) to dst.
+func (c *icmpv6Conn) WriteFrame(b []byte, dst net.HardwareAddr) error {
+	_, err := c.raw.WriteTo(b, &packet.Addr{HardwareAddr: dst})
+	return err
 }
 
 func (c *icmpv6Conn) WriteTo(m ndp.Message, cm *ipv6.ControlMessage, dst netip.Addr) error {

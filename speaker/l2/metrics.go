@@ -14,7 +14,8 @@ type Metrics struct {
 	gratuitousSent    *prometheus.CounterVec
 	ownershipChanges  *prometheus.CounterVec
 	membershipChanges *prometheus.CounterVec
-	conflicts         *prometheus.GaugeVec
+	conflictGauge     *prometheus.GaugeVec
+	conflictsTotal    *prometheus.CounterVec
 	unownedIPs        *prometheus.GaugeVec
 }
 
@@ -37,16 +38,20 @@ func NewMetrics(reg prometheus.Registerer) (*Metrics, error) {
 			Name: "herald_l2_membership_changes_total",
 			Help: "Changes of the set of live speakers seen by this node, by kind (join, leave).",
 		}, []string{"kind"}),
-		conflicts: prometheus.NewGaugeVec(prometheus.GaugeOpts{
+		conflictGauge: prometheus.NewGaugeVec(prometheus.GaugeOpts{
 			Name: "herald_l2_address_conflict",
-			Help: "1 while another host answers ARP/NDP for a Service IP this node owns, by IP and interface (no series until conflict detection reports one).",
+			Help: "1 while another host holds a Service IP this node owns (it answered this node's probe, or claimed the IP while this node answered), by IP and interface where it was seen.",
 		}, []string{"ip", "interface"}),
+		conflictsTotal: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "herald_l2_ip_conflicts_total",
+			Help: "IP conflicts detected: another host answered this node's probe before it announced an IP (detected=probe), or claimed an IP this node answers for (detected=announcing).",
+		}, []string{"detected"}),
 		unownedIPs: prometheus.NewGaugeVec(prometheus.GaugeOpts{
 			Name: "herald_l2_unowned_address",
 			Help: "1 for a Layer 2 Service IP that no live node may answer for (none of its eligible nodes is live), so nobody answers ARP/NDP for it; one series per such IP, the same on every speaker.",
 		}, []string{"ip"}),
 	}
-	for _, c := range []prometheus.Collector{m.requestsAnswered, m.gratuitousSent, m.ownershipChanges, m.membershipChanges, m.conflicts, m.unownedIPs} {
+	for _, c := range []prometheus.Collector{m.requestsAnswered, m.gratuitousSent, m.ownershipChanges, m.membershipChanges, m.conflictGauge, m.conflictsTotal, m.unownedIPs} {
 		if err := reg.Register(c); err != nil {
 			return nil, fmt.Errorf("registering layer 2 metrics: %w", err)
 		}
@@ -78,17 +83,20 @@ func (m *Metrics) membership(kind string, n int) {
 	}
 }
 
-// Conflict sets herald_l2_address_conflict for ip on ifname: seen while
-// another host answers for it, and drops the series once it no longer does.
-// Conflict detection, still to be built, is its caller.
-func (m *Metrics) Conflict(ip, ifname string, seen bool) {
+// conflicts sets herald_l2_address_conflict to the conflicts of now.
+func (m *Metrics) conflicts(cs []Conflict) {
 	if m == nil {
 		return
 	}
-	if seen {
-		m.conflicts.WithLabelValues(ip, ifname).Set(1)
-	} else {
-		m.conflicts.DeleteLabelValues(ip, ifname)
+	m.conflictGauge.Reset()
+	for _, c := range cs {
+		m.conflictGauge.WithLabelValues(c.IP.String(), c.Interface).Set(1)
+	}
+}
+
+func (m *Metrics) conflictDetected(detected string) {
+	if m != nil {
+		m.conflictsTotal.WithLabelValues(detected).Inc()
 	}
 }
 

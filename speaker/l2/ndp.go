@@ -1,6 +1,7 @@
 package l2
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -37,6 +38,8 @@ type NDPResponder struct {
 	ifi     *net.Interface
 	conn    NDPConn
 	ips     ipSet
+	watch   ipSet
+	onClaim func(Claim)
 	metrics *Metrics
 	log     logr.Logger
 
@@ -115,6 +118,65 @@ func (r *NDPResponder) SetIPs(ips []netip.Addr) error {
 	return errors.Join(errs...)
 }
 
+// Watch sets the function the claims of another host (see NDPClaim) on the
+// watched IPv6 addresses go to, from Run's goroutine: it must not block.
+// Call it before Run.
+func (r *NDPResponder) Watch(onClaim func(Claim)) { r.onClaim = onClaim }
+
+// SetWatched replaces the addresses whose claims are reported.
+func (r *NDPResponder) SetWatched(ips []netip.Addr) {
+	var v6 []netip.Addr
+	for _, ip := range ips {
+		if ip.Is6() && !ip.Is4In6() {
+			v6 = append(v6, ip.WithZone(""))
+		}
+	}
+	r.watch.replace(v6)
+}
+
+// frameWriter sends whole Ethernet frames: the raw side of the connection
+// (icmpv6Conn), needed to send from ::.
+type frameWriter interface {
+	WriteFrame(b []byte, dst net.HardwareAddr) error
+}
+
+// ethernetSourcer tells the source MAC of the last message read.
+type ethernetSourcer interface {
+	EthernetSource() net.HardwareAddr
+}
+
+// Probe sends a duplicate address detection solicitation for ip (from ::,
+// to its solicited-node group): the host using ip answers with an
+// advertisement to all nodes.
+func (r *NDPResponder) Probe(ip netip.Addr) error {
+	fw, ok := r.conn.(frameWriter)
+	if !ok {
+		return fmt.Errorf("duplicate address detection for %s on %s: the connection cannot send frames", ip, r.ifi.Name)
+	}
+	f, dst, err := DADProbe(r.ifi.HardwareAddr, ip)
+	if err != nil {
+		return err
+	}
+	if err := fw.WriteFrame(f, dst); err != nil {
+		return fmt.Errorf("sending duplicate address detection for %s on %s: %w", ip, r.ifi.Name, err)
+	}
+	return nil
+}
+
+// claim reports the claim m from src makes, if it is watched.
+func (r *NDPResponder) claim(m ndp.Message, src netip.Addr) {
+	if r.onClaim == nil {
+		return
+	}
+	var eth net.HardwareAddr
+	if es, ok := r.conn.(ethernetSourcer); ok {
+		eth = es.EthernetSource()
+	}
+	if c, ok := NDPClaim(m, src, eth); ok && !bytes.Equal(c.MAC, r.ifi.HardwareAddr) && r.watch.has(c.IP) {
+		r.onClaim(c)
+	}
+}
+
 // Groups returns the solicited-node multicast groups joined.
 func (r *NDPResponder) Groups() []netip.Addr {
 	r.mu.Lock()
@@ -142,6 +204,7 @@ func (r *NDPResponder) Run(ctx context.Context) error {
 			}
 			return fmt.Errorf("reading NDP on %s: %w", r.ifi.Name, err)
 		}
+		r.claim(m, src)
 		ns, ok := m.(*ndp.NeighborSolicitation)
 		if !ok || !r.ips.has(ns.TargetAddress.WithZone("")) {
 			continue

@@ -3,6 +3,7 @@ package l2
 import (
 	"context"
 	"fmt"
+	"net"
 	"net/netip"
 	"slices"
 	"sync"
@@ -16,8 +17,15 @@ type NodeConfig struct {
 	// Member configures liveness; its Name is this node's name and its
 	// OnChange is set by NewNode.
 	Member member.Config
-	// Announcer configures the responders; its OnLinks is set by NewNode.
+	// Announcer configures the responders; its OnLinks, Friendly and
+	// OnConflicts are set by NewNode.
 	Announcer AnnouncerConfig
+	// AnsweredBefore are the IPs herald nodes answered for when this node
+	// started: this node's own before it restarted, the other nodes' now
+	// (every NodeState's status.l2Announcements). Those this node owns at
+	// start-up are answered at once, not probed (see
+	// Coordinator.SetAnsweredBefore).
+	AnsweredBefore []netip.Addr
 	// LeaveTimeout bounds how long Run waits for the leave message to go out
 	// when it ends; 0 means 1s.
 	LeaveTimeout time.Duration
@@ -42,6 +50,10 @@ type Node struct {
 	mu       sync.Mutex
 	links    []Link
 	services []Service
+
+	// conflicts gets a value when the conflicts change (see
+	// ConflictsChanged).
+	conflicts chan struct{}
 }
 
 // NewNode binds the membership port and prepares the announcer; Run starts
@@ -50,14 +62,22 @@ func NewNode(cfg NodeConfig) (*Node, error) {
 	if cfg.LeaveTimeout <= 0 {
 		cfg.LeaveTimeout = time.Second
 	}
-	n := &Node{cfg: cfg}
+	n := &Node{cfg: cfg, conflicts: make(chan struct{}, 1)}
 	cfg.Announcer.OnLinks = n.onLinks
+	cfg.Announcer.OnConflicts = func([]Conflict) {
+		select {
+		case n.conflicts <- struct{}{}:
+		default:
+		}
+	}
+	cfg.Announcer.Friendly = func() []net.HardwareAddr { return n.mem.PeerMACs() }
 	ann, err := NewAnnouncer(cfg.Announcer)
 	if err != nil {
 		return nil, fmt.Errorf("layer 2 node %s: %w", cfg.Member.Name, err)
 	}
 	n.ann = ann
 	n.coord = NewCoordinator(cfg.Member.Name, ann, cfg.Announcer.Metrics)
+	n.coord.SetAnsweredBefore(cfg.AnsweredBefore)
 	cfg.Member.OnChange = n.coord.SetLive
 	mem, err := member.New(cfg.Member)
 	if err != nil {
@@ -72,6 +92,11 @@ func (n *Node) onLinks(links []Link) {
 	n.links = links
 	up := n.usable()
 	n.mu.Unlock()
+	macs := make([]net.HardwareAddr, 0, len(links))
+	for _, l := range links {
+		macs = append(macs, l.HardwareAddr)
+	}
+	n.mem.SetMACs(macs)
 	n.mem.SetReady(up)
 }
 
@@ -114,6 +139,15 @@ func (n *Node) SetServices(s []Service) {
 
 // Status returns the IPs this node answers for and where.
 func (n *Node) Status() []Announced { return n.ann.Status() }
+
+// Conflicts returns the Service IPs this node owns that another host
+// holds (see ProbeTracker).
+func (n *Node) Conflicts() []Conflict { return n.ann.Conflicts() }
+
+// ConflictsChanged receives a value when Conflicts changed (a conflict
+// appeared, changed or cleared); changes made while a value waits are
+// merged into it. Read Conflicts after receiving.
+func (n *Node) ConflictsChanged() <-chan struct{} { return n.conflicts }
 
 // SocketError says why this node cannot open the raw sockets it answers
 // with (see Announcer.SocketError); nil when it can.

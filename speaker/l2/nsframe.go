@@ -16,27 +16,30 @@ const (
 	offICMPv6Type  = ethHeaderLen + ipv6HeaderLen
 	protoICMPv6    = 58
 	icmpv6TypeNS   = 135
+	icmpv6TypeNA   = 136
 	minNSFrameSize = ethHeaderLen + ipv6HeaderLen + 24
 )
 
-// nsFilter is a BPF program, for a packet socket bound to IPv6, keeping only
-// ICMPv6 Neighbor Solicitations.
-func nsFilter(snap uint32) ([]bpf.RawInstruction, error) {
+// ndpFilter is a BPF program, for a packet socket bound to IPv6, keeping only
+// ICMPv6 Neighbor Solicitations (to answer) and Advertisements (claims of
+// another host, see NDPClaim).
+func ndpFilter(snap uint32) ([]bpf.RawInstruction, error) {
 	return bpf.Assemble([]bpf.Instruction{
 		bpf.LoadAbsolute{Off: offNextHeader, Size: 1},
-		bpf.JumpIf{Cond: bpf.JumpNotEqual, Val: protoICMPv6, SkipTrue: 3},
+		bpf.JumpIf{Cond: bpf.JumpNotEqual, Val: protoICMPv6, SkipTrue: 4},
 		bpf.LoadAbsolute{Off: offICMPv6Type, Size: 1},
-		bpf.JumpIf{Cond: bpf.JumpNotEqual, Val: icmpv6TypeNS, SkipTrue: 1},
+		bpf.JumpIf{Cond: bpf.JumpEqual, Val: icmpv6TypeNS, SkipTrue: 1},
+		bpf.JumpIf{Cond: bpf.JumpNotEqual, Val: icmpv6TypeNA, SkipTrue: 1},
 		bpf.RetConstant{Val: snap},
 		bpf.RetConstant{Val: 0},
 	})
 }
 
-// parseNSFrame returns the Neighbor Solicitation an Ethernet frame holds and
-// its IPv6 source, if the frame is a valid one: IPv6 with no extension
-// header, hop limit 255 (RFC 4861 7.1.1: it was not forwarded), a correct
-// ICMPv6 checksum.
-func parseNSFrame(f []byte) (*ndp.NeighborSolicitation, netip.Addr, bool) {
+// parseNDPFrame returns the Neighbor Solicitation or Advertisement an
+// Ethernet frame holds and its IPv6 source, if the frame is a valid one:
+// IPv6 with no extension header, hop limit 255 (RFC 4861 7.1.1: it was not
+// forwarded), a correct ICMPv6 checksum.
+func parseNDPFrame(f []byte) (ndp.Message, netip.Addr, bool) {
 	if len(f) < minNSFrameSize || binary.BigEndian.Uint16(f[12:14]) != 0x86dd {
 		return nil, netip.Addr{}, false
 	}
@@ -57,8 +60,11 @@ func parseNSFrame(f []byte) (*ndp.NeighborSolicitation, netip.Addr, bool) {
 	if err != nil {
 		return nil, netip.Addr{}, false
 	}
-	ns, ok := m.(*ndp.NeighborSolicitation)
-	return ns, src, ok
+	switch m.(type) {
+	case *ndp.NeighborSolicitation, *ndp.NeighborAdvertisement:
+		return m, src, true
+	}
+	return nil, netip.Addr{}, false
 }
 
 // icmpv6Checksum is the ones' complement sum, folded, of the IPv6 pseudo

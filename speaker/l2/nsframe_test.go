@@ -38,7 +38,7 @@ func TestParseNSFrame(t *testing.T) {
 	client := netip.MustParseAddr("2001:db8:100::100")
 	vip := netip.MustParseAddr("2001:db8:200::10")
 	group, _ := ndp.SolicitedNodeMulticast(vip)
-	filter, err := nsFilter(1514)
+	filter, err := ndpFilter(1514)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -64,29 +64,34 @@ func TestParseNSFrame(t *testing.T) {
 			return f
 		}, false},
 		{"truncated", func() []byte { return nsFrame(t, client, vip, vip, "02:00:00:00:00:0b")[:60] }, false},
-		{"an advertisement", func() []byte {
+		{"an advertisement with a bad checksum", func() []byte {
 			f := nsFrame(t, client, vip, vip, "02:00:00:00:00:0b")
-			f[offICMPv6Type] = 136
+			f[offICMPv6Type] = icmpv6TypeNA
+			return f
+		}, false},
+		{"an echo request", func() []byte {
+			f := nsFrame(t, client, vip, vip, "02:00:00:00:00:0b")
+			f[offICMPv6Type] = 128
 			return f
 		}, false},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			f := tc.frame()
-			ns, src, ok := parseNSFrame(f)
+			m, src, ok := parseNDPFrame(f)
 			if ok != tc.wantOK {
-				t.Fatalf("parseNSFrame ok = %v, want %v", ok, tc.wantOK)
+				t.Fatalf("parseNDPFrame ok = %v, want %v", ok, tc.wantOK)
 			}
-			if ok && (ns.TargetAddress != vip || src != client) {
-				t.Errorf("parseNSFrame = target %s from %s, want %s from %s", ns.TargetAddress, src, vip, client)
+			if ns, _ := m.(*ndp.NeighborSolicitation); ok && (ns == nil || ns.TargetAddress != vip || src != client) {
+				t.Errorf("parseNDPFrame = %v from %s, want a solicitation for %s from %s", m, src, vip, client)
 			}
-			// The socket filter keeps every solicitation (validity is
-			// parseNSFrame's job) and drops other ICMPv6.
+			// The socket filter keeps every solicitation and advertisement
+			// (validity is parseNDPFrame's job) and drops other ICMPv6.
 			kept, err := vm.Run(f)
 			if err != nil {
 				t.Fatal(err)
 			}
-			if wantKept := f[offICMPv6Type] == icmpv6TypeNS; (kept > 0) != wantKept {
+			if wantKept := f[offICMPv6Type] == icmpv6TypeNS || f[offICMPv6Type] == icmpv6TypeNA; (kept > 0) != wantKept {
 				t.Errorf("filter kept %d bytes, want kept: %v", kept, wantKept)
 			}
 		})
@@ -97,7 +102,7 @@ func mustDisassemble(t *testing.T, raw []bpf.RawInstruction) []bpf.Instruction {
 	t.Helper()
 	ins, ok := bpf.Disassemble(raw)
 	if !ok {
-		t.Fatal("the NS filter does not disassemble")
+		t.Fatal("the NDP filter does not disassemble")
 	}
 	return ins
 }

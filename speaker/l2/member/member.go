@@ -54,6 +54,10 @@ type Member struct {
 
 	keyring  *memberlist.Keyring // nil: plain text
 	rotation *rotation
+
+	// macs are this node's interfaces' MACs, sent in its metadata after
+	// the readiness flag (see SetMACs).
+	macs []net.HardwareAddr
 }
 
 // New creates the memberlist (binding its port) and tries the peers once;
@@ -318,9 +322,54 @@ func (m *Member) Live() []string {
 	return out
 }
 
+// SetMACs sets the MACs of this node's interfaces, which the other nodes
+// learn from its metadata (PeerMACs): they are herald's, not another
+// host's, when a node sees them answer for a Service IP (conflict
+// detection). At most maxMACs are sent.
+func (m *Member) SetMACs(macs []net.HardwareAddr) {
+	var keep []net.HardwareAddr
+	for _, mac := range macs {
+		if len(mac) == 6 && len(keep) < maxMACs {
+			keep = append(keep, slices.Clone(mac))
+		}
+	}
+	slices.SortFunc(keep, func(a, b net.HardwareAddr) int { return bytes.Compare(a, b) })
+	m.mu.Lock()
+	same := slices.EqualFunc(keep, m.macs, func(a, b net.HardwareAddr) bool { return bytes.Equal(a, b) })
+	m.macs = keep
+	m.mu.Unlock()
+	if same || m.list == nil {
+		return
+	}
+	go func() {
+		if err := m.list.UpdateNode(time.Second); err != nil {
+			m.cfg.Log.V(1).Info("broadcasting MACs", "error", err.Error())
+		}
+	}()
+}
+
+// PeerMACs returns the MACs the other nodes (alive or not) said are
+// theirs.
+func (m *Member) PeerMACs() []net.HardwareAddr {
+	m.nodesMu.Lock()
+	defer m.nodesMu.Unlock()
+	var out []net.HardwareAddr
+	for name, n := range m.nodes {
+		if name != m.cfg.Name {
+			out = append(out, n.macs...)
+		}
+	}
+	return out
+}
+
+// maxMACs bounds the MACs in a node's metadata (memberlist's limit is 512
+// bytes, 6 bytes a MAC after the readiness byte).
+const maxMACs = 80
+
 // nodeInfo is what Member keeps of another node.
 type nodeInfo struct {
 	addr  string
+	macs  []net.HardwareAddr
 	ready bool
 	// dead: memberlist declared it dead (or it left; a leaving node says
 	// it is not ready first). The entry stays so that Live can count it
@@ -490,10 +539,23 @@ type delegate struct{ m *Member }
 func (d delegate) NodeMeta(int) []byte {
 	d.m.mu.Lock()
 	defer d.m.mu.Unlock()
+	meta := []byte{metaNotReady}
 	if d.m.ready && !d.m.leaving {
-		return []byte{metaReady}
+		meta[0] = metaReady
 	}
-	return []byte{metaNotReady}
+	for _, mac := range d.m.macs {
+		meta = append(meta, mac...)
+	}
+	return meta
+}
+
+// metaMACs reads the MACs after the readiness flag of a node's metadata.
+func metaMACs(meta []byte) []net.HardwareAddr {
+	var out []net.HardwareAddr
+	for b := meta[min(1, len(meta)):]; len(b) >= 6; b = b[6:] {
+		out = append(out, net.HardwareAddr(slices.Clone(b[:6])))
+	}
+	return out
 }
 func (delegate) NotifyMsg([]byte)                { /* no user messages */ }
 func (delegate) GetBroadcasts(int, int) [][]byte { return nil }
@@ -519,7 +581,7 @@ func (e events) NotifyLeave(n *memberlist.Node) {
 func (e events) put(n *memberlist.Node) {
 	e.m.nodesMu.Lock()
 	prev := e.m.nodes[n.Name]
-	e.m.nodes[n.Name] = nodeInfo{addr: n.Address(), ready: len(n.Meta) > 0 && n.Meta[0] == metaReady,
+	e.m.nodes[n.Name] = nodeInfo{addr: n.Address(), macs: metaMACs(n.Meta), ready: len(n.Meta) > 0 && n.Meta[0] == metaReady,
 		heard: time.Now(), pinging: prev.pinging, countsMe: prev.countsMe}
 	e.m.nodesMu.Unlock()
 	e.signal()
