@@ -22,13 +22,13 @@ type plan struct {
 }
 
 type routerPlan struct {
-	ASN       uint32
-	VRF       string
-	RouterID  string
+	ASN      uint32
+	VRF      string
+	RouterID string
 	// GracefulShutdown prints `bgp graceful-shutdown`.
 	GracefulShutdown bool
 	Neighbors        []*neighborPlan // in FRR's order: interfaces, IPv4, IPv6
-	AFs       []*afPlan       // ipv4 unicast, ipv6 unicast; only those with lines
+	AFs              []*afPlan       // ipv4 unicast, ipv6 unicast; only those with lines
 }
 
 type neighborPlan struct {
