@@ -27,6 +27,9 @@ type world struct {
 	nodes    map[string]*corev1.Node
 	probs    problems
 	lastGood LastGood
+	// undrain names a node planned as if it did not drain (Plan's second
+	// pass for Result.Undrained).
+	undrain string
 }
 
 // keepEffect is the Effect of a problem on an object that keeps its last
@@ -198,9 +201,39 @@ func (w *world) missingRefs(kind, name string, pools []string) {
 
 // Plan returns what node announces given snap. It never fails: mistakes are
 // Problems, and what they touch is left out or kept at its last good version.
+//
+// A node that drains (DrainReason, or Snapshot.Stopping) is planned as
+// drained: its Config announces nothing, in graceful shutdown, and
+// Result.Drain says why; Result.Undrained is what it announced before, for
+// the speaker's graceful-shutdown step (see DrainConfig).
 func Plan(snap *Snapshot, node string) Result {
 	w := prepare(snap)
-	return w.plan(node)
+	res := w.plan(node)
+	why := ""
+	if n := w.nodes[node]; n != nil {
+		if ok, reason, drain := w.nodeAnnounces(n); !ok && drain {
+			why = reason
+		}
+	}
+	if why == "" && snap.Stopping {
+		why = ReasonStopping
+	}
+	if why == "" {
+		return res
+	}
+	w.undrain = node
+	undrained := w.plan(node).Config
+	w.undrain = ""
+	res.Drain = why
+	res.Undrained = &undrained
+	res.Config = frrconfig.Withdrawn(&undrained)
+	for i := range res.Config.Routers {
+		res.Config.Routers[i].GracefulShutdown = true
+	}
+	for i := range res.Neighbors {
+		res.Neighbors[i].Prefixes = nil
+	}
+	return res
 }
 
 // Validate returns the cross-object problems of snap, for every node in it
@@ -318,7 +351,7 @@ func (w *world) plan(node string) Result {
 		neighbors = append(neighbors, &neighborState{peer: p, key: neighborKey(&p.Neighbor), router: ri, adv: map[netip.Prefix]*attrs{}})
 	}
 
-	announces, _ := nodeAnnounces(nodeObj)
+	announces, _, _ := w.nodeAnnounces(nodeObj)
 	// Pointers into the snapshot, sorted: no copy of every Service.
 	services := make([]*corev1.Service, len(w.snap.Services))
 	for i := range w.snap.Services {
@@ -554,7 +587,7 @@ func (w *world) planL2(node string, services []*corev1.Service, probs *problems)
 		advNodes[i] = map[string]bool{}
 		for _, n := range nodeNames {
 			nd := w.nodes[n]
-			if ok, _ := nodeAnnounces(nd); !ok {
+			if ok, _, _ := w.nodeAnnounces(nd); !ok {
 				continue
 			}
 			ok, err := selects(l2s[i].Spec.NodeSelectors, nd.Labels)

@@ -42,6 +42,14 @@ type Snapshot struct {
 	// LastGood holds the last good version of objects that may be broken
 	// now; pass Result.LastGood of the previous Plan. Zero is fine.
 	LastGood LastGood
+
+	// DrainTaints are the keys of the NoSchedule and NoExecute taints
+	// that make a node drain (see DrainReason); nil means
+	// DefaultDrainTaints, an empty non-nil slice none.
+	DrainTaints []string
+	// Stopping says the planned node's speaker is stopping: the node
+	// drains (BGP; Layer 2 hands its IPs over through the membership).
+	Stopping bool
 }
 
 // LastGood holds resolved objects by name, so that an object broken by an
@@ -176,4 +184,9 @@ type Result struct {
 	Problems []Problem
 	// LastGood is what to pass as Snapshot.LastGood next time.
 	LastGood LastGood
+	// Drain says why the node drains ("" when it does not): Config is
+	// then the drained config (no prefixes, graceful shutdown on) and
+	// Undrained the config the node would run were it not draining.
+	Drain     string
+	Undrained *frrconfig.Config
 }
