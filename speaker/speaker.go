@@ -71,6 +71,16 @@ type Config struct {
 	// WithdrawTimeout bounds the withdrawal on shutdown (default 15s: a
 	// full reload of FRR can take seconds on a busy node).
 	WithdrawTimeout time.Duration
+	// DrainWait is how long a draining node announces in graceful
+	// shutdown before it withdraws, for the routers to move their traffic
+	// to other paths (default 5s; negative: no graceful-shutdown step,
+	// withdraw at once). A node drains when it is cordoned, has one of
+	// DrainTaints or the exclude label, or its speaker stops.
+	DrainWait time.Duration
+	// DrainTaints are the keys of the NoSchedule/NoExecute taints that
+	// make the node drain (planner.Snapshot.DrainTaints: nil means
+	// planner.DefaultDrainTaints, empty none).
+	DrainTaints []string
 	// RouteMapDelaySeconds goes into every FRR config the speaker applies
 	// (frrconfig.Config.RouteMapDelaySeconds: `bgp route-map delay-timer`)
 	// unless the plan sets one; 0 leaves FRR's default, 5 s. bgpd holds
@@ -126,12 +136,21 @@ type Speaker struct {
 	problemSet         map[string]bool
 	// followUps are the pending extra state reads after an apply.
 	followUps []time.Duration
+	// snap is the last snapshot planned from (for the drain on stop);
+	// drain the node's drain (nil when not draining), drainDue when it is
+	// looked at again (zero: not by time).
+	snap     *planner.Snapshot
+	drain    *drainState
+	drainDue time.Time
 
 	// readyMu guards readyFRR, the last apply's status for the readiness
 	// check (frr, read from another goroutine).
 	readyMu  sync.Mutex
 	readyFRR *v1beta1.FRRConfigStatus
 }
+
+// DefaultDrainWait is Config.DrainWait's default.
+const DefaultDrainWait = 5 * time.Second
 
 // maxRetryInterval bounds the backoff between retries of a failed apply.
 const maxRetryInterval = 10 * time.Second
@@ -166,6 +185,9 @@ func New(cfg Config) (*Speaker, error) {
 	def(&cfg.StatusInterval, time.Second)
 	def(&cfg.RetryInterval, time.Second)
 	def(&cfg.WithdrawTimeout, 15*time.Second)
+	if cfg.DrainWait == 0 {
+		cfg.DrainWait = DefaultDrainWait
+	}
 	return &Speaker{cfg: cfg, trigger: make(chan struct{}, 1), rewrite: make(chan struct{}, 1),
 		stateWanted: make(chan struct{}, 1), stateRead: make(chan AgentState),
 		queue: newLatest(cfg.RetryInterval, maxRetryInterval, sameConfig),
@@ -203,7 +225,8 @@ func (s *Speaker) Run(ctx context.Context) error {
 		defer t.Stop()
 		l2tick = t.C
 	}
-	var retry, follow, status <-chan time.Time
+	var retry, follow, status, drainTick <-chan time.Time
+	var drainAt time.Time
 	delay := s.cfg.RetryInterval
 	bgp := s.cfg.Agent != nil
 	readCtx, stopReads := context.WithCancel(ctx)
@@ -243,7 +266,7 @@ func (s *Speaker) Run(ctx context.Context) error {
 				s.record(o)
 			default:
 			}
-			s.withdraw()
+			s.drainOnStop()
 			s.goodbye()
 			return nil
 		case o := <-s.outcomes:
@@ -274,6 +297,15 @@ func (s *Speaker) Run(ctx context.Context) error {
 		case <-follow:
 			follow = nil
 			s.refreshState()
+		case <-drainTick:
+			drainTick, drainAt = nil, time.Time{}
+			s.sync(ctx)
+		}
+		if !s.drainDue.Equal(drainAt) {
+			drainTick, drainAt = nil, s.drainDue
+			if !drainAt.IsZero() {
+				drainTick = time.After(time.Until(drainAt))
+			}
 		}
 		if status == nil && !s.statusDue.IsZero() {
 			status = time.After(time.Until(s.statusDue))
@@ -326,6 +358,8 @@ func (s *Speaker) sync(ctx context.Context) {
 		return
 	}
 	snap.LastGood = s.lastGood
+	snap.DrainTaints = s.cfg.DrainTaints
+	s.snap = &snap
 	res := planner.Plan(&snap, s.cfg.Node)
 	s.lastGood = res.LastGood
 	s.plan = res
@@ -337,23 +371,21 @@ func (s *Speaker) sync(ctx context.Context) {
 	if m := s.cfg.Metrics; m != nil {
 		m.problems.Set(float64(len(res.Problems)))
 	}
+	cfg := s.drainConfig(&res, time.Now())
 	if s.cfg.Agent == nil {
 		// BGP mode is off: the FRR model is not applied anywhere.
 		s.writeStatus(ctx)
 		return
 	}
-	if res.Config.RouteMapDelaySeconds == 0 {
-		res.Config.RouteMapDelaySeconds = s.cfg.RouteMapDelaySeconds
-	}
-	if err := res.Config.Validate(); err != nil {
+	if err := cfg.Validate(); err != nil {
 		// The planner checks each object against the renderer's rules, so
 		// this is a planner bug; FRR keeps running the last config.
-		if s.invalid == nil || !sameConfig(s.invalid, &res.Config) {
-			c := res.Config
+		if s.invalid == nil || !sameConfig(s.invalid, &cfg) {
+			c := cfg
 			s.invalid = &c
 			gen := s.gen.Add(1)
 			s.frr = &v1beta1.FRRConfigStatus{Generation: gen, Result: v1beta1.FRRFailed, Time: metav1.Now(),
-				Message: redact(&res.Config, "the planned config is invalid, the last one keeps running: "+err.Error())}
+				Message: redact(&cfg, "the planned config is invalid, the last one keeps running: "+err.Error())}
 			log.Error(err, "the planned FRR config is invalid; not applying it", "generation", gen)
 		}
 		s.writeStatus(ctx)
@@ -361,10 +393,14 @@ func (s *Speaker) sync(ctx context.Context) {
 	}
 	// After an invalid plan the next valid one is offered even if it
 	// equals the last, so that the NodeState reports its apply.
-	if s.desired == nil || s.invalid != nil || !sameConfig(s.desired, &res.Config) {
-		c := res.Config
+	if s.desired == nil || s.invalid != nil || !sameConfig(s.desired, &cfg) {
+		c := cfg
 		s.desired, s.invalid = &c, nil
 		s.offer(&c)
+	}
+	if s.applied != nil && sameConfig(s.applied, &cfg) && s.frr != nil && s.frr.Result == v1beta1.FRRApplied {
+		// FRR already runs it (a drain step with nothing to change).
+		s.drainApplied(&cfg, time.Now())
 	}
 	s.writeStatus(ctx)
 }
