@@ -45,6 +45,7 @@ func TestBGP(t *testing.T) {
 		{"NodeSelector", testNodeSelector},
 		{"LocalPrefIBGP", testLocalPrefIBGP},
 		{"Password", testPassword},
+		{"Drain", testDrain},
 	} {
 		if !t.Run(tc.name, func(t *testing.T) {
 			e.base(t)
