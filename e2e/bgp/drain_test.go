@@ -20,7 +20,7 @@ import (
 type pathSeen struct {
 	at      time.Time
 	present bool
-	gshut   bool // carries 65535:0 (FRR: "graceful-shutdown")
+	gshut   bool // carries 65535:0 (FRR's JSON: "gracefulShutdown")
 	locPrf  uint32
 	comms   []string
 }
@@ -46,7 +46,7 @@ func (e *env) pollPath(ctx context.Context, ip, nodeAddr string) func() []pathSe
 				s.present = true
 				if p.Community != nil {
 					s.comms = p.Community.List
-					s.gshut = slices.Contains(p.Community.List, "graceful-shutdown") || slices.Contains(p.Community.List, "65535:0")
+					s.gshut = slices.Contains(p.Community.List, "gracefulShutdown") || slices.Contains(p.Community.List, "65535:0")
 				}
 				if p.LocPrf != nil {
 					s.locPrf = *p.LocPrf
