@@ -375,6 +375,8 @@ func (w *world) plan(node string) Result {
 		}
 		w.setFamilies(neighbors, advNode)
 	}
+	// health: the Services this node's health check gates → withheld.
+	health := map[string]bool{}
 	if announces && len(neighbors) > 0 {
 		for _, svc := range services {
 			if !served(svc, w.snap.LBClass) {
@@ -388,6 +390,12 @@ func (w *world) plan(node string) Result {
 				p := poolOf(w.poolList, ip)
 				if p == nil {
 					continue
+				}
+				if withheld, gated := w.healthWithheld(svc, key, p, node); gated {
+					health[key] = health[key] || withheld
+					if withheld {
+						continue
+					}
 				}
 				for ai := range w.advs {
 					a := &w.advs[ai]
@@ -461,7 +469,10 @@ func (w *world) plan(node string) Result {
 		return res.Neighbors[i].Key < res.Neighbors[j].Key
 	})
 	res.Config = cfg
-	res.L2 = w.planL2(node, services, &probs)
+	res.L2 = w.planL2(node, services, &probs, health)
+	if len(health) > 0 {
+		res.Health = healthResult(health)
+	}
 	res.Problems = probs.sorted()
 	return res
 }
@@ -571,7 +582,7 @@ func sortedPrefixes(ps []netip.Prefix) []netip.Prefix {
 
 // planL2 lists the Layer 2 IPs, the nodes eligible for each and this node's
 // interfaces for it.
-func (w *world) planL2(node string, services []*corev1.Service, probs *problems) []L2Service {
+func (w *world) planL2(node string, services []*corev1.Service, probs *problems, health map[string]bool) []L2Service {
 	if len(w.l2s) == 0 {
 		return nil
 	}
@@ -642,6 +653,13 @@ func (w *world) planL2(node string, services []*corev1.Service, probs *problems)
 			if !matched {
 				continue
 			}
+			// Every node filters the same way: the eligible nodes of
+			// an IP are the same on all of them.
+			kept := healthyL2(w.snap.HealthGates, key, nodes)
+			if nodes[node] && w.snap.HealthGates.Gated(key, node) {
+				health[key] = health[key] || !kept[node]
+			}
+			nodes = kept
 			s := byIP[ip]
 			if s == nil {
 				s = &L2Service{IP: ip}

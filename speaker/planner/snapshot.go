@@ -47,6 +47,9 @@ type Snapshot struct {
 	// that make a node drain (see DrainReason); nil means
 	// DefaultDrainTaints, an empty non-nil slice none.
 	DrainTaints []string
+	// HealthGates are the nodes whose health check gates each Service
+	// (see health.go); nil gates nothing.
+	HealthGates HealthGates
 	// Stopping says the planned node's speaker is stopping: the node
 	// drains (BGP; Layer 2 hands its IPs over through the membership).
 	Stopping bool
@@ -189,4 +192,7 @@ type Result struct {
 	// Undrained the config the node would run were it not draining.
 	Drain     string
 	Undrained *frrconfig.Config
+	// Health lists the Services this node's health check gates (see
+	// HealthGates), sorted, with whether it announces them all the same.
+	Health []HealthGate
 }
