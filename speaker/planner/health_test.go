@@ -24,7 +24,9 @@ func TestPlanHealthGates(t *testing.T) {
 		}
 	}
 	onlyNode1Advertises := func(s *Snapshot) { s.BGPAdvertisements[0].Spec.NodeSelectors = hostSel("node1") }
-	shared := func(s *Snapshot) { s.Services = append(s.Services, svc("db", corev1.ServiceExternalTrafficPolicyCluster, "192.0.2.10")) }
+	shared := func(s *Snapshot) {
+		s.Services = append(s.Services, svc("db", corev1.ServiceExternalTrafficPolicyCluster, "192.0.2.10"))
+	}
 	tests := []struct {
 		name        string
 		mod         []func(*Snapshot)
