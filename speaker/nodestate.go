@@ -219,6 +219,7 @@ func (s *Speaker) writeStatus(ctx context.Context) {
 	}
 	st := BuildStatus(s.frr, s.state, &s.plan, l2s, time.Now(), s.written)
 	st.Drain = s.drain.status()
+	st.HealthGated = s.healthStatus()
 	if se, ok := s.cfg.L2.(socketErrorer); ok {
 		meta.SetStatusCondition(&st.Conditions, l2Condition(se.SocketError(), time.Now()))
 	}

@@ -14,6 +14,7 @@ import (
 
 	v1beta1 "github.com/heraldlb/herald/api/v1beta1"
 	"github.com/heraldlb/herald/frrconfig"
+	"github.com/heraldlb/herald/speaker/health"
 	"github.com/heraldlb/herald/speaker/l2"
 	"github.com/heraldlb/herald/speaker/planner"
 )
@@ -88,6 +89,11 @@ type Config struct {
 	// or the agent) until that timer fires, and re-evaluates changed
 	// communities and local-prefs only when it fires.
 	RouteMapDelaySeconds uint16
+	// HealthMetrics are the health checks' metrics (health.NewMetrics);
+	// nil records none. HealthConcurrency bounds the health probes in
+	// flight at once (default 16).
+	HealthMetrics     *health.Metrics
+	HealthConcurrency int
 	// Log is the speaker's logger.
 	Log logr.Logger
 }
@@ -143,6 +149,13 @@ type Speaker struct {
 	drain    *drainState
 	drainDue time.Time
 
+	// health runs this node's health checks; gated is its gated
+	// Services as of the last plan, invalidChecks the Services whose
+	// check does not parse (logged once).
+	health        *health.Runner
+	gated         map[string]health.State
+	invalidChecks map[string]string
+
 	// readyMu guards readyFRR, the last apply's status for the readiness
 	// check (frr, read from another goroutine).
 	readyMu  sync.Mutex
@@ -188,10 +201,13 @@ func New(cfg Config) (*Speaker, error) {
 	if cfg.DrainWait == 0 {
 		cfg.DrainWait = DefaultDrainWait
 	}
-	return &Speaker{cfg: cfg, trigger: make(chan struct{}, 1), rewrite: make(chan struct{}, 1),
+	s := &Speaker{cfg: cfg, trigger: make(chan struct{}, 1), rewrite: make(chan struct{}, 1),
 		stateWanted: make(chan struct{}, 1), stateRead: make(chan AgentState),
 		queue: newLatest(cfg.RetryInterval, maxRetryInterval, sameConfig),
-		wake:  make(chan struct{}, 1), outcomes: make(chan applyOutcome, 1)}, nil
+		wake:  make(chan struct{}, 1), outcomes: make(chan applyOutcome, 1)}
+	s.health = health.NewRunner(health.RunnerConfig{OnChange: s.Trigger, Metrics: cfg.HealthMetrics,
+		MaxConcurrent: cfg.HealthConcurrency, Log: cfg.Log.WithName("health")})
+	return s, nil
 }
 
 // Trigger tells the speaker something it reads changed. It never blocks.
@@ -251,6 +267,16 @@ func (s *Speaker) Run(ctx context.Context) error {
 		<-reads
 	}()
 	defer stopApplies()
+	healthCtx, stopHealth := context.WithCancel(ctx)
+	checks := make(chan struct{})
+	go func() {
+		defer close(checks)
+		s.health.Run(healthCtx)
+	}()
+	defer func() {
+		stopHealth()
+		<-checks
+	}()
 	s.Trigger()
 	for {
 		select {
@@ -359,6 +385,11 @@ func (s *Speaker) sync(ctx context.Context) {
 	}
 	snap.LastGood = s.lastGood
 	snap.DrainTaints = s.cfg.DrainTaints
+	if snap.HealthGates, err = s.healthGates(ctx, &snap); err != nil {
+		log.Error(err, "reading the cluster")
+		s.retry = true
+		return
+	}
 	s.snap = &snap
 	res := planner.Plan(&snap, s.cfg.Node)
 	s.lastGood = res.LastGood

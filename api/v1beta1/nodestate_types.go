@@ -245,6 +245,24 @@ type DrainStep struct {
 	Done metav1.Time `json:"done"`
 }
 
+// HealthGate is one Service whose health check gates this node.
+type HealthGate struct {
+	// Service is the Service, namespace/name.
+	Service string `json:"service"`
+
+	// Reason is the last failed probe's error.
+	Reason string `json:"reason"`
+
+	// Since is when the node became gated.
+	Since metav1.Time `json:"since"`
+
+	// Announcing is true when the node announces the Service all the
+	// same: every node that would announce it is gated (fail-open).
+	//
+	// +optional
+	Announcing bool `json:"announcing,omitempty"`
+}
+
 // NodeStateStatus is the speaker's account of its node.
 type NodeStateStatus struct {
 	// FRR is the last attempt to apply an FRR configuration.
@@ -283,6 +301,16 @@ type NodeStateStatus struct {
 	//
 	// +optional
 	Drain *DrainStatus `json:"drain,omitempty"`
+
+	// HealthGated are the Services whose health check
+	// (heraldlb.io/health-check) fails on this node's endpoints, so that
+	// the node does not announce them (unless every node is gated: then
+	// Announcing is true, fail-open).
+	//
+	// +listType=map
+	// +listMapKey=service
+	// +optional
+	HealthGated []HealthGate `json:"healthGated,omitempty"`
 
 	// Conditions summarise the node's health as herald sees it.
 	//

@@ -27,6 +27,7 @@ import (
 	"github.com/heraldlb/herald/frragent"
 	"github.com/heraldlb/herald/frrconfig"
 	"github.com/heraldlb/herald/speaker"
+	"github.com/heraldlb/herald/speaker/health"
 	"github.com/heraldlb/herald/speaker/l2"
 	"github.com/heraldlb/herald/speaker/l2/member"
 	"github.com/heraldlb/herald/speaker/planner"
@@ -159,8 +160,12 @@ func runSpeaker(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
+	hm, err := health.NewMetrics(metrics.Registry)
+	if err != nil {
+		return err
+	}
 	scfg := speaker.Config{
-		Node: f.node, Namespace: f.namespace, LBClass: f.lbClass, Metrics: m,
+		Node: f.node, Namespace: f.namespace, LBClass: f.lbClass, Metrics: m, HealthMetrics: hm,
 		Events:        mgr.GetEventRecorderFor("herald-speaker"),
 		StateInterval: f.stateInterval, Log: logger.WithName("speaker"),
 		RouteMapDelaySeconds: uint16(f.routeMapDelay / time.Second),

@@ -113,3 +113,7 @@ func healthResult(gated map[string]bool) []HealthGate {
 	sort.Slice(out, func(i, j int) bool { return out[i].Service < out[j].Service })
 	return out
 }
+
+// Served reports whether herald serves svc when it serves the
+// loadBalancerClass lbClass ("" for Services with no class).
+func Served(svc *corev1.Service, lbClass string) bool { return served(svc, lbClass) }
