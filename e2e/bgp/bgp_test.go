@@ -46,6 +46,7 @@ func TestBGP(t *testing.T) {
 		{"LocalPrefIBGP", testLocalPrefIBGP},
 		{"Password", testPassword},
 		{"Drain", testDrain},
+		{"Health", testHealth},
 	} {
 		if !t.Run(tc.name, func(t *testing.T) {
 			e.base(t)
