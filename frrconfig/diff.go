@@ -15,7 +15,7 @@ import (
 // removed from a router's networks or a neighbor's advertisements, a
 // prefix's communities or local-pref changed, neighbors added or removed,
 // a neighbor's BFD turned on or off or given another profile, a neighbor's
-// address families, BFD profiles added, changed or removed, the log level
+// address families, a router's graceful shutdown, BFD profiles added, changed or removed, the log level
 // and the route-map delay. For any other
 // change it returns an error wrapping ErrNeedsReload. Invalid configs give
 // Validate's *ValidationError. Two equal configs give no commands.
@@ -216,6 +216,12 @@ type routerCommands struct {
 // route-maps are diffed with all the others by diffRouteMaps.
 func (d *differ) diffRouter(oldR, newR *routerPlan) error {
 	var rc routerCommands
+	switch {
+	case newR.GracefulShutdown && !oldR.GracefulShutdown:
+		rc.top = append(rc.top, "bgp graceful-shutdown")
+	case oldR.GracefulShutdown && !newR.GracefulShutdown:
+		rc.top = append(rc.top, "no bgp graceful-shutdown")
+	}
 	for f := range 2 {
 		d.diffNetworks(&rc, family(f), networksOf(oldR, family(f)), networksOf(newR, family(f)))
 	}

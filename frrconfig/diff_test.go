@@ -52,6 +52,16 @@ func diffCases() []diffCase {
 	nbr := func(c *Config, i int) *Neighbor { return &c.Routers[0].Neighbors[i] }
 	return []diffCase{
 		{name: "no change", change: func(*Config) {}, want: []string{}},
+		{name: "graceful shutdown on", change: func(c *Config) { c.Routers[0].GracefulShutdown = true }, want: []string{
+			// The announcements stay; bgpd sends them again with 65535:0.
+			"router bgp 64512",
+			"bgp graceful-shutdown",
+			"exit",
+		}},
+		{name: "graceful shutdown on, then the prefixes withdrawn", change: func(c *Config) {
+			*c = Withdrawn(c)
+			c.Routers[0].GracefulShutdown = true
+		}, want: nil},
 		{name: "prefix added", change: func(c *Config) {
 			c.Routers[0].IPv4Networks = append(c.Routers[0].IPv4Networks, pfx("192.0.2.4/32"))
 			nbr(c, 0).Advertise = append(nbr(c, 0).Advertise, Advertisement{Prefix: pfx("192.0.2.4/32"), Communities: []string{"65000:1"}})

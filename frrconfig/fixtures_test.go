@@ -119,6 +119,19 @@ func goldenCases() []goldenCase {
 				{Address: addr("198.51.100.2"), RemoteAS: "64513"},
 			},
 		}}}},
+		// A draining node: the same announcements, sent with the
+		// GRACEFUL_SHUTDOWN community to the eBGP peer and LOCAL_PREF 0 to
+		// the iBGP one by bgpd itself.
+		{"graceful_shutdown", &Config{RouteMapDelaySeconds: 1, Routers: []Router{{
+			ASN: 64512, RouterID: addr("198.51.100.11"), GracefulShutdown: true,
+			IPv4Networks: pfxs("192.0.2.10/32"),
+			IPv6Networks: pfxs("2001:db8:200::10/128"),
+			Neighbors: []Neighbor{
+				{Address: addr("198.51.100.1"), RemoteAS: "64500", Families: []string{FamilyIPv4, FamilyIPv6},
+					Advertise: []Advertisement{{Prefix: pfx("192.0.2.10/32"), Communities: []string{"65000:1"}}, adv("2001:db8:200::10/128")}},
+				{Address: addr("198.51.100.2"), RemoteAS: "internal", Advertise: []Advertisement{{Prefix: pfx("192.0.2.10/32"), LocalPref: u32(200)}}},
+			},
+		}}}},
 		{"passwords", &Config{LogLevel: "warnings", Routers: []Router{{
 			ASN: 64512, RouterID: addr("198.51.100.11"),
 			IPv4Networks: pfxs("192.0.2.10/32"),

@@ -37,6 +37,13 @@ type Router struct {
 	IPv6Networks Prefixes `json:"ipv6Networks,omitempty"`
 	// Neighbors are the BGP peers of this router.
 	Neighbors []Neighbor `json:"neighbors,omitempty"`
+	// GracefulShutdown puts the router in graceful shutdown (RFC 8326,
+	// FRR's `bgp graceful-shutdown`): bgpd sends every route again with
+	// the GRACEFUL_SHUTDOWN community 65535:0 to eBGP peers and with
+	// LOCAL_PREF 0 to iBGP peers, at once (no route-map delay), so that
+	// routers move their traffic to other paths before the routes are
+	// withdrawn. A node draining sets it, then withdraws.
+	GracefulShutdown bool `json:"gracefulShutdown,omitempty"`
 }
 
 // Neighbor is one BGP peer. Exactly one of Address and Interface is set.

@@ -22,11 +22,13 @@ type plan struct {
 }
 
 type routerPlan struct {
-	ASN       uint32
-	VRF       string
-	RouterID  string
-	Neighbors []*neighborPlan // in FRR's order: interfaces, IPv4, IPv6
-	AFs       []*afPlan       // ipv4 unicast, ipv6 unicast; only those with lines
+	ASN      uint32
+	VRF      string
+	RouterID string
+	// GracefulShutdown prints `bgp graceful-shutdown`.
+	GracefulShutdown bool
+	Neighbors        []*neighborPlan // in FRR's order: interfaces, IPv4, IPv6
+	AFs              []*afPlan       // ipv4 unicast, ipv6 unicast; only those with lines
 }
 
 type neighborPlan struct {
@@ -184,7 +186,7 @@ func buildPlan(c *Config) *plan {
 	var classes []*class
 	for i := range c.Routers {
 		r := &c.Routers[i]
-		rp := &routerPlan{ASN: r.ASN, VRF: r.VRF}
+		rp := &routerPlan{ASN: r.ASN, VRF: r.VRF, GracefulShutdown: r.GracefulShutdown}
 		if r.RouterID.IsValid() {
 			rp.RouterID = r.RouterID.String()
 		}

@@ -164,6 +164,7 @@ func (s *Speaker) record(o applyOutcome) {
 			m.prefixesChanged(s.applied, o.cfg)
 		}
 		s.applied = o.cfg
+		s.drainApplied(o.cfg, time.Now())
 	}
 	if s.frr == nil || o.status.Generation >= s.frr.Generation {
 		s.frr = o.status
@@ -194,28 +195,6 @@ func rejectedLine(line int, text, msg string) string {
 		return text + ": " + msg
 	}
 	return msg
-}
-
-// withdraw applies the last desired config with no prefixes, so the
-// routers drop this node at once; sessions stay until the process ends.
-// Run calls it after the apply goroutine ended.
-func (s *Speaker) withdraw() {
-	last := s.desired
-	if last == nil {
-		last = s.applied
-	}
-	if last == nil {
-		return
-	}
-	cfg := Withdrawn(last)
-	if s.applied != nil && sameConfig(&cfg, s.applied) && s.frr != nil && s.frr.Result == v1beta1.FRRApplied {
-		return
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), s.cfg.WithdrawTimeout)
-	defer cancel()
-	o := s.applyOnce(ctx, &cfg)
-	s.record(o)
-	s.cfg.Log.Info("withdrew this node's prefixes before exiting", "result", o.status.Result)
 }
 
 // Withdrawn returns cfg with every prefix removed: the same peers and

@@ -215,7 +215,12 @@ func (s *Speaker) writeStatus(ctx context.Context) {
 			m.announced.WithLabelValues("l2").Set(float64(len(l2s)))
 		}
 	}
+	if s.cfg.L2 != nil {
+		s.drainL2(len(l2s), time.Now())
+	}
 	st := BuildStatus(s.frr, s.state, &s.plan, l2s, time.Now(), s.written)
+	st.Drain = s.drain.status()
+	st.HealthGated = s.healthStatus()
 	if se, ok := s.cfg.L2.(socketErrorer); ok {
 		meta.SetStatusCondition(&st.Conditions, l2Condition(se.SocketError(), time.Now()))
 	}

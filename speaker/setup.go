@@ -3,10 +3,11 @@ package speaker
 import (
 	"context"
 	"fmt"
+	"strings"
 
 	corev1 "k8s.io/api/core/v1"
 	discoveryv1 "k8s.io/api/discovery/v1"
-	"k8s.io/apimachinery/pkg/fields"
+	"k8s.io/apimachinery/pkg/api/equality"
 	"k8s.io/apimachinery/pkg/runtime"
 	utilruntime "k8s.io/apimachinery/pkg/util/runtime"
 	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
@@ -17,6 +18,7 @@ import (
 
 	v1beta1 "github.com/heraldlb/herald/api/v1beta1"
 	"github.com/heraldlb/herald/internal/drill"
+	"github.com/heraldlb/herald/speaker/health"
 )
 
 // Scheme returns a scheme with client-go's types and herald's API.
@@ -29,10 +31,12 @@ func Scheme() *runtime.Scheme {
 
 // ManagerOptions returns manager options for the speaker of node in
 // herald's namespace: herald's objects and Secrets cached from that
-// namespace only, this node's NodeState only, and transforms that keep only
-// what the planner reads (no managedFields; EndpointSlices without
-// addresses and ports; Nodes without images and capacity; Services with
-// only their type, class, traffic policy and ingress IPs). The caller adds
+// namespace only, and transforms that keep only what the planner reads (no
+// managedFields; EndpointSlices without ports, and with addresses only for
+// this node's endpoints, which the health checks probe; Nodes without
+// images and capacity; Services with only their type, class, traffic
+// policy, health check annotations and ingress IPs; other nodes'
+// NodeStates with only their .status.healthGated). The caller adds
 // metrics and health settings. No leader election: every node runs one.
 func ManagerOptions(node, namespace string) manager.Options {
 	inNS := cache.ByObject{Namespaces: map[string]cache.Config{namespace: {}}}
@@ -48,8 +52,8 @@ func ManagerOptions(node, namespace string) manager.Options {
 				&v1beta1.BGPAdvertisement{}:  inNS,
 				&v1beta1.L2Advertisement{}:   inNS,
 				&v1beta1.Community{}:         inNS,
-				&v1beta1.NodeState{}:         {Field: fields.OneTermEqualSelector("metadata.name", node)},
-				&discoveryv1.EndpointSlice{}: {Transform: slimEndpointSlice},
+				&v1beta1.NodeState{}:         {Transform: slimNodeState(node)},
+				&discoveryv1.EndpointSlice{}: {Transform: slimEndpointSlice(node)},
 				&corev1.Node{}:               {Transform: slimNode},
 				&corev1.Service{}:            {Transform: slimService},
 			},
@@ -71,33 +75,54 @@ func slim(obj any) (any, error) {
 	return obj, nil
 }
 
-// slimEndpointSlice keeps, per endpoint, its node and readiness.
-func slimEndpointSlice(obj any) (any, error) {
-	if s, ok := obj.(*discoveryv1.EndpointSlice); ok {
-		s.Ports = nil
-		s.Annotations = nil
-		for i := range s.Endpoints {
-			e := &s.Endpoints[i]
-			e.Addresses = nil
-			e.Hostname = nil
-			e.TargetRef = nil
-			e.Hints = nil
-			e.DeprecatedTopology = nil
-			e.Zone = nil
+// slimEndpointSlice keeps, per endpoint, its node and readiness, and the
+// addresses of node's endpoints (the health checks' targets).
+func slimEndpointSlice(node string) func(any) (any, error) {
+	return func(obj any) (any, error) {
+		if s, ok := obj.(*discoveryv1.EndpointSlice); ok {
+			s.Ports = nil
+			s.Annotations = nil
+			for i := range s.Endpoints {
+				e := &s.Endpoints[i]
+				if e.NodeName == nil || *e.NodeName != node {
+					e.Addresses = nil
+				}
+				e.Hostname = nil
+				e.TargetRef = nil
+				e.Hints = nil
+				e.DeprecatedTopology = nil
+				e.Zone = nil
+			}
 		}
+		return slim(obj)
 	}
-	return slim(obj)
+}
+
+// slimNodeState keeps node's own NodeState whole (the speaker writes it)
+// and of the others only what the planner reads, .status.healthGated.
+func slimNodeState(node string) func(any) (any, error) {
+	return func(obj any) (any, error) {
+		if s, ok := obj.(*v1beta1.NodeState); ok && s.Name != node {
+			s.Status = v1beta1.NodeStateStatus{HealthGated: s.Status.HealthGated}
+		}
+		return slim(obj)
+	}
 }
 
 // slimService keeps what the planner reads: type, class, traffic policy,
-// the ingress IPs and the drill annotation.
+// the ingress IPs, the drill annotation and the health check annotations.
 func slimService(obj any) (any, error) {
 	if s, ok := obj.(*corev1.Service); ok {
-		d, has := s.Annotations[drill.Annotation]
-		s.Annotations = nil
-		if has {
-			s.Annotations = map[string]string{drill.Annotation: d}
+		var keep map[string]string
+		for k, v := range s.Annotations {
+			if k == drill.Annotation || strings.HasPrefix(k, health.AnnotationPrefix) {
+				if keep == nil {
+					keep = map[string]string{}
+				}
+				keep[k] = v
+			}
 		}
+		s.Annotations = keep
 		s.Spec = corev1.ServiceSpec{Type: s.Spec.Type, LoadBalancerClass: s.Spec.LoadBalancerClass,
 			ExternalTrafficPolicy: s.Spec.ExternalTrafficPolicy}
 		s.Status.Conditions = nil
@@ -161,12 +186,13 @@ func Setup(ctx context.Context, mgr manager.Manager, cfg Config) (*Speaker, erro
 		}
 	}
 	// The NodeState is read back through the cache too; deleted, it is
-	// written again.
+	// written again. The other nodes' NodeStates say which Services their
+	// health checks gate.
 	inf, err := mgr.GetCache().GetInformer(ctx, &v1beta1.NodeState{})
 	if err != nil {
 		return nil, fmt.Errorf("watching NodeState: %w", err)
 	}
-	if _, err := inf.AddEventHandler(toolscache.ResourceEventHandlerFuncs{DeleteFunc: func(any) { s.NodeStateDeleted() }}); err != nil {
+	if _, err := inf.AddEventHandler(nodeStateHandler(s, cfg.Node)); err != nil {
 		return nil, fmt.Errorf("watching NodeState: %w", err)
 	}
 	if err := mgr.Add(manager.RunnableFunc(s.runWhenSynced(mgr.GetCache()))); err != nil {
@@ -183,5 +209,49 @@ func (s *Speaker) runWhenSynced(c cache.Cache) func(context.Context) error {
 			return nil
 		}
 		return s.Run(ctx)
+	}
+}
+
+// nodeStateHandler writes this node's NodeState again when it is deleted,
+// and plans again when another node's health gates change.
+func nodeStateHandler(s *Speaker, node string) toolscache.ResourceEventHandlerFuncs {
+	gates := func(obj any) []v1beta1.HealthGate {
+		if t, ok := obj.(toolscache.DeletedFinalStateUnknown); ok {
+			obj = t.Obj
+		}
+		if ns, ok := obj.(*v1beta1.NodeState); ok && ns.Name != node {
+			return ns.Status.HealthGated
+		}
+		return nil
+	}
+	name := func(obj any) string {
+		if t, ok := obj.(toolscache.DeletedFinalStateUnknown); ok {
+			return t.Key
+		}
+		if ns, ok := obj.(*v1beta1.NodeState); ok {
+			return ns.Name
+		}
+		return ""
+	}
+	return toolscache.ResourceEventHandlerFuncs{
+		AddFunc: func(obj any) {
+			if len(gates(obj)) > 0 {
+				s.Trigger()
+			}
+		},
+		UpdateFunc: func(old, new any) {
+			if !equality.Semantic.DeepEqual(gates(old), gates(new)) {
+				s.Trigger()
+			}
+		},
+		DeleteFunc: func(obj any) {
+			if name(obj) == node {
+				s.NodeStateDeleted()
+				return
+			}
+			if len(gates(obj)) > 0 {
+				s.Trigger()
+			}
+		},
 	}
 }

@@ -14,6 +14,7 @@ import (
 
 	v1beta1 "github.com/heraldlb/herald/api/v1beta1"
 	"github.com/heraldlb/herald/frrconfig"
+	"github.com/heraldlb/herald/speaker/health"
 	"github.com/heraldlb/herald/speaker/l2"
 	"github.com/heraldlb/herald/speaker/planner"
 )
@@ -77,6 +78,16 @@ type Config struct {
 	// WithdrawTimeout bounds the withdrawal on shutdown (default 15s: a
 	// full reload of FRR can take seconds on a busy node).
 	WithdrawTimeout time.Duration
+	// DrainWait is how long a draining node announces in graceful
+	// shutdown before it withdraws, for the routers to move their traffic
+	// to other paths (default 5s; negative: no graceful-shutdown step,
+	// withdraw at once). A node drains when it is cordoned, has one of
+	// DrainTaints or the exclude label, or its speaker stops.
+	DrainWait time.Duration
+	// DrainTaints are the keys of the NoSchedule/NoExecute taints that
+	// make the node drain (planner.Snapshot.DrainTaints: nil means
+	// planner.DefaultDrainTaints, empty none).
+	DrainTaints []string
 	// RouteMapDelaySeconds goes into every FRR config the speaker applies
 	// (frrconfig.Config.RouteMapDelaySeconds: `bgp route-map delay-timer`)
 	// unless the plan sets one; 0 leaves FRR's default, 5 s. bgpd holds
@@ -93,6 +104,11 @@ type Config struct {
 	// HostConflictIgnore are the interfaces whose addresses are no
 	// conflict; nil means DefaultHostConflictIgnore().
 	HostConflictIgnore []string
+	// HealthMetrics are the health checks' metrics (health.NewMetrics);
+	// nil records none. HealthConcurrency bounds the health probes in
+	// flight at once (default 16).
+	HealthMetrics     *health.Metrics
+	HealthConcurrency int
 	// Log is the speaker's logger.
 	Log logr.Logger
 }
@@ -149,12 +165,28 @@ type Speaker struct {
 	// are this node's drills of the last plan.
 	drillTimer *time.Timer
 	drills     []planner.Drilled
+	// snap is the last snapshot planned from (for the drain on stop);
+	// drain the node's drain (nil when not draining), drainDue when it is
+	// looked at again (zero: not by time).
+	snap     *planner.Snapshot
+	drain    *drainState
+	drainDue time.Time
+
+	// health runs this node's health checks; gated is its gated
+	// Services as of the last plan, invalidChecks the Services whose
+	// check does not parse (logged once).
+	health        *health.Runner
+	gated         map[string]health.State
+	invalidChecks map[string]string
 
 	// readyMu guards readyFRR, the last apply's status for the readiness
 	// check (frr, read from another goroutine).
 	readyMu  sync.Mutex
 	readyFRR *v1beta1.FRRConfigStatus
 }
+
+// DefaultDrainWait is Config.DrainWait's default.
+const DefaultDrainWait = 5 * time.Second
 
 // maxRetryInterval bounds the backoff between retries of a failed apply.
 const maxRetryInterval = 10 * time.Second
@@ -197,11 +229,17 @@ func New(cfg Config) (*Speaker, error) {
 	if cfg.HostConflictIgnore == nil {
 		cfg.HostConflictIgnore = DefaultHostConflictIgnore()
 	}
-	return &Speaker{cfg: cfg, trigger: make(chan struct{}, 1), rewrite: make(chan struct{}, 1),
+	if cfg.DrainWait == 0 {
+		cfg.DrainWait = DefaultDrainWait
+	}
+	s := &Speaker{cfg: cfg, trigger: make(chan struct{}, 1), rewrite: make(chan struct{}, 1),
 		stateWanted: make(chan struct{}, 1), stateRead: make(chan AgentState),
 		queue: newLatest(cfg.RetryInterval, maxRetryInterval, sameConfig),
 		wake:  make(chan struct{}, 1), outcomes: make(chan applyOutcome, 1),
-		drillTimer: stoppedTimer()}, nil
+		drillTimer: stoppedTimer()}
+	s.health = health.NewRunner(health.RunnerConfig{OnChange: s.Trigger, Metrics: cfg.HealthMetrics,
+		MaxConcurrent: cfg.HealthConcurrency, Log: cfg.Log.WithName("health")})
+	return s, nil
 }
 
 // Trigger tells the speaker something it reads changed. It never blocks.
@@ -235,7 +273,8 @@ func (s *Speaker) Run(ctx context.Context) error {
 		defer t.Stop()
 		l2tick = t.C
 	}
-	var retry, follow, status <-chan time.Time
+	var retry, follow, status, drainTick <-chan time.Time
+	var drainAt time.Time
 	// statusAt is when status fires: a write due sooner re-arms it.
 	var statusAt time.Time
 	var conflicts <-chan struct{}
@@ -272,6 +311,16 @@ func (s *Speaker) Run(ctx context.Context) error {
 		<-reads
 	}()
 	defer stopApplies()
+	healthCtx, stopHealth := context.WithCancel(ctx)
+	checks := make(chan struct{})
+	go func() {
+		defer close(checks)
+		s.health.Run(healthCtx)
+	}()
+	defer func() {
+		stopHealth()
+		<-checks
+	}()
 	s.Trigger()
 	for {
 		select {
@@ -287,7 +336,7 @@ func (s *Speaker) Run(ctx context.Context) error {
 				s.record(o)
 			default:
 			}
-			s.withdraw()
+			s.drainOnStop()
 			s.goodbye()
 			return nil
 		case o := <-s.outcomes:
@@ -326,6 +375,15 @@ func (s *Speaker) Run(ctx context.Context) error {
 			s.refreshState()
 		case <-s.drillTimer.C:
 			s.sync(ctx)
+		case <-drainTick:
+			drainTick, drainAt = nil, time.Time{}
+			s.sync(ctx)
+		}
+		if !s.drainDue.Equal(drainAt) {
+			drainTick, drainAt = nil, s.drainDue
+			if !drainAt.IsZero() {
+				drainTick = time.After(time.Until(drainAt))
+			}
 		}
 		if !s.statusDue.IsZero() && (status == nil || s.statusDue.Before(statusAt)) {
 			status, statusAt = time.After(time.Until(s.statusDue)), s.statusDue
@@ -379,6 +437,13 @@ func (s *Speaker) sync(ctx context.Context) {
 	}
 	snap.LastGood = s.lastGood
 	snap.Now = time.Now()
+	snap.DrainTaints = s.cfg.DrainTaints
+	if snap.HealthGates, err = s.healthGates(ctx, &snap); err != nil {
+		log.Error(err, "reading the cluster")
+		s.retry = true
+		return
+	}
+	s.snap = &snap
 	res := planner.Plan(&snap, s.cfg.Node)
 	s.lastGood = res.LastGood
 	s.plan = res
@@ -391,24 +456,22 @@ func (s *Speaker) sync(ctx context.Context) {
 	if m := s.cfg.Metrics; m != nil {
 		m.problems.Set(float64(len(res.Problems)))
 	}
+	cfg := s.drainConfig(&res, time.Now())
 	if s.cfg.Agent == nil {
 		// BGP mode is off: the FRR model is not applied anywhere.
 		s.writeStatus(ctx)
 		return
 	}
-	if res.Config.RouteMapDelaySeconds == 0 {
-		res.Config.RouteMapDelaySeconds = s.cfg.RouteMapDelaySeconds
-	}
-	res.Config, s.hostConflicts = s.dropHostConflicts(res.Config)
-	if err := res.Config.Validate(); err != nil {
+	cfg, s.hostConflicts = s.dropHostConflicts(cfg)
+	if err := cfg.Validate(); err != nil {
 		// The planner checks each object against the renderer's rules, so
 		// this is a planner bug; FRR keeps running the last config.
-		if s.invalid == nil || !sameConfig(s.invalid, &res.Config) {
-			c := res.Config
+		if s.invalid == nil || !sameConfig(s.invalid, &cfg) {
+			c := cfg
 			s.invalid = &c
 			gen := s.gen.Add(1)
 			s.frr = &v1beta1.FRRConfigStatus{Generation: gen, Result: v1beta1.FRRFailed, Time: metav1.Now(),
-				Message: redact(&res.Config, "the planned config is invalid, the last one keeps running: "+err.Error())}
+				Message: redact(&cfg, "the planned config is invalid, the last one keeps running: "+err.Error())}
 			log.Error(err, "the planned FRR config is invalid; not applying it", "generation", gen)
 		}
 		s.writeStatus(ctx)
@@ -416,10 +479,14 @@ func (s *Speaker) sync(ctx context.Context) {
 	}
 	// After an invalid plan the next valid one is offered even if it
 	// equals the last, so that the NodeState reports its apply.
-	if s.desired == nil || s.invalid != nil || !sameConfig(s.desired, &res.Config) {
-		c := res.Config
+	if s.desired == nil || s.invalid != nil || !sameConfig(s.desired, &cfg) {
+		c := cfg
 		s.desired, s.invalid = &c, nil
 		s.offer(&c)
+	}
+	if s.applied != nil && sameConfig(s.applied, &cfg) && s.frr != nil && s.frr.Result == v1beta1.FRRApplied {
+		// FRR already runs it (a drain step with nothing to change).
+		s.drainApplied(&cfg, time.Now())
 	}
 	s.writeStatus(ctx)
 }

@@ -226,6 +226,74 @@ type IPConflict struct {
 	Announcing bool `json:"announcing,omitempty"`
 }
 
+// DrainStatus is a node's drain: why, where it is, and how long each step
+// took.
+type DrainStatus struct {
+	// Phase is Draining while the node announces in graceful shutdown
+	// (BGP) or hands its Layer 2 addresses over, Drained once it
+	// announces nothing.
+	//
+	// +kubebuilder:validation:Enum=Draining;Drained
+	Phase string `json:"phase"`
+
+	// Reason says why the node drains, e.g. "it is cordoned".
+	Reason string `json:"reason"`
+
+	// Since is when the node started draining.
+	Since metav1.Time `json:"since"`
+
+	// Steps are the steps done so far, in order.
+	//
+	// +optional
+	Steps []DrainStep `json:"steps,omitempty"`
+}
+
+// The phases and steps of a DrainStatus.
+const (
+	DrainPhaseDraining = "Draining"
+	DrainPhaseDrained  = "Drained"
+	// DrainStepGracefulShutdown: FRR runs the config in graceful
+	// shutdown (from the drain's start).
+	DrainStepGracefulShutdown = "GracefulShutdown"
+	// DrainStepWait: the routers move off while the prefixes stay.
+	DrainStepWait = "Wait"
+	// DrainStepWithdraw: FRR runs the config with no prefixes.
+	DrainStepWithdraw = "Withdraw"
+	// DrainStepL2Handover: the node answers for no Layer 2 address any
+	// more, their next owners having taken them (from the drain's start).
+	DrainStepL2Handover = "L2Handover"
+)
+
+// DrainStep is one step of a drain.
+type DrainStep struct {
+	// Name is GracefulShutdown, Wait, Withdraw or L2Handover.
+	Name string `json:"name"`
+
+	// Duration is how long the step took.
+	Duration metav1.Duration `json:"duration"`
+
+	// Done is when it ended.
+	Done metav1.Time `json:"done"`
+}
+
+// HealthGate is one Service whose health check gates this node.
+type HealthGate struct {
+	// Service is the Service, namespace/name.
+	Service string `json:"service"`
+
+	// Reason is the last failed probe's error.
+	Reason string `json:"reason"`
+
+	// Since is when the node became gated.
+	Since metav1.Time `json:"since"`
+
+	// Announcing is true when the node announces the Service all the
+	// same: every node that would announce it is gated (fail-open).
+	//
+	// +optional
+	Announcing bool `json:"announcing,omitempty"`
+}
+
 // NodeStateStatus is the speaker's account of its node.
 type NodeStateStatus struct {
 	// FRR is the last attempt to apply an FRR configuration.
@@ -263,6 +331,22 @@ type NodeStateStatus struct {
 	//
 	// +optional
 	IPConflicts []IPConflict `json:"ipConflicts,omitempty"`
+	// Drain is the node's drain while it drains or is drained (cordoned,
+	// a drain taint, the exclude label, its speaker stopping); absent
+	// otherwise.
+	//
+	// +optional
+	Drain *DrainStatus `json:"drain,omitempty"`
+
+	// HealthGated are the Services whose health check
+	// (heraldlb.io/health-check) fails on this node's endpoints, so that
+	// the node does not announce them (unless every node is gated: then
+	// Announcing is true, fail-open).
+	//
+	// +listType=map
+	// +listMapKey=service
+	// +optional
+	HealthGated []HealthGate `json:"healthGated,omitempty"`
 
 	// Conditions summarise the node's health as herald sees it.
 	//
@@ -284,6 +368,7 @@ type NodeStateStatus struct {
 // +kubebuilder:printcolumn:name="FRR Result",type=string,JSONPath=`.status.frr.result`
 // +kubebuilder:printcolumn:name="Method",type=string,JSONPath=`.status.frr.method`,priority=1
 // +kubebuilder:printcolumn:name="Sessions Up",type=integer,JSONPath=`.status.sessionsUp`
+// +kubebuilder:printcolumn:name="Drain",type=string,JSONPath=`.status.drain.phase`
 // +kubebuilder:printcolumn:name="Age",type=date,JSONPath=`.metadata.creationTimestamp`
 type NodeState struct {
 	metav1.TypeMeta   `json:",inline"`

@@ -29,8 +29,10 @@ import (
 	"github.com/heraldlb/herald/frragent"
 	"github.com/heraldlb/herald/frrconfig"
 	"github.com/heraldlb/herald/speaker"
+	"github.com/heraldlb/herald/speaker/health"
 	"github.com/heraldlb/herald/speaker/l2"
 	"github.com/heraldlb/herald/speaker/l2/member"
+	"github.com/heraldlb/herald/speaker/planner"
 )
 
 // speakerFlags are `herald speaker`'s flags.
@@ -49,6 +51,8 @@ type speakerFlags struct {
 	memberBind, memberSecret string
 	exclude                  string
 	gcPercent                int
+	drainWait                time.Duration
+	drainTaints              string
 }
 
 func parseSpeakerFlags(args []string) (speakerFlags, error) {
@@ -70,6 +74,8 @@ func parseSpeakerFlags(args []string) (speakerFlags, error) {
 	fs.StringVar(&f.healthAddr, "health-addr", "127.0.0.1:7475", "address of /healthz and /readyz (the speaker runs on the host network: the default answers on the node's loopback only, where the kubelet's probes reach it); 0 disables them")
 	fs.DurationVar(&f.stateInterval, "state-interval", 5*time.Second, "how often FRR's sessions are read between applies")
 	fs.DurationVar(&f.routeMapDelay, "route-map-delay", frrconfig.SpeakerRouteMapDelaySeconds*time.Second, "FRR's `bgp route-map delay-timer` in the configs applied, whole seconds up to 10m (0: FRR's default, 5s): how long bgpd holds its peers after loading a config, as after a bgpd restart, and how soon a changed community or local-pref reaches the peers; `kubectl herald diff` expects the default")
+	fs.DurationVar(&f.drainWait, "drain-wait", speaker.DefaultDrainWait, "how long a draining node (cordoned, a --drain-taints taint, the exclude label, or this speaker stopping) announces its prefixes in BGP graceful shutdown (community 65535:0, LOCAL_PREF 0 to iBGP peers) for the routers to move off, before it withdraws them; 0: withdraw at once. The pod's terminationGracePeriodSeconds must cover it plus two applies")
+	fs.StringVar(&f.drainTaints, "drain-taints", strings.Join(planner.DefaultDrainTaints(), ","), "comma-separated keys of the NoSchedule/NoExecute taints that make this node drain ("+planner.UnschedulableTaint+" stands for cordoning, spec.unschedulable); empty: none (the exclude label still drains)")
 	fs.StringVar(&f.logLevel, "log-level", "info", "debug, info or error")
 	fs.BoolVar(&f.development, "log-development", false, "human-readable logs instead of JSON")
 	fs.BoolVar(&f.bgp, "bgp", true, "BGP mode: hand this node's FRR model to the frr-agent at --agent-socket (false: no FRR beside the speaker, Layer 2 only)")
@@ -96,6 +102,9 @@ func parseSpeakerFlags(args []string) (speakerFlags, error) {
 	}
 	if f.routeMapDelay < 0 || f.routeMapDelay > 10*time.Minute || f.routeMapDelay%time.Second != 0 {
 		return f, fmt.Errorf("--route-map-delay=%s: give whole seconds from 0 (FRR's default) to 10m", f.routeMapDelay)
+	}
+	if f.drainWait < 0 || f.drainWait > 10*time.Minute {
+		return f, fmt.Errorf("--drain-wait=%s: give 0 (withdraw at once) to 10m", f.drainWait)
 	}
 	if f.memberPort < 1 || f.memberPort > 65535 {
 		return f, fmt.Errorf("--memberlist-port=%d: use a port 1-65535", f.memberPort)
@@ -141,6 +150,10 @@ func runSpeaker(ctx context.Context, args []string) error {
 	}
 	mopts.Metrics = metricsOptions(f.metricsAddr, f.secure, f.certDir, extra)
 	mopts.HealthProbeBindAddress = f.healthAddr
+	// On SIGTERM the speaker drains before it exits (graceful shutdown
+	// for --drain-wait, then a withdrawal, each apply bounded by 15s).
+	grace := f.drainWait + 2*15*time.Second + 5*time.Second
+	mopts.GracefulShutdownTimeout = &grace
 	mgr, err := manager.New(cfg, mopts)
 	if err != nil {
 		return fmt.Errorf("creating the manager: %w", err)
@@ -149,11 +162,24 @@ func runSpeaker(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
+	hm, err := health.NewMetrics(metrics.Registry)
+	if err != nil {
+		return err
+	}
 	scfg := speaker.Config{
-		Node: f.node, Namespace: f.namespace, LBClass: f.lbClass, Metrics: m,
+		Node: f.node, Namespace: f.namespace, LBClass: f.lbClass, Metrics: m, HealthMetrics: hm,
 		Events:        mgr.GetEventRecorderFor("herald-speaker"),
 		StateInterval: f.stateInterval, Log: logger.WithName("speaker"),
 		RouteMapDelaySeconds: uint16(f.routeMapDelay / time.Second),
+		DrainWait:            f.drainWait, DrainTaints: []string{},
+	}
+	if f.drainWait == 0 {
+		scfg.DrainWait = -1
+	}
+	for _, t := range strings.Split(f.drainTaints, ",") {
+		if t = strings.TrimSpace(t); t != "" {
+			scfg.DrainTaints = append(scfg.DrainTaints, t)
+		}
 	}
 	// With BGP off there is no agent: nil, for both the speaker and its
 	// readiness check.

@@ -46,6 +46,8 @@ func TestBGP(t *testing.T) {
 		{"LocalPrefIBGP", testLocalPrefIBGP},
 		{"Password", testPassword},
 		{"HostConflict", testHostConflict},
+		{"Drain", testDrain},
+		{"Health", testHealth},
 	} {
 		if !t.Run(tc.name, func(t *testing.T) {
 			e.base(t)

@@ -152,18 +152,19 @@ func TestDefaultRenders(t *testing.T) {
 		t.Errorf("agent metrics: frr args %q, speaker args %q: want the agent on 127.0.0.1:7476 and the speaker serving it", frr.Args, speaker.Args)
 	}
 
-	// Termination: the agent waits for the speaker's withdrawal (15s),
-	// within the grace period.
-	const withdraw = 15
+	// Termination: the speaker drains (graceful shutdown for the 5s
+	// --drain-wait, then the withdrawal: two applies of at most 15s each),
+	// and the agent waits for it, within the grace period.
+	const drain = 5 + 2*15
 	grace := ds.Spec.Template.Spec.TerminationGracePeriodSeconds
-	if grace == nil || *grace < withdraw+10 {
-		t.Errorf("speaker terminationGracePeriodSeconds %v, want at least the 15s withdrawal + 10s", grace)
+	if grace == nil || *grace < drain+10 {
+		t.Errorf("speaker terminationGracePeriodSeconds %v, want at least the drain's %ds + 10s", grace, drain)
 	}
 	if frr.Lifecycle == nil || frr.Lifecycle.PreStop == nil || frr.Lifecycle.PreStop.Exec == nil ||
 		!cmp.Equal(frr.Lifecycle.PreStop.Exec.Command[:3], []string{"/shared/herald", "frr-agent", "wait"}) {
 		t.Errorf("frr preStop %+v, want herald frr-agent wait", frr.Lifecycle)
-	} else if !contains(frr.Lifecycle.PreStop.Exec.Command, "--timeout=25s") || *grace <= 25 {
-		t.Errorf("frr preStop %q: want --timeout=25s, under the grace period %d", frr.Lifecycle.PreStop.Exec.Command, *grace)
+	} else if !contains(frr.Lifecycle.PreStop.Exec.Command, "--timeout=50s") || *grace <= 50 {
+		t.Errorf("frr preStop %q: want --timeout=50s (over the drain, under the grace period %d)", frr.Lifecycle.PreStop.Exec.Command, *grace)
 	}
 }
 

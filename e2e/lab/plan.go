@@ -207,7 +207,10 @@ func (p Plan) FRRNames() []string {
 // RouterConfig returns the router's frr.conf: ASN RouterASN, passive
 // sessions with any node of the LAN (eBGP, any other ASN) over IPv4 and
 // IPv6, BFD on every session, ECMP over up to 8 paths, every route accepted
-// and none sent back to the nodes.
+// and none sent back to the nodes. As RFC 8326 asks of a receiver, a route
+// carrying the GRACEFUL_SHUTDOWN community (65535:0, a draining node's)
+// gets LOCAL_PREF 0 on the way in, so the router moves to the other paths
+// before the route is withdrawn.
 func (p Plan) RouterConfig() string {
 	var b strings.Builder
 	w := func(format string, args ...any) { fmt.Fprintf(&b, format+"\n", args...) }
@@ -226,6 +229,12 @@ func (p Plan) RouterConfig() string {
 	w(" exit")
 	w("exit")
 	w("!")
+	w("bgp community-list standard lab-gshut seq 5 permit graceful-shutdown")
+	w("!")
+	w("route-map lab-accept permit 5")
+	w(" match community lab-gshut")
+	w(" set local-preference 0")
+	w("exit")
 	w("route-map lab-accept permit 10")
 	w("exit")
 	w("route-map lab-send-none deny 10")

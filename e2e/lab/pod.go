@@ -10,6 +10,7 @@ import (
 	"runtime"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"golang.org/x/sys/unix"
@@ -58,7 +59,15 @@ type Pod struct {
 	namespace string
 	srv       *http.Server
 	done      chan struct{}
+	// unhealthy makes every answer a 503 (SetHealthy).
+	unhealthy atomic.Bool
 }
+
+// SetHealthy makes the pod answer every request with 200 (true, as it
+// starts) or 503 Service Unavailable (false), its EndpointSlices left as
+// they are: a backend that a health check finds broken while Kubernetes
+// still calls it ready.
+func (p *Pod) SetHealthy(healthy bool) { p.unhealthy.Store(!healthy) }
 
 // StartPod starts a pod: an HTTP server answering "pod NAME on NODE" on the
 // node's namespace, and an EndpointSlice per address family of the Service
@@ -119,6 +128,10 @@ func (l *Lab) StartPod(ctx context.Context, spec PodSpec) (*Pod, error) {
 	body := fmt.Sprintf("pod %s on %s\n", spec.Name, spec.Node)
 	p.srv = &http.Server{
 		Handler: http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+			if p.unhealthy.Load() {
+				http.Error(w, "unhealthy", http.StatusServiceUnavailable)
+				return
+			}
 			_, _ = w.Write([]byte(body))
 		}),
 		ReadHeaderTimeout: 5 * time.Second,

@@ -22,6 +22,7 @@ import (
 	"github.com/heraldlb/herald/internal/apitest"
 	"github.com/heraldlb/herald/internal/testenv"
 	"github.com/heraldlb/herald/speaker"
+	"github.com/heraldlb/herald/speaker/health"
 	"github.com/heraldlb/herald/speaker/l2"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 )
@@ -172,6 +173,9 @@ func TestTableMatchesRegistries(t *testing.T) {
 		t.Fatal(err)
 	}
 	if _, err := l2.NewMetrics(spk); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := health.NewMetrics(spk); err != nil {
 		t.Fatal(err)
 	}
 	spk.typesFromSamples()

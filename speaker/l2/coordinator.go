@@ -4,6 +4,7 @@ import (
 	"net/netip"
 	"slices"
 	"sync"
+	"time"
 
 	"github.com/heraldlb/herald/speaker/l2/owner"
 )
@@ -60,13 +61,63 @@ func Unowned(services []Service, live []string) []netip.Addr {
 	return out
 }
 
+// Handoff is an IP this node keeps answering for after another node took
+// it over, until Until: the new owner answers and sends its gratuitous
+// ARP / unsolicited NA first, so that clients learn the new MAC address
+// before the old one goes silent.
+type Handoff struct {
+	Announcement
+	Until time.Time
+}
+
+// Handoffs returns the IPs node hands over at now: those it answered for
+// (answered: its previous announcements, including earlier hand-offs) that
+// another node owns now because node itself may no longer answer for them
+// (it is not eligible any more, as when it drains, or not live, as when its
+// speaker stops) — each kept until its hand-off ends (an earlier one in
+// handing keeps its deadline, a new one ends at now+window). An IP that
+// node loses to a node coming back is not handed over: that node waits
+// until the others stopped (member.Member.Live), never two answering at
+// once. An IP node owns again, or that no node owns any more, is not
+// handed over either. It is pure.
+func Handoffs(node string, answered []Announcement, handing map[netip.Addr]Handoff, eligible map[netip.Addr][]string, live []string, now time.Time, window time.Duration) map[netip.Addr]Handoff {
+	out := map[netip.Addr]Handoff{}
+	if window <= 0 || len(answered) == 0 {
+		return out
+	}
+	owners := owner.Assign(eligible, live)
+	selfLive := slices.Contains(live, node)
+	for _, a := range answered {
+		o, ok := owners[a.IP]
+		if !ok || o == node || (selfLive && slices.Contains(eligible[a.IP], node)) {
+			continue
+		}
+		h, ok := handing[a.IP]
+		if !ok {
+			h = Handoff{Announcement: a, Until: now.Add(window)}
+		}
+		if now.Before(h.Until) {
+			out[a.IP] = h
+		}
+	}
+	return out
+}
+
+// DefaultHandoff is how long a node keeps answering for an IP another node
+// took over: longer than the time the other speakers take to see the same
+// change, shorter than the new owner's gratuitous burst (DefaultBurst), so
+// that the new owner's last gratuitous packets come after the old owner's
+// last answer.
+const DefaultHandoff = 700 * time.Millisecond
+
 // Coordinator keeps an announcer answering for the IPs this node owns as the
 // Services and the live nodes change, and counts ownership and membership
-// changes.
+// changes. An IP another node takes over is handed off (see Handoffs).
 type Coordinator struct {
 	node    string
 	ann     interface{ Announce([]Announcement) }
 	metrics *Metrics
+	handoff time.Duration
 
 	mu       sync.Mutex
 	services []Service
@@ -85,13 +136,17 @@ type Coordinator struct {
 	// servicesSet: SetServices was called (an IP no Service has is gone,
 	// not yet unknown).
 	servicesSet bool
+	answered    []Announcement
+	handing     map[netip.Addr]Handoff
+	timer       *time.Timer
 }
 
 // NewCoordinator returns a Coordinator for node driving ann (an *Announcer
-// outside tests). It announces nothing until SetLive names node.
+// outside tests). It announces nothing until SetLive names node. IPs taken
+// over by another node are handed off for DefaultHandoff (SetHandoff).
 func NewCoordinator(node string, ann interface{ Announce([]Announcement) }, metrics *Metrics) *Coordinator {
 	return &Coordinator{node: node, ann: ann, metrics: metrics, owned: map[netip.Addr]bool{}, probe: map[netip.Addr]bool{},
-		before: map[netip.Addr]bool{}}
+		before: map[netip.Addr]bool{}, handoff: DefaultHandoff}
 }
 
 // SetAnsweredBefore gives the IPs herald nodes answered for when this node
@@ -119,6 +174,20 @@ func (c *Coordinator) SetAnsweredBefore(ips []netip.Addr) {
 // for the probe's 600 ms.
 func MustProbe(prevOwner string, answeredBefore bool) bool {
 	return prevOwner == "" && !answeredBefore
+}
+
+// SetHandoff sets how long an IP taken over by another node is still
+// answered for; 0 stops answering at once.
+func (c *Coordinator) SetHandoff(d time.Duration) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.handoff = d
+}
+
+func (c *Coordinator) handoffTime() time.Duration {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.handoff
 }
 
 // SetServices replaces the Services and re-plans.
@@ -152,12 +221,24 @@ func (c *Coordinator) SetLive(live []string) {
 	c.replan()
 }
 
-// Owned returns the IPs this node answers for, sorted.
+// Owned returns the IPs this node owns, sorted (not those it hands off).
 func (c *Coordinator) Owned() []netip.Addr {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	out := make([]netip.Addr, 0, len(c.owned))
 	for ip := range c.owned {
+		out = append(out, ip)
+	}
+	slices.SortFunc(out, netip.Addr.Compare)
+	return out
+}
+
+// Handing returns the IPs this node hands off at the moment, sorted.
+func (c *Coordinator) Handing() []netip.Addr {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	out := make([]netip.Addr, 0, len(c.handing))
+	for ip := range c.handing {
 		out = append(out, ip)
 	}
 	slices.SortFunc(out, netip.Addr.Compare)
@@ -196,7 +277,30 @@ func (c *Coordinator) replan() {
 			lost++
 		}
 	}
-	c.ann.Announce(anns)
+	now := time.Now()
+	c.handing = Handoffs(c.node, c.answered, c.handing, eligible, c.live, now, c.handoff)
+	answer := slices.Clone(anns)
+	var next time.Time
+	for _, h := range c.handing {
+		answer = append(answer, h.Announcement)
+		if next.IsZero() || h.Until.Before(next) {
+			next = h.Until
+		}
+	}
+	slices.SortFunc(answer, func(a, b Announcement) int { return a.IP.Compare(b.IP) })
+	c.ann.Announce(answer)
+	c.answered = answer
+	if c.timer != nil {
+		c.timer.Stop()
+		c.timer = nil
+	}
+	if !next.IsZero() {
+		c.timer = time.AfterFunc(next.Sub(now), func() {
+			c.mu.Lock()
+			defer c.mu.Unlock()
+			c.replan()
+		})
+	}
 	c.metrics.unowned(Unowned(c.services, c.live))
 	c.metrics.ownership("gained", gained)
 	c.metrics.ownership("lost", lost)

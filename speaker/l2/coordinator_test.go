@@ -4,6 +4,7 @@ import (
 	"net/netip"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/google/go-cmp/cmp"
 	"github.com/heraldlb/herald/speaker/l2/owner"
@@ -110,7 +111,14 @@ func TestCoordinator(t *testing.T) {
 	if withTwo < withAll {
 		t.Errorf("node-a owns %d IPs after node-c left, fewer than %d before", withTwo, withAll)
 	}
-	c.SetLive([]string{"node-b"}) // node-a gives up (e.g. link down)
+	c.SetLive([]string{"node-b"}) // node-a gives up (e.g. link down, stopping)
+	// It hands its IPs off to node-b: still answering for them a while.
+	if len(c.Owned()) != 0 || len(c.Handing()) != withTwo || len(rec.last) != withTwo {
+		t.Errorf("node-a not live owns %v, hands off %d IPs (announcer asked for %d), want none owned, %d handed off",
+			c.Owned(), len(c.Handing()), len(rec.last), withTwo)
+	}
+	c.SetHandoff(0) // the hand-offs end
+	c.SetLive([]string{"node-b"})
 	if len(c.Owned()) != 0 || len(rec.last) != 0 {
 		t.Errorf("node-a not live still owns %v (announcer asked for %v)", c.Owned(), rec.last)
 	}
@@ -153,4 +161,56 @@ func TestUnowned(t *testing.T) {
 			}
 		})
 	}
+}
+
+func TestHandoffs(t *testing.T) {
+	nodes := []string{"node-a", "node-b", "node-c"}
+	ip := netip.MustParseAddr("192.0.2.10")
+	self := owner.Owner(ip, nodes)
+	others := otherThan3(nodes, self)
+	t0 := time.Date(2025, 1, 1, 0, 0, 0, 0, time.UTC)
+	window := 700 * time.Millisecond
+	answered := []Announcement{{IP: ip, Interfaces: []string{"eth1"}}}
+	tests := []struct {
+		name     string
+		eligible []string
+		live     []string
+		handing  map[netip.Addr]Handoff
+		now      time.Time
+		want     map[netip.Addr]Handoff
+	}{
+		{name: "still the owner: nothing handed off", eligible: nodes, live: nodes, now: t0, want: map[netip.Addr]Handoff{}},
+		{name: "no longer eligible (draining): handed off for the window", eligible: others, live: nodes, now: t0,
+			want: map[netip.Addr]Handoff{ip: {Announcement: answered[0], Until: t0.Add(window)}}},
+		{name: "not live (stopping): handed off", eligible: nodes, live: others, now: t0,
+			want: map[netip.Addr]Handoff{ip: {Announcement: answered[0], Until: t0.Add(window)}}},
+		{name: "a hand-off under way keeps its deadline", eligible: others, live: nodes, now: t0.Add(500 * time.Millisecond),
+			handing: map[netip.Addr]Handoff{ip: {Announcement: answered[0], Until: t0.Add(window)}},
+			want:    map[netip.Addr]Handoff{ip: {Announcement: answered[0], Until: t0.Add(window)}}},
+		{name: "the hand-off is over", eligible: others, live: nodes, now: t0.Add(window),
+			handing: map[netip.Addr]Handoff{ip: {Announcement: answered[0], Until: t0.Add(window)}},
+			want:    map[netip.Addr]Handoff{}},
+		{name: "lost to a node coming back while eligible and live: silent at once (the newcomer waits)",
+			eligible: nodes, live: nodes, now: t0, want: map[netip.Addr]Handoff{}},
+		{name: "no other node may answer: nothing to hand off to", eligible: []string{self}, live: others, now: t0,
+			want: map[netip.Addr]Handoff{}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			got := Handoffs(self, answered, tc.handing, map[netip.Addr][]string{ip: tc.eligible}, tc.live, tc.now, window)
+			if diff := cmp.Diff(tc.want, got, addrCmp); diff != "" {
+				t.Errorf("Handoffs (-want +got):\n%s", diff)
+			}
+		})
+	}
+}
+
+func otherThan3(nodes []string, n string) []string {
+	var out []string
+	for _, x := range nodes {
+		if x != n {
+			out = append(out, x)
+		}
+	}
+	return out
 }

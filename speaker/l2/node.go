@@ -54,6 +54,8 @@ type Node struct {
 	// conflicts gets a value when the conflicts change (see
 	// ConflictsChanged).
 	conflicts chan struct{}
+	// stopping: Run is handing the IPs over; the node stays not ready.
+	stopping bool
 }
 
 // NewNode binds the membership port and prepares the announcer; Run starts
@@ -90,7 +92,7 @@ func NewNode(cfg NodeConfig) (*Node, error) {
 func (n *Node) onLinks(links []Link) {
 	n.mu.Lock()
 	n.links = links
-	up := n.usable()
+	up := n.usable() && !n.stopping
 	n.mu.Unlock()
 	macs := make([]net.HardwareAddr, 0, len(links))
 	for _, l := range links {
@@ -129,7 +131,7 @@ func (n *Node) usable() bool {
 func (n *Node) SetServices(s []Service) {
 	n.mu.Lock()
 	n.services = slices.Clone(s)
-	up, scanned := n.usable(), n.links != nil
+	up, scanned := n.usable() && !n.stopping, n.links != nil
 	n.mu.Unlock()
 	if scanned {
 		n.mem.SetReady(up)
@@ -164,9 +166,11 @@ func (n *Node) SetMemberKeys(keys [][]byte) error { return n.mem.SetKeys(keys) }
 // Live returns the live, ready nodes as this node sees them.
 func (n *Node) Live() []string { return n.mem.Live() }
 
-// Run answers and keeps membership until ctx is cancelled; then it stops
-// answering at once and leaves the cluster, so the others take over without
-// waiting for failure detection.
+// Run answers and keeps membership until ctx is cancelled; then it hands
+// its IPs over — it says it is not ready, so that the others take them over
+// and send their gratuitous ARP / unsolicited NA, while it answers for the
+// hand-off time (DefaultHandoff) — stops answering and leaves the cluster,
+// so the others take over without waiting for failure detection.
 func (n *Node) Run(ctx context.Context) error {
 	annCtx, stopAnn := context.WithCancel(context.Background())
 	annDone := make(chan error, 1)
@@ -179,7 +183,17 @@ func (n *Node) Run(ctx context.Context) error {
 	go func() { defer close(memDone); n.mem.Run(ctx) }()
 	<-ctx.Done()
 
-	// Stop answering first (closing every responder), then tell the others.
+	n.mu.Lock()
+	n.stopping = true
+	n.mu.Unlock()
+	if len(n.coord.Owned()) > 0 {
+		n.mem.SetReady(false)
+		// Every IP is handed off now (or had no other node to go to);
+		// answer until the hand-offs end.
+		t := time.NewTimer(n.coord.handoffTime())
+		<-t.C
+	}
+	// Stop answering (closing every responder), then tell the others.
 	stopAnn()
 	err := <-annDone
 	<-memDone

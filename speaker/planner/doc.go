@@ -17,9 +17,11 @@
 //     peer add their communities up;
 //   - a Service with externalTrafficPolicy Local is announced only from nodes
 //     with a ready endpoint; a node labelled
-//     node.kubernetes.io/exclude-from-external-load-balancers, or whose
-//     NetworkUnavailable condition is True, announces nothing (its sessions
-//     stay up). A Cluster Service is announced whether or not it has ready
+//     node.kubernetes.io/exclude-from-external-load-balancers, cordoned, or
+//     with a NoSchedule/NoExecute taint of Snapshot.DrainTaints drains (see
+//     DrainReason and Result.Drain: graceful shutdown, then nothing
+//     announced; no Layer 2 IP), and one whose NetworkUnavailable
+//     condition is True announces nothing at once (its sessions stay up). A Cluster Service is announced whether or not it has ready
 //     endpoints (MetalLB withdraws it then; herald keeps the route so that a
 //     rollout through zero replicas does not flap it at the routers).
 //

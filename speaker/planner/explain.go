@@ -117,7 +117,7 @@ func (w *world) whyNot(svc *corev1.Service, e *Expected) (string, string) {
 	// Nodes allowed to announce at all.
 	var allowed, excluded []string
 	for _, n := range w.snap.Nodes {
-		if ok, why := nodeAnnounces(&n); ok {
+		if ok, why, _ := w.nodeAnnounces(&n); ok {
 			allowed = append(allowed, n.Name)
 		} else {
 			excluded = append(excluded, n.Name+" ("+why+")")

@@ -28,6 +28,9 @@ type world struct {
 	drills   map[string]Drilled // drill.go
 	probs    problems
 	lastGood LastGood
+	// undrain names a node planned as if it did not drain (Plan's second
+	// pass for Result.Undrained).
+	undrain string
 }
 
 // keepEffect is the Effect of a problem on an object that keeps its last
@@ -200,9 +203,39 @@ func (w *world) missingRefs(kind, name string, pools []string) {
 
 // Plan returns what node announces given snap. It never fails: mistakes are
 // Problems, and what they touch is left out or kept at its last good version.
+//
+// A node that drains (DrainReason, or Snapshot.Stopping) is planned as
+// drained: its Config announces nothing, in graceful shutdown, and
+// Result.Drain says why; Result.Undrained is what it announced before, for
+// the speaker's graceful-shutdown step (see DrainConfig).
 func Plan(snap *Snapshot, node string) Result {
 	w := prepare(snap)
-	return w.plan(node)
+	res := w.plan(node)
+	why := ""
+	if n := w.nodes[node]; n != nil {
+		if ok, reason, drain := w.nodeAnnounces(n); !ok && drain {
+			why = reason
+		}
+	}
+	if why == "" && snap.Stopping {
+		why = ReasonStopping
+	}
+	if why == "" {
+		return res
+	}
+	w.undrain = node
+	undrained := w.plan(node).Config
+	w.undrain = ""
+	res.Drain = why
+	res.Undrained = &undrained
+	res.Config = frrconfig.Withdrawn(&undrained)
+	for i := range res.Config.Routers {
+		res.Config.Routers[i].GracefulShutdown = true
+	}
+	for i := range res.Neighbors {
+		res.Neighbors[i].Prefixes = nil
+	}
+	return res
 }
 
 // Validate returns the cross-object problems of snap, for every node in it
@@ -320,7 +353,7 @@ func (w *world) plan(node string) Result {
 		neighbors = append(neighbors, &neighborState{peer: p, key: neighborKey(&p.Neighbor), router: ri, adv: map[netip.Prefix]*attrs{}})
 	}
 
-	announces, _ := nodeAnnounces(nodeObj)
+	announces, _, _ := w.nodeAnnounces(nodeObj)
 	// Pointers into the snapshot, sorted: no copy of every Service.
 	services := make([]*corev1.Service, len(w.snap.Services))
 	for i := range w.snap.Services {
@@ -344,6 +377,8 @@ func (w *world) plan(node string) Result {
 		}
 		w.setFamilies(neighbors, advNode)
 	}
+	// health: the Services this node's health check gates → withheld.
+	health := map[string]bool{}
 	if announces && len(neighbors) > 0 {
 		for _, svc := range services {
 			if !served(svc, w.snap.LBClass) {
@@ -360,6 +395,12 @@ func (w *world) plan(node string) Result {
 				p := poolOf(w.poolList, ip)
 				if p == nil {
 					continue
+				}
+				if withheld, gated := w.healthWithheld(svc, key, p, node); gated {
+					health[key] = health[key] || withheld
+					if withheld {
+						continue
+					}
 				}
 				for ai := range w.advs {
 					a := &w.advs[ai]
@@ -433,7 +474,10 @@ func (w *world) plan(node string) Result {
 		return res.Neighbors[i].Key < res.Neighbors[j].Key
 	})
 	res.Config = cfg
-	res.L2 = w.planL2(node, services, &probs)
+	res.L2 = w.planL2(node, services, &probs, health)
+	if len(health) > 0 {
+		res.Health = healthResult(health)
+	}
 	res.Drills, res.DrillsChange = w.drillResult(node)
 	res.Problems = probs.sorted()
 	return res
@@ -552,7 +596,7 @@ func sortedPrefixes(ps []netip.Prefix) []netip.Prefix {
 
 // planL2 lists the Layer 2 IPs, the nodes eligible for each and this node's
 // interfaces for it.
-func (w *world) planL2(node string, services []*corev1.Service, probs *problems) []L2Service {
+func (w *world) planL2(node string, services []*corev1.Service, probs *problems, health map[string]bool) []L2Service {
 	if len(w.l2s) == 0 {
 		return nil
 	}
@@ -568,7 +612,7 @@ func (w *world) planL2(node string, services []*corev1.Service, probs *problems)
 		advNodes[i] = map[string]bool{}
 		for _, n := range nodeNames {
 			nd := w.nodes[n]
-			if ok, _ := nodeAnnounces(nd); !ok {
+			if ok, _, _ := w.nodeAnnounces(nd); !ok {
 				continue
 			}
 			ok, err := selects(l2s[i].Spec.NodeSelectors, nd.Labels)
@@ -623,6 +667,13 @@ func (w *world) planL2(node string, services []*corev1.Service, probs *problems)
 			if !matched {
 				continue
 			}
+			// Every node filters the same way: the eligible nodes of
+			// an IP are the same on all of them.
+			kept := healthyL2(w.snap.HealthGates, key, nodes)
+			if nodes[node] && w.snap.HealthGates.Gated(key, node) {
+				health[key] = health[key] || !kept[node]
+			}
+			nodes = kept
 			s := byIP[ip]
 			if s == nil {
 				s = &L2Service{IP: ip}

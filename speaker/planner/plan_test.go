@@ -185,12 +185,12 @@ func TestPlanBGP(t *testing.T) {
 		want: frrconfig.Config{Routers: []frrconfig.Router{{ASN: 64512, IPv4Networks: pfxs("192.0.2.10/32"),
 			Neighbors: []frrconfig.Neighbor{ebgp("198.51.100.1", "64500", plain("192.0.2.10/32")...)}}}},
 	}, {
-		name: "excluded node keeps its sessions and announces nothing",
+		name: "excluded node keeps its sessions and announces nothing, drained (in graceful shutdown)",
 		mod: func(s *Snapshot) {
 			s.Nodes[0].Labels[ExcludeLabel] = ""
 		},
 		node: "node1",
-		want: frrconfig.Config{Routers: []frrconfig.Router{{ASN: 64512,
+		want: frrconfig.Config{Routers: []frrconfig.Router{{ASN: 64512, GracefulShutdown: true,
 			Neighbors: []frrconfig.Neighbor{ebgp("198.51.100.1", "64500")}}}},
 	}, {
 		name: "other load balancer classes and non-LoadBalancer Services are ignored",

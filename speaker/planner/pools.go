@@ -120,18 +120,25 @@ func readyNodes(slices []discoveryv1.EndpointSlice) map[string]map[string]bool {
 	return out
 }
 
-// nodeAnnounces reports whether a node may announce anything, and if not why.
-func nodeAnnounces(n *corev1.Node) (bool, string) {
+// nodeAnnounces reports whether a node may announce anything, and if not
+// why; drain is true when the reason is one a node drains for (cordoned,
+// a drain taint, the exclude label: see DrainReason), false when it stops
+// at once (its NetworkUnavailable condition). A node w.undrain names is
+// planned as if it did not drain.
+func (w *world) nodeAnnounces(n *corev1.Node) (ok bool, why string, drain bool) {
 	if n == nil {
-		return true, ""
-	}
-	if _, ok := n.Labels[ExcludeLabel]; ok {
-		return false, "it is labelled " + ExcludeLabel
+		return true, "", false
 	}
 	for _, c := range n.Status.Conditions {
 		if c.Type == corev1.NodeNetworkUnavailable && c.Status == corev1.ConditionTrue {
-			return false, "its NetworkUnavailable condition is True"
+			return false, "its NetworkUnavailable condition is True", false
 		}
 	}
-	return true, ""
+	if n.Name == w.undrain {
+		return true, "", false
+	}
+	if why := DrainReason(n, w.snap.DrainTaints); why != "" {
+		return false, why, true
+	}
+	return true, "", false
 }

@@ -47,6 +47,16 @@ type Snapshot struct {
 	// Now is the time drill annotations are judged at (drill.go); zero
 	// honours none.
 	Now time.Time
+	// DrainTaints are the keys of the NoSchedule and NoExecute taints
+	// that make a node drain (see DrainReason); nil means
+	// DefaultDrainTaints, an empty non-nil slice none.
+	DrainTaints []string
+	// HealthGates are the nodes whose health check gates each Service
+	// (see health.go); nil gates nothing.
+	HealthGates HealthGates
+	// Stopping says the planned node's speaker is stopping: the node
+	// drains (BGP; Layer 2 hands its IPs over through the membership).
+	Stopping bool
 }
 
 // LastGood holds resolved objects by name, so that an object broken by an
@@ -186,4 +196,12 @@ type Result struct {
 	// the plan must be made again.
 	Drills       []Drilled
 	DrillsChange time.Time
+	// Drain says why the node drains ("" when it does not): Config is
+	// then the drained config (no prefixes, graceful shutdown on) and
+	// Undrained the config the node would run were it not draining.
+	Drain     string
+	Undrained *frrconfig.Config
+	// Health lists the Services this node's health check gates (see
+	// HealthGates), sorted, with whether it announces them all the same.
+	Health []HealthGate
 }
