@@ -43,6 +43,8 @@ type ServiceReconciler struct {
 	// as changed IPs (the AnnouncedReconciler keeps it up to date after).
 	announce *announcer
 	status   *statusWriter
+	// checks reports health-check annotations that do not parse.
+	checks healthChecks
 }
 
 // Reconcile brings one Service's allocation and status up to date.
@@ -54,6 +56,7 @@ func (r *ServiceReconciler) Reconcile(ctx context.Context, req reconcile.Request
 	var svc corev1.Service
 	if err := r.client.Get(ctx, req.NamespacedName, &svc); err != nil {
 		if apierrors.IsNotFound(err) {
+			r.checks.forget(key)
 			r.release(ctx, key)
 			return reconcile.Result{}, nil
 		}
@@ -64,8 +67,10 @@ func (r *ServiceReconciler) Reconcile(ctx context.Context, req reconcile.Request
 		return reconcile.Result{}, nil
 	}
 	if !Serves(&svc, r.st.opts.LBClass) {
+		r.checks.forget(key)
 		return reconcile.Result{}, r.unserve(ctx, &svc)
 	}
+	r.checks.check(r.events, key, &svc)
 
 	var (
 		cond    metav1.Condition
