@@ -35,6 +35,7 @@ func TestL2(t *testing.T) {
 		{"Local Services answered where their pod runs", testLocal},
 		{"link cut moves the IP to a new MAC", testLinkCut},
 		{"restarted old owner stays silent for what it lost", testRestartedOwner},
+		{"cordoned owner hands its IP over, no request lost", testDrain},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			e.reset(t)
