@@ -107,6 +107,9 @@ func testDrain(t *testing.T, e *env) {
 	stopPoll()
 	seen := polled()
 	samples := fib.Stop()
+	if err := fib.Err(); err != nil {
+		t.Error(err)
+	}
 	t.Logf("drain: %d FIB samples, %d BGP polls over %s", len(samples), len(seen), time.Since(start).Round(time.Millisecond))
 
 	// The graceful-shutdown community (and local-preference 0) on node1's
@@ -177,6 +180,9 @@ func testDrain(t *testing.T, e *env) {
 	}
 	e.waitHops(t, ip, all...)
 	checkSamples(t, "uncordon", fib.Stop(), others)
+	if err := fib.Err(); err != nil {
+		t.Error(err)
+	}
 	labtest.Eventually(t, wait, "NodeState node1 should no longer report a drain", func() string {
 		var st v1beta1.NodeState
 		if err := e.c.Get(ctx, client.ObjectKey{Name: "node1"}, &st); err != nil {

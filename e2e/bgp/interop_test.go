@@ -43,7 +43,8 @@ var (
 // one path per node and both communities intact (BIRD installs the three
 // as ECMP), withdrawal on delete, and no session reset and no BFD down
 // transition — counted by BIRD, GoBGP and the nodes' FRR — across
-// interopCycles Service creates and deletes.
+// interopCycles Service creates and deletes; then a drain of node1 as they
+// see it (checkDrainAtRouters).
 func TestInterop(t *testing.T) {
 	testenv.RequireRoot(t)
 	l := labtest.Up(t, lab.Options{})
@@ -87,6 +88,13 @@ func TestInterop(t *testing.T) {
 		t.Errorf("across %d dual-stack Service creates and deletes (%v), sessions reset or BFD went down:\n  %s",
 			interopCycles, after.At.Sub(before.At).Round(time.Millisecond), strings.Join(ch.Detail, "\n  "))
 	}
+
+	// A drain as BIRD and GoBGP see it.
+	_, ips := e.dualStackService(t, "interop-drain")
+	for _, ip := range ips {
+		e.waitRouterPaths(t, ip, e.allNodes())
+	}
+	e.checkDrainAtRouters(t, ips)
 }
 
 // interopObjects applies a dual-stack pool advertised with a standard and
@@ -294,4 +302,86 @@ func (e *env) waitBirdECMP(t *testing.T, prefixes []netip.Prefix) {
 			return ""
 		})
 	}
+}
+
+// checkDrainAtRouters cordons node1 while BIRD and GoBGP hold the paths of
+// prefixes from every node: each router's import policy (RFC 8326, as
+// their operators write it) ranks node1's path, now carrying 65535:0, last
+// — LOCAL_PREF 0 at BIRD, whose kernel ECMP set leaves node1 while its path
+// is still there, and 1 at GoBGP — before node1 withdraws; uncordoning
+// brings node1's paths back.
+func (e *env) checkDrainAtRouters(t *testing.T, prefixes []netip.Prefix) {
+	t.Helper()
+	ctx := context.Background()
+	node1, _ := e.lab.Plan().Node("node1")
+	t.Cleanup(func() { _ = e.lab.Cordon(context.Background(), "node1", false) })
+	if err := e.lab.Cordon(ctx, "node1", true); err != nil {
+		t.Fatal(err)
+	}
+	lp := func(p routerPath) string {
+		if p.LocalPref == nil {
+			return "none"
+		}
+		return fmt.Sprint(*p.LocalPref)
+	}
+	// Both prefixes within the graceful-shutdown phase (--drain-wait, 5 s):
+	// each is checked until it was seen so once.
+	seen := map[netip.Prefix]bool{}
+	labtest.Eventually(t, wait, "BIRD and GoBGP should rank node1's graceful-shutdown paths last while they hold them", func() string {
+		var why []string
+		for _, prefix := range prefixes {
+			if seen[prefix] {
+				continue
+			}
+			if w := e.rankedLast(ctx, prefix, node1, lp); w != "" {
+				why = append(why, prefix.String()+": "+w)
+				continue
+			}
+			seen[prefix] = true
+		}
+		return strings.Join(why, "; ")
+	})
+	for _, prefix := range prefixes {
+		e.waitRouterPaths(t, prefix, []string{"node2", "node3"})
+	}
+	if err := e.lab.Cordon(ctx, "node1", false); err != nil {
+		t.Fatal(err)
+	}
+	for _, prefix := range prefixes {
+		e.waitRouterPaths(t, prefix, e.allNodes())
+	}
+}
+
+// rankedLast returns "" when node's path to prefix is at GoBGP with
+// 65535:0 and LOCAL_PREF 1, and at BIRD with 65535:0 and LOCAL_PREF 0 but
+// out of BIRD's kernel ECMP set; else what is not so.
+func (e *env) rankedLast(ctx context.Context, prefix netip.Prefix, node lab.Node, lp func(routerPath) string) string {
+	addr := node.LAN4.String()
+	if prefix.Addr().Is6() {
+		addr = node.LAN6.String()
+	}
+	g, err := e.gobgpPaths(ctx, prefix)
+	if err != nil {
+		return err.Error()
+	}
+	i := slices.IndexFunc(g, func(p routerPath) bool { return p.From == addr })
+	if i < 0 || !slices.Contains(g[i].Communities, "65535:0") || lp(g[i]) != "1" {
+		return fmt.Sprintf("GoBGP's paths %+v", g)
+	}
+	b, err := e.birdPaths(ctx, prefix)
+	if err != nil {
+		return err.Error()
+	}
+	i = slices.IndexFunc(b, func(p routerPath) bool { return p.From == node.Name })
+	if i < 0 || !slices.Contains(b[i].Communities, "65535:0") || lp(b[i]) != "0" {
+		return fmt.Sprintf("BIRD's paths %+v", b)
+	}
+	hops, err := e.kernelHops(ctx, prefix)
+	if err != nil {
+		return err.Error()
+	}
+	if slices.Contains(hops, addr) || len(hops) == 0 {
+		return fmt.Sprintf("BIRD's kernel route goes through %v", hops)
+	}
+	return ""
 }

@@ -7,6 +7,7 @@ import (
 	"net/netip"
 	"regexp"
 	"slices"
+	"strconv"
 	"strings"
 
 	"github.com/heraldlb/herald/e2e/lab"
@@ -22,6 +23,9 @@ type routerPath struct {
 	From             string
 	Communities      []string
 	LargeCommunities []string
+	// LocalPref is the path's LOCAL_PREF as the router holds it (after
+	// its import policy); nil when it has none.
+	LocalPref *uint32
 }
 
 // gobgpPaths returns GoBGP's paths to prefix.
@@ -50,6 +54,12 @@ func (e *env) gobgpPaths(ctx context.Context, prefix netip.Prefix) ([]routerPath
 		rp := routerPath{From: p.From}
 		for _, a := range p.Attrs {
 			switch a.Type {
+			case 5: // LOCAL_PREF
+				var v uint32
+				if err := json.Unmarshal(a.Value, &v); err != nil {
+					return nil, fmt.Errorf("decoding local-pref %s: %w", a.Value, err)
+				}
+				rp.LocalPref = &v
 			case 8: // COMMUNITIES
 				for _, c := range a.Communities {
 					rp.Communities = append(rp.Communities, fmt.Sprintf("%d:%d", c>>16, c&0xffff))
@@ -73,6 +83,7 @@ var (
 	birdPath      = regexp.MustCompile(`unicast \[(node[0-9]+)_v[46] `)
 	birdCommunity = regexp.MustCompile(`BGP\.community: (.*)`)
 	birdLarge     = regexp.MustCompile(`BGP\.large_community: (.*)`)
+	birdLocalPref = regexp.MustCompile(`BGP\.local_pref: (\d+)`)
 	birdPair      = regexp.MustCompile(`\((\d+), ?(\d+)(?:, ?(\d+))?\)`)
 )
 
@@ -99,6 +110,11 @@ func (e *env) birdPaths(ctx context.Context, prefix netip.Prefix) ([]routerPath,
 			for _, c := range birdPair.FindAllStringSubmatch(m[1], -1) {
 				p.Communities = append(p.Communities, c[1]+":"+c[2])
 			}
+		}
+		if m := birdLocalPref.FindStringSubmatch(l); m != nil {
+			v, _ := strconv.ParseUint(m[1], 10, 32)
+			lp := uint32(v)
+			p.LocalPref = &lp
 		}
 		if m := birdLarge.FindStringSubmatch(l); m != nil {
 			for _, c := range birdPair.FindAllStringSubmatch(m[1], -1) {
@@ -141,4 +157,13 @@ func (e *env) kernelHops(ctx context.Context, prefix netip.Prefix) ([]string, er
 	}
 	slices.Sort(hops)
 	return hops, nil
+}
+
+// String prints the path for test failures.
+func (p routerPath) String() string {
+	lp := "none"
+	if p.LocalPref != nil {
+		lp = fmt.Sprint(*p.LocalPref)
+	}
+	return fmt.Sprintf("{from %s communities %v large %v local-pref %s}", p.From, p.Communities, p.LargeCommunities, lp)
 }

@@ -39,6 +39,7 @@ func TestL2(t *testing.T) {
 		{"an address the client claims while a node answers: IPConflict, no flap", func(t *testing.T, e *env) { testConflictWhileAnnouncing(t, e, squatted4) }},
 		{"an IPv6 address the client holds is not announced: IPConflict until it goes", func(t *testing.T, e *env) { testConflictBeforeAnnounce(t, e, squatted6) }},
 		{"an IPv6 address the client claims while a node answers: IPConflict, no flap", func(t *testing.T, e *env) { testConflictWhileAnnouncing(t, e, squatted6) }},
+		{"cordoned owner hands its IP over, no request lost", testDrain},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			e.reset(t)

@@ -7,6 +7,8 @@ import (
 	"net"
 	"net/netip"
 	"os"
+	"slices"
+	"sync"
 	"time"
 
 	"github.com/mdlayher/arp"
@@ -18,6 +20,9 @@ import (
 type Reply struct {
 	At  time.Time
 	MAC string
+	// Gratuitous is a reply that announces the IP (target IP = sender
+	// IP), not one answering the client's request.
+	Gratuitous bool
 }
 
 // Prober sends an ARP request for one IP from the lab's client at a fixed
@@ -27,6 +32,9 @@ type Prober struct {
 	cancel  context.CancelFunc
 	done    chan struct{}
 	replies chan Reply
+
+	mu   sync.Mutex
+	sent []time.Time
 }
 
 // StartProber starts probing ip from the client's LAN interface every
@@ -54,7 +62,11 @@ func StartProber(ctx context.Context, l *lab.Lab, ip netip.Addr, every time.Dura
 		t := time.NewTicker(every)
 		defer t.Stop()
 		for {
-			_ = c.Request(ip)
+			if c.Request(ip) == nil {
+				p.mu.Lock()
+				p.sent = append(p.sent, time.Now())
+				p.mu.Unlock()
+			}
 			select {
 			case <-ctx.Done():
 				return
@@ -77,7 +89,7 @@ func StartProber(ctx context.Context, l *lab.Lab, ip netip.Addr, every time.Dura
 				continue
 			}
 			select {
-			case p.replies <- Reply{At: time.Now(), MAC: pkt.SenderHardwareAddr.String()}:
+			case p.replies <- Reply{At: time.Now(), MAC: pkt.SenderHardwareAddr.String(), Gratuitous: pkt.TargetIP == pkt.SenderIP}:
 			default: // nobody reads: drop
 			}
 		}
@@ -87,6 +99,13 @@ func StartProber(ctx context.Context, l *lab.Lab, ip netip.Addr, every time.Dura
 
 // Replies delivers the replies in order; it is closed after Stop.
 func (p *Prober) Replies() <-chan Reply { return p.replies }
+
+// Sent returns the times the requests were sent so far, in order.
+func (p *Prober) Sent() []time.Time {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return slices.Clone(p.sent)
+}
 
 // Stop ends the prober.
 func (p *Prober) Stop() {
@@ -123,4 +142,45 @@ func (p *Prober) Drain() {
 			return
 		}
 	}
+}
+
+// Unanswered returns the requests of sent (in order) that no reply answered.
+// Each node answers each request once, in order, so every MAC's replies
+// (gratuitous ones left out) are matched, each to the latest request sent
+// before it that this MAC had not answered yet: a reply read late, after
+// the next request went, still counts for the one it answers, and two
+// nodes answering one request (a hand-off) count once. It is pure.
+func Unanswered(sent []time.Time, replies []Reply) []time.Time {
+	answered := make([]bool, len(sent))
+	byMAC := map[string][]bool{}
+	for _, r := range replies {
+		if r.Gratuitous {
+			continue
+		}
+		mine, ok := byMAC[r.MAC]
+		if !ok {
+			mine = make([]bool, len(sent))
+			byMAC[r.MAC] = mine
+		}
+		// The requests sent at or before the reply: [0, i).
+		i, _ := slices.BinarySearchFunc(sent, r.At, func(s, at time.Time) int {
+			if s.After(at) {
+				return 1
+			}
+			return -1
+		})
+		for j := i - 1; j >= 0; j-- {
+			if !mine[j] {
+				mine[j], answered[j] = true, true
+				break
+			}
+		}
+	}
+	var out []time.Time
+	for i, a := range answered {
+		if !a {
+			out = append(out, sent[i])
+		}
+	}
+	return out
 }

@@ -1,12 +1,12 @@
 package lab
 
 import (
-	"bufio"
 	"context"
 	"fmt"
-	"slices"
-	"strings"
+	"net/netip"
 	"time"
+
+	"golang.org/x/sys/unix"
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
@@ -30,8 +30,8 @@ type RouteSample struct {
 }
 
 // RouteSampler reads a route from a lab namespace's kernel table at a fixed
-// interval (one `ip route show` a sample, in one shell running in the
-// namespace).
+// interval, over a netlink socket opened in the namespace (a sample costs
+// one table dump, no process).
 type RouteSampler struct {
 	cancel  context.CancelFunc
 	done    chan struct{}
@@ -39,46 +39,50 @@ type RouteSampler struct {
 	err     error
 }
 
-// SampleRoute starts sampling the kernel route to prefix in the namespace
-// of lab name (router, client, nodeN) every interval, until Stop.
+// SampleRoute starts sampling the kernel route to prefix (an address is
+// its host prefix) in the main table of the namespace of lab name (router,
+// client, nodeN) every interval, until Stop.
 func (l *Lab) SampleRoute(ctx context.Context, name, prefix string, every time.Duration) (*RouteSampler, error) {
-	ctx, cancel := context.WithCancel(ctx)
-	script := fmt.Sprintf("while :; do ip -o route show %s; echo .; sleep %.3f; done", prefix, every.Seconds())
-	cmd, err := l.ExecCommand(ctx, name, "sh", "-c", script)
+	pfx, err := netip.ParsePrefix(prefix)
 	if err != nil {
-		cancel()
+		a, aerr := netip.ParseAddr(prefix)
+		if aerr != nil {
+			return nil, fmt.Errorf("sampling route %q: not a prefix or an address", prefix)
+		}
+		pfx = netip.PrefixFrom(a, a.BitLen())
+	}
+	ns, err := l.plan.Netns(name)
+	if err != nil {
 		return nil, err
 	}
-	out, err := cmd.StdoutPipe()
+	conn, err := dialRoute(ns)
 	if err != nil {
-		cancel()
-		return nil, err
-	}
-	if err := cmd.Start(); err != nil {
-		cancel()
 		return nil, fmt.Errorf("sampling %s in %s: %w", prefix, name, err)
 	}
+	family := uint8(unix.AF_INET)
+	if pfx.Addr().Is6() {
+		family = unix.AF_INET6
+	}
+	ctx, cancel := context.WithCancel(ctx)
 	s := &RouteSampler{cancel: cancel, done: make(chan struct{})}
 	go func() {
 		defer close(s.done)
-		sc := bufio.NewScanner(out)
-		var hops []string
-		for sc.Scan() {
-			line := sc.Text()
-			if line == "." {
-				slices.Sort(hops)
-				s.samples = append(s.samples, RouteSample{At: time.Now(), Hops: hops})
-				hops = nil
-				continue
+		defer conn.Close()
+		tick := time.NewTicker(every)
+		defer tick.Stop()
+		for {
+			rs, err := conn.routes(family)
+			if err != nil {
+				s.err = fmt.Errorf("sampling %s in %s: %w", prefix, name, err)
+				return
 			}
-			f := strings.Fields(line)
-			for i := 0; i+1 < len(f); i++ {
-				if f[i] == "via" {
-					hops = append(hops, f[i+1])
-				}
+			s.samples = append(s.samples, RouteSample{At: time.Now(), Hops: routeHops(rs, pfx.Masked())})
+			select {
+			case <-ctx.Done():
+				return
+			case <-tick.C:
 			}
 		}
-		_ = cmd.Wait()
 	}()
 	return s, nil
 }
@@ -88,4 +92,11 @@ func (s *RouteSampler) Stop() []RouteSample {
 	s.cancel()
 	<-s.done
 	return s.samples
+}
+
+// Err is why sampling stopped before Stop (a failed table dump), nil if it
+// did not; call it after Stop.
+func (s *RouteSampler) Err() error {
+	<-s.done
+	return s.err
 }

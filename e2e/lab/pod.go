@@ -6,14 +6,11 @@ import (
 	"fmt"
 	"net"
 	"net/http"
-	"os"
-	"runtime"
 	"strconv"
 	"strings"
 	"sync/atomic"
 	"time"
 
-	"golang.org/x/sys/unix"
 	corev1 "k8s.io/api/core/v1"
 	discoveryv1 "k8s.io/api/discovery/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
@@ -225,48 +222,18 @@ func (l *Lab) stopPods(ctx context.Context) {
 // network namespace ns, from this process: a thread enters the namespace,
 // opens the socket (which stays in that namespace) and goes back.
 func listenInNetns(ns string, port int32) (net.Listener, error) {
-	type result struct {
-		ln  net.Listener
-		err error
+	var ln net.Listener
+	err := inNetns(ns, func() error {
+		var err error
+		ln, err = net.Listen("tcp", ":"+strconv.Itoa(int(port)))
+		if err != nil {
+			return fmt.Errorf("listening on port %d in %s: %w", port, ns, err)
+		}
+		return nil
+	})
+	if err != nil && ln != nil {
+		ln.Close()
+		return nil, err
 	}
-	ch := make(chan result, 1)
-	go func() {
-		runtime.LockOSThread()
-		// Not unlocked if going back fails: the thread then ends with
-		// this goroutine instead of serving others in the wrong namespace.
-		orig, err := os.Open("/proc/thread-self/ns/net")
-		if err != nil {
-			runtime.UnlockOSThread()
-			ch <- result{err: fmt.Errorf("opening this thread's network namespace: %w", err)}
-			return
-		}
-		defer orig.Close()
-		target, err := os.Open("/var/run/netns/" + ns)
-		if err != nil {
-			runtime.UnlockOSThread()
-			ch <- result{err: fmt.Errorf("opening network namespace %s: %w", ns, err)}
-			return
-		}
-		defer target.Close()
-		if err := unix.Setns(int(target.Fd()), unix.CLONE_NEWNET); err != nil {
-			runtime.UnlockOSThread()
-			ch <- result{err: fmt.Errorf("entering network namespace %s: %w", ns, err)}
-			return
-		}
-		ln, lerr := net.Listen("tcp", ":"+strconv.Itoa(int(port)))
-		if err := unix.Setns(int(orig.Fd()), unix.CLONE_NEWNET); err != nil {
-			if ln != nil {
-				ln.Close()
-			}
-			ch <- result{err: fmt.Errorf("leaving network namespace %s: %w", ns, err)}
-			return
-		}
-		runtime.UnlockOSThread()
-		if lerr != nil {
-			lerr = fmt.Errorf("listening on port %d in %s: %w", port, ns, lerr)
-		}
-		ch <- result{ln: ln, err: lerr}
-	}()
-	r := <-ch
-	return r.ln, r.err
+	return ln, err
 }

@@ -56,7 +56,8 @@ func sessionName(n Node, v6 bool) string {
 }
 
 // BirdConfig returns bird.conf for the lab's BIRD: a session per node and
-// family, BFD on each, every route accepted and none sent, ECMP routes
+// family, BFD on each, every route accepted (one with the RFC 8326
+// GRACEFUL_SHUTDOWN community 65535:0 with LOCAL_PREF 0) and none sent, ECMP routes
 // merged into its namespace's kernel tables, and its state changes logged
 // to logFile (the reset counters read them).
 func (p Plan) BirdConfig(logFile string) string {
@@ -74,6 +75,13 @@ func (p Plan) BirdConfig(logFile string) string {
 	w("  interface \"lan\" { min rx interval %d ms; min tx interval %d ms; multiplier %d; };", BirdBFDInterval, BirdBFDInterval, BirdBFDMultiplier)
 	w("}")
 	w("")
+	w("# RFC 8326: a route with GRACEFUL_SHUTDOWN (65535:0), a draining")
+	w("# node's, is least preferred, so BIRD moves off it before it goes.")
+	w("filter nodes_in {")
+	w("  if (65535, 0) ~ bgp_community then bgp_local_pref = 0;")
+	w("  accept;")
+	w("}")
+	w("")
 	w("template bgp nodes {")
 	w("  local as %d;", BirdASN)
 	w("  bfd on;")
@@ -82,19 +90,21 @@ func (p Plan) BirdConfig(logFile string) string {
 		w("protocol bgp %s from nodes {", sessionName(n, false))
 		w("  source address %s;", BirdAddr4)
 		w("  neighbor %s as %d;", n.LAN4, NodeASN)
-		w("  ipv4 { import all; export none; };")
+		w("  ipv4 { import filter nodes_in; export none; };")
 		w("}")
 		w("protocol bgp %s from nodes {", sessionName(n, true))
 		w("  source address %s;", BirdAddr6)
 		w("  neighbor %s as %d;", n.LAN6, NodeASN)
-		w("  ipv6 { import all; export none; };")
+		w("  ipv6 { import filter nodes_in; export none; };")
 		w("}")
 	}
 	return b.String()
 }
 
 // GoBGPConfig returns gobgpd's TOML config for the lab's GoBGP: a session
-// per node and family, each with the TCP-MD5 password GoBGPPassword.
+// per node and family, each with the TCP-MD5 password GoBGPPassword, and a
+// global import policy giving a route with the RFC 8326 GRACEFUL_SHUTDOWN
+// community (65535:0) LOCAL_PREF 1, the lowest GoBGP can set.
 func (p Plan) GoBGPConfig() string {
 	var b strings.Builder
 	w := func(format string, args ...any) { fmt.Fprintf(&b, format+"\n", args...) }
@@ -104,6 +114,29 @@ func (p Plan) GoBGPConfig() string {
 	w("  router-id = %q", GoBGPAddr4.String())
 	w("  port = 179")
 	w("  local-address-list = [%q, %q]", GoBGPAddr4.String(), GoBGPAddr6.String())
+	// RFC 8326 receiver side: GoBGP's set-local-pref cannot set 0 (it
+	// reads 0 as "no action"), so 1, below the default 100 of every other
+	// path.
+	w("")
+	w("[global.apply-policy.config]")
+	w("  import-policy-list = [\"gshut\"]")
+	w("  default-import-policy = \"accept-route\"")
+	w("")
+	w("[[defined-sets.bgp-defined-sets.community-sets]]")
+	w("  community-set-name = \"gshut\"")
+	w("  community-list = [\"65535:0\"]")
+	w("")
+	w("[[policy-definitions]]")
+	w("  name = \"gshut\"")
+	w("  [[policy-definitions.statements]]")
+	w("    name = \"gshut-least-preferred\"")
+	w("    [policy-definitions.statements.conditions.bgp-conditions.match-community-set]")
+	w("      community-set = \"gshut\"")
+	w("      match-set-options = \"any\"")
+	w("    [policy-definitions.statements.actions]")
+	w("      route-disposition = \"accept-route\"")
+	w("    [policy-definitions.statements.actions.bgp-actions]")
+	w("      set-local-pref = 1")
 	for _, n := range p.Nodes {
 		for _, v6 := range []bool{false, true} {
 			peer, local, family := n.LAN4, GoBGPAddr4, "ipv4-unicast"
