@@ -228,11 +228,31 @@ func runController(ctx context.Context, args []string) error {
 	return nil
 }
 
-// nonLeaderRunnable runs f once in every replica, leader or not.
+// nonLeaderRunnable runs f in every replica, leader or not, until it
+// succeeds: a failure (the API server unreachable at start-up) is logged and
+// f tried again after a backoff (1 s doubling to 30 s). Returning the error
+// would stop the manager, and a controller started while the API server is
+// away would exit again and again, its restarts backed off further each
+// time (the lab's supervisor and the kubelet alike): e2e/reliability's
+// TestFaults saw it lead 80 s after the API server's return.
 type nonLeaderRunnable func(ctx context.Context) error
 
 // Start implements manager.Runnable.
-func (r nonLeaderRunnable) Start(ctx context.Context) error { return r(ctx) }
+func (r nonLeaderRunnable) Start(ctx context.Context) error {
+	log := ctrl.LoggerFrom(ctx)
+	for wait := time.Second; ; wait = min(2*wait, 30*time.Second) {
+		err := r(ctx)
+		if err == nil {
+			return nil
+		}
+		log.Error(err, "start-up step failed; retrying", "in", wait)
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-time.After(wait):
+		}
+	}
+}
 
 // NeedLeaderElection implements manager.LeaderElectionRunnable.
 func (r nonLeaderRunnable) NeedLeaderElection() bool { return false }
