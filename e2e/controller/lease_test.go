@@ -48,6 +48,14 @@ func TestLeaderRestartReclaimsLease(t *testing.T) {
 	held = waitLease(ctx, t, c, "herald-controller-abc12", held.Spec.RenewTime.Time)
 	first.kill(t)
 	killedAt := time.Now()
+	// The first run may have renewed once more between waitLease and the
+	// kill: the restarted run leads once the Lease is renewed after the
+	// last renewal the dead one made, read now.
+	var left coordinationv1.Lease
+	if err := c.Get(ctx, client.ObjectKey{Namespace: leaseNS, Name: controllers.LeaseName}, &left); err != nil {
+		t.Fatal(err)
+	}
+	held.Spec.RenewTime = left.Spec.RenewTime
 	expires := held.Spec.RenewTime.Add(time.Duration(*held.Spec.LeaseDurationSeconds) * time.Second)
 
 	second := startController(t, bin, kubeconfig, "herald-controller-abc12")
