@@ -63,18 +63,14 @@ import (
 	"strings"
 	"time"
 
-	"github.com/go-logr/logr"
-	"github.com/go-logr/logr/funcr"
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/util/intstr"
-	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
 	"sigs.k8s.io/controller-runtime/pkg/client"
-	ctrllog "sigs.k8s.io/controller-runtime/pkg/log"
 
 	v1beta1 "github.com/heraldlb/herald/api/v1beta1"
+	"github.com/heraldlb/herald/e2e/bench/benchlab"
 	"github.com/heraldlb/herald/e2e/lab"
 )
 
@@ -125,41 +121,12 @@ func run(services, trials, kills, scale int, keep, verbose, trace bool) error {
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	defer stopChildren()
-	opts := lab.Options{}
-	if verbose {
-		opts.Log = funcr.New(func(_, args string) { fmt.Fprintln(os.Stderr, "lab:", args) }, funcr.Options{})
+	l, c, done, err := benchlab.Up(ctx, benchlab.Options{Name: "bgp bench", Keep: keep, Verbose: verbose,
+		Require: benchlab.Every,
+	})
+	if done != nil {
+		defer done()
 	}
-	upCtx, upCancel := context.WithTimeout(ctx, 20*time.Minute)
-	l, err := lab.Up(upCtx, opts)
-	upCancel()
-	if err != nil {
-		return err
-	}
-	defer func() {
-		if keep {
-			l.Close()
-			return
-		}
-		dctx, dcancel := context.WithTimeout(context.Background(), 2*time.Minute)
-		defer dcancel()
-		if err := l.Down(dctx); err != nil {
-			fmt.Fprintf(os.Stderr, "bgp bench: lab down: %v\n", err)
-		}
-	}()
-	for _, c := range l.Components() {
-		if !c.Built {
-			return fmt.Errorf("herald %s is not running in the lab: %s", c.Name, c.Missing)
-		}
-	}
-	ctrllog.SetLogger(logr.Discard())
-	s := runtime.NewScheme()
-	if err := clientgoscheme.AddToScheme(s); err != nil {
-		return err
-	}
-	if err := v1beta1.AddToScheme(s); err != nil {
-		return err
-	}
-	c, err := client.NewWithWatch(l.RESTConfig(), client.Options{Scheme: s})
 	if err != nil {
 		return err
 	}

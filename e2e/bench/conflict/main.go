@@ -38,20 +38,16 @@ import (
 	"text/tabwriter"
 	"time"
 
-	"github.com/go-logr/logr"
-	"github.com/go-logr/logr/funcr"
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	kruntime "k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/util/intstr"
-	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
 	"sigs.k8s.io/controller-runtime/pkg/client"
-	ctrllog "sigs.k8s.io/controller-runtime/pkg/log"
 
 	v1beta1 "github.com/heraldlb/herald/api/v1beta1"
 	"github.com/heraldlb/herald/controllers"
+	"github.com/heraldlb/herald/e2e/bench/benchlab"
 	"github.com/heraldlb/herald/e2e/l2"
 	"github.com/heraldlb/herald/e2e/lab"
 )
@@ -104,41 +100,12 @@ type row struct {
 func run(trials int, keep, verbose bool) error {
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	opts := lab.Options{}
-	if verbose {
-		opts.Log = funcr.New(func(_, args string) { fmt.Fprintln(os.Stderr, "lab:", args) }, funcr.Options{})
+	l, c, done, err := benchlab.Up(ctx, benchlab.Options{Name: "conflict bench", Keep: keep, Verbose: verbose,
+		Require: []string{lab.Controller, lab.Speaker},
+	})
+	if done != nil {
+		defer done()
 	}
-	upCtx, upCancel := context.WithTimeout(ctx, 20*time.Minute)
-	l, err := lab.Up(upCtx, opts)
-	upCancel()
-	if err != nil {
-		return err
-	}
-	defer func() {
-		if keep {
-			l.Close()
-			return
-		}
-		dctx, dcancel := context.WithTimeout(context.Background(), 2*time.Minute)
-		defer dcancel()
-		if err := l.Down(dctx); err != nil {
-			fmt.Fprintf(os.Stderr, "conflict bench: lab down: %v\n", err)
-		}
-	}()
-	for _, c := range l.Components() {
-		if !c.Built && c.Name != lab.FRRAgent {
-			return fmt.Errorf("herald %s is not running in the lab: %s", c.Name, c.Missing)
-		}
-	}
-	ctrllog.SetLogger(logr.Discard())
-	s := kruntime.NewScheme()
-	if err := clientgoscheme.AddToScheme(s); err != nil {
-		return err
-	}
-	if err := v1beta1.AddToScheme(s); err != nil {
-		return err
-	}
-	c, err := client.New(l.RESTConfig(), client.Options{Scheme: s})
 	if err != nil {
 		return err
 	}
