@@ -14,7 +14,6 @@ import (
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/healthz"
 	"sigs.k8s.io/controller-runtime/pkg/log/zap"
-	"sigs.k8s.io/controller-runtime/pkg/manager"
 	"sigs.k8s.io/controller-runtime/pkg/metrics"
 
 	"github.com/heraldlb/herald/controllers"
@@ -180,9 +179,9 @@ func runController(ctx context.Context, args []string) error {
 		logger.Info("leader election", "lease", f.namespace+"/"+controllers.LeaseName, "identity", id)
 	}
 
-	mgr, err := manager.New(cfg, mopts)
+	mgr, err := newManager(ctx, cfg, mopts, time.Second, logger)
 	if err != nil {
-		return fmt.Errorf("creating the manager: %w", err)
+		return err
 	}
 	if err := controllers.Setup(mgr, opts, metrics.Registry); err != nil {
 		return err

@@ -154,9 +154,9 @@ func runSpeaker(ctx context.Context, args []string) error {
 	// for --drain-wait, then a withdrawal, each apply bounded by 15s).
 	grace := f.drainWait + 2*15*time.Second + 5*time.Second
 	mopts.GracefulShutdownTimeout = &grace
-	mgr, err := manager.New(cfg, mopts)
+	mgr, err := newManager(ctx, cfg, mopts, time.Second, logger)
 	if err != nil {
-		return fmt.Errorf("creating the manager: %w", err)
+		return err
 	}
 	m, err := speaker.NewMetrics(metrics.Registry)
 	if err != nil {

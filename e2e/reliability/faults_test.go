@@ -3,6 +3,7 @@ package reliability
 import (
 	"context"
 	"fmt"
+	"os"
 	"strings"
 	"testing"
 	"time"
@@ -232,6 +233,10 @@ func (e *env) apiServerStopped(t *testing.T) faultResult {
 	r.measured = fmt.Sprintf("controller leads %s after the return", secs(renewed.Sub(back)))
 	if len(restarted) > 0 {
 		r.measured += "; restarted: " + strings.Join(restarted, ", ")
+		// Why it ended is in its log: show its last lines.
+		if p, ok := e.lab.Procs()[lab.Controller]; ok && p.Log != "" {
+			t.Logf("the controller's log, last lines:\n%s", tail(p.Log, 40))
+		}
 	}
 	r.met = renewed.Sub(back) <= goal
 	return r
@@ -287,4 +292,14 @@ func faultTable(rs []faultResult, want int) string {
 		fmt.Fprintf(&b, "%-30s %-66s %-4s %-28s %.1f\n%-30s %s\n", r.fault, r.goal, met, kept, r.rate, "", r.measured)
 	}
 	return b.String()
+}
+
+// tail returns the last n lines of the file at path, or why it cannot.
+func tail(path string, n int) string {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return err.Error()
+	}
+	lines := strings.Split(strings.TrimRight(string(b), "\n"), "\n")
+	return strings.Join(lines[max(0, len(lines)-n):], "\n")
 }
