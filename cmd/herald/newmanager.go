@@ -20,9 +20,11 @@ import (
 // node reboot), was restarted with a longer backoff each time (the
 // kubelet's 10 s, 20 s, 40 s, ...): e2e/reliability's TestFaults saw the
 // controller lead 79 s after a 60 s outage ended. It tries again after
-// first, doubling to 30 s, until ctx ends; any other error returns at once.
+// first, doubling to 5 s (a refused dial is cheap; a longer wait only
+// delays the start after the return), until ctx ends; any other error
+// returns at once.
 func newManager(ctx context.Context, cfg *rest.Config, opts manager.Options, first time.Duration, log logr.Logger) (manager.Manager, error) {
-	for wait := first; ; wait = min(2*wait, 30*time.Second) {
+	for wait := first; ; wait = min(2*wait, 5*time.Second) {
 		mgr, err := manager.New(cfg, opts)
 		if err == nil {
 			return mgr, nil
