@@ -9,6 +9,8 @@ import (
 
 	"github.com/go-logr/logr"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/api/meta"
+	"k8s.io/client-go/discovery"
 	"k8s.io/client-go/rest"
 	"sigs.k8s.io/controller-runtime/pkg/manager"
 )
@@ -32,7 +34,7 @@ func newManager(ctx context.Context, cfg *rest.Config, opts manager.Options, fir
 		if !unreachable(err) {
 			return nil, fmt.Errorf("creating the manager: %w", err)
 		}
-		log.Error(err, "the API server cannot be reached; trying again", "host", cfg.Host, "in", wait)
+		log.Error(err, "the API server cannot be reached, or does not serve herald's CRDs yet (are they installed?); trying again", "host", cfg.Host, "in", wait)
 		select {
 		case <-ctx.Done():
 			return nil, fmt.Errorf("creating the manager: stopped while waiting for the API server %s: %w", cfg.Host, err)
@@ -41,11 +43,15 @@ func newManager(ctx context.Context, cfg *rest.Config, opts manager.Options, fir
 	}
 }
 
-// unreachable tells whether err says the API server could not be reached
-// or could not answer yet, as opposed to a fault of herald's own settings.
+// unreachable tells whether err says the API server could not be reached,
+// could not answer yet, or does not serve herald's kinds yet (an API server
+// that has just started serves its CRDs' groups a moment after the rest;
+// the CRDs not installed at all looks the same, and is said in the log), as
+// opposed to a fault of herald's own settings.
 func unreachable(err error) bool {
 	var ne net.Error // *url.Error is one too
-	return errors.As(err, &ne) ||
+	var gd *discovery.ErrGroupDiscoveryFailed
+	return errors.As(err, &ne) || errors.As(err, &gd) || meta.IsNoMatchError(err) ||
 		apierrors.IsServiceUnavailable(err) || apierrors.IsTimeout(err) || apierrors.IsServerTimeout(err) ||
 		apierrors.IsTooManyRequests(err) || apierrors.IsInternalError(err)
 }

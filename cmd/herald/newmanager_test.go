@@ -14,7 +14,9 @@ import (
 	"github.com/go-logr/logr"
 	"github.com/go-logr/logr/funcr"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/api/meta"
 	"k8s.io/apimachinery/pkg/runtime/schema"
+	"k8s.io/client-go/discovery"
 	"k8s.io/client-go/rest"
 
 	"github.com/heraldlb/herald/controllers"
@@ -127,6 +129,8 @@ func TestUnreachable(t *testing.T) {
 		{fmt.Errorf("restmapping: %w", &url.Error{Op: "Get", URL: "https://203.0.113.1:6443/api", Err: errors.New("connection refused")}), true},
 		{&net.OpError{Op: "dial", Net: "tcp", Err: errors.New("connection refused")}, true},
 		{apierrors.NewServiceUnavailable("etcd is away"), true},
+		{fmt.Errorf("restmapping: %w", &meta.NoKindMatchError{GroupKind: schema.GroupKind{Group: "heraldlb.io", Kind: "IPAddressPool"}}), true},
+		{fmt.Errorf("restmapping: %w", &discovery.ErrGroupDiscoveryFailed{Groups: map[schema.GroupVersion]error{{Group: "heraldlb.io", Version: "v1beta1"}: errors.New("no matches")}}), true},
 		{apierrors.NewTooManyRequests("slow down", 1), true},
 		{apierrors.NewInternalError(errors.New("etcdserver: leader changed")), true},
 		{apierrors.NewForbidden(gr, "", errors.New("no RBAC")), false},

@@ -4,7 +4,9 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"maps"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -168,6 +170,40 @@ func (e *env) waitHealthy(t *testing.T) {
 	})
 }
 
+// waitSteady waits until the router has kept every next hop of the healthy
+// Service for d, starting the count again after each sample without them;
+// it logs each such dip with the router's sessions, so a late reset after a
+// disturbing case is seen rather than charged to the case after it.
+func (e *env) waitSteady(t *testing.T, d time.Duration) {
+	t.Helper()
+	deadline := time.Now().Add(wait)
+	for time.Now().Before(deadline) {
+		rs, err := e.lab.SampleRoute(context.Background(), lab.RouterName, e.ip, 50*time.Millisecond)
+		if err != nil {
+			t.Fatalf("sampling the router's routes: %v", err)
+		}
+		time.Sleep(d)
+		samples := rs.Stop()
+		if err := rs.Err(); err != nil {
+			t.Fatalf("sampling the router's routes: %v", err)
+		}
+		dip := -1
+		for i, smp := range samples {
+			if !slices.Equal(smp.Hops, e.hops) {
+				dip = i
+				break
+			}
+		}
+		if dip < 0 {
+			return
+		}
+		t.Logf("after the case was undone the router's next hops were %v at %s; its sessions:\n%s",
+			samples[dip].Hops, samples[dip].At.Format("15:04:05.000"), e.sessions())
+		e.waitHealthy(t)
+	}
+	t.Fatalf("the router did not keep %v for %s within %s", e.hops, d, wait)
+}
+
 // nextHops returns the sorted active next hops of the router's selected
 // route to ip/32.
 func (e *env) nextHops(ip string) ([]string, error) {
@@ -201,4 +237,33 @@ func (e *env) nextHops(ip string) ([]string, error) {
 	}
 	slices.Sort(hops)
 	return hops, nil
+}
+
+// sessions describes the router's BGP sessions with the nodes: state,
+// established and dropped counts, and FRR's reason for the last reset, so
+// a test that saw a route go can say which session went and why.
+func (e *env) sessions() string {
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	out, err := e.lab.Vtysh(ctx, lab.RouterName, "show bgp neighbors json")
+	if err != nil {
+		return "vtysh: " + err.Error()
+	}
+	var nbrs map[string]struct {
+		State       string `json:"bgpState"`
+		Established int    `json:"connectionsEstablished"`
+		Dropped     int    `json:"connectionsDropped"`
+		LastReset   string `json:"lastResetDueTo"`
+		ResetAgo    int    `json:"lastResetTimerMsecs"`
+	}
+	if err := json.Unmarshal([]byte(out), &nbrs); err != nil {
+		return fmt.Sprintf("decoding %q: %v", out, err)
+	}
+	var b strings.Builder
+	for _, n := range slices.Sorted(maps.Keys(nbrs)) {
+		v := nbrs[n]
+		fmt.Fprintf(&b, "%s %s established %d dropped %d, last reset %s ago: %s\n", n, v.State, v.Established, v.Dropped,
+			time.Duration(v.ResetAgo)*time.Millisecond, v.LastReset)
+	}
+	return b.String()
 }
