@@ -1,6 +1,7 @@
 package planner
 
 import (
+	"cmp"
 	"fmt"
 	"net/netip"
 	"slices"
@@ -267,12 +268,25 @@ type neighborState struct {
 	peer   Peer
 	key    string
 	router int
-	// adv holds the attributes per prefix.
-	adv map[netip.Prefix]*attrs
+	// index maps each prefix given to the neighbor to its attributes in
+	// adv, which holds them in the order the prefixes came.
+	index map[netip.Prefix]int32
+	adv   []attrs
 }
 
+// prefixAt is a prefix and its index in neighborState.adv.
+type prefixAt struct {
+	p netip.Prefix
+	i int32
+}
+
+// attrs are the attributes of one prefix given to a neighbor.
 type attrs struct {
-	comms, large map[string]bool
+	prefix netip.Prefix
+	// comms and large are sorted and without duplicates; until a second
+	// advertisement adds to them they are the first one's own (clipped)
+	// slices, shared by every prefix it gives.
+	comms, large []string
 	localPref    *uint32
 	lpFrom       string
 }
@@ -350,7 +364,7 @@ func (w *world) plan(node string) Result {
 		if p.BFDProfile != nil {
 			profiles[p.BFDProfile.Name] = *p.BFDProfile
 		}
-		neighbors = append(neighbors, &neighborState{peer: p, key: neighborKey(&p.Neighbor), router: ri, adv: map[netip.Prefix]*attrs{}})
+		neighbors = append(neighbors, &neighborState{peer: p, key: neighborKey(&p.Neighbor), router: ri})
 	}
 
 	announces, _, _ := w.nodeAnnounces(nodeObj)
@@ -359,11 +373,11 @@ func (w *world) plan(node string) Result {
 	for i := range w.snap.Services {
 		services[i] = &w.snap.Services[i]
 	}
-	sort.Slice(services, func(i, j int) bool {
-		if services[i].Namespace != services[j].Namespace {
-			return services[i].Namespace < services[j].Namespace
+	slices.SortFunc(services, func(a, b *corev1.Service) int {
+		if c := strings.Compare(a.Namespace, b.Namespace); c != 0 {
+			return c
 		}
-		return services[i].Name < services[j].Name
+		return strings.Compare(a.Name, b.Name)
 	})
 	advNode := make([]bool, len(w.advs))
 	if len(neighbors) > 0 {
@@ -376,6 +390,15 @@ func (w *world) plan(node string) Result {
 			advNode[i] = ok
 		}
 		w.setFamilies(neighbors, advNode)
+		// Room for every Service IP: a node's neighbors mostly get them all.
+		ips := 0
+		for _, svc := range services {
+			ips += len(svc.Status.LoadBalancer.Ingress)
+		}
+		for _, n := range neighbors {
+			n.index = make(map[netip.Prefix]int32, ips)
+			n.adv = make([]attrs, 0, ips)
+		}
 	}
 	// health: the Services this node's health check gates → withheld.
 	health := map[string]bool{}
@@ -427,39 +450,38 @@ func (w *world) plan(node string) Result {
 	res := Result{LastGood: w.lastGood}
 	// Each router's networks: every neighbor's prefixes, sorted and
 	// compacted below.
-	v4 := make([][]netip.Prefix, len(cfg.Routers))
-	v6 := make([][]netip.Prefix, len(cfg.Routers))
+	v4 := make([][][]netip.Prefix, len(cfg.Routers)) // each neighbor's sorted prefixes
 	for _, n := range neighbors {
 		nb := n.peer.Neighbor
-		nb.Advertise = make([]frrconfig.Advertisement, 0, len(n.adv))
-		prefixes := make([]netip.Prefix, 0, len(n.adv))
-		for pfx, at := range n.adv {
-			ad := frrconfig.Advertisement{Prefix: pfx, Communities: sortedKeys(at.comms), LargeCommunities: sortedKeys(at.large)}
+		// Sorted through a small index, not the attributes themselves.
+		order := make([]prefixAt, len(n.adv))
+		for i := range n.adv {
+			order[i] = prefixAt{n.adv[i].prefix, int32(i)}
+		}
+		slices.SortFunc(order, func(a, b prefixAt) int { return comparePrefixes(a.p, b.p) })
+		nb.Advertise = make([]frrconfig.Advertisement, len(order))
+		prefixes := make([]netip.Prefix, len(order))
+		for i, o := range order {
+			at := &n.adv[o.i]
+			ad := &nb.Advertise[i]
+			ad.Prefix, ad.Communities, ad.LargeCommunities = at.prefix, at.comms, at.large
 			if n.peer.IBGP && at.localPref != nil {
 				lp := *at.localPref
 				ad.LocalPref = &lp
 			}
-			nb.Advertise = append(nb.Advertise, ad)
-			prefixes = append(prefixes, pfx)
-			if pfx.Addr().Is4() {
-				v4[n.router] = append(v4[n.router], pfx)
-			} else {
-				v6[n.router] = append(v6[n.router], pfx)
-			}
+			prefixes[i] = at.prefix
 		}
-		if len(nb.Advertise) == 0 {
+		if len(order) == 0 {
 			nb.Advertise, prefixes = nil, nil
 		}
-		sort.Slice(nb.Advertise, func(i, j int) bool { return lessPrefix(nb.Advertise[i].Prefix, nb.Advertise[j].Prefix) })
-		sort.Slice(prefixes, func(i, j int) bool { return lessPrefix(prefixes[i], prefixes[j]) })
+		v4[n.router] = append(v4[n.router], prefixes)
 		cfg.Routers[n.router].Neighbors = append(cfg.Routers[n.router].Neighbors, nb)
 		res.Neighbors = append(res.Neighbors, NeighborPlan{Peer: n.peer.Name, Key: n.key, VRF: n.peer.Spec.VRF, Prefixes: prefixes})
 	}
 	for i := range cfg.Routers {
-		cfg.Routers[i].IPv4Networks = sortedPrefixes(v4[i])
-		cfg.Routers[i].IPv6Networks = sortedPrefixes(v6[i])
-		sort.Slice(cfg.Routers[i].Neighbors, func(a, b int) bool {
-			return neighborKey(&cfg.Routers[i].Neighbors[a]) < neighborKey(&cfg.Routers[i].Neighbors[b])
+		cfg.Routers[i].IPv4Networks, cfg.Routers[i].IPv6Networks = mergePrefixes(v4[i])
+		slices.SortFunc(cfg.Routers[i].Neighbors, func(a, b frrconfig.Neighbor) int {
+			return strings.Compare(neighborKey(&a), neighborKey(&b))
 		})
 	}
 	sort.Slice(cfg.Routers, func(i, j int) bool { return cfg.Routers[i].VRF < cfg.Routers[j].VRF })
@@ -529,24 +551,15 @@ func (w *world) setFamilies(neighbors []*neighborState, advNode []bool) {
 // add gives prefix to the neighbor with a's attributes, merging with what
 // other advertisements gave it.
 func (n *neighborState) add(prefix netip.Prefix, a *Advertisement, probs *problems, node string) {
-	at := n.adv[prefix]
-	if at == nil {
-		at = &attrs{}
-		n.adv[prefix] = at
+	i, ok := n.index[prefix]
+	if !ok {
+		i = int32(len(n.adv))
+		n.index[prefix] = i
+		n.adv = append(n.adv, attrs{prefix: prefix})
 	}
-	// The sets are made only for prefixes that get communities.
-	for _, c := range a.Communities {
-		if at.comms == nil {
-			at.comms = map[string]bool{}
-		}
-		at.comms[c] = true
-	}
-	for _, c := range a.LargeCommunities {
-		if at.large == nil {
-			at.large = map[string]bool{}
-		}
-		at.large[c] = true
-	}
+	at := &n.adv[i]
+	at.comms = unionSorted(at.comms, a.Communities)
+	at.large = unionSorted(at.large, a.LargeCommunities)
 	if a.Spec.LocalPref == 0 || !n.peer.IBGP {
 		// LOCAL_PREF only goes to iBGP peers: towards others there is
 		// nothing to set and nothing to conflict.
@@ -579,19 +592,85 @@ func routerIDText(id netip.Addr) string {
 	return id.String()
 }
 
-func lessPrefix(a, b netip.Prefix) bool {
+// comparePrefixes orders prefixes by address (IPv4 first), then shorter
+// first: the order of frrconfig's lists.
+func comparePrefixes(a, b netip.Prefix) int {
 	if c := a.Addr().Compare(b.Addr()); c != 0 {
-		return c < 0
+		return c
 	}
-	return a.Bits() < b.Bits()
+	return cmp.Compare(a.Bits(), b.Bits())
 }
 
-func sortedPrefixes(ps []netip.Prefix) []netip.Prefix {
-	if len(ps) == 0 {
-		return nil
+// mergePrefixes merges sorted lists into one sorted list without
+// duplicates per family (nil for a family with none).
+func mergePrefixes(lists [][]netip.Prefix) (v4, v6 []netip.Prefix) {
+	var all []netip.Prefix
+	switch len(lists) {
+	case 0:
+		return nil, nil
+	case 1:
+		all = lists[0]
+	default:
+		n := 0
+		for _, l := range lists {
+			n += len(l)
+		}
+		all = make([]netip.Prefix, 0, n)
+		for _, l := range lists {
+			all = append(all, l...)
+		}
+		slices.SortFunc(all, comparePrefixes)
+		all = slices.Compact(all)
 	}
-	sort.Slice(ps, func(i, j int) bool { return lessPrefix(ps[i], ps[j]) })
-	return slices.Compact(ps)
+	split, _ := slices.BinarySearchFunc(all, true, func(p netip.Prefix, _ bool) int {
+		if p.Addr().Is4() {
+			return -1
+		}
+		return 1
+	})
+	if split > 0 {
+		v4 = slices.Clone(all[:split])
+	}
+	if split < len(all) {
+		v6 = slices.Clone(all[split:])
+	}
+	return v4, v6
+}
+
+// sortedSet reports whether s is sorted without duplicates.
+func sortedSet(s []string) bool {
+	for i := 1; i < len(s); i++ {
+		if s[i-1] >= s[i] {
+			return false
+		}
+	}
+	return true
+}
+
+// unionSorted returns the union of two sorted lists without duplicates:
+// b itself (clipped, so that no append reaches its array) when a is empty,
+// and a when b adds nothing.
+func unionSorted(a, b []string) []string {
+	switch {
+	case len(b) == 0:
+		return a
+	case len(a) == 0 && sortedSet(b):
+		return slices.Clip(b)
+	}
+	adds := !sortedSet(b)
+	for _, x := range b {
+		if _, found := slices.BinarySearch(a, x); !found {
+			adds = true
+			break
+		}
+	}
+	if !adds {
+		return a
+	}
+	out := make([]string, 0, len(a)+len(b))
+	out = append(append(out, a...), b...)
+	slices.Sort(out)
+	return slices.Compact(out)
 }
 
 // planL2 lists the Layer 2 IPs, the nodes eligible for each and this node's
