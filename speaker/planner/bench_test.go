@@ -65,29 +65,64 @@ func BenchmarkPlanRender(b *testing.B) {
 			}
 		}
 	})
-	b.Run(fmt.Sprintf("add-one-service/services=%d", n), func(b *testing.B) {
-		old := Plan(&s, "node1")
-		oldPlan, err := frrconfig.NewPlan(&old.Config)
-		if err != nil {
-			b.Fatal(err)
-		}
-		more := s
-		more.Services = append(s.Services[:n:n], svc("extra", corev1.ServiceExternalTrafficPolicyCluster, "198.19.255.254", "2001:db8:300::ffff"))
-		var cmds []string
+	b.Run(fmt.Sprintf("plan/services=%d", n), func(b *testing.B) {
 		b.ReportAllocs()
 		for b.Loop() {
-			res := Plan(&more, "node1")
-			newPlan, err := frrconfig.NewPlan(&res.Config)
-			if err != nil {
-				b.Fatal(err)
-			}
-			if cmds, err = frrconfig.DiffPlans(oldPlan, newPlan); err != nil {
-				b.Fatal(err)
-			}
+			Plan(&s, "node1")
 		}
-		if len(cmds) == 0 {
-			b.Fatal("no FRR command for an added Service")
-		}
-		b.ReportMetric(float64(len(cmds)), "frr-commands")
 	})
+	res := Plan(&s, "node1")
+	b.Run(fmt.Sprintf("render/services=%d", n), func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			if _, err := frrconfig.Render(&res.Config); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+	b.Run(fmt.Sprintf("add-one-service/services=%d", n), func(b *testing.B) {
+		more := s
+		more.Services = append(s.Services[:n:n], svc("extra", corev1.ServiceExternalTrafficPolicyCluster, "198.19.255.254", "2001:db8:300::ffff"))
+		for _, bc := range []struct {
+			name string
+			plan func(*Snapshot) Result
+		}{
+			{"Plan", func(s *Snapshot) Result { return Plan(s, "node1") }},
+			// the speaker's: a Planner that planned the last change
+			{"Planner", (&Planner{}).planFunc("node1")},
+		} {
+			b.Run(bc.name, func(b *testing.B) {
+				// Each round adds the Service, or removes it, and diffs
+				// against the running config's plan as the frr-agent does.
+				snaps := [2]*Snapshot{&s, &more}
+				res := bc.plan(snaps[0])
+				last, err := frrconfig.NewPlan(&res.Config)
+				if err != nil {
+					b.Fatal(err)
+				}
+				var cmds []string
+				b.ReportAllocs()
+				for i := 1; b.Loop(); i++ {
+					res := bc.plan(snaps[i%2])
+					next, err := frrconfig.NewPlan(&res.Config)
+					if err != nil {
+						b.Fatal(err)
+					}
+					if cmds, err = frrconfig.DiffPlans(last, next); err != nil {
+						b.Fatal(err)
+					}
+					if len(cmds) == 0 {
+						b.Fatal("no FRR command for an added or removed Service")
+					}
+					last = next
+				}
+				b.ReportMetric(float64(len(cmds)), "frr-commands")
+			})
+		}
+	})
+}
+
+// planFunc is p.Plan for node.
+func (p *Planner) planFunc(node string) func(*Snapshot) Result {
+	return func(s *Snapshot) Result { return p.Plan(s, node) }
 }

@@ -2,6 +2,7 @@ package planner
 
 import (
 	"cmp"
+	"encoding/binary"
 	"fmt"
 	"net/netip"
 	"slices"
@@ -32,6 +33,10 @@ type world struct {
 	// undrain names a node planned as if it did not drain (Plan's second
 	// pass for Result.Undrained).
 	undrain string
+	// orders are each neighbor's (VRF|key) sorted prefixes in the last
+	// plan of a Planner, nil without one; plan puts this plan's in
+	// newOrders when it is not nil.
+	orders, newOrders map[string][]netip.Prefix
 }
 
 // keepEffect is the Effect of a problem on an object that keeps its last
@@ -210,7 +215,28 @@ func (w *world) missingRefs(kind, name string, pools []string) {
 // Result.Drain says why; Result.Undrained is what it announced before, for
 // the speaker's graceful-shutdown step (see DrainConfig).
 func Plan(snap *Snapshot, node string) Result {
+	return plan(prepare(snap), node)
+}
+
+// Planner plans one node again and again: each plan is Plan's, and takes
+// from the last one the order of each neighbor's prefixes, so that a
+// change of a few Services sorts only their prefixes. The zero value is
+// ready; a Planner is not safe for concurrent use.
+type Planner struct {
+	orders map[string][]netip.Prefix
+}
+
+// Plan returns Plan(snap, node).
+func (p *Planner) Plan(snap *Snapshot, node string) Result {
 	w := prepare(snap)
+	w.orders, w.newOrders = p.orders, map[string][]netip.Prefix{}
+	res := plan(w, node)
+	p.orders = w.newOrders
+	return res
+}
+
+func plan(w *world, node string) Result {
+	snap := w.snap
 	res := w.plan(node)
 	why := ""
 	if n := w.nodes[node]; n != nil {
@@ -274,10 +300,100 @@ type neighborState struct {
 	adv   []attrs
 }
 
-// prefixAt is a prefix and its index in neighborState.adv.
+// sorted returns the indexes of n.adv in prefix order. prev, the
+// neighbor's prefixes in the last plan (sorted), saves most of the sort:
+// the prefixes found in it are taken in its order, and only the others
+// are sorted and merged in. A prev that is not sorted is ignored.
+func (n *neighborState) sorted(prev []netip.Prefix) []int32 {
+	order := make([]int32, 0, len(n.adv))
+	var used []bool
+	if len(prev) > 0 {
+		used = make([]bool, len(n.adv))
+		for _, p := range prev {
+			i, ok := n.index[p]
+			if !ok || used[i] {
+				continue
+			}
+			if len(order) > 0 && comparePrefixes(n.adv[order[len(order)-1]].prefix, p) >= 0 {
+				order, used = order[:0], nil // not sorted: sort everything
+				break
+			}
+			used[i] = true
+			order = append(order, i)
+		}
+	}
+	var rest []prefixAt
+	for i := range n.adv {
+		if used == nil || !used[i] {
+			rest = append(rest, prefixAt{keyOf(n.adv[i].prefix), int32(i)})
+		}
+	}
+	// Sorted through a small key, not the attributes themselves.
+	slices.SortFunc(rest, func(a, b prefixAt) int { return a.k.compare(b.k) })
+	if len(order) == 0 {
+		for _, r := range rest {
+			order = append(order, r.i)
+		}
+		return order
+	}
+	if len(rest) == 0 {
+		return order
+	}
+	out := make([]int32, 0, len(n.adv))
+	j := 0
+	for _, i := range order {
+		k := keyOf(n.adv[i].prefix)
+		for j < len(rest) && rest[j].k.compare(k) < 0 {
+			out = append(out, rest[j].i)
+			j++
+		}
+		out = append(out, i)
+	}
+	for ; j < len(rest); j++ {
+		out = append(out, rest[j].i)
+	}
+	return out
+}
+
+// prefixAt is a prefix's sort key and its index in neighborState.adv.
 type prefixAt struct {
-	p netip.Prefix
+	k prefixKey
 	i int32
+}
+
+// prefixKey orders prefixes as comparePrefixes does, with integer
+// comparisons only: hi is 0 for IPv4 and IPv6's upper half plus one bit
+// above it (IPv4 sorts first), lo the rest of the address, bits the length.
+type prefixKey struct {
+	hi, lo uint64
+	hi6    bool
+	bits   int
+}
+
+func keyOf(p netip.Prefix) prefixKey {
+	a := p.Addr()
+	if a.Is4() {
+		b := a.As4()
+		return prefixKey{lo: uint64(binary.BigEndian.Uint32(b[:])), bits: p.Bits()}
+	}
+	b := a.As16()
+	return prefixKey{hi6: true, hi: binary.BigEndian.Uint64(b[:8]), lo: binary.BigEndian.Uint64(b[8:]), bits: p.Bits()}
+}
+
+func (k prefixKey) compare(o prefixKey) int {
+	if k.hi6 != o.hi6 {
+		if k.hi6 {
+			return 1
+		}
+		return -1
+	}
+	if k.hi != o.hi {
+		return cmp.Compare(k.hi, o.hi)
+	}
+	if k.lo != o.lo {
+		return cmp.Compare(k.lo, o.lo)
+	}
+	return cmp.Compare(k.bits, o.bits)
 }
 
 // attrs are the attributes of one prefix given to a neighbor.
@@ -453,16 +569,11 @@ func (w *world) plan(node string) Result {
 	v4 := make([][][]netip.Prefix, len(cfg.Routers)) // each neighbor's sorted prefixes
 	for _, n := range neighbors {
 		nb := n.peer.Neighbor
-		// Sorted through a small index, not the attributes themselves.
-		order := make([]prefixAt, len(n.adv))
-		for i := range n.adv {
-			order[i] = prefixAt{n.adv[i].prefix, int32(i)}
-		}
-		slices.SortFunc(order, func(a, b prefixAt) int { return comparePrefixes(a.p, b.p) })
+		order := n.sorted(w.orders[n.peer.Spec.VRF+"|"+n.key])
 		nb.Advertise = make([]frrconfig.Advertisement, len(order))
 		prefixes := make([]netip.Prefix, len(order))
 		for i, o := range order {
-			at := &n.adv[o.i]
+			at := &n.adv[o]
 			ad := &nb.Advertise[i]
 			ad.Prefix, ad.Communities, ad.LargeCommunities = at.prefix, at.comms, at.large
 			if n.peer.IBGP && at.localPref != nil {
@@ -473,6 +584,8 @@ func (w *world) plan(node string) Result {
 		}
 		if len(order) == 0 {
 			nb.Advertise, prefixes = nil, nil
+		} else if w.newOrders != nil {
+			w.newOrders[n.peer.Spec.VRF+"|"+n.key] = prefixes
 		}
 		v4[n.router] = append(v4[n.router], prefixes)
 		cfg.Routers[n.router].Neighbors = append(cfg.Routers[n.router].Neighbors, nb)
@@ -601,26 +714,12 @@ func comparePrefixes(a, b netip.Prefix) int {
 	return cmp.Compare(a.Bits(), b.Bits())
 }
 
-// mergePrefixes merges sorted lists into one sorted list without
-// duplicates per family (nil for a family with none).
+// mergePrefixes merges sorted lists without duplicates into one per
+// family, sorted and without duplicates (nil for a family with none).
 func mergePrefixes(lists [][]netip.Prefix) (v4, v6 []netip.Prefix) {
 	var all []netip.Prefix
-	switch len(lists) {
-	case 0:
-		return nil, nil
-	case 1:
-		all = lists[0]
-	default:
-		n := 0
-		for _, l := range lists {
-			n += len(l)
-		}
-		all = make([]netip.Prefix, 0, n)
-		for _, l := range lists {
-			all = append(all, l...)
-		}
-		slices.SortFunc(all, comparePrefixes)
-		all = slices.Compact(all)
+	for _, l := range lists {
+		all = mergeTwo(all, l)
 	}
 	split, _ := slices.BinarySearchFunc(all, true, func(p netip.Prefix, _ bool) int {
 		if p.Addr().Is4() {
@@ -635,6 +734,33 @@ func mergePrefixes(lists [][]netip.Prefix) (v4, v6 []netip.Prefix) {
 		v6 = slices.Clone(all[split:])
 	}
 	return v4, v6
+}
+
+// mergeTwo merges two sorted lists without duplicates.
+func mergeTwo(a, b []netip.Prefix) []netip.Prefix {
+	if len(a) == 0 {
+		return b
+	}
+	if len(b) == 0 || slices.Equal(a, b) {
+		return a
+	}
+	out := make([]netip.Prefix, 0, len(a)+len(b))
+	i, j := 0, 0
+	for i < len(a) && j < len(b) {
+		switch c := comparePrefixes(a[i], b[j]); {
+		case c < 0:
+			out = append(out, a[i])
+			i++
+		case c > 0:
+			out = append(out, b[j])
+			j++
+		default:
+			out = append(out, a[i])
+			i, j = i+1, j+1
+		}
+	}
+	out = append(out, a[i:]...)
+	return append(out, b[j:]...)
 }
 
 // sortedSet reports whether s is sorted without duplicates.
