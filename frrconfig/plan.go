@@ -196,7 +196,7 @@ func buildPlan(c *Config) *plan {
 			p.RouteMaps = append(p.RouteMaps, &routeMap{Name: np.InMap, Entries: []*rmEntry{{Map: np.InMap, Action: "deny", Seq: 1}}})
 		}
 		slices.SortFunc(rp.Neighbors, compareNeighbors)
-		rc, byPrefix := classesOf(r)
+		rc, index, classOf := classesOf(r)
 		classes = append(classes, rc...)
 		for _, f := range []family{ipv4, ipv6} {
 			nets := r.IPv4Networks
@@ -210,7 +210,9 @@ func buildPlan(c *Config) *plan {
 			af := &afPlan{Family: f, Networks: make([]network, len(nets))}
 			for i, pf := range nets {
 				af.Networks[i].pfx = pf
-				af.Networks[i].class = byPrefix[pf]
+				if pi, ok := index[pf]; ok {
+					af.Networks[i].class = classOf[pi]
+				}
 			}
 			for _, np := range rp.Neighbors {
 				if np.Families[f] {
@@ -490,8 +492,8 @@ type classMember struct {
 const classMapPrefix = "herald-class-"
 
 // classesOf finds the classes of a router's networks and the class of each
-// advertised network.
-func classesOf(r *Router) ([]*class, map[netip.Prefix]*class) {
+// advertised network: classOf[index[prefix]].
+func classesOf(r *Router) (classes []*class, index map[netip.Prefix]int32, classOf []*class) {
 	nbrs := make([]*Neighbor, len(r.Neighbors))
 	for i := range r.Neighbors {
 		nbrs[i] = &r.Neighbors[i]
@@ -502,7 +504,7 @@ func classesOf(r *Router) ([]*class, map[netip.Prefix]*class) {
 	// member per neighbor, so the lists live in one flat slice.
 	var members []classMember
 	var memberKeys []string
-	index := make(map[netip.Prefix]int32, len(r.IPv4Networks)+len(r.IPv6Networks))
+	index = make(map[netip.Prefix]int32, len(r.IPv4Networks)+len(r.IPv6Networks))
 	var prefixes []netip.Prefix
 	stride := len(nbrs)
 	var ids []int32
@@ -533,11 +535,10 @@ func classesOf(r *Router) ([]*class, map[netip.Prefix]*class) {
 			}
 		}
 	}
-	var classes []*class
 	byIDs := map[string]*class{}
-	byPrefix := make(map[netip.Prefix]*class, len(prefixes))
+	classOf = make([]*class, len(prefixes))
 	buf := make([]byte, 0, 4*stride)
-	for pi, pf := range prefixes {
+	for pi := range prefixes {
 		buf = buf[:0]
 		for _, id := range ids[pi*stride : pi*stride+int(counts[pi])] {
 			buf = binary.LittleEndian.AppendUint32(buf, uint32(id))
@@ -555,9 +556,9 @@ func classesOf(r *Router) ([]*class, map[netip.Prefix]*class) {
 			byIDs[string(buf)] = cl
 			classes = append(classes, cl)
 		}
-		byPrefix[pf] = cl
+		classOf[pi] = cl
 	}
-	return classes, byPrefix
+	return classes, index, classOf
 }
 
 // policyMaps numbers the classes of all routers, and returns their

@@ -45,6 +45,12 @@ func NewPlan(c *Config) (*Plan, error) {
 	}
 	p := buildPlan(c)
 	var b bytes.Buffer
+	// Room for the network lines, most of a big config, and the rest.
+	n := 4096
+	for _, r := range c.Routers {
+		n += 64 * (len(r.IPv4Networks) + len(r.IPv6Networks))
+	}
+	b.Grow(n)
 	if err := templates.ExecuteTemplate(&b, "config", p); err != nil {
 		return nil, fmt.Errorf("rendering frr config: %w", err)
 	}

@@ -138,6 +138,8 @@ type Speaker struct {
 
 	// Owned by Run's goroutine.
 	lastGood planner.LastGood
+	// planner plans each sync, reusing the last plan's prefix order.
+	planner planner.Planner
 	// hostConflicts are the Service IPs found on the node's interfaces at
 	// the last plan (not announced over BGP); hostAddrs those addresses.
 	hostConflicts []v1beta1.IPConflict
@@ -444,7 +446,7 @@ func (s *Speaker) sync(ctx context.Context) {
 		return
 	}
 	s.snap = &snap
-	res := planner.Plan(&snap, s.cfg.Node)
+	res := s.planner.Plan(&snap, s.cfg.Node)
 	s.lastGood = res.LastGood
 	s.plan = res
 	s.followDrills(&snap, &res)

@@ -1,6 +1,8 @@
 package planner
 
 import (
+	"cmp"
+	"encoding/binary"
 	"fmt"
 	"net/netip"
 	"slices"
@@ -31,6 +33,10 @@ type world struct {
 	// undrain names a node planned as if it did not drain (Plan's second
 	// pass for Result.Undrained).
 	undrain string
+	// orders are each neighbor's (VRF|key) sorted prefixes in the last
+	// plan of a Planner, nil without one; plan puts this plan's in
+	// newOrders when it is not nil.
+	orders, newOrders map[string][]netip.Prefix
 }
 
 // keepEffect is the Effect of a problem on an object that keeps its last
@@ -209,7 +215,28 @@ func (w *world) missingRefs(kind, name string, pools []string) {
 // Result.Drain says why; Result.Undrained is what it announced before, for
 // the speaker's graceful-shutdown step (see DrainConfig).
 func Plan(snap *Snapshot, node string) Result {
+	return plan(prepare(snap), node)
+}
+
+// Planner plans one node again and again: each plan is Plan's, and takes
+// from the last one the order of each neighbor's prefixes, so that a
+// change of a few Services sorts only their prefixes. The zero value is
+// ready; a Planner is not safe for concurrent use.
+type Planner struct {
+	orders map[string][]netip.Prefix
+}
+
+// Plan returns Plan(snap, node).
+func (p *Planner) Plan(snap *Snapshot, node string) Result {
 	w := prepare(snap)
+	w.orders, w.newOrders = p.orders, map[string][]netip.Prefix{}
+	res := plan(w, node)
+	p.orders = w.newOrders
+	return res
+}
+
+func plan(w *world, node string) Result {
+	snap := w.snap
 	res := w.plan(node)
 	why := ""
 	if n := w.nodes[node]; n != nil {
@@ -267,12 +294,115 @@ type neighborState struct {
 	peer   Peer
 	key    string
 	router int
-	// adv holds the attributes per prefix.
-	adv map[netip.Prefix]*attrs
+	// index maps each prefix given to the neighbor to its attributes in
+	// adv, which holds them in the order the prefixes came.
+	index map[netip.Prefix]int32
+	adv   []attrs
 }
 
+// sorted returns the indexes of n.adv in prefix order. prev, the
+// neighbor's prefixes in the last plan (sorted), saves most of the sort:
+// the prefixes found in it are taken in its order, and only the others
+// are sorted and merged in. A prev that is not sorted is ignored.
+func (n *neighborState) sorted(prev []netip.Prefix) []int32 {
+	order := make([]int32, 0, len(n.adv))
+	var used []bool
+	if len(prev) > 0 {
+		used = make([]bool, len(n.adv))
+		for _, p := range prev {
+			i, ok := n.index[p]
+			if !ok || used[i] {
+				continue
+			}
+			if len(order) > 0 && comparePrefixes(n.adv[order[len(order)-1]].prefix, p) >= 0 {
+				order, used = order[:0], nil // not sorted: sort everything
+				break
+			}
+			used[i] = true
+			order = append(order, i)
+		}
+	}
+	var rest []prefixAt
+	for i := range n.adv {
+		if used == nil || !used[i] {
+			rest = append(rest, prefixAt{keyOf(n.adv[i].prefix), int32(i)})
+		}
+	}
+	// Sorted through a small key, not the attributes themselves.
+	slices.SortFunc(rest, func(a, b prefixAt) int { return a.k.compare(b.k) })
+	if len(order) == 0 {
+		for _, r := range rest {
+			order = append(order, r.i)
+		}
+		return order
+	}
+	if len(rest) == 0 {
+		return order
+	}
+	out := make([]int32, 0, len(n.adv))
+	j := 0
+	for _, i := range order {
+		k := keyOf(n.adv[i].prefix)
+		for j < len(rest) && rest[j].k.compare(k) < 0 {
+			out = append(out, rest[j].i)
+			j++
+		}
+		out = append(out, i)
+	}
+	for ; j < len(rest); j++ {
+		out = append(out, rest[j].i)
+	}
+	return out
+}
+
+// prefixAt is a prefix's sort key and its index in neighborState.adv.
+type prefixAt struct {
+	k prefixKey
+	i int32
+}
+
+// prefixKey orders prefixes as comparePrefixes does, with integer
+// comparisons only: hi is 0 for IPv4 and IPv6's upper half plus one bit
+// above it (IPv4 sorts first), lo the rest of the address, bits the length.
+type prefixKey struct {
+	hi, lo uint64
+	hi6    bool
+	bits   int
+}
+
+func keyOf(p netip.Prefix) prefixKey {
+	a := p.Addr()
+	if a.Is4() {
+		b := a.As4()
+		return prefixKey{lo: uint64(binary.BigEndian.Uint32(b[:])), bits: p.Bits()}
+	}
+	b := a.As16()
+	return prefixKey{hi6: true, hi: binary.BigEndian.Uint64(b[:8]), lo: binary.BigEndian.Uint64(b[8:]), bits: p.Bits()}
+}
+
+func (k prefixKey) compare(o prefixKey) int {
+	if k.hi6 != o.hi6 {
+		if k.hi6 {
+			return 1
+		}
+		return -1
+	}
+	if k.hi != o.hi {
+		return cmp.Compare(k.hi, o.hi)
+	}
+	if k.lo != o.lo {
+		return cmp.Compare(k.lo, o.lo)
+	}
+	return cmp.Compare(k.bits, o.bits)
+}
+
+// attrs are the attributes of one prefix given to a neighbor.
 type attrs struct {
-	comms, large map[string]bool
+	prefix netip.Prefix
+	// comms and large are sorted and without duplicates; until a second
+	// advertisement adds to them they are the first one's own (clipped)
+	// slices, shared by every prefix it gives.
+	comms, large []string
 	localPref    *uint32
 	lpFrom       string
 }
@@ -350,7 +480,7 @@ func (w *world) plan(node string) Result {
 		if p.BFDProfile != nil {
 			profiles[p.BFDProfile.Name] = *p.BFDProfile
 		}
-		neighbors = append(neighbors, &neighborState{peer: p, key: neighborKey(&p.Neighbor), router: ri, adv: map[netip.Prefix]*attrs{}})
+		neighbors = append(neighbors, &neighborState{peer: p, key: neighborKey(&p.Neighbor), router: ri})
 	}
 
 	announces, _, _ := w.nodeAnnounces(nodeObj)
@@ -359,11 +489,11 @@ func (w *world) plan(node string) Result {
 	for i := range w.snap.Services {
 		services[i] = &w.snap.Services[i]
 	}
-	sort.Slice(services, func(i, j int) bool {
-		if services[i].Namespace != services[j].Namespace {
-			return services[i].Namespace < services[j].Namespace
+	slices.SortFunc(services, func(a, b *corev1.Service) int {
+		if c := strings.Compare(a.Namespace, b.Namespace); c != 0 {
+			return c
 		}
-		return services[i].Name < services[j].Name
+		return strings.Compare(a.Name, b.Name)
 	})
 	advNode := make([]bool, len(w.advs))
 	if len(neighbors) > 0 {
@@ -376,6 +506,15 @@ func (w *world) plan(node string) Result {
 			advNode[i] = ok
 		}
 		w.setFamilies(neighbors, advNode)
+		// Room for every Service IP: a node's neighbors mostly get them all.
+		ips := 0
+		for _, svc := range services {
+			ips += len(svc.Status.LoadBalancer.Ingress)
+		}
+		for _, n := range neighbors {
+			n.index = make(map[netip.Prefix]int32, ips)
+			n.adv = make([]attrs, 0, ips)
+		}
 	}
 	// health: the Services this node's health check gates → withheld.
 	health := map[string]bool{}
@@ -427,39 +566,35 @@ func (w *world) plan(node string) Result {
 	res := Result{LastGood: w.lastGood}
 	// Each router's networks: every neighbor's prefixes, sorted and
 	// compacted below.
-	v4 := make([][]netip.Prefix, len(cfg.Routers))
-	v6 := make([][]netip.Prefix, len(cfg.Routers))
+	v4 := make([][][]netip.Prefix, len(cfg.Routers)) // each neighbor's sorted prefixes
 	for _, n := range neighbors {
 		nb := n.peer.Neighbor
-		nb.Advertise = make([]frrconfig.Advertisement, 0, len(n.adv))
-		prefixes := make([]netip.Prefix, 0, len(n.adv))
-		for pfx, at := range n.adv {
-			ad := frrconfig.Advertisement{Prefix: pfx, Communities: sortedKeys(at.comms), LargeCommunities: sortedKeys(at.large)}
+		order := n.sorted(w.orders[n.peer.Spec.VRF+"|"+n.key])
+		nb.Advertise = make([]frrconfig.Advertisement, len(order))
+		prefixes := make([]netip.Prefix, len(order))
+		for i, o := range order {
+			at := &n.adv[o]
+			ad := &nb.Advertise[i]
+			ad.Prefix, ad.Communities, ad.LargeCommunities = at.prefix, at.comms, at.large
 			if n.peer.IBGP && at.localPref != nil {
 				lp := *at.localPref
 				ad.LocalPref = &lp
 			}
-			nb.Advertise = append(nb.Advertise, ad)
-			prefixes = append(prefixes, pfx)
-			if pfx.Addr().Is4() {
-				v4[n.router] = append(v4[n.router], pfx)
-			} else {
-				v6[n.router] = append(v6[n.router], pfx)
-			}
+			prefixes[i] = at.prefix
 		}
-		if len(nb.Advertise) == 0 {
+		if len(order) == 0 {
 			nb.Advertise, prefixes = nil, nil
+		} else if w.newOrders != nil {
+			w.newOrders[n.peer.Spec.VRF+"|"+n.key] = prefixes
 		}
-		sort.Slice(nb.Advertise, func(i, j int) bool { return lessPrefix(nb.Advertise[i].Prefix, nb.Advertise[j].Prefix) })
-		sort.Slice(prefixes, func(i, j int) bool { return lessPrefix(prefixes[i], prefixes[j]) })
+		v4[n.router] = append(v4[n.router], prefixes)
 		cfg.Routers[n.router].Neighbors = append(cfg.Routers[n.router].Neighbors, nb)
 		res.Neighbors = append(res.Neighbors, NeighborPlan{Peer: n.peer.Name, Key: n.key, VRF: n.peer.Spec.VRF, Prefixes: prefixes})
 	}
 	for i := range cfg.Routers {
-		cfg.Routers[i].IPv4Networks = sortedPrefixes(v4[i])
-		cfg.Routers[i].IPv6Networks = sortedPrefixes(v6[i])
-		sort.Slice(cfg.Routers[i].Neighbors, func(a, b int) bool {
-			return neighborKey(&cfg.Routers[i].Neighbors[a]) < neighborKey(&cfg.Routers[i].Neighbors[b])
+		cfg.Routers[i].IPv4Networks, cfg.Routers[i].IPv6Networks = mergePrefixes(v4[i])
+		slices.SortFunc(cfg.Routers[i].Neighbors, func(a, b frrconfig.Neighbor) int {
+			return strings.Compare(neighborKey(&a), neighborKey(&b))
 		})
 	}
 	sort.Slice(cfg.Routers, func(i, j int) bool { return cfg.Routers[i].VRF < cfg.Routers[j].VRF })
@@ -529,24 +664,15 @@ func (w *world) setFamilies(neighbors []*neighborState, advNode []bool) {
 // add gives prefix to the neighbor with a's attributes, merging with what
 // other advertisements gave it.
 func (n *neighborState) add(prefix netip.Prefix, a *Advertisement, probs *problems, node string) {
-	at := n.adv[prefix]
-	if at == nil {
-		at = &attrs{}
-		n.adv[prefix] = at
+	i, ok := n.index[prefix]
+	if !ok {
+		i = int32(len(n.adv))
+		n.index[prefix] = i
+		n.adv = append(n.adv, attrs{prefix: prefix})
 	}
-	// The sets are made only for prefixes that get communities.
-	for _, c := range a.Communities {
-		if at.comms == nil {
-			at.comms = map[string]bool{}
-		}
-		at.comms[c] = true
-	}
-	for _, c := range a.LargeCommunities {
-		if at.large == nil {
-			at.large = map[string]bool{}
-		}
-		at.large[c] = true
-	}
+	at := &n.adv[i]
+	at.comms = unionSorted(at.comms, a.Communities)
+	at.large = unionSorted(at.large, a.LargeCommunities)
 	if a.Spec.LocalPref == 0 || !n.peer.IBGP {
 		// LOCAL_PREF only goes to iBGP peers: towards others there is
 		// nothing to set and nothing to conflict.
@@ -579,19 +705,98 @@ func routerIDText(id netip.Addr) string {
 	return id.String()
 }
 
-func lessPrefix(a, b netip.Prefix) bool {
+// comparePrefixes orders prefixes by address (IPv4 first), then shorter
+// first: the order of frrconfig's lists.
+func comparePrefixes(a, b netip.Prefix) int {
 	if c := a.Addr().Compare(b.Addr()); c != 0 {
-		return c < 0
+		return c
 	}
-	return a.Bits() < b.Bits()
+	return cmp.Compare(a.Bits(), b.Bits())
 }
 
-func sortedPrefixes(ps []netip.Prefix) []netip.Prefix {
-	if len(ps) == 0 {
-		return nil
+// mergePrefixes merges sorted lists without duplicates into one per
+// family, sorted and without duplicates (nil for a family with none).
+func mergePrefixes(lists [][]netip.Prefix) (v4, v6 []netip.Prefix) {
+	var all []netip.Prefix
+	for _, l := range lists {
+		all = mergeTwo(all, l)
 	}
-	sort.Slice(ps, func(i, j int) bool { return lessPrefix(ps[i], ps[j]) })
-	return slices.Compact(ps)
+	split, _ := slices.BinarySearchFunc(all, true, func(p netip.Prefix, _ bool) int {
+		if p.Addr().Is4() {
+			return -1
+		}
+		return 1
+	})
+	if split > 0 {
+		v4 = slices.Clone(all[:split])
+	}
+	if split < len(all) {
+		v6 = slices.Clone(all[split:])
+	}
+	return v4, v6
+}
+
+// mergeTwo merges two sorted lists without duplicates.
+func mergeTwo(a, b []netip.Prefix) []netip.Prefix {
+	if len(a) == 0 {
+		return b
+	}
+	if len(b) == 0 || slices.Equal(a, b) {
+		return a
+	}
+	out := make([]netip.Prefix, 0, len(a)+len(b))
+	i, j := 0, 0
+	for i < len(a) && j < len(b) {
+		switch c := comparePrefixes(a[i], b[j]); {
+		case c < 0:
+			out = append(out, a[i])
+			i++
+		case c > 0:
+			out = append(out, b[j])
+			j++
+		default:
+			out = append(out, a[i])
+			i, j = i+1, j+1
+		}
+	}
+	out = append(out, a[i:]...)
+	return append(out, b[j:]...)
+}
+
+// sortedSet reports whether s is sorted without duplicates.
+func sortedSet(s []string) bool {
+	for i := 1; i < len(s); i++ {
+		if s[i-1] >= s[i] {
+			return false
+		}
+	}
+	return true
+}
+
+// unionSorted returns the union of two sorted lists without duplicates:
+// b itself (clipped, so that no append reaches its array) when a is empty,
+// and a when b adds nothing.
+func unionSorted(a, b []string) []string {
+	switch {
+	case len(b) == 0:
+		return a
+	case len(a) == 0 && sortedSet(b):
+		return slices.Clip(b)
+	}
+	adds := !sortedSet(b)
+	for _, x := range b {
+		if _, found := slices.BinarySearch(a, x); !found {
+			adds = true
+			break
+		}
+	}
+	if !adds {
+		return a
+	}
+	out := make([]string, 0, len(a)+len(b))
+	out = append(append(out, a...), b...)
+	slices.Sort(out)
+	return slices.Compact(out)
 }
 
 // planL2 lists the Layer 2 IPs, the nodes eligible for each and this node's
