@@ -44,7 +44,7 @@ type ServiceReconciler struct {
 	announce *announcer
 	status   *statusWriter
 	// checks reports health-check annotations that do not parse.
-	checks healthChecks
+	checks annotationReports
 }
 
 // Reconcile brings one Service's allocation and status up to date.
