@@ -24,8 +24,9 @@ const (
 	RouterASN = 64500
 	// APIServerPort is the kube-apiserver's secure port on MgmtAddr.
 	APIServerPort = 6443
-	// RouterBFDProfile names the router's BFD profile; its intervals are
-	// the shortest the lab uses, so a node's profile sets the pace.
+	// RouterBFDProfile names the router's BFD profile; its intervals (10
+	// ms, the BFDProfile minimum) are the shortest the lab uses, so a
+	// node's profile sets the pace.
 	RouterBFDProfile = "lab"
 )
 
@@ -223,8 +224,8 @@ func (p Plan) RouterConfig() string {
 	w("!")
 	w("bfd")
 	w(" profile %s", RouterBFDProfile)
-	w("  receive-interval 50")
-	w("  transmit-interval 50")
+	w("  receive-interval 10")
+	w("  transmit-interval 10")
 	w("  detect-multiplier 3")
 	w(" exit")
 	w("exit")

@@ -19,18 +19,48 @@ import (
 	"github.com/heraldlb/herald/e2e/lab"
 )
 
-// failover cuts node3's LAN link trials times with a Service announced by
-// the three nodes and times the router dropping node3's next hop.
-func (b *bench) failover(ctx context.Context, trials int) ([]time.Duration, error) {
+// bfdPace is a BFD profile's interval (ms) and detect multiplier.
+type bfdPace struct{ interval, mult uint32 }
+
+func (p bfdPace) String() string { return fmt.Sprintf("%dms×%d", p.interval, p.mult) }
+
+// parsePaces parses "50x3,10x3".
+func parsePaces(s string) ([]bfdPace, error) {
+	var out []bfdPace
+	for _, f := range strings.Split(s, ",") {
+		if f = strings.TrimSpace(f); f == "" {
+			continue
+		}
+		i, m, ok := strings.Cut(f, "x")
+		iv, err1 := strconv.ParseUint(i, 10, 32)
+		mv, err2 := strconv.ParseUint(m, 10, 32)
+		if !ok || err1 != nil || err2 != nil || iv < 10 || mv < 2 {
+			return nil, fmt.Errorf("BFD pace %q: want INTERVALxMULT, interval ≥ 10 ms (the BFDProfile minimum), multiplier ≥ 2, e.g. 10x3", f)
+		}
+		out = append(out, bfdPace{uint32(iv), uint32(mv)})
+	}
+	return out, nil
+}
+
+// setPace sets the bench BFDProfile (the FRR router's sessions) to p and
+// waits until the router's three sessions run at it.
+func (b *bench) setPace(ctx context.Context, p bfdPace) error {
 	var prof v1beta1.BFDProfile
 	if err := b.c.Get(ctx, client.ObjectKey{Namespace: ns, Name: "bench"}, &prof); err != nil {
-		return nil, err
+		return err
 	}
-	prof.Spec.ReceiveInterval, prof.Spec.TransmitInterval, prof.Spec.DetectMultiplier = ptr(uint32(50)), ptr(uint32(50)), ptr(uint32(3))
+	prof.Spec.ReceiveInterval, prof.Spec.TransmitInterval, prof.Spec.DetectMultiplier = ptr(p.interval), ptr(p.interval), ptr(p.mult)
 	if err := b.c.Update(ctx, &prof); err != nil {
-		return nil, fmt.Errorf("setting BFDProfile bench to 50 ms × 3: %w", err)
+		return fmt.Errorf("setting BFDProfile bench to %s: %w", p, err)
 	}
-	if err := b.waitBFDPace(ctx, 3, 50, 3, time.Minute); err != nil {
+	return b.waitBFDPace(ctx, 3, p.interval, p.mult, time.Minute)
+}
+
+// failover cuts node3's LAN link trials times with a Service announced by
+// the three nodes, BFD with the router at pace p, and times the router
+// dropping node3's next hop.
+func (b *bench) failover(ctx context.Context, trials int, p bfdPace) ([]time.Duration, error) {
+	if err := b.setPace(ctx, p); err != nil {
 		return nil, err
 	}
 	svc := service("bench-failover", "bench", corev1.IPv4Protocol)
@@ -219,4 +249,57 @@ func vmHWM(pid int) (int, error) {
 		}
 	}
 	return 0, fmt.Errorf("no VmHWM in /proc/%d/status", pid)
+}
+
+// soak sets the router's sessions to pace p, keeps every core busy with
+// burners (one spinning process per CPU, at the nodes' priority) for d,
+// and returns the BFD down transitions and BGP session drops the nodes
+// counted meanwhile (their sessions with the router).
+func (b *bench) soak(ctx context.Context, p bfdPace, d time.Duration, burners int) (bfdDowns, drops int, err error) {
+	if err := b.setPace(ctx, p); err != nil {
+		return 0, 0, err
+	}
+	time.Sleep(5 * time.Second) // the pace change itself settles
+	before, err := b.lab.Counts(ctx)
+	if err != nil {
+		return 0, 0, err
+	}
+	var procs []*exec.Cmd
+	for range burners {
+		c := exec.CommandContext(ctx, "sh", "-c", "while :; do :; done")
+		if err := c.Start(); err != nil {
+			return 0, 0, fmt.Errorf("starting a CPU burner: %w", err)
+		}
+		procs = append(procs, c)
+	}
+	defer func() {
+		for _, c := range procs {
+			_ = c.Process.Kill()
+			_ = c.Wait()
+		}
+	}()
+	select {
+	case <-ctx.Done():
+		return 0, 0, ctx.Err()
+	case <-time.After(d):
+	}
+	after, err := b.lab.Counts(ctx)
+	if err != nil {
+		return 0, 0, err
+	}
+	router := map[string]bool{lab.RouterAddr4.String(): true, lab.RouterAddr6.String(): true}
+	for node, a := range after.Nodes {
+		bf := before.Nodes[node]
+		for peer, n := range a.BFDDown {
+			if router[peer] {
+				bfdDowns += n - bf.BFDDown[peer]
+			}
+		}
+		for peer, n := range a.Dropped {
+			if router[peer] {
+				drops += n - bf.Dropped[peer]
+			}
+		}
+	}
+	return bfdDowns, drops, nil
 }

@@ -20,7 +20,8 @@
 //     and deleted, each from the component's own counters: GoBGP's flops,
 //     BIRD's log, the nodes' FRR (connectionsDropped per neighbor,
 //     session-down per BFD peer). The target is 0;
-//   - BFD failover: with a BFDProfile of 50 ms × 3, one node's LAN link cut
+//   - BFD failover: for each BFD pace of -bfd (default 50 ms × 3; the
+//     lab router's own profile allows down to 10 ms), one node's LAN link cut
 //     at the switch → the router's kernel route no longer through that node
 //     (the same `ip monitor route` event, not a poll: a loop spawning `ip`
 //     would compete for the CPU with the router's FRR it times), over
@@ -28,10 +29,13 @@
 //     link` in the LAN namespace reports it (both ends are events read the
 //     same way; the `ip link set down` command's own start-up is not
 //     failover time). What it measures is BFD
-//     (3 × 50 ms after the last packet heard) plus the router's FRR: bgpd
+//     (multiplier × interval after the last packet heard) plus the router's FRR: bgpd
 //     clears the peer's routes (10 ms work-queue hold) and runs best path
 //     (50 ms hold, fixed in FRR's source), zebra programs the kernel (10 ms
 //     hold by default);
+//   - with -soak D: D at the -soak-bfd pace (default 10 ms × 3) with one
+//     spinning process per core, counting the BFD downs and session drops
+//     the nodes see with the router (target 0);
 //   - bgpd killed: node3's bgpd SIGKILLed (-bgpd-kills times, each a lone
 //     crash) → the FRR router's kernel route through node3 back, from the
 //     kill (the same `ip monitor route` events);
@@ -59,6 +63,7 @@ import (
 	"fmt"
 	"math"
 	"os"
+	"runtime"
 	"slices"
 	"strings"
 	"time"
@@ -87,6 +92,13 @@ const (
 	gobgpSecret = "bench-gobgp"
 )
 
+// opts are the failover and soak settings.
+var opts struct {
+	paces    []bfdPace
+	soak     time.Duration
+	soakPace bfdPace
+}
+
 func main() {
 	services := flag.Int("services", 100, "Services created and deleted one by one for the latency rows")
 	trials := flag.Int("trials", 10, "BFD failover trials (0: skip)")
@@ -95,7 +107,25 @@ func main() {
 	keep := flag.Bool("keep", false, "leave the lab up at the end")
 	verbose := flag.Bool("v", false, "log the lab's progress")
 	trace := flag.Bool("trace", false, "print each Service's announce times")
+	paces := flag.String("bfd", "50x3", "BFD paces (INTERVALxMULT, ms) of the failover trials, one row each, e.g. 50x3,20x3,10x3")
+	soakFor := flag.Duration("soak", 0, "after the failover trials, run this long at the -soak-bfd pace with every core busy, counting BFD downs (0: skip)")
+	soakPace := flag.String("soak-bfd", "10x3", "the BFD pace of the soak")
 	flag.Parse()
+	fo, err := parsePaces(*paces)
+	if err == nil {
+		var sp []bfdPace
+		if sp, err = parsePaces(*soakPace); err == nil && len(sp) != 1 {
+			err = fmt.Errorf("-soak-bfd %q: give one pace", *soakPace)
+		}
+		if err == nil {
+			opts.soakPace = sp[0]
+		}
+	}
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "bgp bench: %v\n", err)
+		os.Exit(2)
+	}
+	opts.paces, opts.soak = fo, *soakFor
 	if err := run(*services, *trials, *kills, *scale, *keep, *verbose, *trace); err != nil {
 		fmt.Fprintf(os.Stderr, "bgp bench: %v\n", err)
 		os.Exit(1)
@@ -195,13 +225,27 @@ func run(services, trials, kills, scale int, keep, verbose, trace bool) error {
 		}
 		progress("%v", rows)
 	}
-	if trials > 0 {
-		progress("cutting node3's LAN link %d times", trials)
-		fo, err := b.failover(ctx, trials)
+	for _, p := range opts.paces {
+		if trials == 0 {
+			break
+		}
+		progress("cutting node3's LAN link %d times, BFD %s", trials, p)
+		fo, err := b.failover(ctx, trials, p)
 		if err != nil {
 			return err
 		}
-		rows = append(rows, row(fmt.Sprintf("BFD failover, 50ms×3 (%d trials)", len(fo)), fo, "p50 ≤ 250ms"))
+		rows = append(rows, row(fmt.Sprintf("BFD failover, %s (%d trials)", p, len(fo)), fo, "p50 ≤ 50ms at 10ms×3"))
+		progress("%v", rows[len(rows)-1])
+	}
+	if opts.soak > 0 {
+		burners := runtime.NumCPU()
+		progress("soak: %s at BFD %s with %d CPU burners", opts.soak, opts.soakPace, burners)
+		downs, drops, err := b.soak(ctx, opts.soakPace, opts.soak, burners)
+		if err != nil {
+			return err
+		}
+		rows = append(rows, []string{fmt.Sprintf("soak %s, BFD %s, %d cores busy", opts.soak, opts.soakPace, burners),
+			fmt.Sprintf("%d BFD downs", downs), fmt.Sprintf("%d session drops", drops), "0 BFD flaps in 10m"})
 		progress("%v", rows[len(rows)-1])
 	}
 	if kills > 0 {
