@@ -1,6 +1,7 @@
 package controllers
 
 import (
+	"slices"
 	"strings"
 	"testing"
 
@@ -12,84 +13,50 @@ import (
 	"github.com/heraldlb/herald/speaker/health"
 )
 
-// TestHealthCheckReport: a health-check annotation that does not parse is
-// reported once by a Warning event naming the annotation, again only when
-// its value changes, and not at all once fixed.
-func TestHealthCheckReport(t *testing.T) {
+// TestAnnotationReports: herald's Service annotations that do not parse (a
+// health check; a drill edited by hand, which kubectl herald drill never
+// writes) are each reported once by a Warning event naming the annotation,
+// again only when they change to another mistake or come back after a fix,
+// and never when they parse (an expired drill included).
+func TestAnnotationReports(t *testing.T) {
 	rec := events.NewFakeRecorder(10)
 	var h annotationReports
-	svc := func(ann map[string]string) *corev1.Service {
-		return &corev1.Service{ObjectMeta: metav1.ObjectMeta{Namespace: "default", Name: "web", Annotations: ann}}
-	}
 	steps := []struct {
-		name  string
-		ann   map[string]string
-		event bool
+		name string
+		ann  map[string]string
+		want []string // the reasons of the events expected, sorted
 	}{
-		{"no check", nil, false},
-		{"a port that is not a number", map[string]string{health.AnnotationCheck: "tcp:http"}, true},
-		{"the same again (next reconcile)", map[string]string{health.AnnotationCheck: "tcp:http"}, false},
-		{"another mistake", map[string]string{health.AnnotationCheck: "udp:53"}, true},
-		{"fixed", map[string]string{health.AnnotationCheck: "tcp:8080"}, false},
-		{"the first mistake again", map[string]string{health.AnnotationCheck: "tcp:http"}, true},
+		{"no annotation", nil, nil},
+		{"a port that is not a number", map[string]string{health.AnnotationCheck: "tcp:http"}, []string{ReasonInvalidHealthCheck}},
+		{"the same again (next reconcile)", map[string]string{health.AnnotationCheck: "tcp:http"}, nil},
+		{"another mistake", map[string]string{health.AnnotationCheck: "udp:53"}, []string{ReasonInvalidHealthCheck}},
+		{"fixed", map[string]string{health.AnnotationCheck: "tcp:8080"}, nil},
+		{"the first mistake again", map[string]string{health.AnnotationCheck: "tcp:http"}, []string{ReasonInvalidHealthCheck}},
+		{"a drill (expired) and a good check", map[string]string{drill.Annotation: "node1,2026-12-07T19:00:00Z", health.AnnotationCheck: "tcp:8080"}, nil},
+		{"a drill with no expiry", map[string]string{drill.Annotation: "node1"}, []string{ReasonInvalidDrill}},
+		{"the same again", map[string]string{drill.Annotation: "node1"}, nil},
+		{"an expiry that is not a time", map[string]string{drill.Annotation: "node1,tomorrow"}, []string{ReasonInvalidDrill}},
+		{"a valid drill again", map[string]string{drill.Annotation: "node1,2026-12-07T19:00:00Z"}, nil},
+		{"both wrong", map[string]string{drill.Annotation: "node1", health.AnnotationCheck: "tcp:http"}, []string{ReasonInvalidDrill, ReasonInvalidHealthCheck}},
 	}
 	for _, st := range steps {
-		h.check(rec, "default/web", svc(st.ann))
-		select {
-		case e := <-rec.Events:
-			if !st.event {
-				t.Errorf("%s: unexpected event %q", st.name, e)
-			} else if !strings.Contains(e, ReasonInvalidHealthCheck) || !strings.Contains(e, health.AnnotationCheck) {
-				t.Errorf("%s: event %q does not give the reason and name the annotation", st.name, e)
-			}
-		default:
-			if st.event {
-				t.Errorf("%s: no event", st.name)
-			}
-		}
-	}
-}
-
-// TestDrillAnnotationReport: a malformed heraldlb.io/drill annotation (one
-// kubectl herald drill never writes: edited by hand) gets one Warning
-// event naming the annotation, again after a fix and a new mistake, and
-// none for a valid or expired drill.
-func TestDrillAnnotationReport(t *testing.T) {
-	rec := events.NewFakeRecorder(10)
-	var h annotationReports
-	svc := func(ann map[string]string) *corev1.Service {
-		return &corev1.Service{ObjectMeta: metav1.ObjectMeta{Namespace: "default", Name: "web", Annotations: ann}}
-	}
-	steps := []struct {
-		name  string
-		ann   map[string]string
-		event bool
-	}{
-		{"no drill", nil, false},
-		{"a drill", map[string]string{drill.Annotation: "node1,2026-12-07T19:00:00Z"}, false},
-		{"no expiry", map[string]string{drill.Annotation: "node1"}, true},
-		{"the same again (next reconcile)", map[string]string{drill.Annotation: "node1"}, false},
-		{"an expiry that is not a time", map[string]string{drill.Annotation: "node1,tomorrow"}, true},
-		{"a valid drill again", map[string]string{drill.Annotation: "node1,2026-12-07T19:00:00Z"}, false},
-		{"a bad health check too", map[string]string{drill.Annotation: "node1", health.AnnotationCheck: "tcp:http"}, true},
-	}
-	for _, st := range steps {
-		h.check(rec, "default/web", svc(st.ann))
-		var got []string
+		svc := &corev1.Service{ObjectMeta: metav1.ObjectMeta{Namespace: "default", Name: "web", Annotations: st.ann}}
+		h.check(rec, "default/web", svc)
+		var reasons []string
 		for len(rec.Events) > 0 {
-			got = append(got, <-rec.Events)
-		}
-		drills := 0
-		for _, e := range got {
-			if strings.Contains(e, ReasonInvalidDrill) {
-				drills++
-				if !strings.Contains(e, drill.Annotation) {
-					t.Errorf("%s: event %q does not name the annotation", st.name, e)
+			e := <-rec.Events
+			for _, r := range []string{ReasonInvalidDrill, ReasonInvalidHealthCheck} {
+				if strings.Contains(e, r) {
+					reasons = append(reasons, r)
+					if key := map[string]string{ReasonInvalidDrill: drill.Annotation, ReasonInvalidHealthCheck: health.AnnotationCheck}[r]; !strings.Contains(e, key) {
+						t.Errorf("%s: event %q does not name the annotation %s", st.name, e, key)
+					}
 				}
 			}
 		}
-		if want := map[bool]int{true: 1}[st.event]; drills != want {
-			t.Errorf("%s: %d InvalidDrill events (%q), want %d", st.name, drills, got, want)
+		slices.Sort(reasons)
+		if !slices.Equal(reasons, st.want) {
+			t.Errorf("%s: events %v, want %v", st.name, reasons, st.want)
 		}
 	}
 }
