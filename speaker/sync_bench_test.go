@@ -109,14 +109,16 @@ func processCPU(b *testing.B) time.Duration {
 // NodeState again, not written: see benchSync). FRR's state holds every prefix advertised to both
 // peers, as after the follow-up reads of a running node.
 //
-// speaker: the agent is fakeAgent (answers at once): the speaker's share.
+// speaker: the agent is a fakeAgent (answers at once, with a hash as the
+// frr-agent does): the speaker's share.
 // speaker+agent: the agent is frragent over its unix socket (JSON, HTTP),
 // driving a real FRR (root and FRR needed): the agent's share is counted
 // too, FRR's own daemons are not (cpu-ns/op is this process's CPU).
 func BenchmarkSync(b *testing.B) {
 	const n = 10000
 	b.Run(fmt.Sprintf("speaker/services=%d", n), func(b *testing.B) {
-		benchSync(b, n, &fakeAgent{})
+		// The agent hashes what it renders: so does the fake here.
+		benchSync(b, n, &hashAgent{fakeAgent: &fakeAgent{}, hash: "f63e7042"})
 	})
 	b.Run(fmt.Sprintf("speaker+agent/services=%d", n), func(b *testing.B) {
 		benchSync(b, n, NewAgentClient(benchAgent(b, n)))
@@ -127,7 +129,11 @@ func benchSync(b *testing.B, n int, agent Agent) {
 	base, svcs, more := syncCluster(n)
 	reader := newListReader(append(base, svcs)...)
 	c := fake.NewClientBuilder().WithScheme(apitest.Scheme(b)).WithStatusSubresource(&v1beta1.NodeState{}).Build()
-	s, err := New(Config{Node: "node1", Namespace: testNS, Reader: reader, Client: c, Agent: agent,
+	m, err := NewMetrics(prometheus.NewRegistry())
+	if err != nil {
+		b.Fatal(err)
+	}
+	s, err := New(Config{Node: "node1", Namespace: testNS, Reader: reader, Client: c, Agent: agent, Metrics: m,
 		HostAddrs: func() ([]HostAddr, error) { return nil, nil }, Log: logr.Discard(),
 		// The NodeState is written once (by the first change), then
 		// held back: a write is once per StatusInterval, not per change,
