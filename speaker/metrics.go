@@ -173,16 +173,26 @@ func PrefixChanges(prev, next *frrconfig.Config) (announced, withdrawn int) {
 	return announced, withdrawn
 }
 
+// vrfPrefix is a prefix originated in a VRF.
+type vrfPrefix struct {
+	vrf    string
+	prefix netip.Prefix
+}
+
 // originated is the set of (VRF, prefix) a model's routers originate.
-func originated(cfg *frrconfig.Config) map[string]struct{} {
-	out := map[string]struct{}{}
+func originated(cfg *frrconfig.Config) map[vrfPrefix]struct{} {
 	if cfg == nil {
-		return out
+		return map[vrfPrefix]struct{}{}
 	}
+	n := 0
+	for _, r := range cfg.Routers {
+		n += len(r.IPv4Networks) + len(r.IPv6Networks)
+	}
+	out := make(map[vrfPrefix]struct{}, n)
 	for _, r := range cfg.Routers {
 		for _, ps := range []frrconfig.Prefixes{r.IPv4Networks, r.IPv6Networks} {
 			for _, p := range ps {
-				out[r.VRF+"|"+netip.Prefix(p).String()] = struct{}{}
+				out[vrfPrefix{r.VRF, p}] = struct{}{}
 			}
 		}
 	}
