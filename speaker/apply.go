@@ -97,7 +97,6 @@ func (s *Speaker) applyLoop(ctx context.Context) {
 func (s *Speaker) applyOnce(ctx context.Context, cfg *frrconfig.Config) applyOutcome {
 	log := s.cfg.Log
 	gen := s.gen.Add(1)
-	hash := configHash(cfg)
 	prefixes := 0
 	for _, r := range cfg.Routers {
 		prefixes += len(r.IPv4Networks) + len(r.IPv6Networks)
@@ -105,9 +104,10 @@ func (s *Speaker) applyOnce(ctx context.Context, cfg *frrconfig.Config) applyOut
 	start := time.Now()
 	res, err := s.cfg.Agent.Apply(ctx, gen, cfg)
 	took := time.Since(start)
-	st := &v1beta1.FRRConfigStatus{Generation: gen, Hash: hash, Time: metav1.Now()}
+	st := &v1beta1.FRRConfigStatus{Generation: gen, Time: metav1.Now()}
 	final := true
 	if err != nil {
+		st.Hash = configHash(cfg)
 		st.Result = v1beta1.FRRFailed
 		st.Message = redact(cfg, err.Error())
 		final = false
@@ -115,8 +115,11 @@ func (s *Speaker) applyOnce(ctx context.Context, cfg *frrconfig.Config) applyOut
 		log.Error(errors.New(st.Message), "applying the FRR config", "generation", gen)
 	} else {
 		st.Result, st.Method, st.Message = res.Result, res.Method, redact(cfg, res.Message)
-		if res.Hash != "" {
-			st.Hash = res.Hash
+		// The agent hashes the text it rendered: rendering the whole
+		// config again here only for an agent that did not say.
+		st.Hash = res.Hash
+		if st.Hash == "" {
+			st.Hash = configHash(cfg)
 		}
 		st.RunningHash = res.RunningHash
 		if len(res.SessionResets) > 0 {

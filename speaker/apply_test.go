@@ -2,6 +2,8 @@ package speaker
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"net/netip"
 	"testing"
 	"time"
@@ -105,5 +107,59 @@ func TestApplyLoop(t *testing.T) {
 	case gen := <-agent.started:
 		t.Errorf("apply of generation %d started with nothing offered", gen)
 	default:
+	}
+}
+
+// hashAgent is a fakeAgent whose results carry hash, as the frr-agent's do.
+type hashAgent struct {
+	*fakeAgent
+	hash string
+}
+
+func (h *hashAgent) Apply(ctx context.Context, gen int64, cfg *frrconfig.Config) (ApplyResult, error) {
+	res, err := h.fakeAgent.Apply(ctx, gen, cfg)
+	if err == nil {
+		res.Hash = h.hash
+	}
+	return res, err
+}
+
+// TestApplyHash: the NodeState's hash is the agent's when it gives one;
+// the speaker hashes the rendered config itself only when the agent gave
+// none or could not be reached.
+func TestApplyHash(t *testing.T) {
+	cfg := modelWith("192.0.2.1")
+	text, err := frrconfig.Render(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sum := sha256.Sum256(text)
+	rendered := hex.EncodeToString(sum[:])
+	for _, tc := range []struct {
+		name        string
+		agentHash   string
+		fail        bool
+		want        string
+		wantRunning string
+	}{
+		{name: "the agent's", agentHash: "0123abcd", want: "0123abcd", wantRunning: "0123abcd"},
+		{name: "none from the agent", want: rendered, wantRunning: rendered},
+		{name: "agent unreachable", fail: true, want: rendered},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			c := fake.NewClientBuilder().WithScheme(Scheme()).Build()
+			agent := &hashAgent{fakeAgent: &fakeAgent{}, hash: tc.agentHash}
+			if tc.fail {
+				agent.fail = 1
+			}
+			s, err := New(Config{Node: "node1", Reader: c, Client: c, Agent: agent, Log: testr.New(t)})
+			if err != nil {
+				t.Fatal(err)
+			}
+			o := s.applyOnce(context.Background(), cfg)
+			if o.status.Hash != tc.want || o.status.RunningHash != tc.wantRunning {
+				t.Errorf("hash %q, running hash %q; want %q, %q", o.status.Hash, o.status.RunningHash, tc.want, tc.wantRunning)
+			}
+		})
 	}
 }

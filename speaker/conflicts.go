@@ -51,9 +51,10 @@ func ListHostAddrs() ([]HostAddr, error) {
 // ignored — put there by someone else than herald, which never adds a
 // Service IP to an interface: announcing them would draw to this node
 // traffic for a host address, or steal it from the host that holds it. It
-// returns the config without them, which cfg is not changed into, and the
-// conflicts, sorted by IP. An aggregate covering such an IP stays: it
-// carries other Services.
+// returns the config without them, which cfg is not changed into (cfg
+// itself, sharing its lists, when none is there), and the conflicts,
+// sorted by IP. An aggregate covering such an IP stays: it carries other
+// Services.
 func DropHostConflicts(cfg frrconfig.Config, addrs []HostAddr, ignore []string) (frrconfig.Config, []v1beta1.IPConflict) {
 	on := map[netip.Addr]string{}
 	for _, a := range addrs {
@@ -66,6 +67,10 @@ func DropHostConflicts(cfg frrconfig.Config, addrs []HostAddr, ignore []string) 
 	bad := func(p netip.Prefix) bool {
 		_, ok := on[p.Addr().Unmap()]
 		return ok && p.IsSingleIP()
+	}
+	if !anyPrefix(&cfg, bad) {
+		// The common case: no copy of every list.
+		return cfg, nil
 	}
 	var conflicts []v1beta1.IPConflict
 	seen := map[netip.Addr]bool{}
@@ -90,6 +95,24 @@ func DropHostConflicts(cfg frrconfig.Config, addrs []HostAddr, ignore []string) 
 		return netip.MustParseAddr(a.IP).Compare(netip.MustParseAddr(b.IP))
 	})
 	return out, conflicts
+}
+
+// anyPrefix reports whether bad holds for a network or an advertised
+// prefix of cfg.
+func anyPrefix(cfg *frrconfig.Config, bad func(netip.Prefix) bool) bool {
+	for _, r := range cfg.Routers {
+		if slices.ContainsFunc(r.IPv4Networks, bad) || slices.ContainsFunc(r.IPv6Networks, bad) {
+			return true
+		}
+		for _, n := range r.Neighbors {
+			for _, a := range n.Advertise {
+				if bad(a.Prefix) {
+					return true
+				}
+			}
+		}
+	}
+	return false
 }
 
 // l2Conflicts is how NodeState reports Layer 2 conflicts.

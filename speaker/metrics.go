@@ -159,32 +159,49 @@ func (m *Metrics) prefixesChanged(prev, next *frrconfig.Config) {
 // prev does not (announced) and the other way round (withdrawn). Either may
 // be nil, an FRR model originating nothing.
 func PrefixChanges(prev, next *frrconfig.Config) (announced, withdrawn int) {
-	a, b := originated(prev), originated(next)
-	for k := range b {
-		if _, ok := a[k]; !ok {
+	// One set, each pair marked with the models holding it.
+	const inPrev, inNext = 1, 2
+	seen := make(map[vrfPrefix]uint8, max(originatedCount(prev), originatedCount(next)))
+	mark(seen, prev, inPrev)
+	mark(seen, next, inNext)
+	for _, m := range seen {
+		switch m {
+		case inNext:
 			announced++
-		}
-	}
-	for k := range a {
-		if _, ok := b[k]; !ok {
+		case inPrev:
 			withdrawn++
 		}
 	}
 	return announced, withdrawn
 }
 
-// originated is the set of (VRF, prefix) a model's routers originate.
-func originated(cfg *frrconfig.Config) map[string]struct{} {
-	out := map[string]struct{}{}
+// vrfPrefix is a prefix originated in a VRF.
+type vrfPrefix struct {
+	vrf    string
+	prefix netip.Prefix
+}
+
+// originatedCount is how many networks a model's routers hold.
+func originatedCount(cfg *frrconfig.Config) int {
+	n := 0
+	if cfg != nil {
+		for _, r := range cfg.Routers {
+			n += len(r.IPv4Networks) + len(r.IPv6Networks)
+		}
+	}
+	return n
+}
+
+// mark sets bit in seen for each (VRF, prefix) cfg's routers originate.
+func mark(seen map[vrfPrefix]uint8, cfg *frrconfig.Config, bit uint8) {
 	if cfg == nil {
-		return out
+		return
 	}
 	for _, r := range cfg.Routers {
 		for _, ps := range []frrconfig.Prefixes{r.IPv4Networks, r.IPv6Networks} {
 			for _, p := range ps {
-				out[r.VRF+"|"+netip.Prefix(p).String()] = struct{}{}
+				seen[vrfPrefix{r.VRF, p}] |= bit
 			}
 		}
 	}
-	return out
 }

@@ -59,6 +59,7 @@ func (s *Speaker) refreshState() {
 // gotState records FRR's state and updates the metrics.
 func (s *Speaker) gotState(st AgentState) {
 	s.state, s.haveState = st, true
+	s.announced = nil
 	m := s.cfg.Metrics
 	if m == nil {
 		return
@@ -103,7 +104,37 @@ func peerNames(ns []planner.NeighborPlan) map[string]string {
 // established session's upSince is kept when it moved by less than two
 // seconds, so that the status does not change on every read.
 func BuildStatus(frr *v1beta1.FRRConfigStatus, st AgentState, plan *planner.Result, l2s []l2.Announced, now time.Time, prev *v1beta1.NodeStateStatus) v1beta1.NodeStateStatus {
-	out := v1beta1.NodeStateStatus{}
+	return buildStatus(frr, st, BGPAnnouncements(st.Advertised), plan, l2s, now, prev)
+}
+
+// BGPAnnouncements is the NodeState's account of what FRR advertises:
+// one entry per peer advertised something, sorted by VRF and peer.
+func BGPAnnouncements(adv []Advertised) []v1beta1.BGPAnnouncement {
+	var out []v1beta1.BGPAnnouncement
+	for _, a := range adv {
+		if len(a.Prefixes) == 0 {
+			continue
+		}
+		ba := v1beta1.BGPAnnouncement{Peer: a.Peer, VRF: normVRF(a.VRF), Prefixes: make([]string, 0, len(a.Prefixes))}
+		for _, p := range a.Prefixes {
+			ba.Prefixes = append(ba.Prefixes, p.String())
+		}
+		out = append(out, ba)
+	}
+	sort.Slice(out, func(i, j int) bool {
+		a, b := out[i], out[j]
+		if a.VRF != b.VRF {
+			return a.VRF < b.VRF
+		}
+		return a.Peer < b.Peer
+	})
+	return out
+}
+
+// buildStatus is BuildStatus with the BGP announcements already built
+// (BGPAnnouncements of st.Advertised).
+func buildStatus(frr *v1beta1.FRRConfigStatus, st AgentState, anns []v1beta1.BGPAnnouncement, plan *planner.Result, l2s []l2.Announced, now time.Time, prev *v1beta1.NodeStateStatus) v1beta1.NodeStateStatus {
+	out := v1beta1.NodeStateStatus{BGPAnnouncements: anns}
 	if frr != nil {
 		c := *frr
 		out.FRR = &c
@@ -133,23 +164,6 @@ func BuildStatus(frr *v1beta1.FRRConfigStatus, st AgentState, plan *planner.Resu
 	for _, b := range st.BFDPeers {
 		out.BFDPeers = append(out.BFDPeers, bfdStatus(b))
 	}
-	for _, a := range st.Advertised {
-		if len(a.Prefixes) == 0 {
-			continue
-		}
-		ba := v1beta1.BGPAnnouncement{Peer: a.Peer, VRF: normVRF(a.VRF)}
-		for _, p := range a.Prefixes {
-			ba.Prefixes = append(ba.Prefixes, p.String())
-		}
-		out.BGPAnnouncements = append(out.BGPAnnouncements, ba)
-	}
-	sort.Slice(out.BGPAnnouncements, func(i, j int) bool {
-		a, b := out.BGPAnnouncements[i], out.BGPAnnouncements[j]
-		if a.VRF != b.VRF {
-			return a.VRF < b.VRF
-		}
-		return a.Peer < b.Peer
-	})
 	sort.Slice(l2s, func(i, j int) bool {
 		if l2s[i].IP != l2s[j].IP {
 			return l2s[i].IP.Less(l2s[j].IP)
@@ -218,7 +232,12 @@ func (s *Speaker) writeStatus(ctx context.Context) {
 	if s.cfg.L2 != nil {
 		s.drainL2(len(l2s), time.Now())
 	}
-	st := BuildStatus(s.frr, s.state, &s.plan, l2s, time.Now(), s.written)
+	if s.announced == nil {
+		// Built once per read of FRR's state, not at every write: tens
+		// of thousands of prefixes to format.
+		s.announced = &announced{list: BGPAnnouncements(s.state.Advertised)}
+	}
+	st := buildStatus(s.frr, s.state, s.announced.list, &s.plan, l2s, time.Now(), s.written)
 	st.Drain = s.drain.status()
 	st.HealthGated = s.healthStatus()
 	if se, ok := s.cfg.L2.(socketErrorer); ok {
@@ -270,10 +289,18 @@ func (s *Speaker) putStatus(ctx context.Context, st v1beta1.NodeStateStatus) err
 			return err
 		}
 	}
-	ns.Status = st
+	// A copy: the answer is decoded into ns, and st shares its
+	// announcements with s.announced.
+	ns.Status = *st.DeepCopy()
 	if err := s.cfg.Client.Status().Update(ctx, ns); err != nil {
 		return err
 	}
 	s.object = ns
 	return nil
+}
+
+// announced holds BGPAnnouncements of the speaker's last read of FRR's
+// state (nil list: none advertised).
+type announced struct {
+	list []v1beta1.BGPAnnouncement
 }

@@ -152,8 +152,11 @@ type Speaker struct {
 	retry                     bool
 	frr                       *v1beta1.FRRConfigStatus
 	state                     AgentState
-	haveState                 bool
-	written                   *v1beta1.NodeStateStatus
+	// announced is BGPAnnouncements(state.Advertised), nil until built
+	// (writeStatus) after each read of the state (gotState).
+	announced *announced
+	haveState bool
+	written   *v1beta1.NodeStateStatus
 	// object is the NodeState as last written (its resourceVersion the
 	// API server's answer), nil when it must be read again; wroteAt is
 	// when; statusDue when a write held back by StatusInterval is due

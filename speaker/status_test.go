@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/go-logr/logr/testr"
+	"github.com/google/go-cmp/cmp"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/client/fake"
 	"sigs.k8s.io/controller-runtime/pkg/client/interceptor"
@@ -178,4 +179,49 @@ func TestConflictWrittenAtOnce(t *testing.T) {
 	eventually(t, "the conflict in the NodeState", func() bool { return conflicts() == 1 })
 	fl2.setConflicts(nil)
 	eventually(t, "the conflict gone from the NodeState", func() bool { return conflicts() == 0 })
+}
+
+// TestAnnouncementsFollowState: the NodeState's BGP announcements, built
+// once per read of FRR's state, follow each new read, in the status the
+// speaker writes and in the API server's copy.
+func TestAnnouncementsFollowState(t *testing.T) {
+	c := fake.NewClientBuilder().WithScheme(Scheme()).WithStatusSubresource(&v1beta1.NodeState{}).Build()
+	s, err := New(Config{Node: "node1", Reader: c, Client: c, Agent: &fakeAgent{}, Log: testr.New(t)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	read := func(prefixes ...string) {
+		adv := Advertised{Peer: "198.51.100.1"}
+		for _, p := range prefixes {
+			adv.Prefixes = append(adv.Prefixes, netip.MustParsePrefix(p))
+		}
+		s.gotState(AgentState{Advertised: []Advertised{adv}})
+		s.wroteAt = time.Time{} // no StatusInterval between the writes
+		s.writeStatus(ctx)
+	}
+	check := func(want ...string) {
+		t.Helper()
+		var ns v1beta1.NodeState
+		if err := c.Get(ctx, client.ObjectKey{Name: "node1"}, &ns); err != nil {
+			t.Fatal(err)
+		}
+		for what, st := range map[string]*v1beta1.NodeStateStatus{"written": s.written, "stored": &ns.Status} {
+			var got []string
+			for _, a := range st.BGPAnnouncements {
+				got = append(got, a.Prefixes...)
+			}
+			if diff := cmp.Diff(want, got); diff != "" {
+				t.Errorf("%s announcements (-want +got):\n%s", what, diff)
+			}
+		}
+	}
+	read("192.0.2.1/32", "192.0.2.2/32")
+	check("192.0.2.1/32", "192.0.2.2/32")
+	s.writeStatus(ctx) // no new read: the same list
+	check("192.0.2.1/32", "192.0.2.2/32")
+	read("192.0.2.2/32", "192.0.2.3/32")
+	check("192.0.2.2/32", "192.0.2.3/32")
+	read()
+	check()
 }
