@@ -47,7 +47,9 @@ func runChildController(kubeconfig string) int {
 	mopts.LeaderElection = true
 	mopts.LeaderElectionID = "herald-controller"
 	mopts.LeaderElectionNamespace = testNS
-	lease, renew, retry := 3*time.Second, 2*time.Second, 250*time.Millisecond
+	// Renewals have 4 s: under -race on a loaded 2-core CI machine a 2 s
+	// deadline was missed, and a controller that loses its Lease exits.
+	lease, renew, retry := 6*time.Second, 4*time.Second, 500*time.Millisecond
 	mopts.LeaseDuration, mopts.RenewDeadline, mopts.RetryPeriod = &lease, &renew, &retry
 	mgr, err := manager.New(cfg, mopts)
 	if err == nil {
@@ -65,22 +67,74 @@ func runChildController(kubeconfig string) int {
 	return 0
 }
 
+// child is a controller child process.
+type child struct {
+	mu      sync.Mutex
+	cmd     *exec.Cmd
+	stopped bool // by kill: no restart
+}
+
 // startChild starts the controller in a child process.
-func startChild(t *testing.T, kubeconfig string) *exec.Cmd {
+func startChild(t *testing.T, kubeconfig string) *child {
 	t.Helper()
+	ch := &child{}
+	ch.mu.Lock()
+	err := ch.start(kubeconfig)
+	ch.mu.Unlock()
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(ch.kill)
+	return ch
+}
+
+// start starts the process; ch.mu is held.
+func (ch *child) start(kubeconfig string) error {
 	cmd := exec.Command(os.Args[0], "-test.run=^$")
 	cmd.Env = append(os.Environ(), childKubeconfigEnv+"="+kubeconfig)
 	if testing.Verbose() {
 		cmd.Stdout, cmd.Stderr = os.Stderr, os.Stderr
 	}
 	if err := cmd.Start(); err != nil {
-		t.Fatalf("starting the controller process: %v", err)
+		return fmt.Errorf("starting the controller process: %w", err)
 	}
-	t.Cleanup(func() {
-		_ = cmd.Process.Kill()
-		_, _ = cmd.Process.Wait()
-	})
-	return cmd
+	ch.cmd = cmd
+	return nil
+}
+
+// supervise restarts the child whenever it exits before kill, as the
+// kubelet restarts a container, and logs each restart (a controller that
+// loses its Lease exits by design).
+func (ch *child) supervise(t *testing.T, kubeconfig string) {
+	go func() {
+		for {
+			ch.mu.Lock()
+			cmd := ch.cmd
+			ch.mu.Unlock()
+			st, _ := cmd.Process.Wait()
+			ch.mu.Lock()
+			if ch.stopped {
+				ch.mu.Unlock()
+				return
+			}
+			t.Logf("the controller process exited (%v); restarting it, as the kubelet would", st)
+			err := ch.start(kubeconfig)
+			ch.mu.Unlock()
+			if err != nil {
+				t.Error(err)
+				return
+			}
+		}
+	}()
+}
+
+// kill SIGKILLs the child; a supervised one stays dead.
+func (ch *child) kill() {
+	ch.mu.Lock()
+	defer ch.mu.Unlock()
+	ch.stopped = true
+	_ = ch.cmd.Process.Kill()
+	_, _ = ch.cmd.Process.Wait()
 }
 
 // TestRestart kills the controller (SIGKILL, a real process) while 1,000
@@ -152,10 +206,7 @@ func TestRestart(t *testing.T) {
 	waitService(t, c, "apps", "svc-0000", "the first controller's first IPs", func(s *corev1.Service) bool {
 		return len(s.Status.LoadBalancer.Ingress) > 0
 	})
-	if err := first.Process.Kill(); err != nil {
-		t.Fatalf("killing the first controller: %v", err)
-	}
-	_, _ = first.Process.Wait()
+	first.kill()
 	before := map[string][]string{}
 	var list corev1.ServiceList
 	if err := c.List(ctx, &list, client.InNamespace("apps")); err != nil {
@@ -171,7 +222,7 @@ func TestRestart(t *testing.T) {
 		t.Fatalf("the first controller had given no IP before it was killed: the test proves nothing")
 	}
 	waitCount(2 * n / 3)
-	startChild(t, kubeconfig)
+	startChild(t, kubeconfig).supervise(t, kubeconfig)
 	wg.Wait()
 	close(errs)
 	if err := <-errs; err != nil {

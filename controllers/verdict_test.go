@@ -97,8 +97,17 @@ func TestBadInputReportedOnNewcomer(t *testing.T) {
 		t.Fatalf("node1 does not announce %s: %+v, L2 %+v", webIP, good.Config, good.L2)
 	}
 	// Newcomers must be younger than the live objects: creation times
-	// have a resolution of one second.
-	time.Sleep(time.Until(router.CreationTimestamp.Add(1100 * time.Millisecond)))
+	// have a resolution of one second, so wait out the second of the
+	// youngest (the Community, created last: CI once created it a second
+	// after the peer, and the newcomer Community shared its second and won
+	// on its name).
+	youngest := time.Time{}
+	for _, o := range []client.Object{livePool, router, adv, l2, comm} {
+		if ts := o.GetCreationTimestamp().Time; ts.After(youngest) {
+			youngest = ts
+		}
+	}
+	time.Sleep(time.Until(youngest.Add(1100 * time.Millisecond)))
 
 	newPeer := func(name, address string, myASN, peerASN uint32) *v1beta1.BGPPeer {
 		return &v1beta1.BGPPeer{ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: testNS},
