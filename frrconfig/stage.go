@@ -6,15 +6,12 @@ import (
 )
 
 // DefaultStageNeighbors is how many new neighbors the speaker adds per
-// apply (StageNeighbors' max). bgpd's work per added neighbor grows with
-// the neighbors it has (route-maps and prefix-lists are re-evaluated for
-// every peer), so one apply of hundreds of neighbors holds bgpd at 100 %
-// CPU for minutes: Service changes queue behind it and BFD starves. 50
-// keeps one step to a few seconds on a busy 2-core machine (see
-// e2e/bench/frrapply -stage).
+// apply (StageNeighbors' max): one step of 50 neighbors is a few hundred
+// commands, seconds of bgpd's time on a busy machine (see
+// e2e/bench/frrapply -stage), so a Service change waits at most that long.
 const DefaultStageNeighbors = 50
 
-// Staged says what StageNeighbors left out.
+// Staged says what StageNeighbors did.
 type Staged struct {
 	// Added is how many neighbors the step has that applied has not.
 	Added int
@@ -24,33 +21,32 @@ type Staged struct {
 }
 
 // StageNeighbors returns the config to apply next on the way from applied
-// (what FRR runs; nil: nothing) to planned. When planned adds at most max
-// neighbors that applied has not, that is planned itself. Otherwise it is
-// planned with only max of the new neighbors — the first by router, then
-// numbered ones by address, then unnumbered ones by interface, so that
-// each step takes the next ones — and everything else in full: every
-// router and its prefixes, the BFD profiles, the neighbors applied has
-// (with their changes), and the removal of those planned drops. A
-// neighbor is new when applied has no neighbor of its name in a router of
-// the same VRF and ASN (a router whose ASN changes is a new router: bgpd
-// rebuilds it). Each neighbor carries its own advertisements, so a step
-// is valid whenever planned is. max < 1 means no staging. The result
-// shares planned's slices except the neighbor lists it shortens.
-func StageNeighbors(applied, planned *Config, max int) (Config, Staged) {
-	type routerKey struct {
-		asn uint32
-		vrf string
-	}
-	old := map[routerKey]map[string]bool{}
-	if applied != nil {
-		for _, r := range applied.Routers {
-			names := make(map[string]bool, len(r.Neighbors))
-			for i := range r.Neighbors {
-				names[r.Neighbors[i].name()] = true
-			}
-			old[routerKey{r.ASN, r.VRF}] = names
-		}
-	}
+// (what FRR runs; nil: nothing) to planned, when base is the config FRR
+// ran when this way began (applied at the first step). When planned has
+// at most max neighbors that applied has not, that is planned itself.
+// Otherwise it is planned with only max of those new neighbors — the
+// first by router, then numbered ones by address, then unnumbered ones by
+// interface, so that each step takes the next ones — and everything else
+// in full: every router and its prefixes, the BFD profiles, the neighbors
+// base has (with their changes, prefixes included), and the removal of
+// those planned drops.
+//
+// The neighbors the steps add (planned's, not base's) get no prefixes
+// until the last step, which gives them all theirs at once: a prefix's
+// route-map class is the set of neighbors receiving it (see classesOf),
+// so a neighbor joining it re-tags the prefix and every receiving
+// neighbor's route-map entry, work proportional to the prefixes and the
+// neighbors; once per rollout, not once per step. A new neighbor without
+// Families keeps its prefixes (its families follow from them: adding them
+// later would reset its session).
+//
+// A neighbor is new when the other config has no neighbor of its name in
+// a router of the same VRF and ASN (a router whose ASN changes is a new
+// router: bgpd rebuilds it). A step is valid whenever planned is. max < 1
+// means no staging. The result shares planned's slices except the
+// neighbor lists it changes.
+func StageNeighbors(base, applied, planned *Config, max int) (Config, Staged) {
+	inBase, inApplied := neighborSet(base), neighborSet(applied)
 	type newNeighbor struct {
 		router int
 		name   string
@@ -58,9 +54,9 @@ func StageNeighbors(applied, planned *Config, max int) (Config, Staged) {
 	var fresh []newNeighbor
 	var sortKey []*Neighbor // fresh's neighbors, for the order
 	for i, r := range planned.Routers {
-		names := old[routerKey{r.ASN, r.VRF}]
+		k := routerKey{r.ASN, r.VRF}
 		for j := range r.Neighbors {
-			if n := r.Neighbors[j].name(); !names[n] {
+			if n := r.Neighbors[j].name(); !inApplied[k][n] {
 				fresh = append(fresh, newNeighbor{i, n})
 				sortKey = append(sortKey, &r.Neighbors[j])
 			}
@@ -86,15 +82,40 @@ func StageNeighbors(applied, planned *Config, max int) (Config, Staged) {
 	out.Routers = slices.Clone(planned.Routers)
 	for i := range out.Routers {
 		r := &out.Routers[i]
-		var kept []Neighbor
-		for j := range r.Neighbors {
-			if !later[newNeighbor{i, r.Neighbors[j].name()}] {
-				kept = append(kept, r.Neighbors[j])
+		k := routerKey{r.ASN, r.VRF}
+		kept := make([]Neighbor, 0, len(r.Neighbors))
+		for _, n := range r.Neighbors {
+			if later[newNeighbor{i, n.name()}] {
+				continue
 			}
+			if !inBase[k][n.name()] && len(n.Families) > 0 {
+				n.Advertise = nil // with the last step
+			}
+			kept = append(kept, n)
 		}
-		if len(kept) != len(r.Neighbors) {
-			r.Neighbors = kept
-		}
+		r.Neighbors = kept
 	}
 	return out, Staged{Added: max, Deferred: len(fresh) - max}
+}
+
+// routerKey identifies a router across configs.
+type routerKey struct {
+	asn uint32
+	vrf string
+}
+
+// neighborSet lists c's neighbors' names per router.
+func neighborSet(c *Config) map[routerKey]map[string]bool {
+	out := map[routerKey]map[string]bool{}
+	if c == nil {
+		return out
+	}
+	for _, r := range c.Routers {
+		names := make(map[string]bool, len(r.Neighbors))
+		for i := range r.Neighbors {
+			names[r.Neighbors[i].name()] = true
+		}
+		out[routerKey{r.ASN, r.VRF}] = names
+	}
+	return out
 }

@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
+	"github.com/google/go-cmp/cmp/cmpopts"
 )
 
 // netipEqual compares netip values for cmp.
@@ -16,7 +17,7 @@ var netipEqual = cmp.Options{cmp.Comparer(func(a, b netip.Prefix) bool { return 
 // stageNeighbor is neighbor 198.51.100.<i> announcing the given prefixes.
 func stageNeighbor(i int, prefixes ...string) Neighbor {
 	return Neighbor{Address: addr(fmt.Sprintf("198.51.100.%d", i)), RemoteAS: "64600", BFD: true, BFDProfile: "fast",
-		Advertise: advs(prefixes...)}
+		Families: []string{FamilyIPv4}, Advertise: advs(prefixes...)}
 }
 
 // stageConfig is one default-VRF router with the prefixes and the neighbors
@@ -35,6 +36,19 @@ func neighborNames(c *Config) []string {
 	for _, r := range c.Routers {
 		for i := range r.Neighbors {
 			out = append(out, r.VRF+"/"+r.Neighbors[i].name())
+		}
+	}
+	return out
+}
+
+// announcing lists the neighbors with prefixes to send, as neighborNames.
+func announcing(c *Config) []string {
+	var out []string
+	for _, r := range c.Routers {
+		for i := range r.Neighbors {
+			if len(r.Neighbors[i].Advertise) > 0 {
+				out = append(out, r.VRF+"/"+r.Neighbors[i].name())
+			}
 		}
 	}
 	return out
@@ -66,43 +80,78 @@ func TestStageNeighbors(t *testing.T) {
 	newASN := stageConfig(one, 1, 2, 3)
 	newASN.Routers[0].ASN = 64513
 
+	noFamilies := stageConfig(one, 1, 2, 3, 4)
+	noFamilies.Routers[0].Neighbors[1].Families = nil // 2
+	held := stageConfig(one, 1, 2, 3)
+	held.Routers[0].Neighbors[1].Advertise, held.Routers[0].Neighbors[2].Advertise = nil, nil
+
 	cases := []struct {
 		name             string
+		base             *Config // nil: applied
 		applied, planned *Config
 		max              int
-		// want are the step's neighbors; same says the step is planned
-		// itself.
-		want  []string
-		same  bool
-		stage Staged
+		// want are the step's neighbors, announcing those with prefixes
+		// (nil: want); same says the step is planned itself.
+		want, announcing []string
+		same             bool
+		stage            Staged
 	}{
 		{name: "as many new neighbors as max: planned unchanged", applied: stageConfig(one, 1), planned: stageConfig(two, 1, 2, 3),
 			max: 2, want: names(1, 2, 3), same: true, stage: Staged{Added: 2}},
 		{name: "no new neighbor, removals and new prefixes: planned unchanged", applied: stageConfig(one, seq(1, 10)...),
 			planned: stageConfig(two, 2), max: 2, want: names(2), same: true},
-		{name: "FRR runs nothing: the first max", planned: stageConfig(one, seq(1, 5)...), max: 2,
-			want: names(1, 2), stage: Staged{Added: 2, Deferred: 3}},
-		{name: "next step from the last one", applied: stageConfig(one, 1, 2), planned: stageConfig(two, seq(1, 5)...), max: 2,
-			want: names(1, 2, 3, 4), stage: Staged{Added: 2, Deferred: 1}},
+		{name: "FRR runs nothing: the first max, without prefixes", planned: stageConfig(one, seq(1, 5)...), max: 2,
+			want: names(1, 2), announcing: []string{}, stage: Staged{Added: 2, Deferred: 3}},
 		{name: "lowest addresses first, whatever planned's order", planned: shuffled, max: 3,
-			want: names(3, 1, 2), stage: Staged{Added: 3, Deferred: 3}},
-		{name: "changes to applied neighbors and removals go in full", applied: stageConfig(one, 1, 20, 21), planned: changed, max: 3,
-			want: names(1, 2, 3, 4), stage: Staged{Added: 3, Deferred: 4}},
+			want: names(3, 1, 2), announcing: []string{}, stage: Staged{Added: 3, Deferred: 3}},
+		{name: "changes to base's neighbors and removals go in full", applied: stageConfig(one, 1, 20, 21), planned: changed, max: 3,
+			want: names(1, 2, 3, 4), announcing: names(1), stage: Staged{Added: 3, Deferred: 4}},
 		{name: "routers in order, then addresses; unnumbered after", applied: stageConfig(one, 1), planned: vrfs, max: 3,
-			want: []string{"/198.51.100.1", "/198.51.100.2", "red/198.51.100.1", "red/198.51.100.2"}, stage: Staged{Added: 3, Deferred: 1}},
+			want: []string{"/198.51.100.1", "/198.51.100.2", "red/198.51.100.1", "red/198.51.100.2"}, announcing: names(1),
+			stage: Staged{Added: 3, Deferred: 1}},
 		{name: "a router whose ASN changed has only new neighbors", applied: stageConfig(one, 1, 2, 3), planned: newASN, max: 2,
-			want: names(1, 2), stage: Staged{Added: 2, Deferred: 1}},
+			want: names(1, 2), announcing: []string{}, stage: Staged{Added: 2, Deferred: 1}},
+		{name: "a new neighbor without families keeps its prefixes", applied: stageConfig(one, 1), planned: noFamilies, max: 2,
+			want: names(1, 2, 3), announcing: names(1, 2), stage: Staged{Added: 2, Deferred: 1}},
+		{name: "next step: the neighbors added before stay without prefixes", base: stageConfig(one, 1),
+			applied: held, planned: stageConfig(two, seq(1, 9)...), max: 2,
+			want: names(1, 2, 3, 4, 5), announcing: names(1), stage: Staged{Added: 2, Deferred: 4}},
+		{name: "last step: every neighbor gets its prefixes", base: stageConfig(one, 1),
+			applied: held, planned: stageConfig(two, seq(1, 5)...), max: 2,
+			want: names(1, 2, 3, 4, 5), same: true, stage: Staged{Added: 2}},
 		{name: "max 0: no staging", planned: stageConfig(one, seq(1, 5)...), want: names(seq(1, 5)...), same: true, stage: Staged{Added: 5}},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			before := neighborNames(tc.planned)
-			step, st := StageNeighbors(tc.applied, tc.planned, tc.max)
+			base := tc.base
+			if base == nil {
+				base = tc.applied
+			}
+			step, st := StageNeighbors(base, tc.applied, tc.planned, tc.max)
 			if diff := cmp.Diff(tc.stage, st); diff != "" {
 				t.Errorf("Staged (-want +got):\n%s", diff)
 			}
 			if diff := cmp.Diff(tc.want, neighborNames(&step)); diff != "" {
 				t.Errorf("the step's neighbors (-want +got):\n%s", diff)
+			}
+			if tc.announcing == nil {
+				tc.announcing = tc.want
+			}
+			if diff := cmp.Diff(tc.announcing, announcing(&step), cmpopts.EquateEmpty()); diff != "" {
+				t.Errorf("the step's neighbors with prefixes (-want +got):\n%s", diff)
+			}
+			// Every neighbor with prefixes has planned's.
+			for i, r := range step.Routers {
+				for _, n := range r.Neighbors {
+					if len(n.Advertise) == 0 {
+						continue
+					}
+					j := slices.IndexFunc(tc.planned.Routers[i].Neighbors, func(p Neighbor) bool { return p.name() == n.name() })
+					if diff := cmp.Diff(tc.planned.Routers[i].Neighbors[j], n, netipEqual); diff != "" {
+						t.Errorf("neighbor %s differs from planned's (-planned +step):\n%s", n.name(), diff)
+					}
+				}
 			}
 			if got := cmp.Equal(*tc.planned, step, netipEqual); got != tc.same {
 				t.Errorf("step equals planned: %v, want %v", got, tc.same)
@@ -132,7 +181,8 @@ func TestStageNeighbors(t *testing.T) {
 }
 
 // TestStageNeighborsReachesPlanned follows the steps, each applied, until
-// the planned config: every neighbor once, max per step, in order.
+// the planned config: every neighbor once, max per step, in order, the
+// new ones with their prefixes only at the last step.
 func TestStageNeighborsReachesPlanned(t *testing.T) {
 	var ids []int
 	for i := 250; i >= 2; i -= 3 { // 83 neighbors, descending
@@ -140,10 +190,14 @@ func TestStageNeighborsReachesPlanned(t *testing.T) {
 	}
 	planned := stageConfig([]string{"192.0.2.1/32"}, ids...)
 	applied := stageConfig(nil, 250, 1) // 1 goes, 250 stays
+	base := applied
 	var added []string
 	steps := 0
 	for ; steps < 10; steps++ {
-		step, st := StageNeighbors(applied, planned, 20)
+		step, st := StageNeighbors(base, applied, planned, 20)
+		if st.Deferred > 0 && !slices.Equal(announcing(&step), []string{"/198.51.100.250"}) {
+			t.Errorf("step %d: neighbors with prefixes %v, want only base's", steps, announcing(&step))
+		}
 		var now []string // this step's new neighbors, sorted
 		for _, n := range neighborNames(&step) {
 			if !slices.Contains(neighborNames(applied), n) {

@@ -23,8 +23,8 @@ type rollout struct {
 // progress says how many of planned's new neighbors (since base) step
 // has, of how many.
 func (r *rollout) progress(step, planned *frrconfig.Config) (done, total int) {
-	_, d := frrconfig.StageNeighbors(r.base, step, 0)
-	_, t := frrconfig.StageNeighbors(r.base, planned, 0)
+	_, d := frrconfig.StageNeighbors(r.base, r.base, step, 0)
+	_, t := frrconfig.StageNeighbors(r.base, r.base, planned, 0)
 	return d.Added, t.Added
 }
 
@@ -32,13 +32,13 @@ func (r *rollout) progress(step, planned *frrconfig.Config) (done, total int) {
 func (r *rollout) message(step, planned *frrconfig.Config, per int) string {
 	done, total := r.progress(step, planned)
 	return fmt.Sprintf("adding BGP neighbors %d/%d (%d per apply, so that Service changes and BFD are not held up); "+
-		"FRR runs the plan's prefixes and other changes, the next neighbors follow", done, total, per)
+		"FRR runs the plan's prefixes and other changes; the new neighbors get their prefixes with the last step", done, total, per)
 }
 
 // stage returns the config to offer for the planned cfg: cfg itself, or,
 // when it adds more than StageNeighbors neighbors to the config applied
-// last, the next step towards it (frrconfig.StageNeighbors), starting a
-// rollout. Nothing is staged before the speaker's first apply (it does not
+// last, the next step towards it (frrconfig.StageNeighbors, from the
+// config FRR ran when the rollout began), starting a rollout. Nothing is staged before the speaker's first apply (it does not
 // know what FRR runs: a restarted speaker's FRR may run every neighbor
 // already, and a step would remove them) nor while draining.
 func (s *Speaker) stage(cfg *frrconfig.Config) *frrconfig.Config {
@@ -46,7 +46,11 @@ func (s *Speaker) stage(cfg *frrconfig.Config) *frrconfig.Config {
 	if s.applied == nil || s.drain != nil || per < 0 {
 		return cfg
 	}
-	step, st := frrconfig.StageNeighbors(s.applied, cfg, per)
+	base := s.applied
+	if s.rollout != nil {
+		base = s.rollout.base
+	}
+	step, st := frrconfig.StageNeighbors(base, s.applied, cfg, per)
 	if st.Deferred == 0 {
 		return cfg
 	}

@@ -311,7 +311,7 @@ func measureStaged(ctx context.Context, n, batch, stage int) (string, error) {
 		if time.Since(start) >= time.Second {
 			planned = withSvc // the Service came: the next step plans it
 		}
-		step, st := frrconfig.StageNeighbors(applied, planned, stage)
+		step, st := frrconfig.StageNeighbors(r.base, applied, planned, stage)
 		res, err := r.c.Apply(ctx, gen, &step)
 		if err != nil || !res.Success {
 			return "", fmt.Errorf("step %d: %+v %v", steps+1, res, err)
