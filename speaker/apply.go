@@ -160,7 +160,9 @@ func (s *Speaker) applyOnce(ctx context.Context, cfg *frrconfig.Config) applyOut
 
 // record takes an outcome into Run's state: the NodeState reports the
 // newest generation (an invalid plan reported meanwhile is newer than an
-// apply that was in flight), and FRR's state is read again soon.
+// apply that was in flight), as Progressing when it is a step of a
+// rollout (stepApplied, which asks for the next step), and FRR's state is
+// read again soon.
 func (s *Speaker) record(o applyOutcome) {
 	if o.status.Result == v1beta1.FRRApplied {
 		if m := s.cfg.Metrics; m != nil {
@@ -169,6 +171,7 @@ func (s *Speaker) record(o applyOutcome) {
 		s.applied = o.cfg
 		s.drainApplied(o.cfg, time.Now())
 	}
+	s.stepApplied(&o)
 	if s.frr == nil || o.status.Generation >= s.frr.Generation {
 		s.frr = o.status
 		s.setLastApply(o.status)

@@ -95,6 +95,15 @@ type Config struct {
 	// or the agent) until that timer fires, and re-evaluates changed
 	// communities and local-prefs only when it fires.
 	RouteMapDelaySeconds uint16
+	// StageNeighbors is how many new BGP neighbors one apply adds at most
+	// (default frrconfig.DefaultStageNeighbors; negative: all at once). A
+	// plan adding more than that to the config applied last is applied in
+	// steps (frrconfig.StageNeighbors), each with the plan's prefixes and
+	// other changes in full and the next neighbors; each step is planned
+	// from the cluster as it is then, so a Service changed meanwhile
+	// reaches FRR with the next step instead of after every neighbor.
+	// While steps remain, the NodeState's FRR result is Progressing.
+	StageNeighbors int
 	// HostAddrs lists the node's interface addresses (nil: ListHostAddrs):
 	// a Service IP found there is not announced over BGP, and reported as
 	// an IPConflict (see DropHostConflicts). They are listed at every plan
@@ -145,13 +154,17 @@ type Speaker struct {
 	hostConflicts []v1beta1.IPConflict
 	hostAddrs     map[HostAddr]bool
 	plan          planner.Result
-	// desired is the last config offered to the apply goroutine; applied
-	// the last one the agent applied; invalid the last invalid plan
-	// reported (nil once a valid one follows).
-	desired, applied, invalid *frrconfig.Config
-	retry                     bool
-	frr                       *v1beta1.FRRConfigStatus
-	state                     AgentState
+	// desired is the last config offered to the apply goroutine (a step
+	// of rollout while one runs); target the last valid plan; applied the
+	// last one the agent applied; invalid the last invalid plan reported
+	// (nil once a valid one follows).
+	desired, target, applied, invalid *frrconfig.Config
+	// rollout is the plan's new neighbors being added in steps (stage.go);
+	// nil when none.
+	rollout *rollout
+	retry   bool
+	frr     *v1beta1.FRRConfigStatus
+	state   AgentState
 	// announced is BGPAnnouncements(state.Advertised), nil until built
 	// (writeStatus) after each read of the state (gotState).
 	announced *announced
@@ -236,6 +249,9 @@ func New(cfg Config) (*Speaker, error) {
 	}
 	if cfg.DrainWait == 0 {
 		cfg.DrainWait = DefaultDrainWait
+	}
+	if cfg.StageNeighbors == 0 {
+		cfg.StageNeighbors = frrconfig.DefaultStageNeighbors
 	}
 	s := &Speaker{cfg: cfg, trigger: make(chan struct{}, 1), rewrite: make(chan struct{}, 1),
 		stateWanted: make(chan struct{}, 1), stateRead: make(chan AgentState),
@@ -482,12 +498,15 @@ func (s *Speaker) sync(ctx context.Context) {
 		s.writeStatus(ctx)
 		return
 	}
+	target := cfg
+	s.target = &target
+	// Many new neighbors go a few per apply: the next step.
+	next := s.stage(&target)
 	// After an invalid plan the next valid one is offered even if it
 	// equals the last, so that the NodeState reports its apply.
-	if s.desired == nil || s.invalid != nil || !sameConfig(s.desired, &cfg) {
-		c := cfg
-		s.desired, s.invalid = &c, nil
-		s.offer(&c)
+	if s.desired == nil || s.invalid != nil || !sameConfig(s.desired, next) {
+		s.desired, s.invalid = next, nil
+		s.offer(next)
 	}
 	if s.applied != nil && sameConfig(s.applied, &cfg) && s.frr != nil && s.frr.Result == v1beta1.FRRApplied {
 		// FRR already runs it (a drain step with nothing to change).

@@ -6,7 +6,7 @@ import (
 
 // FRRApplyResult is the outcome of giving FRR a new configuration.
 //
-// +kubebuilder:validation:Enum=Applied;Rejected;Failed
+// +kubebuilder:validation:Enum=Applied;Rejected;Failed;Progressing
 type FRRApplyResult string
 
 const (
@@ -18,6 +18,12 @@ const (
 	// FRRFailed means the configuration could not be applied for another
 	// reason (agent unreachable, reload error); see Message.
 	FRRFailed FRRApplyResult = "Failed"
+	// FRRProgressing means FRR runs a step towards the configuration: the
+	// speaker adds many new BGP neighbors a few per apply (so that bgpd
+	// keeps serving Service changes and BFD meanwhile), and this step has
+	// the plan's prefixes and changes and only some of its new neighbors
+	// (Message says how many); the next step follows at once.
+	FRRProgressing FRRApplyResult = "Progressing"
 )
 
 // FRRApplyMethod is how a configuration reached FRR.
@@ -52,7 +58,7 @@ type FRRConfigStatus struct {
 	// +optional
 	RunningHash string `json:"runningHash,omitempty"`
 
-	// Result is Applied, Rejected or Failed.
+	// Result is Applied, Rejected, Failed or Progressing.
 	Result FRRApplyResult `json:"result"`
 
 	// Method is how the configuration was applied: Incremental or Reload.

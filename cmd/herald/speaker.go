@@ -44,6 +44,7 @@ type speakerFlags struct {
 	certDir, agentMetrics    string
 	stateInterval            time.Duration
 	routeMapDelay            time.Duration
+	stageNeighbors           int
 	logLevel                 string
 	development              bool
 	bgp, l2                  bool
@@ -74,6 +75,7 @@ func parseSpeakerFlags(args []string) (speakerFlags, error) {
 	fs.StringVar(&f.healthAddr, "health-addr", "127.0.0.1:7475", "address of /healthz and /readyz (the speaker runs on the host network: the default answers on the node's loopback only, where the kubelet's probes reach it); 0 disables them")
 	fs.DurationVar(&f.stateInterval, "state-interval", 5*time.Second, "how often FRR's sessions are read between applies")
 	fs.DurationVar(&f.routeMapDelay, "route-map-delay", frrconfig.SpeakerRouteMapDelaySeconds*time.Second, "FRR's `bgp route-map delay-timer` in the configs applied, whole seconds up to 10m (0: FRR's default, 5s): how long bgpd holds its peers after loading a config, as after a bgpd restart, and how soon a changed community or local-pref reaches the peers; `kubectl herald diff` expects the default")
+	fs.IntVar(&f.stageNeighbors, "stage-neighbors", frrconfig.DefaultStageNeighbors, "how many new BGP neighbors one FRR apply adds at most: more (hundreds of BGPPeers at once) are added in steps, each with every Service change made meanwhile, so that bgpd keeps up with Services and BFD; 0: all in one apply")
 	fs.DurationVar(&f.drainWait, "drain-wait", speaker.DefaultDrainWait, "how long a draining node (cordoned, a --drain-taints taint, the exclude label, or this speaker stopping) announces its prefixes in BGP graceful shutdown (community 65535:0, LOCAL_PREF 0 to iBGP peers) for the routers to move off, before it withdraws them; 0: withdraw at once. The pod's terminationGracePeriodSeconds must cover it plus two applies")
 	fs.StringVar(&f.drainTaints, "drain-taints", strings.Join(planner.DefaultDrainTaints(), ","), "comma-separated keys of the NoSchedule/NoExecute taints that make this node drain ("+planner.UnschedulableTaint+" stands for cordoning, spec.unschedulable); empty: none (the exclude label still drains)")
 	fs.StringVar(&f.logLevel, "log-level", "info", "debug, info or error")
@@ -102,6 +104,9 @@ func parseSpeakerFlags(args []string) (speakerFlags, error) {
 	}
 	if f.routeMapDelay < 0 || f.routeMapDelay > 10*time.Minute || f.routeMapDelay%time.Second != 0 {
 		return f, fmt.Errorf("--route-map-delay=%s: give whole seconds from 0 (FRR's default) to 10m", f.routeMapDelay)
+	}
+	if f.stageNeighbors < 0 {
+		return f, fmt.Errorf("--stage-neighbors=%d: give 0 (all in one apply) or more", f.stageNeighbors)
 	}
 	if f.drainWait < 0 || f.drainWait > 10*time.Minute {
 		return f, fmt.Errorf("--drain-wait=%s: give 0 (withdraw at once) to 10m", f.drainWait)
@@ -171,10 +176,14 @@ func runSpeaker(ctx context.Context, args []string) error {
 		Events:        mgr.GetEventRecorderFor("herald-speaker"),
 		StateInterval: f.stateInterval, Log: logger.WithName("speaker"),
 		RouteMapDelaySeconds: uint16(f.routeMapDelay / time.Second),
+		StageNeighbors:       f.stageNeighbors,
 		DrainWait:            f.drainWait, DrainTaints: []string{},
 	}
 	if f.drainWait == 0 {
 		scfg.DrainWait = -1
+	}
+	if f.stageNeighbors == 0 {
+		scfg.StageNeighbors = -1
 	}
 	for _, t := range strings.Split(f.drainTaints, ",") {
 		if t = strings.TrimSpace(t); t != "" {

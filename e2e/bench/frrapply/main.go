@@ -13,6 +13,13 @@
 //
 //	go run ./e2e/bench/frrapply -peers 1000 -batch 0,100000
 //
+// With -stage K it adds the N neighbors in steps of K as the speaker does
+// (frrconfig.StageNeighbors), the Service prefix going with the next step;
+// -stage 0 is one apply. Each row also times removing the N neighbors in
+// one apply.
+//
+//	go run ./e2e/bench/frrapply -peers 300 -batch 0 -stage 0,50
+//
 // It needs root and FRR (Debian's frr and frr-pythontools). The prefixes
 // are /128s from 2001:db8:200::/64: documentation space holds only 768
 // IPv4 addresses.
@@ -50,6 +57,7 @@ func main() {
 	cpuProfile := flag.String("cpuprofile", "", "write a CPU profile of the whole run (agent and client) to this file")
 	peers := flag.Int("peers", 0, "instead of the prefix table: add this many BGP neighbors in one apply to a node with a BFD session, and measure that apply, a Service prefix sent meanwhile and BFD (see peers.go)")
 	batches := flag.String("batch", "0,100000", "with -peers: the agent's BatchSize values to compare, comma-separated (0: the default, 100000: one batch)")
+	stages := flag.String("stage", "0", "with -peers: the neighbors added per apply to compare, comma-separated (0: all in one apply; the speaker's default is frrconfig.DefaultStageNeighbors)")
 	flag.Parse()
 	if *cpuProfile != "" {
 		f, err := os.Create(*cpuProfile)
@@ -75,7 +83,7 @@ func main() {
 	if *peers > 0 {
 		ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 		defer stop()
-		if err := runPeers(ctx, *peers, *batches); err != nil {
+		if err := runPeers(ctx, *peers, *batches, *stages); err != nil {
 			fmt.Fprintf(os.Stderr, "frrapply: -peers %d: %v\n", *peers, err)
 			os.Exit(1)
 		}

@@ -92,42 +92,74 @@ func withPeers(base *frrconfig.Config, n int, extra ...int) *frrconfig.Config {
 	return &cfg
 }
 
-// runPeers prints one row per batch size.
-func runPeers(ctx context.Context, n int, batches string) error {
-	fmt.Printf("%-6s %-8s %-9s %-12s %-12s %-22s %-10s %s\n", "peers", "batch", "commands", "apply", "method", "Service prefix at router", "BFD downs", "bgpd CPU")
+// runPeers prints one row per batch size and stage size (0: the n
+// neighbors in one apply, as before the speaker staged them).
+func runPeers(ctx context.Context, n int, batches, stages string) error {
+	fmt.Println(peersHeader())
 	for _, s := range strings.Split(batches, ",") {
 		b, err := strconv.Atoi(strings.TrimSpace(s))
 		if err != nil || b < 0 {
 			return fmt.Errorf("-batch: %q is not a batch size", s)
 		}
-		row, err := measurePeers(ctx, n, b)
-		if err != nil {
-			return fmt.Errorf("batch %d: %w", b, err)
+		for _, s := range strings.Split(stages, ",") {
+			k, err := strconv.Atoi(strings.TrimSpace(s))
+			if err != nil || k < 0 {
+				return fmt.Errorf("-stage: %q is not a number of neighbors", s)
+			}
+			var row string
+			if k == 0 {
+				row, err = measurePeers(ctx, n, b)
+			} else {
+				row, err = measureStaged(ctx, n, b, k)
+			}
+			if err != nil {
+				return fmt.Errorf("batch %d, stage %d: %w", b, k, err)
+			}
+			fmt.Println(row)
 		}
-		fmt.Println(row)
 	}
 	return nil
 }
 
-// measurePeers applies the base config, waits for its BFD session, then
-// applies the config with n more neighbors; one second into that apply it
-// sends the same config with one more Service prefix (as the speaker's
-// next apply would be) and times the prefix's arrival at the router. BFD
-// downs are the router's and the node's counters over the whole run.
-func measurePeers(ctx context.Context, n, batch int) (string, error) {
-	base := peersBase()
+// peersRun is one -peers measurement's FRR pair and agent, with the base
+// config applied and its BFD session up.
+type peersRun struct {
+	e     *env
+	c     *client.Client
+	base  *frrconfig.Config
+	downs int
+	cpu   time.Duration
+	close func()
+}
+
+// startPeers sets up the router and the node, an agent with the batch size
+// on the node, applies the base config and waits for its BFD session.
+func startPeers(ctx context.Context, batch int) (_ *peersRun, err error) {
+	r := &peersRun{base: peersBase()}
+	var undo []func()
+	r.close = func() {
+		for i := len(undo) - 1; i >= 0; i-- {
+			undo[i]()
+		}
+	}
+	defer func() {
+		if err != nil {
+			r.close()
+		}
+	}()
 	e, err := setup(ctx, "", peersRouterConf)
 	if err != nil {
-		return "", err
+		return nil, err
 	}
-	defer e.close()
+	r.e = e
+	undo = append(undo, e.close)
 	dir, err := os.MkdirTemp("", "hxfrrapply")
 	if err != nil {
-		return "", err
+		return nil, err
 	}
-	defer os.RemoveAll(dir)
+	undo = append(undo, func() { os.RemoveAll(dir) })
 	dryRun := vtysh.NewDryRun("vtysh", e.node.Name())
-	defer dryRun.Close()
+	undo = append(undo, func() { dryRun.Close() })
 	agent, err := frragent.New(frragent.Options{
 		Vtysh:      vtysh.Exec("vtysh", e.node.Name()),
 		Reload:     frragent.FRRReload("/usr/lib/frr/frr-reload.py", "vtysh", e.node.Name(), frragent.TempDir(filepath.Join(dir, "frr.conf"))),
@@ -138,35 +170,75 @@ func measurePeers(ctx context.Context, n, batch int) (string, error) {
 		Log:        logr.Discard(),
 	})
 	if err != nil {
-		return "", err
+		return nil, err
 	}
-	defer agent.Close()
+	undo = append(undo, func() { agent.Close() })
 	sock := filepath.Join(dir, "agent.sock")
 	ln, err := frragent.Listen(sock)
 	if err != nil {
-		return "", err
+		return nil, err
 	}
 	sctx, stop := context.WithCancel(context.WithoutCancel(ctx))
 	done := make(chan error, 1)
 	go func() { done <- agent.Serve(sctx, ln) }()
-	defer func() { stop(); <-done }()
-	c := client.New(sock)
+	undo = append(undo, func() { stop(); <-done })
+	r.c = client.New(sock)
 
-	if res, err := c.Apply(ctx, 1, base); err != nil || !res.Success {
-		return "", fmt.Errorf("base config: %+v %v", res, err)
+	if res, err := r.c.Apply(ctx, 1, r.base); err != nil || !res.Success {
+		return nil, fmt.Errorf("base config: %+v %v", res, err)
 	}
 	if err := waitFor(ctx, 60*time.Second, func() bool { return bfdUp(ctx, e.router) }); err != nil {
-		return "", fmt.Errorf("waiting for the BFD session: %w", err)
+		return nil, fmt.Errorf("waiting for the BFD session: %w", err)
 	}
-	downs0, err := bfdDownCount(ctx, e)
-	if err != nil {
-		return "", err
+	if r.downs, err = bfdDownCount(ctx, e); err != nil {
+		return nil, err
 	}
-	cpu0, err := bgpdCPU(e.node)
-	if err != nil {
-		return "", err
+	if r.cpu, err = bgpdCPU(e.node); err != nil {
+		return nil, err
 	}
+	return r, nil
+}
 
+// finish waits for BFD counters to settle and returns the BFD downs and
+// bgpd's CPU time since startPeers.
+func (r *peersRun) finish(ctx context.Context) (int, time.Duration, error) {
+	time.Sleep(2 * time.Second) // a BFD session that went down shows in the counters
+	downs, err := bfdDownCount(ctx, r.e)
+	if err != nil {
+		return 0, 0, err
+	}
+	cpu, err := bgpdCPU(r.e.node)
+	if err != nil {
+		return 0, 0, err
+	}
+	return downs - r.downs, cpu - r.cpu, nil
+}
+
+// removeAll applies the base config again (the n neighbors removed, in one
+// apply) and returns how long that took.
+func (r *peersRun) removeAll(ctx context.Context, gen int64) (time.Duration, error) {
+	start := time.Now()
+	res, err := r.c.Apply(ctx, gen, withPeers(r.base, 0, 1_000_000))
+	if err != nil || !res.Success {
+		return 0, fmt.Errorf("removing the neighbors: %+v %v", res, err)
+	}
+	return time.Since(start), nil
+}
+
+// measurePeers applies the base config, waits for its BFD session, then
+// applies the config with n more neighbors; one second into that apply it
+// sends the same config with one more Service prefix (as the speaker's
+// next apply would be) and times the prefix's arrival at the router. Then
+// it removes the n neighbors in one apply. BFD downs are the router's and
+// the node's counters over the whole run.
+func measurePeers(ctx context.Context, n, batch int) (string, error) {
+	r, err := startPeers(ctx, batch)
+	if err != nil {
+		return "", err
+	}
+	defer r.close()
+	base, c := r.base, r.c
+	start := time.Now()
 	big := withPeers(base, n)
 	type outcome struct {
 		res frragent.Result
@@ -185,7 +257,7 @@ func measurePeers(ctx context.Context, n, batch int) (string, error) {
 		res, err := c.Apply(ctx, 3, withPeers(base, n, 1_000_000))
 		svcDone <- outcome{res, err}
 	}()
-	if err := waitFor(ctx, 30*time.Minute, func() bool { return routerHas(ctx, e.router, svc) }); err != nil {
+	if err := waitFor(ctx, 30*time.Minute, func() bool { return routerHas(ctx, r.e.router, svc) }); err != nil {
 		return "", fmt.Errorf("waiting for the Service prefix at the router: %w", err)
 	}
 	svcAt := time.Since(sent)
@@ -196,26 +268,106 @@ func measurePeers(ctx context.Context, n, batch int) (string, error) {
 	if so := <-svcDone; so.err != nil || !so.res.Success {
 		return "", fmt.Errorf("the Service apply: %+v %v", so.res, so.err)
 	}
+	all := time.Since(start)
+	fmt.Fprintf(os.Stderr, "peers %d, batch %d: the big apply's phases: %s\n", n, batch, phases(bo.res))
+	removed, err := r.removeAll(ctx, 4)
+	if err != nil {
+		return "", err
+	}
+	downs, cpu, err := r.finish(ctx)
+	if err != nil {
+		return "", err
+	}
+	return peersRow(n, batch, "-", 1, bo.res.Commands, all, svcAt, removed, downs, cpu), nil
+}
+
+// measureStaged is measurePeers with the n neighbors added in steps of
+// stage (frrconfig.StageNeighbors), as the speaker does: each step is
+// planned from the last one applied and the latest plan, and the Service
+// prefix, planned one second in, goes with the next step.
+func measureStaged(ctx context.Context, n, batch, stage int) (string, error) {
+	r, err := startPeers(ctx, batch)
+	if err != nil {
+		return "", err
+	}
+	defer r.close()
+	svc := prefix(1_000_000)
+	start := time.Now()
+	planned := withPeers(r.base, n)
+	withSvc := withPeers(r.base, n, 1_000_000)
+	svcAt := make(chan time.Duration, 1)
+	wctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	go func() {
+		time.Sleep(time.Second)
+		sent := time.Now()
+		if waitFor(wctx, 30*time.Minute, func() bool { return routerHas(wctx, r.e.router, svc) }) == nil {
+			svcAt <- time.Since(sent)
+		}
+	}()
+	applied := r.base
+	steps, commands := 0, 0
+	for gen := int64(2); ; gen++ {
+		if time.Since(start) >= time.Second {
+			planned = withSvc // the Service came: the next step plans it
+		}
+		step, st := frrconfig.StageNeighbors(r.base, applied, planned, stage)
+		res, err := r.c.Apply(ctx, gen, &step)
+		if err != nil || !res.Success {
+			return "", fmt.Errorf("step %d: %+v %v", steps+1, res, err)
+		}
+		steps++
+		commands += res.Commands
+		fmt.Fprintf(os.Stderr, "peers %d, batch %d, stage %d: step %d added %d neighbors (%d to go) in %v, %d commands: %s\n",
+			n, batch, stage, steps, st.Added, st.Deferred, res.Duration.Round(time.Millisecond), res.Commands, phases(res))
+		applied = &step
+		if st.Deferred == 0 && planned == withSvc {
+			break
+		}
+	}
+	all := time.Since(start)
+	var svcTook time.Duration
+	select {
+	case svcTook = <-svcAt:
+	case <-time.After(time.Minute):
+		return "", fmt.Errorf("the Service prefix did not reach the router a minute after the last step")
+	}
+	removed, err := r.removeAll(ctx, 1_000_000)
+	if err != nil {
+		return "", err
+	}
+	downs, cpu, err := r.finish(ctx)
+	if err != nil {
+		return "", err
+	}
+	return peersRow(n, batch, strconv.Itoa(stage), steps, commands, all, svcTook, removed, downs, cpu), nil
+}
+
+// phases lists an apply's phases.
+func phases(res frragent.Result) string {
 	var ph []string
-	for _, k := range []string{"render", "diff", "check", "apply", "verify", "write"} {
-		ph = append(ph, fmt.Sprintf("%s %v", k, bo.res.Phases[k].Round(time.Millisecond)))
+	for _, k := range []string{"render", "diff", "check", "apply", "verify", "write", "reload"} {
+		if d, ok := res.Phases[k]; ok {
+			ph = append(ph, fmt.Sprintf("%s %v", k, d.Round(time.Millisecond)))
+		}
 	}
-	fmt.Fprintf(os.Stderr, "peers %d, batch %d: the big apply's phases: %s\n", n, batch, strings.Join(ph, ", "))
-	time.Sleep(2 * time.Second) // a BFD session that went down shows in the counters
-	downs1, err := bfdDownCount(ctx, e)
-	if err != nil {
-		return "", err
-	}
-	cpu1, err := bgpdCPU(e.node)
-	if err != nil {
-		return "", err
-	}
+	return strings.Join(ph, ", ")
+}
+
+// peersHeader is the -peers table's header; peersRow one row.
+func peersHeader() string {
+	return fmt.Sprintf("%-6s %-8s %-6s %-6s %-9s %-12s %-22s %-12s %-10s %s", "peers", "batch", "stage", "steps", "commands",
+		"all applied", "Service prefix at router", "remove all", "BFD downs", "bgpd CPU")
+}
+
+func peersRow(n, batch int, stage string, steps, commands int, all, svc, removed time.Duration, downs int, cpu time.Duration) string {
 	label := strconv.Itoa(batch)
 	if batch == 0 {
 		label = strconv.Itoa(frragent.DefaultBatchSize)
 	}
-	return fmt.Sprintf("%-6d %-8s %-9d %-12s %-12s %-22s %-10d %s", n, label, bo.res.Commands, bo.res.Duration.Round(time.Millisecond),
-		bo.res.Method, svcAt.Round(time.Millisecond).String()+" after sent", downs1-downs0, (cpu1 - cpu0).Round(time.Millisecond)), nil
+	return fmt.Sprintf("%-6d %-8s %-6s %-6d %-9d %-12s %-22s %-12s %-10d %s", n, label, stage, steps, commands,
+		all.Round(time.Millisecond), svc.Round(time.Millisecond).String()+" after sent", removed.Round(time.Millisecond), downs,
+		cpu.Round(time.Millisecond))
 }
 
 func waitFor(ctx context.Context, limit time.Duration, ok func() bool) error {
