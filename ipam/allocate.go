@@ -31,14 +31,21 @@ import (
 //
 // On error (an *Error) nothing changes: the Service keeps what it held.
 func (a *Allocator) Allocate(svc Service) ([]netip.Addr, error) {
+	return a.AllocateTo(nil, &svc)
+}
+
+// AllocateTo is Allocate appending the addresses to dst and returning the
+// extended slice (dst on error): with a dst of capacity 2 it allocates no
+// memory, for callers that keep no copy. It only reads *svc.
+func (a *Allocator) AllocateTo(dst []netip.Addr, svc *Service) ([]netip.Addr, error) {
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	if svc.Key == "" {
-		return nil, newError(InvalidRequest, "the Service has no key")
+		return dst, newError(InvalidRequest, "the Service has no key")
 	}
 	fams, all, err := wanted(svc)
 	if err != nil {
-		return nil, err
+		return dst, err
 	}
 	info := sharingOf(svc)
 	e := a.services[svc.Key]
@@ -50,14 +57,14 @@ func (a *Allocator) Allocate(svc Service) ([]netip.Addr, error) {
 		ips, perr = a.automatic(svc, info, e, fams, all)
 	}
 	if perr != nil {
-		return nil, perr
+		return dst, perr
 	}
 	if e == nil {
 		e = a.newSvcEntry(svc.Key)
 		a.services[svc.Key] = e
 	}
-	a.commit(e, info, ips.list())
-	return slices.Clone(ips.list()), nil
+	a.commit(e, info, &ips)
+	return append(dst, ips.list()...), nil
 }
 
 // familyLists are the family lists wanted returns, primary first; never
@@ -66,7 +73,7 @@ var familyLists = [2][]Family{{IPv4, IPv6}, {IPv6, IPv4}}
 
 // wanted returns the families the Service wants, primary first, and whether
 // it needs all of them.
-func wanted(svc Service) ([]Family, bool, *Error) {
+func wanted(svc *Service) ([]Family, bool, *Error) {
 	fams := svc.IPFamilies // never modified: only re-sliced or replaced
 	for i, f := range fams {
 		if f != IPv4 && f != IPv6 {
@@ -100,7 +107,7 @@ func wanted(svc Service) ([]Family, bool, *Error) {
 }
 
 // requested checks the requested addresses.
-func (a *Allocator) requested(svc Service, info sharing, e *svcEntry, fams []Family, all bool) (pair, *Error) {
+func (a *Allocator) requested(svc *Service, info sharing, e *svcEntry, fams []Family, all bool) (pair, *Error) {
 	var out pair
 	var byFam [2]netip.Addr
 	for _, ip := range svc.RequestedIPs {
@@ -119,7 +126,7 @@ func (a *Allocator) requested(svc Service, info sharing, e *svcEntry, fams []Fam
 	}
 	for _, f := range fams {
 		if ip := byFam[famIdxOf(f)]; ip.IsValid() {
-			out.add(ip)
+			out.add(ip, nil, false)
 		}
 	}
 	if all && out.n < len(fams) {
@@ -131,8 +138,9 @@ func (a *Allocator) requested(svc Service, info sharing, e *svcEntry, fams []Fam
 			return pair{}, missingPool(svc.Pool)
 		}
 	}
-	for _, ip := range out.list() {
+	for i, ip := range out.list() {
 		p := a.index.lookup(ip)
+		out.pool[i] = p
 		switch {
 		case p == nil:
 			return pair{}, newError(RequestedIPUnavailable, fmt.Sprintf("requested address %s is not in any pool: add it to an IPAddressPool, or request an address of a pool", ip))
@@ -151,7 +159,7 @@ func (a *Allocator) requested(svc Service, info sharing, e *svcEntry, fams []Fam
 }
 
 // automatic keeps valid addresses the Service holds, or picks new ones.
-func (a *Allocator) automatic(svc Service, info sharing, e *svcEntry, fams []Family, all bool) (pair, *Error) {
+func (a *Allocator) automatic(svc *Service, info sharing, e *svcEntry, fams []Family, all bool) (pair, *Error) {
 	var pin *poolState
 	if svc.Pool != "" {
 		if pin = a.pools[svc.Pool]; pin == nil {
@@ -175,21 +183,18 @@ func (a *Allocator) automatic(svc Service, info sharing, e *svcEntry, fams []Fam
 			}
 		}
 		if keptPool != nil {
-			var out, fresh pair
+			var out pair
 			ok := true
 			for _, f := range fams {
 				fi := famIdxOf(f)
 				if kept[fi].IsValid() {
-					out.add(kept[fi])
+					out.add(kept[fi], keptPool, false)
 					continue
 				}
 				ip, isNew, got := a.pick(keptPool, fi, info, e)
 				switch {
 				case got:
-					out.add(ip)
-					if isNew {
-						fresh.add(ip)
-					}
+					out.add(ip, keptPool, isNew)
 				case all:
 					ok = false
 				}
@@ -197,7 +202,7 @@ func (a *Allocator) automatic(svc Service, info sharing, e *svcEntry, fams []Fam
 			if ok {
 				return out, nil
 			}
-			a.untake(keptPool, fresh.list())
+			a.untake(keptPool, &out)
 		}
 	}
 
@@ -220,17 +225,14 @@ func (a *Allocator) automatic(svc Service, info sharing, e *svcEntry, fams []Fam
 		}
 	}
 	try := func(p *poolState, fs []Family) (pair, bool) {
-		var out, fresh pair
+		var out pair
 		for _, f := range fs {
 			ip, isNew, ok := a.pick(p, famIdxOf(f), info, e)
 			if !ok {
-				a.untake(p, fresh.list())
+				a.untake(p, &out)
 				return pair{}, false
 			}
-			out.add(ip)
-			if isNew {
-				fresh.add(ip)
-			}
+			out.add(ip, p, isNew)
 		}
 		return out, true
 	}
@@ -310,15 +312,18 @@ func anycastPrefix(p *poolState, ip netip.Addr) string {
 	return ip.String()
 }
 
-// untake gives back addresses taken by pick but not committed.
-func (a *Allocator) untake(p *poolState, ips []netip.Addr) {
-	for _, ip := range ips {
-		p.fam[famIdx(ip)].free = append(p.fam[famIdx(ip)].free, ip)
+// untake gives back the addresses of ips that pick took (new) but that are
+// not committed.
+func (a *Allocator) untake(p *poolState, ips *pair) {
+	for i, ip := range ips.list() {
+		if ips.new[i] {
+			p.fam[famIdx(ip)].free = append(p.fam[famIdx(ip)].free, ip)
+		}
 	}
 }
 
 // mayUse reports whether the pool's serviceAllocation admits the Service.
-func mayUse(p *poolState, svc Service) bool {
+func mayUse(p *poolState, svc *Service) bool {
 	sa := p.spec.ServiceAllocation
 	if sa == nil {
 		return true
