@@ -52,9 +52,9 @@ func (a *Allocator) AllocateTo(dst []netip.Addr, svc *Service) ([]netip.Addr, er
 	var ips pair
 	var perr *Error
 	if len(svc.RequestedIPs) > 0 {
-		ips, perr = a.requested(svc, info, e, fams, all)
+		perr = a.requested(svc, info, e, fams, all, &ips)
 	} else {
-		ips, perr = a.automatic(svc, info, e, fams, all)
+		perr = a.automatic(svc, info, e, fams, all, &ips)
 	}
 	if perr != nil {
 		return dst, perr
@@ -107,20 +107,19 @@ func wanted(svc *Service) ([]Family, bool, *Error) {
 }
 
 // requested checks the requested addresses.
-func (a *Allocator) requested(svc *Service, info sharing, e *svcEntry, fams []Family, all bool) (pair, *Error) {
-	var out pair
+func (a *Allocator) requested(svc *Service, info sharing, e *svcEntry, fams []Family, all bool, out *pair) *Error {
 	var byFam [2]netip.Addr
 	for _, ip := range svc.RequestedIPs {
 		ip = ip.Unmap()
 		if !ip.IsValid() {
-			return pair{}, newError(InvalidRequest, "a requested address is empty: remove it from spec.loadBalancerIP or the loadBalancerIPs annotation")
+			return newError(InvalidRequest, "a requested address is empty: remove it from spec.loadBalancerIP or the loadBalancerIPs annotation")
 		}
 		fi := famIdx(ip)
 		if byFam[fi].IsValid() {
-			return pair{}, newError(InvalidRequest, fmt.Sprintf("two %s addresses are requested (%s and %s): request at most one address per family", FamilyOf(ip), byFam[fi], ip))
+			return newError(InvalidRequest, fmt.Sprintf("two %s addresses are requested (%s and %s): request at most one address per family", FamilyOf(ip), byFam[fi], ip))
 		}
 		if !slices.Contains(fams, FamilyOf(ip)) {
-			return pair{}, newError(InvalidRequest, fmt.Sprintf("%s address %s is requested but the Service's ipFamilyPolicy/ipFamilies give it only %s: request an address of that family, or change ipFamilyPolicy", FamilyOf(ip), ip, joinFams(fams)))
+			return newError(InvalidRequest, fmt.Sprintf("%s address %s is requested but the Service's ipFamilyPolicy/ipFamilies give it only %s: request an address of that family, or change ipFamilyPolicy", FamilyOf(ip), ip, joinFams(fams)))
 		}
 		byFam[fi] = ip
 	}
@@ -130,12 +129,12 @@ func (a *Allocator) requested(svc *Service, info sharing, e *svcEntry, fams []Fa
 		}
 	}
 	if all && out.n < len(fams) {
-		return pair{}, newError(InvalidRequest, fmt.Sprintf("the Service is RequireDualStack but requests only %s: request one address per family, or use PreferDualStack", out.ip[0]))
+		return newError(InvalidRequest, fmt.Sprintf("the Service is RequireDualStack but requests only %s: request one address per family, or use PreferDualStack", out.ip[0]))
 	}
 	var pin *poolState
 	if svc.Pool != "" {
 		if pin = a.pools[svc.Pool]; pin == nil {
-			return pair{}, missingPool(svc.Pool)
+			return missingPool(svc.Pool)
 		}
 	}
 	for i, ip := range out.list() {
@@ -143,27 +142,27 @@ func (a *Allocator) requested(svc *Service, info sharing, e *svcEntry, fams []Fa
 		out.pool[i] = p
 		switch {
 		case p == nil:
-			return pair{}, newError(RequestedIPUnavailable, fmt.Sprintf("requested address %s is not in any pool: add it to an IPAddressPool, or request an address of a pool", ip))
+			return newError(RequestedIPUnavailable, fmt.Sprintf("requested address %s is not in any pool: add it to an IPAddressPool, or request an address of a pool", ip))
 		case pin != nil && p != pin:
-			return pair{}, newError(RequestedIPUnavailable, fmt.Sprintf("requested address %s is in pool %q, not in pool %q named by the address-pool annotation: request an address of %q, or change the annotation", ip, p.spec.Name, pin.spec.Name, pin.spec.Name))
+			return newError(RequestedIPUnavailable, fmt.Sprintf("requested address %s is in pool %q, not in pool %q named by the address-pool annotation: request an address of %q, or change the annotation", ip, p.spec.Name, pin.spec.Name, pin.spec.Name))
 		case !mayUse(p, svc):
-			return pair{}, newError(RequestedIPUnavailable, fmt.Sprintf("requested address %s is in pool %q, whose serviceAllocation does not admit this Service (namespace %q): request an address of another pool, or change the pool's serviceAllocation", ip, p.spec.Name, svc.Namespace))
+			return newError(RequestedIPUnavailable, fmt.Sprintf("requested address %s is in pool %q, whose serviceAllocation does not admit this Service (namespace %q): request an address of another pool, or change the pool's serviceAllocation", ip, p.spec.Name, svc.Namespace))
 		case p.fam[famIdx(ip)].isAnycast(ip) && (e == nil || !slices.Contains(e.ips, ip)):
-			return pair{}, newError(RequestedIPUnavailable, fmt.Sprintf("requested address %s is the subnet-router anycast address of %s in pool %q, which the subnet's routers answer (RFC 4291 2.6.1): request another address", ip, anycastPrefix(p, ip), p.spec.Name))
+			return newError(RequestedIPUnavailable, fmt.Sprintf("requested address %s is the subnet-router anycast address of %s in pool %q, which the subnet's routers answer (RFC 4291 2.6.1): request another address", ip, anycastPrefix(p, ip), p.spec.Name))
 		}
 		if err := a.shareable(ip, info, e); err != nil {
-			return pair{}, err
+			return err
 		}
 	}
-	return out, nil
+	return nil
 }
 
 // automatic keeps valid addresses the Service holds, or picks new ones.
-func (a *Allocator) automatic(svc *Service, info sharing, e *svcEntry, fams []Family, all bool) (pair, *Error) {
+func (a *Allocator) automatic(svc *Service, info sharing, e *svcEntry, fams []Family, all bool, res *pair) *Error {
 	var pin *poolState
 	if svc.Pool != "" {
 		if pin = a.pools[svc.Pool]; pin == nil {
-			return pair{}, missingPool(svc.Pool)
+			return missingPool(svc.Pool)
 		}
 	}
 	allowed := func(p *poolState) bool { return p != nil && (pin == nil || p == pin) && mayUse(p, svc) }
@@ -200,7 +199,8 @@ func (a *Allocator) automatic(svc *Service, info sharing, e *svcEntry, fams []Fa
 				}
 			}
 			if ok {
-				return out, nil
+				*res = out
+				return nil
 			}
 			a.untake(keptPool, &out)
 		}
@@ -211,7 +211,7 @@ func (a *Allocator) automatic(svc *Service, info sharing, e *svcEntry, fams []Fa
 	cands := candBuf[:0]
 	if pin != nil {
 		if !mayUse(pin, svc) {
-			return pair{}, newError(NoMatchingPool, fmt.Sprintf("pool %q named by the address-pool annotation does not admit this Service (its serviceAllocation does not match namespace %q or the Service's labels): name another pool, or change the pool's serviceAllocation", pin.spec.Name, svc.Namespace))
+			return newError(NoMatchingPool, fmt.Sprintf("pool %q named by the address-pool annotation does not admit this Service (its serviceAllocation does not match namespace %q or the Service's labels): name another pool, or change the pool's serviceAllocation", pin.spec.Name, svc.Namespace))
 		}
 		cands = append(cands, pin)
 	} else {
@@ -221,46 +221,36 @@ func (a *Allocator) automatic(svc *Service, info sharing, e *svcEntry, fams []Fa
 			}
 		}
 		if len(cands) == 0 {
-			return pair{}, newError(NoMatchingPool, fmt.Sprintf("no IPAddressPool with autoAssign admits this Service (namespace %q): create one, widen a pool's serviceAllocation, or name a pool with the address-pool annotation", svc.Namespace))
+			return newError(NoMatchingPool, fmt.Sprintf("no IPAddressPool with autoAssign admits this Service (namespace %q): create one, widen a pool's serviceAllocation, or name a pool with the address-pool annotation", svc.Namespace))
 		}
 	}
-	try := func(p *poolState, fs []Family) (pair, bool) {
-		var out pair
-		for _, f := range fs {
-			ip, isNew, ok := a.pick(p, famIdxOf(f), info, e)
-			if !ok {
-				a.untake(p, &out)
-				return pair{}, false
-			}
-			out.add(ip, p, isNew)
+	for _, p := range cands {
+		if p.hasAll(fams) && a.tryPool(p, fams, info, e, res) {
+			return nil
 		}
-		return out, true
 	}
-	hasAll := func(p *poolState, fs []Family) bool {
-		for _, f := range fs {
-			if !p.has(famIdxOf(f)) {
-				return false
+	if !all {
+		for _, f := range fams {
+			one := familyLists[famIdxOf(f)][:1]
+			for _, p := range cands {
+				if p.hasAll(one) && a.tryPool(p, one, info, e, res) {
+					return nil
+				}
 			}
 		}
-		return true
 	}
+	// Failed: the pools that had the families were exhausted, if any.
 	var matching []string
 	for _, p := range cands {
-		if hasAll(p, fams) {
+		if p.hasAll(fams) {
 			matching = append(matching, p.spec.Name)
-			if out, ok := try(p, fams); ok {
-				return out, nil
-			}
 		}
 	}
 	if !all {
 		for _, f := range fams {
 			for _, p := range cands {
-				if hasAll(p, []Family{f}) {
+				if p.has(famIdxOf(f)) {
 					matching = append(matching, p.spec.Name)
-					if out, ok := try(p, []Family{f}); ok {
-						return out, nil
-					}
 				}
 			}
 		}
@@ -268,12 +258,28 @@ func (a *Allocator) automatic(svc *Service, info sharing, e *svcEntry, fams []Fa
 	switch {
 	case len(matching) > 0:
 		slices.Sort(matching)
-		return pair{}, newError(PoolExhausted, fmt.Sprintf("every usable %s address of pool(s) %s is assigned: add addresses to a pool, or delete Services that no longer need one", joinFams(fams), strings.Join(slices.Compact(matching), ", ")))
+		return newError(PoolExhausted, fmt.Sprintf("every usable %s address of pool(s) %s is assigned: add addresses to a pool, or delete Services that no longer need one", joinFams(fams), strings.Join(slices.Compact(matching), ", ")))
 	case len(fams) == 2 && all:
-		return pair{}, newError(NoMatchingPool, "the Service is RequireDualStack but no single pool it may use has both IPv4 and IPv6 addresses: add both families to one pool, or use PreferDualStack")
+		return newError(NoMatchingPool, "the Service is RequireDualStack but no single pool it may use has both IPv4 and IPv6 addresses: add both families to one pool, or use PreferDualStack")
 	default:
-		return pair{}, newError(NoMatchingPool, fmt.Sprintf("no pool this Service may use has %s addresses: add such addresses to a pool, or change the Service's ipFamilies", joinFams(fams)))
+		return newError(NoMatchingPool, fmt.Sprintf("no pool this Service may use has %s addresses: add such addresses to a pool, or change the Service's ipFamilies", joinFams(fams)))
 	}
+}
+
+// tryPool picks an address of each family of fams in pool p into out; on
+// failure it gives back what it took, leaves out empty and returns false.
+func (a *Allocator) tryPool(p *poolState, fams []Family, info sharing, e *svcEntry, out *pair) bool {
+	*out = pair{}
+	for _, f := range fams {
+		ip, isNew, ok := a.pick(p, famIdxOf(f), info, e)
+		if !ok {
+			a.untake(p, out)
+			*out = pair{}
+			return false
+		}
+		out.add(ip, p, isNew)
+	}
+	return true
 }
 
 // pick finds an address of family fi in pool p for the Service: one already

@@ -277,6 +277,11 @@ func (a *Allocator) commit(e *svcEntry, info sharing, ips *pair) {
 				p = a.index.lookup(ip)
 			}
 			ent = a.newIPEntry(ip, p)
+			if p != nil && !ips.new[i] {
+				// Taken out of order (requested, restored): it may
+				// be on the pool's free list.
+				p.fam[famIdx(ip)].stale = true
+			}
 		}
 		if len(ent.users) == 0 && info.key != "" {
 			if a.shared[info.key] == nil {
