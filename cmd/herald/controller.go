@@ -234,8 +234,9 @@ func runController(ctx context.Context, args []string) error {
 // arrive at once; the process is never stopped for exceeding it. It must sit
 // above the live heap, or the collector runs without pause: 48 MiB, the
 // former fixed default, is below the live heap at 10,000 Services, and
-// start to all reconciled took 63 s instead of 14. Hence a share of the
-// container's limit, which operators size to their number of Services.
+// start to all reconciled took 24-63 s instead of 4-10 s
+// (e2e/bench/coldstart). Hence a share of the container's limit, which
+// operators size to their number of Services.
 func setGCMemoryLimit(flagMiB int64, log logr.Logger) {
 	var cg memlimit.Limit
 	if flagMiB < 0 && os.Getenv("GOMEMLIMIT") == "" {
