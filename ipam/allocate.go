@@ -31,33 +31,40 @@ import (
 //
 // On error (an *Error) nothing changes: the Service keeps what it held.
 func (a *Allocator) Allocate(svc Service) ([]netip.Addr, error) {
+	return a.AllocateTo(nil, &svc)
+}
+
+// AllocateTo is Allocate appending the addresses to dst and returning the
+// extended slice (dst on error): with a dst of capacity 2 it allocates no
+// memory, for callers that keep no copy. It only reads *svc.
+func (a *Allocator) AllocateTo(dst []netip.Addr, svc *Service) ([]netip.Addr, error) {
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	if svc.Key == "" {
-		return nil, newError(InvalidRequest, "the Service has no key")
+		return dst, newError(InvalidRequest, "the Service has no key")
 	}
 	fams, all, err := wanted(svc)
 	if err != nil {
-		return nil, err
+		return dst, err
 	}
 	info := sharingOf(svc)
 	e := a.services[svc.Key]
 	var ips pair
 	var perr *Error
 	if len(svc.RequestedIPs) > 0 {
-		ips, perr = a.requested(svc, info, e, fams, all)
+		perr = a.requested(svc, info, e, fams, all, &ips)
 	} else {
-		ips, perr = a.automatic(svc, info, e, fams, all)
+		perr = a.automatic(svc, info, e, fams, all, &ips)
 	}
 	if perr != nil {
-		return nil, perr
+		return dst, perr
 	}
 	if e == nil {
 		e = a.newSvcEntry(svc.Key)
 		a.services[svc.Key] = e
 	}
-	a.commit(e, info, ips.list())
-	return slices.Clone(ips.list()), nil
+	a.commit(e, info, &ips)
+	return append(dst, ips.list()...), nil
 }
 
 // familyLists are the family lists wanted returns, primary first; never
@@ -66,7 +73,7 @@ var familyLists = [2][]Family{{IPv4, IPv6}, {IPv6, IPv4}}
 
 // wanted returns the families the Service wants, primary first, and whether
 // it needs all of them.
-func wanted(svc Service) ([]Family, bool, *Error) {
+func wanted(svc *Service) ([]Family, bool, *Error) {
 	fams := svc.IPFamilies // never modified: only re-sliced or replaced
 	for i, f := range fams {
 		if f != IPv4 && f != IPv6 {
@@ -100,62 +107,62 @@ func wanted(svc Service) ([]Family, bool, *Error) {
 }
 
 // requested checks the requested addresses.
-func (a *Allocator) requested(svc Service, info sharing, e *svcEntry, fams []Family, all bool) (pair, *Error) {
-	var out pair
+func (a *Allocator) requested(svc *Service, info sharing, e *svcEntry, fams []Family, all bool, out *pair) *Error {
 	var byFam [2]netip.Addr
 	for _, ip := range svc.RequestedIPs {
 		ip = ip.Unmap()
 		if !ip.IsValid() {
-			return pair{}, newError(InvalidRequest, "a requested address is empty: remove it from spec.loadBalancerIP or the loadBalancerIPs annotation")
+			return newError(InvalidRequest, "a requested address is empty: remove it from spec.loadBalancerIP or the loadBalancerIPs annotation")
 		}
 		fi := famIdx(ip)
 		if byFam[fi].IsValid() {
-			return pair{}, newError(InvalidRequest, fmt.Sprintf("two %s addresses are requested (%s and %s): request at most one address per family", FamilyOf(ip), byFam[fi], ip))
+			return newError(InvalidRequest, fmt.Sprintf("two %s addresses are requested (%s and %s): request at most one address per family", FamilyOf(ip), byFam[fi], ip))
 		}
 		if !slices.Contains(fams, FamilyOf(ip)) {
-			return pair{}, newError(InvalidRequest, fmt.Sprintf("%s address %s is requested but the Service's ipFamilyPolicy/ipFamilies give it only %s: request an address of that family, or change ipFamilyPolicy", FamilyOf(ip), ip, joinFams(fams)))
+			return newError(InvalidRequest, fmt.Sprintf("%s address %s is requested but the Service's ipFamilyPolicy/ipFamilies give it only %s: request an address of that family, or change ipFamilyPolicy", FamilyOf(ip), ip, joinFams(fams)))
 		}
 		byFam[fi] = ip
 	}
 	for _, f := range fams {
 		if ip := byFam[famIdxOf(f)]; ip.IsValid() {
-			out.add(ip)
+			out.add(ip, nil, false)
 		}
 	}
 	if all && out.n < len(fams) {
-		return pair{}, newError(InvalidRequest, fmt.Sprintf("the Service is RequireDualStack but requests only %s: request one address per family, or use PreferDualStack", out.ip[0]))
+		return newError(InvalidRequest, fmt.Sprintf("the Service is RequireDualStack but requests only %s: request one address per family, or use PreferDualStack", out.ip[0]))
 	}
 	var pin *poolState
 	if svc.Pool != "" {
 		if pin = a.pools[svc.Pool]; pin == nil {
-			return pair{}, missingPool(svc.Pool)
+			return missingPool(svc.Pool)
 		}
 	}
-	for _, ip := range out.list() {
+	for i, ip := range out.list() {
 		p := a.index.lookup(ip)
+		out.pool[i] = p
 		switch {
 		case p == nil:
-			return pair{}, newError(RequestedIPUnavailable, fmt.Sprintf("requested address %s is not in any pool: add it to an IPAddressPool, or request an address of a pool", ip))
+			return newError(RequestedIPUnavailable, fmt.Sprintf("requested address %s is not in any pool: add it to an IPAddressPool, or request an address of a pool", ip))
 		case pin != nil && p != pin:
-			return pair{}, newError(RequestedIPUnavailable, fmt.Sprintf("requested address %s is in pool %q, not in pool %q named by the address-pool annotation: request an address of %q, or change the annotation", ip, p.spec.Name, pin.spec.Name, pin.spec.Name))
+			return newError(RequestedIPUnavailable, fmt.Sprintf("requested address %s is in pool %q, not in pool %q named by the address-pool annotation: request an address of %q, or change the annotation", ip, p.spec.Name, pin.spec.Name, pin.spec.Name))
 		case !mayUse(p, svc):
-			return pair{}, newError(RequestedIPUnavailable, fmt.Sprintf("requested address %s is in pool %q, whose serviceAllocation does not admit this Service (namespace %q): request an address of another pool, or change the pool's serviceAllocation", ip, p.spec.Name, svc.Namespace))
+			return newError(RequestedIPUnavailable, fmt.Sprintf("requested address %s is in pool %q, whose serviceAllocation does not admit this Service (namespace %q): request an address of another pool, or change the pool's serviceAllocation", ip, p.spec.Name, svc.Namespace))
 		case p.fam[famIdx(ip)].isAnycast(ip) && (e == nil || !slices.Contains(e.ips, ip)):
-			return pair{}, newError(RequestedIPUnavailable, fmt.Sprintf("requested address %s is the subnet-router anycast address of %s in pool %q, which the subnet's routers answer (RFC 4291 2.6.1): request another address", ip, anycastPrefix(p, ip), p.spec.Name))
+			return newError(RequestedIPUnavailable, fmt.Sprintf("requested address %s is the subnet-router anycast address of %s in pool %q, which the subnet's routers answer (RFC 4291 2.6.1): request another address", ip, anycastPrefix(p, ip), p.spec.Name))
 		}
 		if err := a.shareable(ip, info, e); err != nil {
-			return pair{}, err
+			return err
 		}
 	}
-	return out, nil
+	return nil
 }
 
 // automatic keeps valid addresses the Service holds, or picks new ones.
-func (a *Allocator) automatic(svc Service, info sharing, e *svcEntry, fams []Family, all bool) (pair, *Error) {
+func (a *Allocator) automatic(svc *Service, info sharing, e *svcEntry, fams []Family, all bool, res *pair) *Error {
 	var pin *poolState
 	if svc.Pool != "" {
 		if pin = a.pools[svc.Pool]; pin == nil {
-			return pair{}, missingPool(svc.Pool)
+			return missingPool(svc.Pool)
 		}
 	}
 	allowed := func(p *poolState) bool { return p != nil && (pin == nil || p == pin) && mayUse(p, svc) }
@@ -175,29 +182,27 @@ func (a *Allocator) automatic(svc Service, info sharing, e *svcEntry, fams []Fam
 			}
 		}
 		if keptPool != nil {
-			var out, fresh pair
+			var out pair
 			ok := true
 			for _, f := range fams {
 				fi := famIdxOf(f)
 				if kept[fi].IsValid() {
-					out.add(kept[fi])
+					out.add(kept[fi], keptPool, false)
 					continue
 				}
 				ip, isNew, got := a.pick(keptPool, fi, info, e)
 				switch {
 				case got:
-					out.add(ip)
-					if isNew {
-						fresh.add(ip)
-					}
+					out.add(ip, keptPool, isNew)
 				case all:
 					ok = false
 				}
 			}
 			if ok {
-				return out, nil
+				*res = out
+				return nil
 			}
-			a.untake(keptPool, fresh.list())
+			a.untake(keptPool, &out)
 		}
 	}
 
@@ -206,7 +211,7 @@ func (a *Allocator) automatic(svc Service, info sharing, e *svcEntry, fams []Fam
 	cands := candBuf[:0]
 	if pin != nil {
 		if !mayUse(pin, svc) {
-			return pair{}, newError(NoMatchingPool, fmt.Sprintf("pool %q named by the address-pool annotation does not admit this Service (its serviceAllocation does not match namespace %q or the Service's labels): name another pool, or change the pool's serviceAllocation", pin.spec.Name, svc.Namespace))
+			return newError(NoMatchingPool, fmt.Sprintf("pool %q named by the address-pool annotation does not admit this Service (its serviceAllocation does not match namespace %q or the Service's labels): name another pool, or change the pool's serviceAllocation", pin.spec.Name, svc.Namespace))
 		}
 		cands = append(cands, pin)
 	} else {
@@ -216,49 +221,36 @@ func (a *Allocator) automatic(svc Service, info sharing, e *svcEntry, fams []Fam
 			}
 		}
 		if len(cands) == 0 {
-			return pair{}, newError(NoMatchingPool, fmt.Sprintf("no IPAddressPool with autoAssign admits this Service (namespace %q): create one, widen a pool's serviceAllocation, or name a pool with the address-pool annotation", svc.Namespace))
+			return newError(NoMatchingPool, fmt.Sprintf("no IPAddressPool with autoAssign admits this Service (namespace %q): create one, widen a pool's serviceAllocation, or name a pool with the address-pool annotation", svc.Namespace))
 		}
 	}
-	try := func(p *poolState, fs []Family) (pair, bool) {
-		var out, fresh pair
-		for _, f := range fs {
-			ip, isNew, ok := a.pick(p, famIdxOf(f), info, e)
-			if !ok {
-				a.untake(p, fresh.list())
-				return pair{}, false
-			}
-			out.add(ip)
-			if isNew {
-				fresh.add(ip)
+	for _, p := range cands {
+		if p.hasAll(fams) && a.tryPool(p, fams, info, e, res) {
+			return nil
+		}
+	}
+	if !all {
+		for _, f := range fams {
+			one := familyLists[famIdxOf(f)][:1]
+			for _, p := range cands {
+				if p.hasAll(one) && a.tryPool(p, one, info, e, res) {
+					return nil
+				}
 			}
 		}
-		return out, true
 	}
-	hasAll := func(p *poolState, fs []Family) bool {
-		for _, f := range fs {
-			if !p.has(famIdxOf(f)) {
-				return false
-			}
-		}
-		return true
-	}
+	// Failed: the pools that had the families were exhausted, if any.
 	var matching []string
 	for _, p := range cands {
-		if hasAll(p, fams) {
+		if p.hasAll(fams) {
 			matching = append(matching, p.spec.Name)
-			if out, ok := try(p, fams); ok {
-				return out, nil
-			}
 		}
 	}
 	if !all {
 		for _, f := range fams {
 			for _, p := range cands {
-				if hasAll(p, []Family{f}) {
+				if p.has(famIdxOf(f)) {
 					matching = append(matching, p.spec.Name)
-					if out, ok := try(p, []Family{f}); ok {
-						return out, nil
-					}
 				}
 			}
 		}
@@ -266,12 +258,28 @@ func (a *Allocator) automatic(svc Service, info sharing, e *svcEntry, fams []Fam
 	switch {
 	case len(matching) > 0:
 		slices.Sort(matching)
-		return pair{}, newError(PoolExhausted, fmt.Sprintf("every usable %s address of pool(s) %s is assigned: add addresses to a pool, or delete Services that no longer need one", joinFams(fams), strings.Join(slices.Compact(matching), ", ")))
+		return newError(PoolExhausted, fmt.Sprintf("every usable %s address of pool(s) %s is assigned: add addresses to a pool, or delete Services that no longer need one", joinFams(fams), strings.Join(slices.Compact(matching), ", ")))
 	case len(fams) == 2 && all:
-		return pair{}, newError(NoMatchingPool, "the Service is RequireDualStack but no single pool it may use has both IPv4 and IPv6 addresses: add both families to one pool, or use PreferDualStack")
+		return newError(NoMatchingPool, "the Service is RequireDualStack but no single pool it may use has both IPv4 and IPv6 addresses: add both families to one pool, or use PreferDualStack")
 	default:
-		return pair{}, newError(NoMatchingPool, fmt.Sprintf("no pool this Service may use has %s addresses: add such addresses to a pool, or change the Service's ipFamilies", joinFams(fams)))
+		return newError(NoMatchingPool, fmt.Sprintf("no pool this Service may use has %s addresses: add such addresses to a pool, or change the Service's ipFamilies", joinFams(fams)))
 	}
+}
+
+// tryPool picks an address of each family of fams in pool p into out; on
+// failure it gives back what it took, leaves out empty and returns false.
+func (a *Allocator) tryPool(p *poolState, fams []Family, info sharing, e *svcEntry, out *pair) bool {
+	*out = pair{}
+	for _, f := range fams {
+		ip, isNew, ok := a.pick(p, famIdxOf(f), info, e)
+		if !ok {
+			a.untake(p, out)
+			*out = pair{}
+			return false
+		}
+		out.add(ip, p, isNew)
+	}
+	return true
 }
 
 // pick finds an address of family fi in pool p for the Service: one already
@@ -310,15 +318,18 @@ func anycastPrefix(p *poolState, ip netip.Addr) string {
 	return ip.String()
 }
 
-// untake gives back addresses taken by pick but not committed.
-func (a *Allocator) untake(p *poolState, ips []netip.Addr) {
-	for _, ip := range ips {
-		p.fam[famIdx(ip)].free = append(p.fam[famIdx(ip)].free, ip)
+// untake gives back the addresses of ips that pick took (new) but that are
+// not committed.
+func (a *Allocator) untake(p *poolState, ips *pair) {
+	for i, ip := range ips.list() {
+		if ips.new[i] {
+			p.fam[famIdx(ip)].free = append(p.fam[famIdx(ip)].free, ip)
+		}
 	}
 }
 
 // mayUse reports whether the pool's serviceAllocation admits the Service.
-func mayUse(p *poolState, svc Service) bool {
+func mayUse(p *poolState, svc *Service) bool {
 	sa := p.spec.ServiceAllocation
 	if sa == nil {
 		return true

@@ -68,6 +68,23 @@ func TestAllocate(t *testing.T) {
 			},
 		},
 		{
+			name:  "released addresses requested or restored are not handed out again",
+			pools: []Pool{pool("p", "192.0.2.1-192.0.2.4")},
+			steps: []step{
+				{svc: Service{Key: "ns/a"}, want: []string{"192.0.2.1"}},
+				{svc: Service{Key: "ns/b"}, want: []string{"192.0.2.2"}},
+				{op: "release", svc: Service{Key: "ns/a"}},
+				{op: "release", svc: Service{Key: "ns/b"}},
+				{svc: Service{Key: "ns/c", RequestedIPs: addrs("192.0.2.2")}, want: []string{"192.0.2.2"}},
+				{op: "restore", svc: Service{Key: "ns/d"}, ips: []string{"192.0.2.1"}, want: []string{"192.0.2.1"}},
+				{svc: Service{Key: "ns/e"}, want: []string{"192.0.2.3"}},
+				{svc: Service{Key: "ns/f"}, want: []string{"192.0.2.4"}},
+				{svc: Service{Key: "ns/g"}, reason: PoolExhausted},
+				{op: "release", svc: Service{Key: "ns/d"}},
+				{svc: Service{Key: "ns/g"}, want: []string{"192.0.2.1"}},
+			},
+		},
+		{
 			name:  "the end of the address space",
 			pools: []Pool{pool("top", "255.255.255.254/31", "ffff:ffff:ffff:ffff:ffff:ffff:ffff:fffe/127")},
 			steps: []step{

@@ -28,17 +28,34 @@ const maxSpare = 64
 
 // ipEntry is one used address.
 type ipEntry struct {
+	ip    netip.Addr
 	users []*svcEntry
 	pool  *poolState   // nil when the address is in no pool
 	one   [1]*svcEntry // users' first backing array: most addresses have one user
 }
 
-// svcEntry is one Service holding addresses.
+// removeUser takes e off the address's users, keeping their order.
+func (ent *ipEntry) removeUser(e *svcEntry) {
+	for i, u := range ent.users {
+		if u == e {
+			n := len(ent.users) - 1
+			copy(ent.users[i:], ent.users[i+1:])
+			ent.users[n] = nil
+			ent.users = ent.users[:n]
+			return
+		}
+	}
+}
+
+// svcEntry is one Service holding addresses: the one record the allocator
+// keeps per Service, reached by its key in Allocator.services, with the
+// records of its addresses, so that releasing it looks nothing else up.
 type svcEntry struct {
 	key  string
 	info sharing
 	ips  []netip.Addr
 	buf  [2]netip.Addr // ips' backing array: one address per family
+	ents [2]*ipEntry   // ents[i] is the record of ips[i]
 }
 
 // newSvcEntry returns an entry for the Service key, reusing a spare one.
@@ -63,8 +80,9 @@ func (a *Allocator) dropSvcEntry(e *svcEntry) {
 	}
 }
 
-// newIPEntry returns an entry with no user, reusing a spare one.
-func (a *Allocator) newIPEntry(pool *poolState) *ipEntry {
+// newIPEntry records ip as used, in pool (nil: in no pool), with no user
+// yet, reusing a spare entry.
+func (a *Allocator) newIPEntry(ip netip.Addr, pool *poolState) *ipEntry {
 	var ent *ipEntry
 	if n := len(a.spareIPs); n > 0 {
 		ent = a.spareIPs[n-1]
@@ -73,8 +91,27 @@ func (a *Allocator) newIPEntry(pool *poolState) *ipEntry {
 		ent = &ipEntry{}
 		ent.users = ent.one[:0]
 	}
-	ent.pool = pool
+	ent.ip, ent.pool = ip, pool
+	a.ips[ip] = ent
+	if pool != nil {
+		pool.fam[famIdx(ip)].assigned++
+	}
 	return ent
+}
+
+// freeIP forgets an address that has no user left and gives it back to its
+// pool.
+func (a *Allocator) freeIP(ent *ipEntry) {
+	delete(a.ips, ent.ip)
+	if ent.pool != nil {
+		f := ent.pool.fam[famIdx(ent.ip)]
+		f.assigned--
+		f.put(ent.ip)
+	}
+	if len(a.spareIPs) < maxSpare {
+		ent.pool = nil
+		a.spareIPs = append(a.spareIPs, ent)
+	}
 }
 
 // New returns an allocator with no pools.
@@ -113,10 +150,20 @@ func (a *Allocator) PoolOf(ip netip.Addr) (string, bool) {
 func (a *Allocator) Release(key string) {
 	a.mu.Lock()
 	defer a.mu.Unlock()
-	if e := a.services[key]; e != nil {
-		a.commit(e, e.info, nil)
-		a.dropSvcEntry(e)
+	e := a.services[key]
+	if e == nil {
+		return
 	}
+	for _, ent := range e.ents[:len(e.ips)] {
+		ent.removeUser(e)
+		if len(ent.users) == 0 {
+			if e.info.key != "" {
+				a.unshare(e.info.key, ent.ip)
+			}
+			a.freeIP(ent)
+		}
+	}
+	a.dropSvcEntry(e)
 }
 
 // Stats returns, per accepted pool, its total, assigned and available
@@ -148,7 +195,7 @@ func (a *Allocator) Stats() map[string]PoolStats {
 func (a *Allocator) Restore(svc Service, ips []netip.Addr) error {
 	a.mu.Lock()
 	defer a.mu.Unlock()
-	info := sharingOf(svc)
+	info := sharingOf(&svc)
 	e := a.services[svc.Key]
 	var keep pair
 	var firstErr *Error
@@ -165,15 +212,18 @@ func (a *Allocator) Restore(svc Service, ips []netip.Addr) error {
 			fail(newError(InvalidRequest, "an empty address cannot be restored"))
 		case seen[famIdx(ip)]:
 			fail(newError(InvalidRequest, "holds two "+string(FamilyOf(ip))+" addresses; "+ip.String()+" was not restored: a Service gets one address per family"))
-		case a.index.lookup(ip) == nil:
-			fail(newError(NotInPool, "address "+ip.String()+" is no longer in any pool: it will be replaced by an address from a pool"))
 		default:
+			p := a.index.lookup(ip)
+			if p == nil {
+				fail(newError(NotInPool, "address "+ip.String()+" is no longer in any pool: it will be replaced by an address from a pool"))
+				continue
+			}
 			if err := a.shareable(ip, info, e); err != nil {
 				fail(err)
 				continue
 			}
 			seen[famIdx(ip)] = true
-			keep.add(ip)
+			keep.add(ip, p, false)
 		}
 	}
 	if e == nil {
@@ -183,7 +233,7 @@ func (a *Allocator) Restore(svc Service, ips []netip.Addr) error {
 		e = a.newSvcEntry(svc.Key)
 		a.services[svc.Key] = e
 	}
-	a.commit(e, info, keep.list())
+	a.commit(e, info, &keep)
 	if keep.n == 0 {
 		a.dropSvcEntry(e)
 	}
@@ -200,28 +250,37 @@ func errOrNil(e *Error) error {
 
 // commit makes ips (at most one per family) the Service's addresses,
 // updating the used set, the sharing index, the pools' assigned counts and
-// free lists. It copies ips.
-func (a *Allocator) commit(e *svcEntry, info sharing, ips []netip.Addr) {
-	var oldBuf [2]netip.Addr
-	var oldEnts [2]*ipEntry
-	old := append(oldBuf[:0], e.ips...)
-	for i, ip := range old {
-		ent := a.ips[ip]
-		oldEnts[i] = ent
-		ent.users = slices.DeleteFunc(ent.users, func(u *svcEntry) bool { return u == e })
+// free lists.
+func (a *Allocator) commit(e *svcEntry, info sharing, ips *pair) {
+	oldN, oldIPs, oldEnts := len(e.ips), e.buf, e.ents
+	for _, ent := range oldEnts[:oldN] {
+		ent.removeUser(e)
 		if len(ent.users) == 0 && e.info.key != "" {
-			a.unshare(e.info.key, ip)
+			a.unshare(e.info.key, ent.ip)
 		}
 	}
 	e.info = info
-	e.ips = append(e.buf[:0], ips...)
-	for _, ip := range e.ips {
-		ent := a.ips[ip]
+	e.ents = [2]*ipEntry{}
+	for i, ip := range ips.list() {
+		var ent *ipEntry
+		for j, o := range oldIPs[:oldN] {
+			if o == ip {
+				ent = oldEnts[j]
+			}
+		}
+		if ent == nil && !ips.new[i] {
+			ent = a.ips[ip]
+		}
 		if ent == nil {
-			ent = a.newIPEntry(a.index.lookup(ip))
-			a.ips[ip] = ent
-			if ent.pool != nil {
-				ent.pool.fam[famIdx(ip)].assigned++
+			p := ips.pool[i]
+			if p == nil {
+				p = a.index.lookup(ip)
+			}
+			ent = a.newIPEntry(ip, p)
+			if p != nil && !ips.new[i] {
+				// Taken out of order (requested, restored): it may
+				// be on the pool's free list.
+				p.fam[famIdx(ip)].stale = true
 			}
 		}
 		if len(ent.users) == 0 && info.key != "" {
@@ -231,33 +290,30 @@ func (a *Allocator) commit(e *svcEntry, info sharing, ips []netip.Addr) {
 			a.shared[info.key][ip] = struct{}{}
 		}
 		ent.users = append(ent.users, e)
+		e.buf[i], e.ents[i] = ip, ent
 	}
-	for i, ip := range old {
-		ent := oldEnts[i]
-		if len(ent.users) > 0 {
-			continue
-		}
-		delete(a.ips, ip)
-		if ent.pool != nil {
-			f := ent.pool.fam[famIdx(ip)]
-			f.assigned--
-			f.put(ip)
-		}
-		if len(a.spareIPs) < maxSpare {
-			ent.pool = nil
-			a.spareIPs = append(a.spareIPs, ent)
+	e.ips = e.buf[:ips.n]
+	for _, ent := range oldEnts[:oldN] {
+		if len(ent.users) == 0 {
+			a.freeIP(ent)
 		}
 	}
 }
 
 // pair holds at most one address per family, in order, without a heap
-// allocation: the addresses a Service holds or is about to hold.
+// allocation: the addresses a Service holds or is about to hold, with what
+// the search learnt of each, so that commit need not look it up again.
 type pair struct {
-	ip [2]netip.Addr
-	n  int
+	ip   [2]netip.Addr
+	pool [2]*poolState // pool[i] may hand out ip[i]; nil: not known
+	new  [2]bool       // ip[i] was free: it has no record
+	n    int
 }
 
-func (s *pair) add(ip netip.Addr) { s.ip[s.n] = ip; s.n++ }
+func (s *pair) add(ip netip.Addr, p *poolState, isNew bool) {
+	s.ip[s.n], s.pool[s.n], s.new[s.n] = ip, p, isNew
+	s.n++
+}
 
 func (s *pair) list() []netip.Addr { return s.ip[:s.n] }
 

@@ -3,8 +3,10 @@ package ipam
 import (
 	"flag"
 	"fmt"
+	"net/netip"
 	"runtime"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 )
@@ -25,7 +27,9 @@ func benchKeys(n int) []string {
 // Service, with 0 or up to 1M other Services holding addresses of the same
 // pools: the cost per operation must not depend on pool size or on how
 // many Services exist. Each case builds its preloaded allocator only when
-// it is selected.
+// it is selected. The cases call AllocateTo with a reused buffer, except
+// v4-/8-Allocate, which calls Allocate (one allocation: the returned
+// slice).
 func BenchmarkAllocateRelease(b *testing.B) {
 	for _, bc := range []struct {
 		name    string
@@ -33,6 +37,7 @@ func BenchmarkAllocateRelease(b *testing.B) {
 		preload int
 	}{
 		{name: "v4-/8", svc: Service{IPFamilies: []Family{IPv4}}},
+		{name: "v4-/8-Allocate", svc: Service{IPFamilies: []Family{IPv4}}},
 		{name: "v6-/64", svc: Service{IPFamilies: []Family{IPv6}}},
 		{name: "dual-/8+/64", svc: Service{IPFamilyPolicy: RequireDualStack}},
 		{name: "v4-/8-100k-services", svc: Service{IPFamilies: []Family{IPv4}}, preload: 100_000},
@@ -46,6 +51,10 @@ func BenchmarkAllocateRelease(b *testing.B) {
 				a = preloaded(b, benchPools, bc.svc, bc.preload, true)
 			}
 			// Each operation leaves the allocator as it found it.
+			if strings.HasSuffix(bc.name, "-Allocate") {
+				benchAllocateReleaseSlice(b, a, bc.svc)
+				return
+			}
 			benchAllocateRelease(b, a, bc.svc)
 		})
 	}
@@ -114,11 +123,29 @@ func preloaded(b *testing.B, pools []Pool, svc Service, n int, alternate bool) *
 	return a
 }
 
-// benchAllocateRelease runs b.N Allocate+Release pairs of one new Service
+// benchAllocateRelease runs b.N AllocateTo+Release pairs of one new Service
 // like svc.
 func benchAllocateRelease(b *testing.B, a *Allocator, svc Service) {
 	svc.Key = "bench/svc"
+	buf := make([]netip.Addr, 0, 2)
 	runtime.GC() // the preload's garbage is not the operations' cost
+	b.ReportAllocs()
+	b.ResetTimer()
+	cpu := processCPU()
+	for range b.N {
+		var err error
+		if buf, err = a.AllocateTo(buf[:0], &svc); err != nil {
+			b.Fatal(err)
+		}
+		a.Release(svc.Key)
+	}
+	reportCPU(b, cpu)
+}
+
+// benchAllocateReleaseSlice is benchAllocateRelease calling Allocate.
+func benchAllocateReleaseSlice(b *testing.B, a *Allocator, svc Service) {
+	svc.Key = "bench/svc"
+	runtime.GC()
 	b.ReportAllocs()
 	b.ResetTimer()
 	cpu := processCPU()

@@ -11,6 +11,7 @@
 //		a.Restore(s, statusIPs(s))    // rebuild from Service status
 //	}
 //	ips, err := a.Allocate(svc)       // keep, request, or pick addresses
+//	buf, err = a.AllocateTo(buf[:0], &svc) // the same, into a reused buffer
 //	var e *ipam.Error
 //	if errors.As(err, &e) { ... e.Reason, e.Message ... }
 //	a.Release(svc.Key)                // Service deleted or no longer ours
@@ -43,7 +44,11 @@
 // among r ranges: each pool family hands out never-used addresses from a
 // cursor that walks its ranges once, and released addresses from a free
 // list; a hash set of used addresses lets both skip addresses taken out of
-// order. Untouched addresses cost no memory. With a sharing key, finding
+// order (the free list is checked against it only after such a take). A
+// Service's record holds its addresses' records: an allocate+release pair
+// is two lookups and an insert and a delete in the Service index, an
+// insert and a delete in the used set, and two mutex lock/unlock pairs.
+// Untouched addresses cost no memory. With a sharing key, finding
 // an address to share costs O(k) in the k addresses used with that key.
 // Counts in Stats are exact big.Int values (a /64 holds 2^64 addresses).
 package ipam

@@ -124,7 +124,10 @@ func checkInvariants(t *testing.T, a *Allocator) {
 			t.Errorf("service %s is recorded with no address", key)
 		}
 		var fam [2]bool
-		for _, ip := range e.ips {
+		if e.key != key {
+			t.Errorf("service %s is recorded under the key %s", e.key, key)
+		}
+		for i, ip := range e.ips {
 			if fam[famIdx(ip)] {
 				t.Errorf("service %s holds two %s addresses: %v", key, FamilyOf(ip), e.ips)
 			}
@@ -133,12 +136,23 @@ func checkInvariants(t *testing.T, a *Allocator) {
 			if ent == nil || !slices.Contains(ent.users, e) {
 				t.Errorf("service %s holds %s, which does not list it", key, ip)
 			}
+			if e.ents[i] != ent {
+				t.Errorf("service %s holds %s but points to another record of it", key, ip)
+			}
+		}
+		for i := len(e.ips); i < len(e.ents); i++ {
+			if e.ents[i] != nil {
+				t.Errorf("service %s points to the record of %s, which it does not hold", key, e.ents[i].ip)
+			}
 		}
 	}
 	counts := map[*poolState]*[2]uint64{}
 	for ip, ent := range a.ips {
 		if len(ent.users) == 0 {
 			t.Errorf("address %s is recorded with no user", ip)
+		}
+		if ent.ip != ip {
+			t.Errorf("address %s is recorded as %s", ip, ent.ip)
 		}
 		for i, u := range ent.users {
 			if a.services[u.key] != u || !slices.Contains(u.ips, ip) {

@@ -31,10 +31,16 @@ type poolState struct {
 // address taken out of order (requested, restored) is skipped once by the
 // cursor and costs nothing more.
 type famState struct {
-	ranges   []Range // sorted, non-overlapping
-	cur      int     // index of the range the cursor is in
-	next     netip.Addr
-	free     []netip.Addr
+	ranges []Range // sorted, non-overlapping
+	cur    int     // index of the range the cursor is in
+	next   netip.Addr
+	free   []netip.Addr
+	// stale: an address may have been taken (requested or restored)
+	// while on free, so take checks free's entries against the used set;
+	// false once free is empty. Otherwise every entry of free is unused,
+	// and the common churn (release, then allocate) takes one without a
+	// lookup.
+	stale    bool
 	total    *big.Int
 	assigned uint64
 	// anycast are the subnet-router anycast addresses of the family's
@@ -91,6 +97,16 @@ func clonePool(p Pool) Pool {
 // has reports whether the pool has addresses of the family at all.
 func (p *poolState) has(fi int) bool { return len(p.fam[fi].ranges) > 0 }
 
+// hasAll reports whether the pool has addresses of every family of fams.
+func (p *poolState) hasAll(fams []Family) bool {
+	for _, f := range fams {
+		if !p.has(famIdxOf(f)) {
+			return false
+		}
+	}
+	return true
+}
+
 // contains reports whether a is an address the pool may hand out.
 func (p *poolState) contains(a netip.Addr) bool {
 	if !usable(a, p.spec.AvoidBuggyIPs) {
@@ -110,16 +126,17 @@ func (p *poolState) contains(a netip.Addr) bool {
 }
 
 // take returns an address of the family that used says is free, from the
-// free list first, then from the cursor. Each free-list entry is popped once
+// free list first (checked only when stale), then from the cursor. Each free-list entry is popped once
 // and each address is passed by the cursor once, hence O(1) amortised.
 func (f *famState) take(avoidBuggy bool, used func(netip.Addr) bool) (netip.Addr, bool) {
 	for len(f.free) > 0 {
 		a := f.free[len(f.free)-1]
 		f.free = f.free[:len(f.free)-1]
-		if !used(a) {
+		if !f.stale || !used(a) {
 			return a, true
 		}
 	}
+	f.stale = false
 	for f.cur < len(f.ranges) {
 		a := f.next
 		if !a.IsValid() || f.ranges[f.cur].Last.Less(a) {

@@ -15,7 +15,7 @@ type sharing struct {
 	selector map[string]string
 }
 
-func sharingOf(s Service) sharing {
+func sharingOf(s *Service) sharing {
 	if s.SharingKey == "" {
 		// conflict looks at nothing else of a Service that shares
 		// with nobody: keep (and copy) nothing else.
