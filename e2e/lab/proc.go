@@ -128,15 +128,20 @@ func runningWith(kv string, args []string) int {
 
 // killAll sends SIGTERM to every pid that pids returns, waits up to grace
 // for them to end, then SIGKILLs what is left; pids is called again each
-// round, so processes it finds later are ended too.
+// round, so processes it finds later are ended too. It never signals this
+// process: `ip netns pids` lists a process by its main thread's namespace,
+// and a goroutine of this one inside a lab namespace (inNetns, on the main
+// thread) made a test tear down the lab and SIGTERM itself (CI: e2e/bgp
+// "signal: terminated").
 func killAll(ctx context.Context, grace time.Duration, pids func() []int) error {
 	deadline := time.Now().Add(grace)
 	termed := map[int]bool{} // one SIGTERM each: a second one may skip a clean exit
 	killing := false
 	tick := time.NewTicker(50 * time.Millisecond)
 	defer tick.Stop()
+	self := os.Getpid()
 	for {
-		live := pids()
+		live := slices.DeleteFunc(pids(), func(pid int) bool { return pid == self })
 		if len(live) == 0 {
 			return nil
 		}

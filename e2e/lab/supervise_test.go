@@ -4,6 +4,7 @@ import (
 	"context"
 	"io"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -94,5 +95,23 @@ func TestSupervise(t *testing.T) {
 	st, err := ReadSupervisorStatus(status)
 	if err != nil || st.PID != 0 || st.Restarts != 0 || !strings.Contains(st.LastExit, "stopped") {
 		t.Errorf("after the stop the status is %+v (err %v), want no pid, no restart, stopped", st, err)
+	}
+}
+
+// TestKillAllSparesItself: the pids a teardown gathers may include this
+// process (a goroutine of it inside a lab namespace on the main thread);
+// killAll ends the others and never signals itself.
+func TestKillAllSparesItself(t *testing.T) {
+	cmd := exec.Command("sleep", "60")
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _ = cmd.Process.Kill(); _ = cmd.Wait() }()
+	pids := func() []int { return livePIDs([]int{os.Getpid(), cmd.Process.Pid}) }
+	if err := killAll(context.Background(), 5*time.Second, pids); err != nil {
+		t.Fatalf("killAll: %v", err)
+	}
+	if got := livePIDs([]int{cmd.Process.Pid}); len(got) != 0 {
+		t.Errorf("the other process %d survived", cmd.Process.Pid)
 	}
 }
