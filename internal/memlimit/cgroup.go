@@ -11,6 +11,8 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+
+	"github.com/heraldlb/herald/internal/mountinfo"
 )
 
 // Unlimited is the smallest value taken as "no limit" in a cgroup v1
@@ -133,7 +135,7 @@ func parseMountinfo(b []byte) (v1, v2 mount) {
 		if len(f) < 5 || len(g) < 3 {
 			continue
 		}
-		m := mount{root: unescape(f[3]), point: unescape(f[4])}
+		m := mount{root: mountinfo.Unescape(f[3]), point: mountinfo.Unescape(f[4])}
 		switch g[0] {
 		case "cgroup2":
 			if v2.point == "" {
@@ -151,25 +153,6 @@ func parseMountinfo(b []byte) (v1, v2 mount) {
 		}
 	}
 	return v1, v2
-}
-
-// unescape undoes mountinfo's octal escapes (\040 for a space).
-func unescape(s string) string {
-	if !strings.Contains(s, `\`) {
-		return s
-	}
-	var b strings.Builder
-	for i := 0; i < len(s); i++ {
-		if s[i] == '\\' && i+3 < len(s) {
-			if n, err := strconv.ParseUint(s[i+1:i+4], 8, 8); err == nil {
-				b.WriteByte(byte(n))
-				i += 3
-				continue
-			}
-		}
-		b.WriteByte(s[i])
-	}
-	return b.String()
 }
 
 // walk reads name in the process's group (group, a path in the hierarchy)
