@@ -250,41 +250,8 @@ func (b *bench) waitCondition(ctx context.Context, svc *corev1.Service, ok func(
 // setup replaces herald's objects with an IPv4 and an IPv6 pool and one
 // L2Advertisement of both on the nodes' LAN link, and no BGP object.
 func (b *bench) setup(ctx context.Context) error {
-	for _, obj := range []client.Object{&v1beta1.BGPPeer{}, &v1beta1.BGPAdvertisement{}, &v1beta1.L2Advertisement{},
-		&v1beta1.Community{}, &v1beta1.BFDProfile{}, &v1beta1.IPAddressPool{}} {
-		if err := b.c.DeleteAllOf(ctx, obj, client.InNamespace(ns)); err != nil {
-			return fmt.Errorf("resetting %T: %w", obj, err)
-		}
-	}
-	var svcs corev1.ServiceList
-	if err := b.c.List(ctx, &svcs, client.InNamespace(svcNS)); err != nil {
+	if err := benchlab.Reset(ctx, b.c, ns, svcNS, settle); err != nil {
 		return err
-	}
-	for i := range svcs.Items {
-		if svcs.Items[i].Spec.Type == corev1.ServiceTypeLoadBalancer {
-			if err := b.c.Delete(ctx, &svcs.Items[i]); err != nil && !apierrors.IsNotFound(err) {
-				return err
-			}
-		}
-	}
-	err := poll(ctx, func() (bool, error) {
-		var svcs corev1.ServiceList
-		var pools v1beta1.IPAddressPoolList
-		if err := b.c.List(ctx, &svcs, client.InNamespace(svcNS)); err != nil {
-			return false, err
-		}
-		if err := b.c.List(ctx, &pools, client.InNamespace(ns)); err != nil {
-			return false, err
-		}
-		for i := range svcs.Items {
-			if svcs.Items[i].Spec.Type == corev1.ServiceTypeLoadBalancer {
-				return false, nil
-			}
-		}
-		return len(pools.Items) == 0, nil
-	})
-	if err != nil {
-		return fmt.Errorf("waiting for the old Services and pools to go: %w", err)
 	}
 	for _, obj := range []client.Object{
 		&v1beta1.IPAddressPool{ObjectMeta: metav1.ObjectMeta{Name: "conflict-v4", Namespace: ns},

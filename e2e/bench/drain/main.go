@@ -41,7 +41,6 @@ import (
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
-	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/util/intstr"
 	"sigs.k8s.io/controller-runtime/pkg/client"
@@ -180,41 +179,8 @@ func run(trials int, interval time.Duration, keep, verbose bool) error {
 // setup replaces herald's objects with a BGP pool advertised to the FRR
 // router by every node and a Layer 2 pool on the nodes' LAN link.
 func (b *bench) setup(ctx context.Context) error {
-	for _, obj := range []client.Object{&v1beta1.BGPPeer{}, &v1beta1.BGPAdvertisement{}, &v1beta1.L2Advertisement{},
-		&v1beta1.Community{}, &v1beta1.BFDProfile{}, &v1beta1.IPAddressPool{}} {
-		if err := b.c.DeleteAllOf(ctx, obj, client.InNamespace(ns)); err != nil {
-			return fmt.Errorf("resetting %T: %w", obj, err)
-		}
-	}
-	var svcs corev1.ServiceList
-	if err := b.c.List(ctx, &svcs, client.InNamespace(svcNS)); err != nil {
+	if err := benchlab.Reset(ctx, b.c, ns, svcNS, settle); err != nil {
 		return err
-	}
-	for i := range svcs.Items {
-		if svcs.Items[i].Spec.Type == corev1.ServiceTypeLoadBalancer {
-			if err := b.c.Delete(ctx, &svcs.Items[i]); err != nil && !apierrors.IsNotFound(err) {
-				return err
-			}
-		}
-	}
-	err := poll(ctx, settle, func() (bool, error) {
-		var svcs corev1.ServiceList
-		var pools v1beta1.IPAddressPoolList
-		if err := b.c.List(ctx, &svcs, client.InNamespace(svcNS)); err != nil {
-			return false, err
-		}
-		if err := b.c.List(ctx, &pools, client.InNamespace(ns)); err != nil {
-			return false, err
-		}
-		for i := range svcs.Items {
-			if svcs.Items[i].Spec.Type == corev1.ServiceTypeLoadBalancer {
-				return false, nil
-			}
-		}
-		return len(pools.Items) == 0, nil
-	})
-	if err != nil {
-		return fmt.Errorf("waiting for the old Services and pools to go: %w", err)
 	}
 	meta := func(name string) metav1.ObjectMeta { return metav1.ObjectMeta{Name: name, Namespace: ns} }
 	agg := int32(32)

@@ -43,6 +43,7 @@ import (
 	"time"
 
 	"github.com/go-logr/logr/funcr"
+
 	"github.com/heraldlb/herald/frragent"
 	"github.com/heraldlb/herald/frragent/client"
 	"github.com/heraldlb/herald/frragent/vtysh"
