@@ -130,14 +130,14 @@ func run(trials int, keep, verbose bool) error {
 			if err != nil {
 				return fmt.Errorf("%s squatter first, trial %d: %w", fam.name, i+1, err)
 			}
-			fmt.Fprintf(os.Stderr, "%s squatter first %d (%s): IPConflict %s, announced %s after it left\n", fam.name, i+1, ip, ms(d), ms(left))
+			fmt.Fprintf(os.Stderr, "%s squatter first %d (%s): IPConflict %s, announced %s after it left\n", fam.name, i+1, ip, benchlab.MS(d), benchlab.MS(left))
 			before, leftBefore = append(before, d), append(leftBefore, left)
 			ip = ip.Next()
 			d, left, err = b.whileAnnouncing(ctx, fmt.Sprintf("conflict-%s-during-%d", strings.ToLower(fam.name), i), ip)
 			if err != nil {
 				return fmt.Errorf("%s while announcing, trial %d: %w", fam.name, i+1, err)
 			}
-			fmt.Fprintf(os.Stderr, "%s while announcing %d (%s): IPConflict %s, True %s after it left\n", fam.name, i+1, ip, ms(d), ms(left))
+			fmt.Fprintf(os.Stderr, "%s while announcing %d (%s): IPConflict %s, True %s after it left\n", fam.name, i+1, ip, benchlab.MS(d), benchlab.MS(left))
 			during, leftDuring = append(during, d), append(leftDuring, left)
 			ip = ip.Next()
 		}
@@ -153,7 +153,7 @@ func run(trials int, keep, verbose bool) error {
 	fmt.Fprintf(w, "herald IP conflict detection on the lab (3 nodes, condition read every %s, %d cores)\n", every, runtime.NumCPU())
 	fmt.Fprintln(w, "measure\tn\tp50\tp99\tmax\ttarget\tall")
 	for _, r := range rows {
-		fmt.Fprintf(w, "%s\t%d\t%s\t%s\t%s\t%s\t%s\n", r.name, len(r.d), ms(pct(r.d, 50)), ms(pct(r.d, 99)), ms(slices.Max(r.d)), r.target, list(r.d))
+		fmt.Fprintf(w, "%s\t%d\t%s\t%s\t%s\t%s\t%s\n", r.name, len(r.d), benchlab.MS(benchlab.Pct(r.d, 50)), benchlab.MS(benchlab.Pct(r.d, 99)), benchlab.MS(slices.Max(r.d)), r.target, benchlab.List(r.d))
 	}
 	return w.Flush()
 }
@@ -297,7 +297,7 @@ func (b *bench) cleanup(ctx context.Context, name string, ip netip.Addr) error {
 	if derr := b.c.Delete(ctx, svc); derr != nil && !apierrors.IsNotFound(derr) {
 		return errors.Join(err, derr)
 	}
-	return errors.Join(err, poll(ctx, func() (bool, error) {
+	return errors.Join(err, benchlab.Poll(ctx, settle, func() (bool, error) {
 		var states v1beta1.NodeStateList
 		if err := b.c.List(ctx, &states); err != nil {
 			return false, err
@@ -316,39 +316,4 @@ func (b *bench) cleanup(ctx context.Context, name string, ip netip.Addr) error {
 		}
 		return true, nil
 	}))
-}
-
-// poll calls f every 100ms until it is true or fails, for at most settle.
-func poll(ctx context.Context, f func() (bool, error)) error {
-	ctx, cancel := context.WithTimeout(ctx, settle)
-	defer cancel()
-	for {
-		ok, err := f()
-		if err != nil || ok {
-			return err
-		}
-		select {
-		case <-ctx.Done():
-			return ctx.Err()
-		case <-time.After(100 * time.Millisecond):
-		}
-	}
-}
-
-// pct returns the p-th percentile of d (nearest rank).
-func pct(d []time.Duration, p int) time.Duration {
-	s := slices.Clone(d)
-	slices.Sort(s)
-	i := (len(s)*p+99)/100 - 1
-	return s[max(i, 0)]
-}
-
-func ms(d time.Duration) string { return fmt.Sprintf("%.0fms", float64(d)/float64(time.Millisecond)) }
-
-func list(d []time.Duration) string {
-	var s []string
-	for _, x := range d {
-		s = append(s, ms(x))
-	}
-	return strings.Join(s, " ")
 }

@@ -218,7 +218,7 @@ func (b *bench) service(ctx context.Context, name, pool string) (netip.Addr, err
 		return netip.Addr{}, fmt.Errorf("creating Service %s: %w", name, err)
 	}
 	var ip netip.Addr
-	err := poll(ctx, settle, func() (bool, error) {
+	err := benchlab.Poll(ctx, settle, func() (bool, error) {
 		if err := b.c.Get(ctx, client.ObjectKeyFromObject(svc), svc); err != nil {
 			return false, err
 		}
@@ -283,7 +283,7 @@ func (b *bench) waitHops(ctx context.Context, ip netip.Addr, nodes ...string) er
 	}
 	slices.Sort(want)
 	var got []string
-	err := poll(ctx, settle, func() (bool, error) {
+	err := benchlab.Poll(ctx, settle, func() (bool, error) {
 		var err error
 		got, err = b.routerHops(ctx, ip)
 		return err == nil && slices.Equal(got, want), nil
@@ -313,7 +313,7 @@ func (b *bench) bgpTrial(ctx context.Context, ip netip.Addr, node string) (drain
 		if err := b.waitHops(ctx, ip, others...); err != nil {
 			return err
 		}
-		return poll(ctx, settle, func() (bool, error) {
+		return benchlab.Poll(ctx, settle, func() (bool, error) {
 			p, err := b.drainPhase(ctx, node)
 			return p == string(v1beta1.DrainPhaseDrained), err
 		})
@@ -328,7 +328,7 @@ func (b *bench) bgpTrial(ctx context.Context, ip netip.Addr, node string) (drain
 		if err := b.waitHops(ctx, ip, all...); err != nil {
 			return err
 		}
-		return poll(ctx, settle, func() (bool, error) {
+		return benchlab.Poll(ctx, settle, func() (bool, error) {
 			p, err := b.drainPhase(ctx, node)
 			return p == "", err
 		})
@@ -393,7 +393,7 @@ func (b *bench) l2Owner(ctx context.Context, ip netip.Addr) (string, error) {
 // it, then uncordons it.
 func (b *bench) l2Trial(ctx context.Context, ip netip.Addr) (drain, uncordon trial, err error) {
 	var old string
-	if err := poll(ctx, settle, func() (bool, error) {
+	if err := benchlab.Poll(ctx, settle, func() (bool, error) {
 		var err error
 		old, err = b.l2Owner(ctx, ip)
 		return old != "", err
@@ -404,7 +404,7 @@ func (b *bench) l2Trial(ctx context.Context, ip netip.Addr) (drain, uncordon tri
 		if err := b.lab.Cordon(ctx, old, true); err != nil {
 			return err
 		}
-		return poll(ctx, settle, func() (bool, error) {
+		return benchlab.Poll(ctx, settle, func() (bool, error) {
 			o, err := b.l2Owner(ctx, ip)
 			if err != nil || o == "" || o == old {
 				return false, err
@@ -420,7 +420,7 @@ func (b *bench) l2Trial(ctx context.Context, ip netip.Addr) (drain, uncordon tri
 		if err := b.lab.Cordon(ctx, old, false); err != nil {
 			return err
 		}
-		return poll(ctx, settle, func() (bool, error) {
+		return benchlab.Poll(ctx, settle, func() (bool, error) {
 			o, err := b.l2Owner(ctx, ip)
 			return o == old, err
 		})
@@ -471,22 +471,6 @@ func (b *bench) probing(ctx context.Context, ip netip.Addr, node string, step fu
 		}
 	}
 	return t, nil
-}
-
-func poll(ctx context.Context, timeout time.Duration, f func() (bool, error)) error {
-	ctx, cancel := context.WithTimeout(ctx, timeout)
-	defer cancel()
-	for {
-		ok, err := f()
-		if err != nil || ok {
-			return err
-		}
-		select {
-		case <-ctx.Done():
-			return ctx.Err()
-		case <-time.After(100 * time.Millisecond):
-		}
-	}
 }
 
 // pct returns the p-th percentile of v (nearest rank).

@@ -133,7 +133,7 @@ func run(trials int, duration time.Duration, show, keep, verbose bool) error {
 			fmt.Fprintf(w, "%s\t\t\t\t%s\n", r.name, r.note)
 			continue
 		}
-		fmt.Fprintf(w, "%s\t%d\t%s\t%s\t%s\n", r.name, len(r.d), ms(pct(r.d, 50)), ms(slices.Max(r.d)), list(r.d))
+		fmt.Fprintf(w, "%s\t%d\t%s\t%s\t%s\n", r.name, len(r.d), benchlab.MS(benchlab.Pct(r.d, 50)), benchlab.MS(slices.Max(r.d)), benchlab.List(r.d))
 	}
 	fmt.Fprintln(w, "command: go run ./e2e/bench/drill -trials", trials, "-duration", duration)
 	return w.Flush()
@@ -318,7 +318,7 @@ func tally(mode string, reps []*kubectlplugin.DrillReport) []row {
 		}
 	}
 	return []row{
-		{name: mode + ": probes lost (both phases)", note: fmt.Sprintf("%d of %d, longest outage %s", lost, sent, ms(outage))},
+		{name: mode + ": probes lost (both phases)", note: fmt.Sprintf("%d of %d, longest outage %s", lost, sent, benchlab.MS(outage))},
 		{name: mode + ": old node came back cleanly", note: fmt.Sprintf("%d of %d drills", back, len(reps))},
 	}
 }
@@ -356,7 +356,7 @@ func (b *bench) l2Trials(ctx context.Context, ip netip.Addr, trials int, duratio
 		comeback = append(comeback, r2.At.Sub(r.Released))
 		reps = append(reps, r)
 		fmt.Fprintf(os.Stderr, "L2 trial %d: %s → %s in %s, back in %s, %d probes lost\n", i+1, r.Plan.Node, r.TakenOverBy[0],
-			ms(takeover[i]), ms(comeback[i]), r.Drill.Lost+r.Return.Lost)
+			benchlab.MS(takeover[i]), benchlab.MS(comeback[i]), r.Drill.Lost+r.Return.Lost)
 	}
 	return append([]row{
 		{name: "L2: annotation → new owner's first ARP reply", d: takeover},
@@ -467,7 +467,7 @@ func (b *bench) bgpTrials(ctx context.Context, ip netip.Addr, trials int, durati
 		back = append(back, t2.Sub(r.Released))
 		reps = append(reps, r)
 		fmt.Fprintf(os.Stderr, "BGP trial %d: %s withdrawn at the router in %s, back in %s, %d probes lost\n", i+1, r.Plan.Node,
-			ms(withdraw[i]), ms(back[i]), r.Drill.Lost+r.Return.Lost)
+			benchlab.MS(withdraw[i]), benchlab.MS(back[i]), r.Drill.Lost+r.Return.Lost)
 		// The route back to three next hops before the next drill.
 		time.Sleep(time.Second)
 	}
@@ -475,21 +475,4 @@ func (b *bench) bgpTrials(ctx context.Context, ip netip.Addr, trials int, durati
 		{name: "BGP: annotation → router route without the node", d: withdraw},
 		{name: "BGP: removal → router route with it again", d: back},
 	}, tally("BGP", reps)...), nil
-}
-
-func pct(d []time.Duration, p int) time.Duration {
-	s := slices.Clone(d)
-	slices.Sort(s)
-	i := (len(s)*p+99)/100 - 1
-	return s[max(i, 0)]
-}
-
-func ms(d time.Duration) string { return fmt.Sprintf("%.0fms", float64(d)/float64(time.Millisecond)) }
-
-func list(d []time.Duration) string {
-	var s []string
-	for _, x := range d {
-		s = append(s, ms(x))
-	}
-	return strings.Join(s, " ")
 }

@@ -160,7 +160,7 @@ func run(trials int, interval, stability time.Duration, services int, keep, verb
 	fmt.Fprintf(w, "herald L2 on the lab (3 nodes, ARP probe every %s, %d cores)\n", interval, runtime.NumCPU())
 	fmt.Fprintln(w, "measure\tn\tp50\tmax\ttarget\tall")
 	for _, r := range rows {
-		fmt.Fprintf(w, "%s\t%d\t%s\t%s\t%s\t%s\n", r.name, len(r.d), ms(pct(r.d, 50)), ms(slices.Max(r.d)), r.target, list(r.d))
+		fmt.Fprintf(w, "%s\t%d\t%s\t%s\t%s\t%s\n", r.name, len(r.d), benchlab.MS(benchlab.Pct(r.d, 50)), benchlab.MS(slices.Max(r.d)), r.target, benchlab.List(r.d))
 	}
 	if stab != "" {
 		fmt.Fprintf(w, "stability (%s, %d Services, %d CPU burners)\t\t\t\t0 ownership changes\t%s\n", stability, services, runtime.NumCPU(), stab)
@@ -202,7 +202,7 @@ func (b *bench) service(ctx context.Context, name string) (netip.Addr, error) {
 		return netip.Addr{}, fmt.Errorf("creating Service %s: %w", name, err)
 	}
 	var ip netip.Addr
-	err := poll(ctx, settle, func() (bool, error) {
+	err := benchlab.Poll(ctx, settle, func() (bool, error) {
 		if err := b.c.Get(ctx, client.ObjectKeyFromObject(svc), svc); err != nil {
 			return false, err
 		}
@@ -242,7 +242,7 @@ func (b *bench) owners(ctx context.Context) (map[netip.Addr][]string, error) {
 func (b *bench) settled(ctx context.Context, p *l2.Prober, ip netip.Addr) (string, error) {
 	var owner string
 	var lastErr error
-	err := poll(ctx, settle, func() (bool, error) {
+	err := benchlab.Poll(ctx, settle, func() (bool, error) {
 		o, err := b.owners(ctx)
 		if err != nil {
 			return false, err
@@ -319,7 +319,7 @@ func (b *bench) trials(ctx context.Context, p *l2.Prober, ip netip.Addr, n int,
 		if err != nil {
 			return nil, fmt.Errorf("trial %d: %w", i+1, err)
 		}
-		fmt.Fprintf(os.Stderr, "trial %d: %s lost %s: %s\n", i+1, owner, ip, ms(d))
+		fmt.Fprintf(os.Stderr, "trial %d: %s lost %s: %s\n", i+1, owner, ip, benchlab.MS(d))
 		out = append(out, d)
 	}
 	return out, nil
@@ -390,7 +390,7 @@ func (b *bench) stability(ctx context.Context, first netip.Addr, services int, d
 		ips = append(ips, ip)
 	}
 	var before map[netip.Addr][]string
-	err := poll(ctx, settle, func() (bool, error) {
+	err := benchlab.Poll(ctx, settle, func() (bool, error) {
 		var err error
 		if before, err = b.owners(ctx); err != nil {
 			return false, err
@@ -488,7 +488,7 @@ func (b *bench) counters(ctx context.Context) (gained, member int, err error) {
 
 // waitReadyz waits until http://addr/readyz answers 200.
 func waitReadyz(ctx context.Context, addr string) error {
-	return poll(ctx, settle, func() (bool, error) {
+	return benchlab.Poll(ctx, settle, func() (bool, error) {
 		resp, err := http.Get("http://" + addr + "/readyz")
 		if err != nil {
 			return false, nil
@@ -496,39 +496,4 @@ func waitReadyz(ctx context.Context, addr string) error {
 		resp.Body.Close()
 		return resp.StatusCode == http.StatusOK, nil
 	})
-}
-
-// poll calls f every 100 ms until it returns true or an error, or timeout.
-func poll(ctx context.Context, timeout time.Duration, f func() (bool, error)) error {
-	ctx, cancel := context.WithTimeout(ctx, timeout)
-	defer cancel()
-	for {
-		ok, err := f()
-		if err != nil || ok {
-			return err
-		}
-		select {
-		case <-ctx.Done():
-			return ctx.Err()
-		case <-time.After(100 * time.Millisecond):
-		}
-	}
-}
-
-// pct returns the p-th percentile of d (nearest rank).
-func pct(d []time.Duration, p int) time.Duration {
-	s := slices.Clone(d)
-	slices.Sort(s)
-	i := (len(s)*p+99)/100 - 1
-	return s[max(i, 0)]
-}
-
-func ms(d time.Duration) string { return fmt.Sprintf("%.0fms", float64(d)/float64(time.Millisecond)) }
-
-func list(d []time.Duration) string {
-	var s []string
-	for _, x := range d {
-		s = append(s, ms(x))
-	}
-	return strings.Join(s, " ")
 }
